@@ -64,6 +64,11 @@ class SurgePhase:
     retry: RetryPolicy | None = None
     #: Whether the hold part (after the ramp) is a steady-state window for the ceiling.
     steady: bool = True
+    #: Every market watcher drops its websocket at phase start and reconnects/resubscribes.
+    reconnect: bool = False
+    #: Arrival (or departure) rate in real users per second; when set, the ramp lasts as long as
+    #: reaching ``users`` at this rate takes (``ramp_s`` is then 0 and ignored).
+    arrival_rate: float | None = None
 
 
 @dataclass(frozen=True)

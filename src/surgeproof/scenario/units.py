@@ -1,0 +1,116 @@
+"""Durations, latencies, rates and scale factors as people write them in scenario files."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|m|min|h)\s*$")
+_RATE_SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds in ``90``, ``90s``, ``5m``, ``1h30m``, ``250ms``; ValueError otherwise."""
+    if isinstance(text, bool):
+        raise ValueError("a boolean is not a duration")
+    if isinstance(text, int | float):
+        return float(text)
+    compact = text.strip().replace(" ", "")
+    if not compact:
+        raise ValueError("empty duration")
+    if compact.startswith("-") and len(compact) > 1:
+        return -parse_duration(compact[1:])
+    try:
+        return float(compact)
+    except ValueError:
+        pass
+    pos, total, seen = 0, 0.0, []
+    for m in _DURATION_PART.finditer(compact):
+        if m.start() != pos:
+            break
+        unit = m.group(2)
+        if unit in seen or (seen and _order(unit) <= _order(seen[-1])):
+            raise ValueError(f"units out of order in {text!r}")
+        seen.append(unit)
+        total += float(m.group(1)) * _DURATION_SECONDS[unit]
+        pos = m.end()
+    if pos != len(compact) or not seen:
+        raise ValueError(f"not a duration: {text!r}")
+    return total
+
+
+def _order(unit: str) -> int:
+    return ("h", "m", "s", "ms").index(unit)
+
+
+def parse_latency_ms(text: str | float) -> float:
+    """Milliseconds in ``800ms``, ``1.5s``, or a plain number (already milliseconds)."""
+    if isinstance(text, bool):
+        raise ValueError("a boolean is not a latency")
+    if isinstance(text, int | float):
+        return float(text)
+    return parse_duration(text) * 1000.0 if not _is_number(text) else float(text)
+
+
+def parse_rate(text: str | float) -> float:
+    """Events per second in ``500/s``, ``30000/min``, ``2/h`` or a plain number (per second)."""
+    if isinstance(text, bool):
+        raise ValueError("a boolean is not a rate")
+    if isinstance(text, int | float):
+        return float(text)
+    if _is_number(text):
+        return float(text)
+    m = _RATE.match(text)
+    if not m:
+        raise ValueError(f"not a rate: {text!r}")
+    return float(m.group(1)) / _RATE_SECONDS[m.group(2)]
+
+
+def parse_ratio(text: str | float) -> float:
+    """A ratio from ``0.01`` or ``1%``."""
+    if isinstance(text, bool):
+        raise ValueError("a boolean is not a ratio")
+    if isinstance(text, int | float):
+        return float(text)
+    stripped = text.strip()
+    if stripped.endswith("%") and _is_number(stripped[:-1]):
+        return float(stripped[:-1]) / 100.0
+    if _is_number(stripped):
+        return float(stripped)
+    raise ValueError(f"not a ratio: {text!r}")
+
+
+def parse_scale(text: str | float) -> float:
+    """A positive scale factor from ``1/24``, ``0.001`` or ``1e-3``."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        try:
+            value = float(Fraction(str(text).strip()))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ValueError(f"not a scale factor: {text!r} (use e.g. 1/24 or 0.5)") from exc
+    if not value > 0:
+        raise ValueError(f"a scale factor must be positive, got {text!r}")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """``1h30m``, ``5m``, ``42s``, ``2.5s``: the shortest form that reads back exactly."""
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    if seconds != int(seconds) or seconds < 60:
+        return f"{seconds:g}s"
+    whole = int(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return "".join(f"{n}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
