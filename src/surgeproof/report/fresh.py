@@ -1,0 +1,70 @@
+"""The run's analysis, recomputed when ``analysis.json`` is missing or older than the raw data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from surgeproof.errors import UserError
+from surgeproof.rundir.schema import RunDirError
+
+ANALYSIS = "analysis.json"
+SUPPORTED_SCHEMA = 1
+#: Raw inputs of the analysis; derived files (analysis.json, report.*, gate/) are not among them.
+_RAW = ("run.json", "scenario.yaml", "profile.yaml", "events.jsonl", "timeline.jsonl")
+_RAW_DIRS = ("records", "server")
+
+
+def is_stale(run_dir: Path) -> str | None:
+    """Why ``analysis.json`` must be recomputed (missing, older than raw data, other schema)."""
+    path = run_dir / ANALYSIS
+    if not path.is_file():
+        return "no analysis.json yet"
+    newest = max((p.stat().st_mtime_ns for p in raw_files(run_dir)), default=0)
+    if path.stat().st_mtime_ns < newest:
+        return "analysis.json is older than the raw data"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "analysis.json is not valid JSON"
+    if not isinstance(doc, dict) or doc.get("analysis_schema_version") != SUPPORTED_SCHEMA:
+        return "analysis.json has another schema version"
+    return None
+
+
+def raw_files(run_dir: Path) -> list[Path]:
+    """Every raw input file of a run directory."""
+    files = [run_dir / name for name in _RAW if (run_dir / name).is_file()]
+    for folder in _RAW_DIRS:
+        if (run_dir / folder).is_dir():
+            files.extend(p for p in (run_dir / folder).rglob("*") if p.is_file())
+    return files
+
+
+def current_analysis(run_dir: Path) -> dict[str, Any]:
+    """The run's analysis: read when fresh, else recomputed with the analyzer and written."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: no such run directory")
+    if not (run_dir / "run.json").is_file():
+        raise UserError(f"{run_dir}: not a surgeproof run directory (no run.json)")
+    if is_stale(run_dir) is None:
+        return json.loads((run_dir / ANALYSIS).read_text(encoding="utf-8"))
+    return reanalyze(run_dir, write=True)
+
+
+def reanalyze(run_dir: Path, *, write: bool, like: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the analyzer on the raw data; ``like`` = an earlier analysis whose settings to reuse."""
+    from surgeproof.analysis import analyze_run, write_analysis
+
+    window_s = 1.0
+    if like is not None:
+        window_s = float((like.get("input") or {}).get("window_s") or 1.0)
+    try:
+        analysis = analyze_run(run_dir, window_s=window_s)
+    except RunDirError as exc:
+        raise UserError(str(exc)) from None
+    if write:
+        write_analysis(analysis, run_dir / ANALYSIS)
+    return analysis

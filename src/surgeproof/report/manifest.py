@@ -1,0 +1,138 @@
+"""The SHA-256 manifest of an evidence pack, in the format ``sha256sum -c`` reads.
+
+The manifest lists every file of the pack but itself and its own checksum file; the checksum
+file holds the manifest's hash, so an auditor can check the manifest too and record that one
+line out of band (a ticket, a signed letter) as the fingerprint of the whole pack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANIFEST = "MANIFEST.sha256"
+MANIFEST_CHECKSUM = "MANIFEST.sha256.sha256"
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks so large record files do not fill memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pack_files(root: Path) -> list[str]:
+    """Every regular file under ``root`` as sorted POSIX paths, the manifest pair excluded."""
+    paths = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    return sorted(p for p in paths if p not in (MANIFEST, MANIFEST_CHECKSUM))
+
+
+def format_lines(entries: Iterable[tuple[str, str]]) -> str:
+    """``<hex>  <path>`` lines, the text mode of coreutils ``sha256sum``."""
+    return "".join(f"{digest}  {path}\n" for path, digest in entries)
+
+
+def write_manifest(root: Path) -> str:
+    """Hash every file under ``root``, write the manifest and its checksum; the manifest's hash."""
+    text = format_lines((p, sha256_file(root / p)) for p in pack_files(root))
+    (root / MANIFEST).write_text(text, encoding="utf-8")
+    own = sha256_file(root / MANIFEST)
+    (root / MANIFEST_CHECKSUM).write_text(format_lines([(MANIFEST, own)]), encoding="utf-8")
+    return own
+
+
+@dataclass
+class IntegrityReport:
+    """What the hash check found; ``problems`` name each file that was altered or is missing."""
+
+    manifest_sha256: str
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse_lines(text: str, source: str) -> dict[str, str]:
+    """``{path: hex}`` from sha256sum lines; a malformed line is itself a finding (ValueError)."""
+    entries: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        digest, sep, path = line.partition("  ")
+        path = path.removeprefix("*")
+        if not sep or len(digest) != 64 or not _is_hex(digest) or not path:
+            raise ValueError(f"{source}: line {number} is not '<sha256>  <path>'")
+        if path in entries:
+            raise ValueError(f"{source}: line {number} lists {path} a second time")
+        entries[path] = digest.lower()
+    return entries
+
+
+def check_manifest(root: Path) -> IntegrityReport:
+    """Check the manifest against its checksum and every file against the manifest."""
+    manifest_path, checksum_path = root / MANIFEST, root / MANIFEST_CHECKSUM
+    if not manifest_path.is_file():
+        return IntegrityReport("", problems=[f"{MANIFEST}: missing"])
+    own = sha256_file(manifest_path)
+    report = IntegrityReport(own)
+    try:
+        listed = parse_lines(manifest_path.read_text(encoding="utf-8", errors="replace"), MANIFEST)
+    except ValueError as exc:
+        listed = {}
+        report.problems.append(f"{exc} (the manifest was altered)")
+    for path, expected in listed.items():
+        target = root / path
+        if not _inside(root, target):
+            report.problems.append(f"{MANIFEST}: lists {path}, a path outside the pack")
+        elif not target.is_file():
+            report.problems.append(f"{path}: missing (listed in {MANIFEST})")
+        else:
+            report.checked += 1
+            actual = sha256_file(target)
+            if actual != expected:
+                report.problems.append(
+                    f"{path}: altered (sha256 {actual[:16]}…, manifest says {expected[:16]}…)"
+                )
+    for path in pack_files(root):
+        if listed and path not in listed:
+            report.problems.append(f"{path}: not in {MANIFEST} (added after the pack was made)")
+    report.problems.extend(_check_own_hash(root, checksum_path, own, files_ok=not report.problems))
+    return report
+
+
+def _check_own_hash(root: Path, checksum_path: Path, own: str, *, files_ok: bool) -> list[str]:
+    if not checksum_path.is_file():
+        return [f"{MANIFEST_CHECKSUM}: missing (the manifest's own hash cannot be checked)"]
+    try:
+        recorded = parse_lines(checksum_path.read_text(encoding="utf-8", errors="replace"), "")
+    except ValueError:
+        return [f"{MANIFEST_CHECKSUM}: altered (not a sha256sum line)"]
+    expected = recorded.get(MANIFEST)
+    if expected is None:
+        return [f"{MANIFEST_CHECKSUM}: altered (does not name {MANIFEST})"]
+    if expected == own:
+        return []
+    if files_ok:
+        # Every file matches the manifest, so the manifest is consistent with the data: what
+        # changed is the one line that records its hash.
+        return [f"{MANIFEST_CHECKSUM}: altered (the manifest itself matches every file)"]
+    return [f"{MANIFEST}: altered (sha256 {own[:16]}…, {MANIFEST_CHECKSUM} says {expected[:16]}…)"]
+
+
+def _inside(root: Path, target: Path) -> bool:
+    try:
+        target.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)

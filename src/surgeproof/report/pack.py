@@ -1,0 +1,179 @@
+"""Building an evidence pack: one reproducible tar.gz with the run, its analysis and a manifest."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import platform
+import shutil
+import socket
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+from surgeproof import __version__
+from surgeproof.errors import UserError
+from surgeproof.report.index import render_index
+from surgeproof.report.manifest import format_lines, pack_files, sha256_file, write_manifest
+
+PACK_FORMAT = 1
+PACK_SUFFIXES = (".tar.gz", ".tgz")
+KST = timezone(timedelta(hours=9), "KST")
+
+#: Packages whose versions decide what the analysis computes; recorded in environment.json.
+_PACKAGES = ("surgeproof", "numpy", "scipy", "pandas", "matplotlib", "pyyaml", "locust", "aiohttp")
+#: Format specifications copied into the pack, so the data can be read without this tool.
+_FORMATS = (
+    ("surgeproof.rundir", "rundir-FORMAT.md"),
+    ("surgeproof.analysis", "analysis-FORMAT.md"),
+)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A written evidence pack: the archive, its own hash, and the manifest's (the fingerprint)."""
+
+    path: Path
+    sha256: str
+    manifest_sha256: str
+    files: int
+
+
+def default_pack_path(run_dir: Path, run_id: str) -> Path:
+    """``<run_dir>/../<run-id>.evidence.tar.gz``: beside the run, not inside what it packs."""
+    return run_dir.resolve().parent / f"{run_id}.evidence.tar.gz"
+
+
+def build_pack(run_dir: Path, analysis: dict[str, Any], out: Path | None = None) -> Pack:
+    """Pack ``run_dir`` (analysed, reports written) with metadata, formats, INDEX and manifest."""
+    run_dir = Path(run_dir)
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    run_id = str(meta.get("run_id") or run_dir.name)
+    out = Path(out) if out else default_pack_path(run_dir, run_id)
+    if not out.name.endswith(PACK_SUFFIXES):
+        raise UserError(f"{out}: an evidence pack is a .tar.gz (or .tgz) file")
+    if out.resolve().is_relative_to(run_dir.resolve()):
+        raise UserError(f"{out}: write the pack outside the run directory it packs")
+    top = f"{run_id}.evidence"
+    now = datetime.now(UTC).replace(microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="surgeproof-pack-") as tmp:
+        root = Path(tmp) / top
+        shutil.copytree(run_dir, root / "run", ignore=shutil.ignore_patterns("*.tmp"))
+        _write_formats(root / "formats")
+        _write_json(root / "environment.json", environment())
+        pack_meta = {
+            "pack_format": PACK_FORMAT,
+            "run_id": run_id,
+            "created_at_utc": now.isoformat(),
+            "created_at_kst": now.astimezone(KST).isoformat(),
+            "made_by": {"surgeproof": __version__, "python": platform.python_version()},
+            "run_made_by": (meta.get("versions") or {}).get("surgeproof"),
+            "headline": headline(analysis),
+        }
+        _write_json(root / "pack.json", pack_meta)
+        files = [*pack_files(root), "MANIFEST.sha256", "MANIFEST.sha256.sha256"]
+        (root / "INDEX.md").write_text(render_index(pack_meta, sorted(files)), encoding="utf-8")
+        manifest_sha = write_manifest(root)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write_tar(root, out, mtime=int(now.timestamp()))
+        count = len(pack_files(root)) + 2
+    digest = sha256_file(out)
+    out.with_name(out.name + ".sha256").write_text(format_lines([(out.name, digest)]))
+    return Pack(out, digest, manifest_sha, count)
+
+
+def headline(analysis: dict[str, Any]) -> dict[str, Any]:
+    """The verdict sentence and ceiling bracket, copied for a reader of pack.json / INDEX.md."""
+    verdict = analysis.get("verdict")
+    sentence = verdict.get("sentence") if isinstance(verdict, dict) else verdict
+    return {"verdict": sentence, "ceiling": analysis.get("ceiling")}
+
+
+def environment() -> dict[str, Any]:
+    """The machine and package versions building the pack (the run's own are in run.json)."""
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "packages": versions,
+    }
+
+
+def _write_formats(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for package, name in _FORMATS:
+        try:
+            text = resources.files(package).joinpath("FORMAT.md").read_text(encoding="utf-8")
+        except (FileNotFoundError, ModuleNotFoundError):
+            continue
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def _write_tar(root: Path, out: Path, *, mtime: int) -> None:
+    """Sorted entries, fixed owner and times: the same content gives the same bytes."""
+    tmp = out.with_name(out.name + ".part")
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=mtime) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for path in sorted(root.rglob("*")):
+            arcname = f"{root.name}/{path.relative_to(root).as_posix()}"
+            info = tar.gettarinfo(str(path), arcname)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = mtime
+            info.mode = 0o755 if path.is_dir() else 0o644
+            if path.is_file():
+                with open(path, "rb") as fh:
+                    tar.addfile(info, fh)
+            else:
+                tar.addfile(info)
+    tmp.replace(out)
+
+
+def extract_pack(archive: Path, dest: Path) -> Path:
+    """Unpack safely (no absolute paths, links or devices) and return the pack's root folder."""
+    try:
+        with tarfile.open(archive, mode="r:*") as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        if _looks_gzip(archive):
+            raise DamagedArchive(f"{archive}: damaged archive ({exc})") from None
+        raise UserError(f"{archive}: not an evidence pack (not a tar.gz archive)") from None
+    return find_root(dest, archive)
+
+
+def find_root(folder: Path, shown: Path) -> Path:
+    """The folder holding MANIFEST.sha256: ``folder`` itself or its one top-level folder."""
+    if (folder / "MANIFEST.sha256").exists() or (folder / "INDEX.md").exists():
+        return folder
+    subdirs = [p for p in folder.iterdir() if p.is_dir()]
+    if len(subdirs) == 1 and any((subdirs[0] / n).exists() for n in ("MANIFEST.sha256", "run")):
+        return subdirs[0]
+    raise UserError(f"{shown}: not an evidence pack (no MANIFEST.sha256 found)")
+
+
+class DamagedArchive(Exception):
+    """The archive is a gzip file that no longer decompresses: altered or truncated."""
+
+
+def _looks_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
