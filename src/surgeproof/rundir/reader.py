@@ -80,52 +80,88 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, damage
 
 
-def read_records(run_dir: Path) -> RecordSet:
-    """Concatenate every source's records; a partial trailing record is dropped and reported."""
+@dataclass
+class RecordSource:
+    """One source's records, memory-mapped (not read), and its name ids mapped to the run's."""
+
+    name: str
+    #: Read-only memory map of whole records (empty array for an empty file).
+    records: np.ndarray
+    #: ``name_index[local_id]`` = index into the run-wide ``names``/``groups``.
+    name_index: np.ndarray
+
+
+@dataclass
+class RecordSources:
+    """Every source of a run, for chunked passes over records without loading them all."""
+
+    sources: list[RecordSource]
+    names: list[str]
+    groups: list[str]
+    damage: list[str] = field(default_factory=list)
+
+    def global_ids(self, source: RecordSource, local_ids: np.ndarray) -> np.ndarray:
+        """Run-wide name indices of ``local_ids`` (undeclared ids map to ``<unnamed>``)."""
+        return source.name_index[np.minimum(local_ids.astype(np.int64), len(source.name_index) - 1)]
+
+
+def open_record_sources(run_dir: Path) -> RecordSources:
+    """Map every source's records file; a partial trailing record is left out and reported."""
     rec_dir = Path(run_dir) / RECORDS_DIR
-    arrays: list[np.ndarray] = []
     names: list[str] = []
     groups: list[str] = []
     index: dict[tuple[str, str], int] = {}
-    per_source: dict[str, int] = {}
     damage: list[str] = []
+    sources: list[RecordSource] = []
+
+    def intern(key: tuple[str, str]) -> int:
+        if key not in index:
+            index[key] = len(names)
+            names.append(key[0])
+            groups.append(key[1])
+        return index[key]
+
     for data_path in sorted(rec_dir.glob(f"*{RECORDS_SUFFIX}")) if rec_dir.is_dir() else []:
         source = data_path.name[: -len(RECORDS_SUFFIX)]
-        size = data_path.stat().st_size
-        whole, rem = divmod(size, RECORD_DTYPE.itemsize)
+        whole, rem = divmod(data_path.stat().st_size, RECORD_DTYPE.itemsize)
         if rem:
             damage.append(f"{data_path.name}: {rem} trailing bytes of a cut-off record dropped")
-        arr = np.fromfile(data_path, dtype=RECORD_DTYPE, count=whole)
+        if whole:
+            arr = np.memmap(data_path, dtype=RECORD_DTYPE, mode="r", shape=(whole,))
+        else:
+            arr = np.empty(0, dtype=RECORD_DTYPE)
         name_rows, name_damage = read_jsonl(rec_dir / f"{source}{NAMES_SUFFIX}")
         damage.extend(name_damage)
-        local = np.full(max([r["id"] for r in name_rows], default=-1) + 2, -1, dtype=np.int64)
+        # One slot past the largest declared id catches every undeclared id.
+        local = np.full(max([int(r["id"]) for r in name_rows], default=-1) + 2, -1, np.int64)
         for row in name_rows:
-            key = (str(row["name"]), str(row.get("group", "other")))
-            if key not in index:
-                index[key] = len(names)
-                names.append(key[0])
-                groups.append(key[1])
-            local[int(row["id"])] = index[key]
-        if len(arr):
-            ids = arr["name_id"].astype(np.int64)
-            unknown = (ids >= len(local) - 1) | (local[np.minimum(ids, len(local) - 1)] < 0)
-            if unknown.any():
-                key = ("<unnamed>", "other")
-                if key not in index:
-                    index[key] = len(names)
-                    names.append(key[0])
-                    groups.append(key[1])
-                n_unknown = int(unknown.sum())
+            local[int(row["id"])] = intern((str(row["name"]), str(row.get("group", "other"))))
+        if whole:
+            ids = np.unique(arr["name_id"]).astype(np.int64)
+            slots = local[np.minimum(ids, len(local) - 1)]
+            if (slots < 0).any():
+                n_unknown = 0
+                for bad in ids[slots < 0]:
+                    n_unknown += int(np.count_nonzero(arr["name_id"] == bad))
                 damage.append(f"{data_path.name}: {n_unknown} records with undeclared names")
-                mapped = np.where(unknown, index[key], local[np.minimum(ids, len(local) - 1)])
-            else:
-                mapped = local[ids]
-            arr = arr.copy()
-            arr["name_id"] = mapped.astype(np.uint16)
+                local[local < 0] = intern(("<unnamed>", "other"))
+        sources.append(RecordSource(source, arr, local))
+    return RecordSources(sources, names, groups, damage)
+
+
+def read_records(run_dir: Path) -> RecordSet:
+    """Concatenate every source's records; a partial trailing record is dropped and reported."""
+    opened = open_record_sources(run_dir)
+    arrays: list[np.ndarray] = []
+    per_source: dict[str, int] = {}
+    for src in opened.sources:
+        arr = np.array(src.records, dtype=RECORD_DTYPE)
+        if len(arr):
+            arr["name_id"] = opened.global_ids(src, arr["name_id"]).astype(np.uint16)
         arrays.append(arr)
-        per_source[source] = len(arr)
+        per_source[src.name] = len(arr)
     records = np.concatenate(arrays) if arrays else np.empty(0, dtype=RECORD_DTYPE)
-    return RecordSet(records, names, groups, per_source, damage)
+    return RecordSet(records, opened.names, opened.groups, per_source, opened.damage)
 
 
 def read_events(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:

@@ -1,0 +1,56 @@
+"""Why a request did not succeed: error causes, and which of them count against capacity."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from surgeproof.rundir.schema import Outcome
+
+#: Error causes reported per group/window, in report order.
+CAUSES: tuple[str, ...] = (
+    "client_error",
+    "rate_limited",
+    "blocked",
+    "server_error",
+    "timeout",
+    "connection_error",
+    "missed",
+    "cancelled",
+)
+
+#: Outcomes that count against the target in ``error_ratio``. Client errors are refusals on the
+#: request's merits; missed and cancelled requests never reached the target.
+CAPACITY_ERRORS = (
+    Outcome.RATE_LIMITED,
+    Outcome.BLOCKED,
+    Outcome.SERVER_ERROR,
+    Outcome.TIMEOUT,
+    Outcome.CONNECTION_ERROR,
+)
+
+#: Outcomes after which a response arrived (achieved throughput counts these).
+ANSWERED = (
+    Outcome.OK,
+    Outcome.CLIENT_ERROR,
+    Outcome.RATE_LIMITED,
+    Outcome.BLOCKED,
+    Outcome.SERVER_ERROR,
+)
+
+_CAUSE_OUTCOME = {name: Outcome[name.upper()] for name in CAUSES}
+
+
+def is_capacity_error(outcome: np.ndarray) -> np.ndarray:
+    """Mask of outcomes counted in ``error_ratio``."""
+    return np.isin(outcome, np.array(CAPACITY_ERRORS, dtype=np.uint8))
+
+
+def is_answered(outcome: np.ndarray) -> np.ndarray:
+    """Mask of outcomes that carried a response from the target."""
+    return np.isin(outcome, np.array(ANSWERED, dtype=np.uint8))
+
+
+def cause_counts(outcome: np.ndarray) -> dict[str, int]:
+    """Count of each error cause among ``outcome``."""
+    tally = np.bincount(outcome, minlength=len(Outcome))
+    return {name: int(tally[code]) for name, code in _CAUSE_OUTCOME.items()}

@@ -1,0 +1,102 @@
+"""judge_level: a steady-state window passes, fails (with which SLO on which group) or is
+inconclusive when the generator, not the target, was the bottleneck."""
+
+import numpy as np
+import pytest
+from synthetic import NS, Level, QueueModel, queue_run
+
+from surgeproof.analysis import judge_level
+from surgeproof.rundir.writer import JsonlLog, write_meta
+from surgeproof.scenario.model import Slo
+
+SLOS = [Slo("*", "p99", 500.0), Slo("*", "error_ratio", 0.01)]
+MODEL = QueueModel(workers=4, service_s=0.025, rate_per_user=2.0)  # ceiling: 80 users
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    levels = [Level(40), Level(75), Level(90), Level(120), Level(60, generator_bound=True)]
+    return queue_run(tmp_path_factory.mktemp("run"), MODEL, levels)
+
+
+def _judge(run, i, slos=SLOS):
+    users, start, end = run.levels[i]
+    return judge_level(run.path, start, end, slos, target_users=users, label=f"L{i}")
+
+
+def test_level_below_the_ceiling_passes_with_the_offered_and_achieved_numbers(run):
+    v = _judge(run, 0)
+    assert v.verdict == "pass"
+    assert v.offered_users == 40
+    assert v.achieved_rps == pytest.approx(80, rel=0.02)
+    assert v.groups["quotation"].latency_ms["p50"] == pytest.approx(25.2, abs=0.01)
+    assert v.groups["*"].count == v.records
+
+
+def test_level_above_the_ceiling_fails_naming_the_slo_group_and_value(run):
+    v = _judge(run, 2)
+    assert v.verdict == "fail"
+    assert v.breaches, v.reasons
+    first = v.breaches[0]
+    assert first.metric == "p99" and first.value > 500
+    assert first.group in {"login", "quotation", "orders"}
+    assert any(f"{first.group} p99" in r and "> 500 ms" in r for r in v.reasons)
+
+
+def test_throughput_held_flat_while_offered_rises_is_target_saturation(run):
+    v = _judge(run, 3, slos=[Slo("*", "error_ratio", 0.5)])  # latency is not judged at all
+    assert v.verdict == "fail"
+    assert v.saturated
+    assert v.achieved_rps == pytest.approx(MODEL.capacity_rps, rel=0.02)
+    assert any("target saturated" in r for r in v.reasons)
+
+
+def test_generator_bound_level_is_inconclusive_never_pass_or_fail(run):
+    v = _judge(run, 4)
+    assert v.verdict == "inconclusive"
+    assert v.generator.bound
+    assert any("generator-bound" in r for r in v.reasons)
+    assert any("generator CPU saturated" in r for r in v.reasons)
+    assert any("bottleneck" in r for r in v.reasons)
+
+
+def test_an_slo_on_a_group_without_traffic_is_unjudged_not_passed(run):
+    v = _judge(run, 0, slos=[Slo("websocket", "p99", 100.0)])
+    assert v.verdict == "inconclusive"
+    assert "websocket" in v.unjudged[0]
+
+
+def test_window_a_running_run_has_not_flushed_yet_is_inconclusive(tmp_path):
+    path = tmp_path / "running"
+    r = queue_run(path, MODEL, [Level(40)], status="running")
+    _, start, end = r.levels[0]
+    later = judge_level(path, end + 5 * NS, end + 15 * NS, SLOS)
+    assert later.verdict == "inconclusive"
+    log = JsonlLog(path / "timeline.jsonl")
+    log.append({"t_ns": end - 3 * NS, "source": "local", "cpu_percent": 20.0})
+    log.close()
+    write_meta(path, {"status": "running", "t0_ns": start})
+    v = judge_level(path, start, end + 2 * NS, SLOS)
+    assert v.verdict == "inconclusive"
+    assert any("not yet flushed" in r for r in v.reasons)
+
+
+def test_level_dict_carries_every_documented_field(run):
+    d = _judge(run, 1).to_dict()
+    for key in (
+        "label",
+        "offered_users",
+        "offered_rps",
+        "achieved_rps",
+        "verdict",
+        "reasons",
+        "breaches",
+        "groups",
+        "generator",
+        "saturated",
+        "unjudged",
+    ):
+        assert key in d
+    lat = d["groups"]["orders"]["latency_ms"]
+    assert set(lat) == {"p50", "p90", "p95", "p99", "p99.9", "max"}
+    assert np.isfinite(lat["p99.9"])
