@@ -100,12 +100,14 @@ def format_duration(seconds: float) -> str:
     """``1h30m``, ``5m``, ``42s``, ``2.5s``: the shortest form that reads back exactly."""
     if seconds < 0:
         return "-" + format_duration(-seconds)
-    if seconds != int(seconds) or seconds < 60:
+    seconds = round(seconds, 3)
+    if seconds < 60:
         return f"{seconds:g}s"
     whole = int(seconds)
     h, rest = divmod(whole, 3600)
-    m, s = divmod(rest, 60)
-    return "".join(f"{n}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
+    m, _ = divmod(rest, 60)
+    s = round(seconds - h * 3600 - m * 60, 3)
+    return "".join(f"{n:g}{u}" for n, u in ((h, "h"), (m, "m"), (s, "s")) if n) or "0s"
 
 
 def _is_number(text: str) -> bool:
