@@ -1,0 +1,73 @@
+"""``surgeproof exchange`` (and ``python -m surgeproof.exchange``): start the reference exchange."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "start the embedded reference exchange (Upbit API v1 shapes) on a loopback port"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The exchange's options (shared by both entry points)."""
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (loopback only)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument("--config", metavar="FILE.yaml", help="capacity config (scenarios/targets)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line once listening")
+    parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    parser.add_argument("--seed", type=int, help="seed of accounts, prices and uuids")
+    parser.add_argument("--accounts", type=int, help="number of seeded accounts")
+    parser.add_argument("--api-workers", type=int, help="API worker pool size (0 = unbounded)")
+    parser.add_argument("--service-time-ms", type=float, help="time each request holds a worker")
+    parser.add_argument("--member-db-workers", type=int, help="member-DB pool size (logins)")
+    parser.add_argument("--member-db-time-ms", type=float, help="time each login holds the DB")
+    parser.add_argument("--max-queue", type=int, help="waiters per pool before 503")
+    parser.add_argument("--queue-timeout-ms", type=float, help="longest wait in a queue")
+    parser.add_argument("--max-sessions", type=int, help="concurrent sessions cap (0 = none)")
+    parser.add_argument("--max-ws-connections", type=int, help="WebSocket cap (0 = none)")
+    parser.add_argument(
+        "--client-identity",
+        choices=("ip", "header"),
+        help="rate-limit identity for public calls: IP or X-Client-Id header",
+    )
+    parser.add_argument("--no-limits", action="store_true", help="turn rate limits off")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Resolve the config and serve until interrupted; bad input is one line on stderr, exit 2."""
+    from surgeproof.exchange.config import load_config
+    from surgeproof.exchange.errors import ConfigError
+    from surgeproof.exchange.server import check_host, serve
+
+    overrides = {
+        "seed": args.seed,
+        "accounts": args.accounts,
+        "api_workers": args.api_workers,
+        "service_time_ms": args.service_time_ms,
+        "member_db_workers": args.member_db_workers,
+        "member_db_time_ms": args.member_db_time_ms,
+        "max_queue": args.max_queue,
+        "queue_timeout_ms": args.queue_timeout_ms,
+        "max_sessions": args.max_sessions,
+        "max_ws_connections": args.max_ws_connections,
+        "client_identity": args.client_identity,
+        "limits": False if args.no_limits else None,
+    }
+    try:
+        check_host(args.host, args.allow_remote)
+        if not 0 <= args.port <= 65535:
+            raise ConfigError(f"--port must be 0..65535, got {args.port}")
+        config = load_config(args.config, **overrides)
+        return serve(config, args.host, args.port, args.json)
+    except ConfigError as exc:
+        print(f"surgeproof exchange: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``exchange`` subcommand."""
+    parser = subparsers.add_parser("exchange", help=HELP, description=HELP)
+    add_arguments(parser)
+    parser.set_defaults(func=run)

@@ -1,0 +1,114 @@
+"""Quotation endpoints (public market data), Upbit API v1 shapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from surgeproof.exchange.errors import ApiError, validation
+from surgeproof.exchange.marketdata import CANDLE_UNITS
+from surgeproof.exchange.routes import STATE, spec
+
+JSON = "application/json; charset=utf-8"
+
+
+def _not_found() -> ApiError:
+    # Upbit answers an unknown market code on quotation endpoints this way.
+    return ApiError(404, 404, "Code not found")  # type: ignore[arg-type]
+
+
+def _body(data: bytes) -> web.Response:
+    return web.Response(body=data, headers={"Content-Type": JSON})
+
+
+def _count(request: web.Request, default: int, cap: int) -> int:
+    raw = request.query.get("count")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise validation("count must be a whole number") from None
+    if not 1 <= value <= cap:
+        raise validation(f"count must be between 1 and {cap}")
+    return value
+
+
+def _market(request: web.Request) -> str:
+    market = request.query.get("market")
+    if not market:
+        raise validation("market is required")
+    if market not in request.app[STATE].marketdata.tickers:
+        raise _not_found()
+    return market
+
+
+@spec("quotation", "market")
+async def market_all(request: web.Request) -> web.Response:
+    md = request.app[STATE].marketdata
+    details = request.query.get("isDetails", request.query.get("is_details", "false"))
+    return _body(md.market_all_details if details.lower() == "true" else md.market_all)
+
+
+@spec("quotation", "ticker")
+async def ticker(request: web.Request) -> web.Response:
+    markets = request.query.get("markets")
+    if not markets:
+        raise validation("markets is required")
+    body = request.app[STATE].marketdata.ticker_body(markets)
+    if body is None:
+        raise _not_found()
+    return _body(body)
+
+
+@spec("quotation", "orderbook")
+async def orderbook(request: web.Request) -> web.Response:
+    markets = request.query.get("markets")
+    if not markets:
+        raise validation("markets is required")
+    body = request.app[STATE].marketdata.orderbook_body(markets)
+    if body is None:
+        raise _not_found()
+    return _body(body)
+
+
+@spec("quotation", "candle")
+async def candles_minutes(request: web.Request) -> web.Response:
+    try:
+        unit = int(request.match_info["unit"])
+    except ValueError:
+        unit = -1
+    if unit not in CANDLE_UNITS:
+        raise validation(f"unit must be one of {', '.join(map(str, CANDLE_UNITS))}")
+    market = _market(request)
+    count = _count(request, 1, 200)
+    to = None
+    raw_to = request.query.get("to")
+    if raw_to:
+        try:
+            parsed = datetime.fromisoformat(raw_to.replace(" ", "T").replace("Z", "+00:00"))
+        except ValueError:
+            raise validation("to must be an ISO 8601 time") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        to = parsed.timestamp()
+    md = request.app[STATE].marketdata
+    return _body(json.dumps(md.candles(market, unit, count, to)).encode())
+
+
+@spec("quotation", "trade")
+async def trades_ticks(request: web.Request) -> web.Response:
+    market = _market(request)
+    count = _count(request, 1, 500)
+    md = request.app[STATE].marketdata
+    return _body(json.dumps(md.trades(market, count)).encode())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/market/all", market_all)
+    app.router.add_get("/v1/ticker", ticker)
+    app.router.add_get("/v1/orderbook", orderbook)
+    app.router.add_get("/v1/candles/minutes/{unit}", candles_minutes)
+    app.router.add_get("/v1/trades/ticks", trades_ticks)

@@ -1,0 +1,132 @@
+"""Everything one running exchange holds, and its background clock (prices, liquidity, gauges)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from surgeproof.exchange.accounts import Account, seed_accounts
+from surgeproof.exchange.auth import Authenticator
+from surgeproof.exchange.capacity import AutoScaler, WorkerPool
+from surgeproof.exchange.config import ExchangeConfig
+from surgeproof.exchange.engine import Engine
+from surgeproof.exchange.ledger import Ledger
+from surgeproof.exchange.market_maker import Liquidity
+from surgeproof.exchange.marketdata import MarketData
+from surgeproof.exchange.metrics import Metrics
+from surgeproof.exchange.money import UNIT
+from surgeproof.exchange.pricing import PriceModel
+from surgeproof.exchange.ratelimit import RateLimiter
+from surgeproof.exchange.sessions import SessionTable
+from surgeproof.exchange.wshub import WsHub
+
+
+class ExchangeState:
+    """The exchange's resources, books, ledger and counters (one per server)."""
+
+    def __init__(self, config: ExchangeConfig) -> None:
+        self.config = config
+        self.started = time.time()
+        self.accounts: list[Account] = seed_accounts(config.accounts, config.seed)
+        self.by_member = {a.member_id: a for a in self.accounts}
+        start = {m: float(spec["price"]) for m, spec in config.markets.items()}
+        self.prices = PriceModel(config.price, start, config.seed)
+        self.ledger = Ledger()
+        self.engine = Engine(list(config.markets), self.ledger, config.fee_bp, config.seed)
+        start_units = {m: ref.units() for m, ref in self.prices.refs.items()}
+        self.marketdata = MarketData(self.engine, start_units, config.markets)
+        self.liquidity = Liquidity(self.engine, config.market_maker)
+        self.auth = Authenticator(self.accounts)
+        self.sessions = SessionTable(config.max_sessions, config.session_ttl_s)
+        self.limiter = RateLimiter(
+            config.rate_limits, config.limits, config.block_after_429s, config.block_s
+        )
+        self.metrics = Metrics()
+        self.api_pool = (
+            WorkerPool("api", config.api_workers, config.max_queue) if config.api_workers else None
+        )
+        self.db_pool = WorkerPool("member_db", config.member_db_workers, config.max_queue)
+        self.autoscaler = None
+        if config.autoscale is not None and self.api_pool is not None:
+            a = config.autoscale
+            self.autoscaler = AutoScaler(self.api_pool, a.threshold, a.lag_s, a.step, a.max_workers)
+        self.hub = WsHub(self.marketdata)
+        self.engine.on_trade.append(self.hub.on_trade)
+        self.engine.on_trade.append(self._count_fill)
+        self.stall_until = 0.0
+        self.stalls: list[dict[str, float]] = []
+        self.acked: list[str] = []
+        self.queue_timeout_s = config.queue_timeout_ms / 1000.0
+        self.service_s = config.service_time_ms / 1000.0
+        self.db_time_s = config.member_db_time_ms / 1000.0
+        self._seed_balances(start_units)
+
+    def _seed_balances(self, start_units: dict[str, int]) -> None:
+        cfg = self.config
+        for account in self.accounts:
+            self.ledger.deposit(account.access_key, "KRW", cfg.initial_krw * UNIT)
+            for market, price in start_units.items():
+                base = market.split("-", 1)[1]
+                self.ledger.deposit(
+                    account.access_key, base, cfg.initial_coin_krw * UNIT * UNIT // price
+                )
+        self.liquidity.fund(start_units)
+        for market, ref in self.prices.refs.items():
+            self.liquidity.requote(market, ref.units())
+
+    def _count_fill(self, trade) -> None:
+        self.metrics.at(int(trade.ts)).fills += 1
+
+    def pools(self) -> list[WorkerPool]:
+        return [p for p in (self.api_pool, self.db_pool) if p is not None]
+
+    # -- the clock -------------------------------------------------------------------------
+
+    def step_prices(self, now: float, dt: float) -> None:
+        """Move prices, re-quote the market maker, print a tape trade, push book updates."""
+        self.prices.step(now, dt)
+        for market, ref in self.prices.refs.items():
+            self.liquidity.requote(market, ref.units())
+            self.liquidity.trade_tape(market, ref.units())
+        self.marketdata.invalidate()
+        self.hub.publish_orderbooks()
+
+    def sample(self, now: float) -> None:
+        """Write gauges into the current second; finish utilisation of the previous one."""
+        second = int(now)
+        stats = self.metrics.at(second)
+        stats.active_sessions = len(self.sessions)
+        stats.ws_connections = self.hub.connections
+        for pool in self.pools():
+            stats.workers[pool.name] = pool.workers
+            depth = pool.queue_depth_max.get(second, 0)
+            stats.queue_depth_max[pool.name] = max(depth, pool.queued)
+            prev = self.metrics._index.get(second - 1)
+            if prev is not None:
+                prev.utilisation[pool.name] = round(pool.utilisation(second - 1), 4)
+                prev.queue_depth_max[pool.name] = max(
+                    prev.queue_depth_max.get(pool.name, 0),
+                    pool.queue_depth_max.get(second - 1, 0),
+                )
+            pool.utilisation(second)  # keeps busy-time accounting current
+
+    async def run_clock(self) -> None:
+        """The background loop; cancelled on shutdown."""
+        update = max(self.config.price.update_s, 0.05)
+        last_price = time.time()
+        last_second = int(last_price)
+        while True:
+            await asyncio.sleep(min(update, 0.25))
+            now = time.time()
+            if now - last_price >= update:
+                self.step_prices(now, now - last_price)
+                last_price = now
+            self.sample(now)
+            if int(now) != last_second:
+                last_second = int(now)
+                self.sessions.expire(now)
+                if self.autoscaler is not None:
+                    self.autoscaler.observe(last_second - 1, now)
+                self.limiter.forget_idle(last_second - 2)
+                for pool in self.pools():
+                    pool.forget_before(last_second - 3700)
