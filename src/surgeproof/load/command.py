@@ -1,0 +1,125 @@
+"""Subcommands of the load layer: ``run``, ``worker`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from surgeproof.load.options import scale_arg
+
+    p = subparsers.add_parser(
+        "run",
+        help="replay a surge scenario against an exchange",
+        description="Replay SCENARIO (a built-in name or a YAML path) with "
+        "Locust and write reports/<run-id>/.",
+    )
+    p.add_argument("scenario")
+    p.add_argument("--target", help="base URL of the exchange (default: start the embedded one)")
+    p.add_argument(
+        "--allow-remote-target",
+        action="store_true",
+        help="allow a --target that is not a loopback address",
+    )
+    p.add_argument("--target-config", help="embedded exchange config (scenarios/targets/X.yaml)")
+    p.add_argument(
+        "--workers", type=int, default=0, help="Locust worker processes (0 = users in this process)"
+    )
+    p.add_argument("--time-scale", type=scale_arg, default=1.0, help="e.g. 1/24")
+    p.add_argument("--user-scale", type=scale_arg, default=1.0, help="e.g. 1/1000")
+    p.add_argument("--profile", help="capacity profile (overrides the scenario's)")
+    p.add_argument("--model", choices=("open", "closed"), help="load model (default: scenario's)")
+    p.add_argument("--run-id")
+    p.add_argument("--reports-dir", default="reports")
+    p.add_argument("--max-duration", type=float, help="hard cap on the run (seconds)")
+    p.add_argument("--accounts-file", help="credentials for a real target (never copied)")
+    p.add_argument(
+        "--master-bind-host",
+        default="127.0.0.1",
+        help="address workers connect to (use 0.0.0.0 for workers on other hosts)",
+    )
+    p.add_argument("--master-port", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=10.0, help="client timeout per call (s)")
+    p.add_argument(
+        "--inject-stall",
+        action="append",
+        default=[],
+        metavar="AT:SECONDS",
+        help="freeze a loopback surgeproof exchange at AT s for SECONDS (testing)",
+    )
+    p.add_argument(
+        "--abort-error-ratio", type=float, help="stop early when the error ratio stays above this"
+    )
+    p.add_argument("--abort-after", type=float, default=10.0)
+    p.add_argument("--progress-every", type=float, default=5.0)
+    p.set_defaults(func=_run)
+
+    w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
+    w.add_argument("--master", required=True, help="master host")
+    w.add_argument("--master-port", type=int, default=5557)
+    w.set_defaults(func=_worker)
+
+    d = subparsers.add_parser("demo", help="the martial-law surge, compressed, then the report")
+    d.add_argument("--reports-dir", default="reports")
+    d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
+    d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
+    d.set_defaults(func=_demo)
+
+
+def _options(args: argparse.Namespace):
+    from surgeproof.errors import UserError
+    from surgeproof.load.options import RunOptions
+
+    stalls = []
+    for item in args.inject_stall:
+        at, _, secs = item.partition(":")
+        try:
+            stalls.append((float(at), float(secs)))
+        except ValueError:
+            raise UserError(f"--inject-stall {item!r}: expected AT:SECONDS like 10:2") from None
+    return RunOptions(
+        scenario=args.scenario,
+        target=args.target,
+        allow_remote_target=args.allow_remote_target,
+        target_config=args.target_config,
+        workers=args.workers,
+        time_scale=args.time_scale,
+        user_scale=args.user_scale,
+        profile=args.profile,
+        model=args.model,
+        run_id=args.run_id,
+        reports_dir=args.reports_dir,
+        max_duration=args.max_duration,
+        accounts_file=args.accounts_file,
+        master_bind_host=args.master_bind_host,
+        master_port=args.master_port,
+        stalls=stalls,
+        timeout_s=args.timeout,
+        abort_error_ratio=args.abort_error_ratio,
+        abort_after_s=args.abort_after,
+        progress_every_s=args.progress_every,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from surgeproof.load.run import execute
+
+    opts = _options(args)
+    run_dir = execute(opts)
+    import json
+
+    status = json.loads((Path(run_dir) / "run.json").read_text())["status"]
+    return 0 if status == "complete" else 3
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from surgeproof.load.worker import run_worker
+
+    return run_worker(args.master, args.master_port)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from surgeproof.load.demo import run_demo
+
+    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale)

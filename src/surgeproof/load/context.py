@@ -1,0 +1,107 @@
+"""Per-process load context: the recorder, the current state, accounts and in-flight calls.
+
+One exists per generator process (the local runner, or each worker), attached to the Locust
+environment as ``environment.surgeproof`` so that user classes can reach it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from surgeproof.load.accounts import Account
+from surgeproof.load.recorder import Recorder, now_ns
+from surgeproof.load.state import LoadState
+from surgeproof.rundir.schema import Kind, Outcome
+
+
+@dataclass
+class InFlight:
+    """A call that was sent and has not come back yet (cancelled if the run ends first)."""
+
+    intended_ns: int
+    sent_ns: int
+    name_id: int
+    attempt: int
+    flags: int
+    user: int
+    concurrency: int
+    kind: int = Kind.HTTP
+    greenlet: Any = None
+
+
+@dataclass
+class LoadContext:
+    """Everything the simulated users of one process share."""
+
+    source: str
+    recorder: Recorder = field(default_factory=Recorder)
+    state: LoadState = field(default_factory=LoadState)
+    accounts: list[Account] = field(default_factory=list)
+    #: Whether ``ws://`` of the target is reachable (market watchers subscribe); set by the runner.
+    ws_url: str | None = None
+    #: Most calls a user keeps in flight before further due calls are recorded as ``missed``.
+    max_inflight_per_user: int = 4
+    #: Spread of arrivals: a spawned user waits a random part of this before it starts.
+    arrival_spread_s: float = 1.0
+    active_users: int = 0
+    ready: bool = True
+    on_state: list[Callable[[LoadState], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._inflight: dict[int, InFlight] = {}
+        self._tokens = itertools.count(1)
+
+    def next_user_id(self) -> int:
+        return next(self._ids)
+
+    def account_for(self, user_id: int) -> Account | None:
+        if not self.accounts:
+            return None
+        return self.accounts[user_id % len(self.accounts)]
+
+    def set_state(self, state: LoadState) -> None:
+        self.state = state
+        for cb in self.on_state:
+            cb(state)
+
+    def begin(self, entry: InFlight) -> int:
+        """Register a call as in flight; returns the token ``end`` takes."""
+        token = next(self._tokens)
+        self._inflight[token] = entry
+        self.recorder.inflight = len(self._inflight)
+        return token
+
+    def end(self, token: int) -> InFlight | None:
+        """Unregister a call; None when it was already recorded as cancelled."""
+        entry = self._inflight.pop(token, None)
+        self.recorder.inflight = len(self._inflight)
+        return entry
+
+    def cancel_all(self) -> int:
+        """Record every call still in flight as cancelled and stop them; returns how many."""
+        entries = list(self._inflight.values())
+        self._inflight.clear()
+        self.recorder.inflight = 0
+        t = now_ns()
+        for e in entries:
+            self.recorder.record(
+                e.intended_ns,
+                e.sent_ns,
+                t,
+                e.name_id,
+                0,
+                Outcome.CANCELLED,
+                e.kind,
+                e.attempt,
+                e.flags,
+                e.user,
+                e.concurrency,
+            )
+        for e in entries:
+            if e.greenlet is not None:
+                e.greenlet.kill(block=False)
+        return len(entries)

@@ -1,0 +1,54 @@
+"""``run.json``: what was run, where, with what, and how it ended (FORMAT.md)."""
+
+from __future__ import annotations
+
+import platform
+import socket
+import subprocess
+from datetime import UTC, datetime, timedelta, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+KST = timezone(timedelta(hours=9), "KST")
+
+
+def iso_pair(t_ns: int) -> tuple[str, str]:
+    """(UTC, KST) ISO 8601 strings of a Unix-ns instant."""
+    dt = datetime.fromtimestamp(t_ns / 1e9, UTC)
+    return dt.isoformat(timespec="milliseconds"), dt.astimezone(KST).isoformat(
+        timespec="milliseconds"
+    )
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for dist in ("surgeproof", "locust", "aiohttp", "numpy", "gevent", "websocket-client"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    out["python"] = platform.python_version()
+    return out
+
+
+def host_info() -> dict[str, Any]:
+    import os
+
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def git_commit() -> str | None:
+    root = Path(__file__).resolve().parents[3]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -1,0 +1,34 @@
+"""Classify what came back (an HTTP status or an exception) into a record's outcome code."""
+
+from __future__ import annotations
+
+import socket
+
+from surgeproof.rundir.schema import Outcome
+
+
+def outcome_of_status(status: int) -> Outcome:
+    """Outcome of a call that got an HTTP answer."""
+    if status == 429:
+        return Outcome.RATE_LIMITED
+    if status == 418:
+        return Outcome.BLOCKED
+    if status >= 500:
+        return Outcome.SERVER_ERROR
+    if status >= 400:
+        return Outcome.CLIENT_ERROR
+    if status <= 0:
+        return Outcome.CONNECTION_ERROR
+    return Outcome.OK
+
+
+def outcome_of_error(exc: BaseException | None) -> Outcome:
+    """Outcome of a call that got no HTTP answer: a timeout or a connection failure."""
+    if exc is None:
+        return Outcome.CONNECTION_ERROR
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return Outcome.TIMEOUT
+    name = type(exc).__name__.lower()
+    if "timeout" in name:
+        return Outcome.TIMEOUT
+    return Outcome.CONNECTION_ERROR

@@ -1,0 +1,31 @@
+"""The terminal line every few seconds: phase, users, req/s, errors, time left."""
+
+from __future__ import annotations
+
+from surgeproof.load.collector import Collector
+from surgeproof.load.state import LoadState
+
+
+class Progress:
+    def __init__(self, collector: Collector, program, t0_ns: int, every_s: float) -> None:
+        self.collector = collector
+        self.program = program
+        self.every_s = every_s
+        self._next = 0.0
+
+    def maybe_print(self, t_s: float, state: LoadState) -> None:
+        if self.every_s <= 0 or t_s < self._next:
+            return
+        self._next = t_s + self.every_s
+        latest = list(self.collector.latest.values())
+        sent = sum(int(s.get("sent", 0)) for s in latest)
+        errors = sum(int(s.get("errors", 0)) for s in latest)
+        active = sum(int(s.get("active_users", 0)) for s in latest)
+        missed = sum(int(s.get("missed", 0)) for s in latest)
+        left = max(0.0, self.program.end_s - t_s)
+        err = f"{100 * errors / sent:.1f}%" if sent else "-"
+        print(
+            f"[{t_s:6.0f}s] {state.phase_name:<28} users {active:>6}/{state.target_users:<7.0f} "
+            f"req/s {sent:>6}  errors {err:>6}  missed {missed:>4}  left {left:5.0f}s",
+            flush=True,
+        )

@@ -1,0 +1,483 @@
+"""``surgeproof run``: one run from start to a complete (or honestly partial) run directory.
+
+The conductor (this process) owns the plan, the shape, the run directory and the target; the
+simulated users run in-process (``--workers 0``) or in Locust workers that receive the current
+``LoadState`` every second and ship their records back every second.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from surgeproof.errors import UserError
+from surgeproof.load import messages
+from surgeproof.load.collector import Collector
+from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
+from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
+from surgeproof.load.progress import Progress
+from surgeproof.load.recorder import now_ns
+from surgeproof.load.server_metrics import ServerMetricsPoller
+from surgeproof.load.target import Target, fetch_json, start_embedded, ws_url_of
+from surgeproof.rundir.schema import LOCUST_DIR
+from surgeproof.rundir.writer import write_meta
+
+#: Time between the conductor's start signal and t0, so workers and users start together.
+LEAD_S = 1.0
+WORKER_CONNECT_TIMEOUT_S = 60.0
+
+
+def execute(opts: RunOptions) -> Path:
+    """Run ``opts`` to the end; returns the run directory. Raises UserError on bad input."""
+    check_options(opts)
+    plan = plan_for(opts)
+    model = opts.model or plan.scenario.model
+    if opts.target and not Target(opts.target, None, False).loopback:
+        print(
+            f"surgeproof run: REMOTE target {opts.target} (allowed by --allow-remote-target)",
+            flush=True,
+        )
+    run_dir = make_run_dir(opts, plan)
+
+    import gevent  # noqa: F401 - Locust monkey-patches on import; import it before anything else
+    import locust  # noqa: F401
+
+    return _Conductor(opts, plan, model, run_dir).run()
+
+
+class _Conductor:
+    def __init__(self, opts: RunOptions, plan, model: str, run_dir: Path) -> None:
+        self.opts = opts
+        self.plan = plan
+        self.model = model
+        self.run_dir = run_dir
+        self.collector = Collector(run_dir)
+        self.stop_reason: str | None = None
+        self.target: Target | None = None
+        self.meta: dict[str, Any] = {}
+        self.lost: list[dict[str, Any]] = []
+        self.seen: list[str] = []
+        self.done_sources: set[str] = set()
+        self.worker_procs: list[subprocess.Popen] = []
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _start_target(self) -> Target:
+        if self.opts.target:
+            url = self.opts.target
+            target = Target(url, ws_url_of(url), False)
+            if target.loopback:
+                cfg = fetch_json(url + "/admin/config", timeout_s=2.0)
+                target.config = cfg or {}
+            return target
+        peak = max(
+            [p.users for p in self.plan.phases]
+            + [self.plan.search.max_users if self.plan.search else 0.0]
+        )
+        accounts = self.opts.exchange_accounts or max(100, math.ceil(peak * 1.2))
+        return start_embedded(
+            self.opts.target_config, accounts, self.run_dir / "server" / "exchange.log"
+        )
+
+    def _program(self):
+        from surgeproof.load.program import SearchProgram, TimelineProgram
+
+        closed = self.model == "closed"
+        if self.plan.search is None:
+            return TimelineProgram(self.plan, closed_model=closed)
+        from surgeproof.load.judge import level_judge
+
+        return SearchProgram(
+            self.plan,
+            level_judge(self.run_dir, self.plan.slos),
+            judge_delay_s=self.opts.timeout_s + 1.5,
+            closed_model=closed,
+        )
+
+    def _write_meta(self, status: str, **extra: Any) -> None:
+        write_meta(self.run_dir, {**self.meta, "status": status, **extra})
+
+    # -- the run --------------------------------------------------------------------------
+
+    def run(self) -> Path:
+        import locust
+        from locust.argument_parser import parse_options
+        from locust.env import Environment
+
+        from surgeproof.load.accounts import accounts_for_target
+        from surgeproof.load.context import LoadContext
+        from surgeproof.load.shape import SurgeShape
+        from surgeproof.load.users.surge_user import SurgeUser
+
+        opts = self.opts
+        started = now_ns()
+        self.target = target = self._start_target()
+        try:
+            program = self._program()
+            t0 = now_ns() + int(LEAD_S * 1e9)
+            shape = SurgeShape(program, t0)
+            options = parse_options(args=["--headless", "--enable-rebalancing"])
+            options.host = target.url
+            SurgeUser.network_timeout = opts.timeout_s
+            SurgeUser.connection_timeout = min(5.0, opts.timeout_s)
+            SurgeUser.host = target.url
+            env = Environment(
+                user_classes=[SurgeUser],
+                shape_class=shape,
+                host=target.url,
+                parsed_options=options,
+                events=locust.events,
+            )
+            self.meta = self._base_meta(started, t0, target)
+            self._write_meta("running")
+            self.collector.event("run_start", t_ns=started)
+            distributed = opts.workers > 0
+            if distributed:
+                runner = env.create_master_runner(opts.master_bind_host, self._master_port())
+                self._start_workers(env, runner, t0, target)
+                ctx = None
+            else:
+                runner = env.create_local_runner()
+                embedded_like = target.embedded or target.loopback
+                ctx = LoadContext(
+                    source="local",
+                    accounts=accounts_for_target(target.url, embedded_like, opts.accounts_file),
+                    ws_url=target.ws_url,
+                    max_inflight_per_user=opts.max_inflight_per_user,
+                )
+                _check_accounts(ctx.accounts, self.plan)
+                ctx.set_state(program.state_at(0.0))
+                env.surgeproof = ctx
+            self._install_signals()
+            csv = self._locust_csv(env)
+            poller = None
+            if target.embedded or (target.loopback and target.config):
+                poller = ServerMetricsPoller(target.url, self.run_dir, started / 1e9 - 1)
+            self.meta["workers"]["expected"] = opts.workers
+            self._loop(env, runner, program, shape, t0, ctx, poller)
+            self._finish(env, runner, ctx, poller, csv, program)
+        finally:
+            self._stop_workers()
+            target.stop()
+        return self.run_dir
+
+    def _loop(self, env, runner, program, shape, t0, ctx, poller) -> None:
+        import gevent
+
+        from surgeproof.load.sampler import Sampler
+
+        opts = self.opts
+        sampler = Sampler(ctx) if ctx is not None else None
+        progress = Progress(self.collector, program, t0, opts.progress_every_s)
+        deadline = t0 + int((opts.max_duration or (program.end_s + 30.0)) * 1e9)
+        if opts.max_duration is None and self.plan.search is not None:
+            deadline = t0 + int((self.plan.duration_s + 120.0) * 1e9)
+        stalls = sorted(opts.stalls)
+        last_state = None
+        last_second = 0
+        prev_workers: dict[str, int] = {}
+        abort_since: float | None = None
+        while gevent.sleep(0) is None:
+            while now_ns() < t0:
+                gevent.sleep(0.05)
+            if not getattr(runner, "shape_greenlet", None) and last_state is None:
+                runner.start_shape()
+            gevent.sleep(0.2)
+            t_s = (now_ns() - t0) / 1e9
+            if hasattr(program, "advance"):
+                program.advance(t_s, t0)
+            for ev in program.events_until(t_s, t0):
+                self.collector.event(ev.pop("type"), **ev)
+            state = program.state_at(t_s)
+            second = int(t_s)
+            if state != last_state or second != last_second:
+                if ctx is not None:
+                    ctx.set_state(state)
+                else:
+                    runner.send_message(messages.STATE, state.to_message())
+                last_state = state
+            while stalls and stalls[0][0] <= t_s:
+                self._stall(*stalls.pop(0))
+            if second != last_second:
+                last_second = second
+                if sampler is not None:
+                    raw, names, sample = sampler.take()
+                    self.collector.batch("local", raw, names, sample)
+                else:
+                    prev_workers = self._track_workers(runner, prev_workers)
+                if poller is not None:
+                    poller.poll()
+                progress.maybe_print(t_s, state)
+                abort_since = self._check_abort(t_s, abort_since)
+            if self.stop_reason is not None:
+                break
+            if t_s >= program.end_s or program.users_for_tick(t_s) is None:
+                break
+            if now_ns() >= deadline:
+                self.stop_reason = f"stopped at the duration cap ({(deadline - t0) / 1e9:.0f}s)"
+                break
+
+    def _finish(self, env, runner, ctx, poller, csv, program) -> None:
+        import gevent
+
+        ended = now_ns()
+        if ctx is not None:
+            runner.stop()
+            ctx.cancel_all()
+            from surgeproof.load.sampler import Sampler
+
+            raw, names, _sample = Sampler(ctx).take()
+            self.collector.batch("local", raw, names, None)
+        else:
+            runner.send_message(messages.FINISH, {})
+            wait_until = time.monotonic() + 8.0
+            live = {s for s in self.seen if s not in {x["source"] for x in self.lost}}
+            while time.monotonic() < wait_until and not live <= self.done_sources:
+                gevent.sleep(0.1)
+            runner.stop()
+        if poller is not None:
+            gevent.sleep(1.1)  # let the exchange close the last second
+            poller.poll(final=True)
+            poller.write_ledger()
+            poller.close()
+        if csv is not None:
+            writer, greenlet = csv
+            greenlet.kill(block=True)
+            writer.close_files()
+        runner.quit()
+        status = "partial" if self.stop_reason else "complete"
+        self.collector.event("run_end", status=status)
+        utc, kst = iso_pair(ended)
+        extra: dict[str, Any] = {
+            "ended_at_utc": utc,
+            "ended_at_kst": kst,
+            "partial_reason": self.stop_reason,
+            "counts": {"records": self.collector.record_counts()},
+        }
+        if self.stop_reason:
+            extra["stopped_at_utc"] = utc
+        summary = program.summary()
+        if summary is not None:
+            extra["search"] = summary
+        self.meta["workers"]["lost"] = self.lost
+        self.meta["workers"]["seen"] = self.seen
+        self.collector.close()
+        self._write_meta(status, **extra)
+        print(
+            f"surgeproof run: {status}"
+            + (f" ({self.stop_reason})" if self.stop_reason else "")
+            + f"; {sum(extra['counts']['records'].values())} records in {self.run_dir}",
+            flush=True,
+        )
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    def _base_meta(self, started: int, t0: int, target: Target) -> dict[str, Any]:
+        utc, kst = iso_pair(started)
+        scale = {
+            "time_scale": self.plan.time_scale,
+            "user_scale": self.plan.user_scale,
+            "assumption": "; ".join(self.plan.assumptions) or "unscaled",
+        }
+        return {
+            "run_id": self.run_dir.name,
+            "started_at_utc": utc,
+            "started_at_kst": kst,
+            "t0_ns": t0,
+            "scenario": self.plan.to_dict(),
+            "scenario_name": self.plan.scenario.name,
+            "profile_name": self.plan.profile.name if self.plan.profile else None,
+            "load_model": self.model,
+            "scale": scale,
+            "target": {
+                "url": target.url,
+                "embedded": target.embedded,
+                "loopback": target.loopback,
+                "config": target.config,
+            },
+            "workers": {"expected": self.opts.workers, "seen": [], "lost": []},
+            "host": host_info(),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "client": {
+                "timeout_s": self.opts.timeout_s,
+                "max_inflight_per_user": self.opts.max_inflight_per_user,
+            },
+        }
+
+    def _locust_csv(self, env):
+        import gevent
+        from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
+
+        (self.run_dir / LOCUST_DIR).mkdir(exist_ok=True)
+        writer = StatsCSVFileWriter(
+            env,
+            PERCENTILES_TO_REPORT,
+            str(self.run_dir / LOCUST_DIR / "locust"),
+            full_history=False,
+        )
+        return writer, gevent.spawn(writer.stats_writer)
+
+    def _install_signals(self) -> None:
+        import gevent
+
+        def stop(signame: str) -> None:
+            if self.stop_reason is None:
+                self.stop_reason = f"interrupted ({signame})"
+                print(f"surgeproof run: {signame}: stopping, flushing records...", flush=True)
+
+        gevent.signal_handler(signal.SIGINT, stop, "SIGINT")
+        gevent.signal_handler(signal.SIGTERM, stop, "SIGTERM")
+
+    def _stall(self, at_s: float, seconds: float) -> None:
+        assert self.target is not None
+        start = now_ns()
+        import json
+
+        fetch_json(self.target.url + "/admin/stall", data=json.dumps({"seconds": seconds}).encode())
+        self.collector.event("stall", start_ns=start, end_ns=start + int(seconds * 1e9))
+
+    def _check_abort(self, t_s: float, since: float | None) -> float | None:
+        limit = self.opts.abort_error_ratio
+        if limit is None:
+            return None
+        latest = self.collector.latest.values()
+        sent = sum(int(s.get("sent", 0)) for s in latest)
+        errors = sum(int(s.get("errors", 0)) for s in latest)
+        ratio = errors / sent if sent else 0.0
+        if ratio <= limit:
+            return None
+        since = t_s if since is None else since
+        if t_s - since >= self.opts.abort_after_s:
+            rule = f"error ratio > {limit:g} for {self.opts.abort_after_s:g}s"
+            self.collector.event("abort", rule=rule, value=ratio)
+            self.stop_reason = (
+                f"aborted: error ratio {ratio:.2f} > {limit:g} for {self.opts.abort_after_s:g}s"
+            )
+        return since
+
+    # -- workers --------------------------------------------------------------------------
+
+    def _master_port(self) -> int:
+        if self.opts.master_port:
+            return self.opts.master_port
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def _start_workers(self, env, runner, t0: int, target: Target) -> None:
+        import gevent
+
+        def on_batch(environment, msg, **_kw) -> None:
+            d = msg.data
+            source = str(d["source"])
+            names = {int(i): (str(n), str(g)) for i, n, g in d.get("names", [])}
+            self.collector.batch(source, bytes(d.get("raw") or b""), names, d.get("sample"))
+
+        def on_ready(environment, msg, **_kw) -> None:
+            source = str(msg.data["source"])
+            if source not in self.seen:
+                self.seen.append(source)
+                self.collector.event("worker_joined", source=source, users=0, node=str(msg.node_id))
+
+        def on_done(environment, msg, **_kw) -> None:
+            self.done_sources.add(str(msg.data["source"]))
+
+        def on_hello(environment, msg, **_kw) -> None:
+            runner.send_message(messages.SETUP, setup, client_id=msg.node_id)
+
+        setup = {
+            "url": target.url,
+            "ws_url": target.ws_url,
+            "embedded_like": target.embedded or target.loopback,
+            "accounts_file": self.opts.accounts_file,
+            "t0_ns": t0,
+            "max_inflight_per_user": self.opts.max_inflight_per_user,
+            "timeout_s": self.opts.timeout_s,
+        }
+        runner.register_message(messages.BATCH, on_batch)
+        runner.register_message(messages.READY, on_ready)
+        runner.register_message(messages.DONE, on_done)
+        runner.register_message(messages.HELLO, on_hello)
+        port = runner.master_bind_port
+        for _ in range(self.opts.workers):
+            self.worker_procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "surgeproof.cli",
+                        "worker",
+                        "--master",
+                        "127.0.0.1",
+                        "--master-port",
+                        str(port),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(self.run_dir / "server" / "workers.log", "ab")  # noqa: SIM115
+                    if (self.run_dir / "server").is_dir()
+                    else subprocess.DEVNULL,
+                )
+            )
+        deadline = time.monotonic() + WORKER_CONNECT_TIMEOUT_S
+        while len(self.seen) < self.opts.workers:
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"only {len(self.seen)} of {self.opts.workers} workers connected "
+                    f"within {WORKER_CONNECT_TIMEOUT_S:.0f}s"
+                )
+            gevent.sleep(0.1)
+
+    def _track_workers(self, runner, prev: dict[str, int]) -> dict[str, int]:
+        """worker_lost / rebalanced events from Locust's view of its workers."""
+        now: dict[str, int] = {}
+        for node in runner.clients.values():
+            if node.state != "missing":
+                now[node.id] = sum(node.user_classes_count.values())
+        for node_id, users in prev.items():
+            if node_id not in now:
+                source = messages.source_of(node_id)
+                t = now_ns()
+                self.lost.append({"source": source, "t_ns": t, "users": users})
+                self.collector.event("worker_lost", source=source, users=users)
+                self._await_rebalance = (t, runner)
+        pending = getattr(self, "_await_rebalance", None)
+        if pending and now:
+            total = sum(now.values())
+            if total >= runner.target_user_count and runner.target_user_count > 0:
+                self.collector.event(
+                    "rebalanced", workers=len(now), users=total, gap_s=(now_ns() - pending[0]) / 1e9
+                )
+                self._await_rebalance = None
+        return now
+
+    def _stop_workers(self) -> None:
+        for p in self.worker_procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def _check_accounts(accounts, plan) -> None:
+    from surgeproof.load.users.registry import NEEDS_ACCOUNTS
+
+    mixes = [p.mix for p in plan.phases] + ([plan.search.mix] if plan.search else [])
+    needing = sorted({b for m in mixes for b, share in m.items() if share > 0} & NEEDS_ACCOUNTS)
+    if needing and not accounts:
+        raise UserError(
+            f"behaviours {', '.join(needing)} need accounts: pass --accounts-file or set "
+            "$SURGEPROOF_ACCOUNTS_FILE (the embedded exchange provides its own)"
+        )

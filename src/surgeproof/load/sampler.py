@@ -1,0 +1,38 @@
+"""Drain a process's recorder once a second into a batch: records, names and a timeline sample."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+
+from surgeproof.load.context import LoadContext
+from surgeproof.load.recorder import now_ns
+
+
+class Sampler:
+    """Per-process: builds the timeline sample (FORMAT.md) that goes with each drained batch."""
+
+    def __init__(self, ctx: LoadContext) -> None:
+        self.ctx = ctx
+        self._proc = psutil.Process()
+        self._proc.cpu_percent(None)
+
+    def take(self) -> tuple[bytes, dict[int, tuple[str, str]], dict[str, Any]]:
+        ctx = self.ctx
+        raw, names = ctx.recorder.drain()
+        c = ctx.recorder.take_counters()
+        sample = {
+            "t_ns": now_ns(),
+            "source": ctx.source,
+            "target_users": ctx.state.target_users,
+            "active_users": ctx.active_users,
+            "cpu_percent": self._proc.cpu_percent(None),
+            "late_sends": c.late_sends,
+            "missed": c.missed,
+            "inflight": ctx.recorder.inflight,
+            "sent": c.sent,
+            "errors": c.errors,
+            "phase": ctx.state.phase_name,
+        }
+        return raw, names, sample

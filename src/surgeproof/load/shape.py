@@ -1,0 +1,30 @@
+"""The Locust shape: the program's user count every tick, spawned at once.
+
+Spawning is made instantaneous (a spawn rate far above any step) so ``start()`` never blocks the
+shape greenlet; the smooth arrival curve comes from the one-second lookahead of the program and
+from each new user waiting a random part of that second before it starts.
+"""
+
+from __future__ import annotations
+
+from locust import LoadTestShape
+
+from surgeproof.load.recorder import now_ns
+
+SPAWN_RATE = 100_000.0
+
+
+class SurgeShape(LoadTestShape):
+    """Follows a ``TimelineProgram`` or ``SearchProgram`` from the run's ``t0``."""
+
+    def __init__(self, program, t0_ns: int) -> None:
+        super().__init__()
+        self.program = program
+        self.t0_ns = t0_ns
+
+    def tick(self) -> tuple[int, float] | None:
+        t_s = (now_ns() - self.t0_ns) / 1e9
+        users = self.program.users_for_tick(t_s)
+        if users is None:
+            return None
+        return (users, SPAWN_RATE)

@@ -1,0 +1,142 @@
+"""The system under test: the embedded exchange as a child process, or a URL with a guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from surgeproof.errors import UserError
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Target:
+    """Where the load goes."""
+
+    url: str
+    ws_url: str | None
+    embedded: bool
+    config: dict[str, Any] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback_url(self.url)
+
+    def stop(self) -> None:
+        """SIGTERM the embedded exchange and wait for it (then SIGKILL)."""
+        p = self.process
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether every address the URL's host resolves to is a loopback address."""
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    addrs = {info[4][0] for info in infos}
+    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
+
+
+def check_target_url(url: str, allow_remote: bool) -> str:
+    """Validate ``--target``; refuse a non-loopback host unless explicitly allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--target {url!r}: expected an http(s) URL like http://127.0.0.1:8080")
+    if not is_loopback_url(url) and not allow_remote:
+        raise UserError(
+            f"--target {url}: {parts.hostname} is not a loopback address; refusing to send load "
+            "to a remote host without --allow-remote-target"
+        )
+    return url.rstrip("/")
+
+
+def ws_url_of(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}/websocket/v1"
+
+
+def start_embedded(config: str | None, accounts: int, log_path: Path) -> Target:
+    """Start ``python -m surgeproof.exchange`` on an ephemeral loopback port and wait for it."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "surgeproof.exchange",
+        "--port",
+        "0",
+        "--json",
+        "--accounts",
+        str(accounts),
+    ]
+    if config:
+        if not Path(config).is_file():
+            raise UserError(f"--target-config {config}: file not found")
+        cmd += ["--config", str(config)]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+    log.close()
+    assert proc.stdout is not None
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    line = b""
+    fd = proc.stdout.fileno()
+    while time.monotonic() < deadline and not line.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            line += chunk
+        elif proc.poll() is not None:
+            break
+    try:
+        info = json.loads(line.decode().splitlines()[0])
+    except (ValueError, IndexError):
+        proc.kill()
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise UserError(f"embedded exchange did not start: {tail[0]}") from None
+    url = str(info["url"]).rstrip("/")
+    target = Target(url, info.get("ws_url") or ws_url_of(url), True, {}, proc)
+    target.config = fetch_json(url + "/admin/config") or {"config": info.get("config")}
+    return target
+
+
+def fetch_json(url: str, timeout_s: float = 5.0, data: bytes | None = None) -> Any:
+    """GET (or POST ``data``) a JSON admin endpoint; None when it does not answer."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            return json.loads(resp.read() or b"null")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None

@@ -1,0 +1,25 @@
+"""A market watcher: holds a websocket ticker subscription and now and then polls the book."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from surgeproof.load.users import call
+from surgeproof.load.users.behaviour import Behaviour
+
+if TYPE_CHECKING:
+    from surgeproof.load.users.call import Call
+    from surgeproof.load.users.surge_user import SurgeUser
+
+
+class MarketWatcher(Behaviour):
+    name = "market_watcher"
+    rate_per_s = 0.2
+    watches_websocket = True
+
+    def __init__(self) -> None:
+        self._n = 0
+
+    def next_call(self, user: SurgeUser) -> Call | None:
+        self._n += 1
+        return call.orderbook() if self._n % 3 == 0 else call.ticker()

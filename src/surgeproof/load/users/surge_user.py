@@ -1,0 +1,234 @@
+"""``SurgeUser``: one simulated person, offering calls on its own schedule (open model).
+
+Calls are due at intended times (the role's rate × the phase's intensity, jittered ±50%)
+whether or not earlier answers came back. A due call goes out in its own greenlet while the
+user has fewer than ``max_inflight_per_user`` calls in flight; beyond that it is recorded as
+``missed``. Latency is measured from the intended time. With the closed model the user waits
+for each answer before the next call and its records carry the closed-model flag.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, task
+
+from surgeproof.load.context import InFlight, LoadContext
+from surgeproof.load.outcome import outcome_of_error, outcome_of_status
+from surgeproof.load.recorder import now_ns
+from surgeproof.load.state import LoadState, role_for
+from surgeproof.load.upbit_auth import bearer, query_string
+from surgeproof.load.users.behaviour import Behaviour
+from surgeproof.load.users.call import Call
+from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
+from surgeproof.load.websocket import TickerSubscription
+from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, FLAG_RETRY, Outcome
+
+RETRYABLE = frozenset(
+    {Outcome.SERVER_ERROR, Outcome.TIMEOUT, Outcome.CONNECTION_ERROR, Outcome.RATE_LIMITED}
+)
+
+
+class SurgeUser(FastHttpUser):
+    """A person in the surge; its role follows the current phase's mix."""
+
+    network_timeout = 10.0
+    connection_timeout = 5.0
+    concurrency = 8
+    insecure = False
+
+    def on_start(self) -> None:
+        ctx: LoadContext = self.environment.surgeproof
+        self.ctx = ctx
+        self.uid = ctx.next_user_id()
+        self.rng = random.Random(self.uid * 7919 + hash(ctx.source))
+        self.client_id = f"{ctx.source}-u{self.uid}"
+        self.account = ctx.account_for(self.uid)
+        self.logged_in = False
+        self.session_token: str | None = None
+        self.open_orders: list[str] = []
+        self.last_price = 100_000_000.0
+        self.paused_until_ns = 0
+        self.role: Behaviour | None = None
+        self._ws: TickerSubscription | None = None
+        self._ws_epoch = -1
+        self._inflight = 0
+        self._active = False
+        # Arrivals spread over the second the shape spawned them in, not in one clump.
+        gevent.sleep(self.rng.random() * ctx.arrival_spread_s)
+        ctx.active_users += 1
+        self._active = True
+
+    def on_stop(self) -> None:
+        if getattr(self, "_active", False):
+            self.ctx.active_users -= 1
+            self._active = False
+        if getattr(self, "_ws", None) is not None:
+            self._ws.close()
+            self._ws = None
+
+    @property
+    def state(self) -> LoadState:
+        return self.ctx.state
+
+    def login_call(self) -> Call:
+        acct = self.account
+        body = {"member_id": acct.member_id, "password": acct.password} if acct else {}
+        return Call("POST", "/v1/session", "login", body=body, on_answer=_logged_in)
+
+    @task
+    def live(self) -> None:
+        """The person's whole stay: calls on schedule until the shape lets them go."""
+        interval = self._interval()
+        next_ns = now_ns() + int(self.rng.random() * interval * 1e9)
+        while True:
+            self._follow_state()
+            wait = (next_ns - now_ns()) / 1e9
+            if wait > 0:
+                gevent.sleep(wait)
+            role = self._follow_state()
+            interval = self._interval()
+            intended = next_ns
+            next_ns += int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
+            if role.honours_remaining_req and intended < self.paused_until_ns:
+                next_ns = max(next_ns, self.paused_until_ns)
+                continue
+            c = role.next_call(self)
+            if c is None:
+                continue
+            if self.state.closed_model:
+                self._send(c, now_ns(), 0, FLAG_CLOSED_MODEL, role.retries)
+                # Closed loop: the next call is only due a think time after this answer.
+                next_ns = now_ns() + int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
+                continue
+            if self._inflight >= self.ctx.max_inflight_per_user:
+                rec = self.ctx.recorder
+                rec.missed(
+                    intended,
+                    rec.name_id(c.name, c.group),
+                    self.uid,
+                    round(self.state.target_users),
+                    c.flags,
+                )
+                continue
+            self._inflight += 1
+            gevent.spawn(self._send_counted, c, intended, role.retries)
+
+    def _interval(self) -> float:
+        role = self.role or self._follow_state()
+        rate = role.rate_per_s * max(self.state.intensity, 1e-6)
+        return 1.0 / rate
+
+    def _follow_state(self) -> Behaviour:
+        st = self.state
+        name = role_for(self.uid, st.mix)
+        if self.role is None or self.role.name != name:
+            self.role = BEHAVIOUR_CLASSES[name]()
+        wants_ws = self.role.watches_websocket and self.ctx.ws_url is not None
+        if wants_ws and (self._ws is None or self._ws_epoch != st.reconnect_epoch):
+            if self._ws is not None:
+                self._ws.close()
+            self._ws = TickerSubscription(self, self.ctx.ws_url)
+            self._ws_epoch = st.reconnect_epoch
+            self._ws.start()
+        elif not wants_ws and self._ws is not None:
+            self._ws.close()
+            self._ws = None
+        return self.role
+
+    def _send_counted(self, c: Call, intended: int, retries: bool) -> None:
+        try:
+            self._send(c, intended, 0, 0, retries)
+        finally:
+            self._inflight -= 1
+
+    def _send(self, c: Call, intended: int, attempt: int, flags: int, retries: bool) -> None:
+        """Send ``c`` (and, for retrying roles, its retries); one record per attempt."""
+        ctx = self.ctx
+        rec = ctx.recorder
+        nid = rec.name_id(c.name, c.group)
+        conc = round(self.state.target_users)
+        flags |= c.flags
+        while True:
+            headers = {"X-Client-Id": self.client_id}
+            args: dict[str, Any] = {}
+            path = c.path
+            if c.params:
+                path = f"{path}?{query_string(c.params)}"
+            if c.body is not None:
+                args["json"] = c.body
+            if c.private and self.account is not None:
+                headers["Authorization"] = bearer(
+                    self.account.access_key, self.account.secret_key, c.params or c.body
+                )
+            if c.session and self.session_token:
+                headers["X-Session-Token"] = self.session_token
+            sent = now_ns()
+            token = ctx.begin(
+                InFlight(
+                    intended,
+                    sent,
+                    nid,
+                    attempt,
+                    flags,
+                    self.uid,
+                    conc,
+                    greenlet=gevent.getcurrent(),
+                )
+            )
+            resp = self.client.request(c.method, path, name=c.name, headers=headers, **args)
+            end = now_ns()
+            if ctx.end(token) is None:
+                return  # the run ended while it was in flight: already recorded as cancelled
+            status = int(resp.status_code or 0)
+            error = getattr(resp, "error", None)
+            outcome = outcome_of_status(status) if status else outcome_of_error(error)
+            rec.record(intended, sent, end, nid, status, outcome, 0, attempt, flags, self.uid, conc)
+            if status:
+                self._after_answer(c, resp, status)
+            policy = self.state.retry
+            if not retries or outcome not in RETRYABLE or policy is None:
+                return
+            if attempt + 1 >= policy.max_attempts:
+                return
+            attempt += 1
+            flags |= FLAG_RETRY
+            delay = policy.backoff_s * policy.backoff_factor ** (attempt - 1)
+            intended = now_ns() + int(delay * 1e9)
+            if delay > 0:
+                gevent.sleep(delay)
+
+    def _after_answer(self, c: Call, resp: Any, status: int) -> None:
+        if self.role is not None and self.role.honours_remaining_req:
+            if status == 429 or status == 418 or _second_used_up(resp):
+                pause = 1.0 if status != 418 else 5.0
+                self.paused_until_ns = now_ns() + int(pause * 1e9)
+        if status in (401,) and c.session:
+            self.logged_in = False
+        if c.on_answer is not None:
+            try:
+                data = json.loads(resp.content) if resp.content else None
+            except (ValueError, TypeError):
+                data = None
+            c.on_answer(self, status, data)
+
+
+def _logged_in(user: SurgeUser, status: int, data: Any) -> None:
+    if status in (200, 201) and isinstance(data, dict):
+        user.session_token = data.get("session_token")
+        user.logged_in = True
+
+
+def _second_used_up(resp: Any) -> bool:
+    """``Remaining-Req: group=default; min=1800; sec=0`` → this group's second is used up."""
+    header = resp.headers.get("Remaining-Req") if resp.headers else None
+    if not header:
+        return False
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "sec":
+            return value.strip() == "0"
+    return False
