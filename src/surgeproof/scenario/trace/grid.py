@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,8 +120,8 @@ def _merge_duplicates(
 
 
 def _common_step(samples: list[Sample]) -> float:
-    steps = Counter((b.t - a.t).total_seconds() for a, b in itertools.pairwise(samples))
-    return steps.most_common(1)[0][0]
+    # the grid is the smallest spacing: gaps only ever make spacings longer
+    return min((b.t - a.t).total_seconds() for a, b in itertools.pairwise(samples))
 
 
 def _longest_run(indices: list[int]) -> int:
