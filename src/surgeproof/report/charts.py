@@ -1,0 +1,368 @@
+"""The report's charts, drawn with matplotlib's Agg canvas into PNG bytes (no display, no pyplot).
+
+Every axis carries its unit. Concurrency is drawn in **real users** (simulated users divided by
+the run's user scale), so the published reference figures can be drawn as they were published;
+throughput stays in the requests per second the generator actually offered (simulated scale).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from surgeproof.report.endpoints import WebsocketSeries
+
+WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
+_CAUSE_COLOURS = {
+    "rate_limited": "#e6a700",
+    "blocked": "#b35900",
+    "server_error": "#d62728",
+    "timeout": "#7b3294",
+    "connection_error": "#444444",
+    "client_error": "#8c8c8c",
+    "missed": "#17becf",
+    "cancelled": "#bcbd22",
+}
+_FIGURE_COLOURS = ("#2b8a3e", "#c92a2a", "#1864ab", "#e67700", "#5f3dc4")
+_BREACH = {"color": "#ff6b6b", "alpha": 0.18, "lw": 0}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: an anchor id, a title, the PNG, and words for those who cannot see it."""
+
+    key: str
+    title: str
+    png: bytes
+    alt: str
+    caption: str
+
+
+def _figure(height: float = HEIGHT_IN) -> Figure:
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _thousands(ax: Any, axis: str = "y") -> None:
+    fmt = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
+    windows = (analysis.get("incidents") or {}).get("breach_windows") or []
+    for i, w in enumerate(windows):
+        start = float(w["t_start_s"])
+        ax.axvspan(
+            start,
+            start + float(w["duration_s"]),
+            **_BREACH,
+            label="SLO breached" if i == 0 else None,
+        )
+    return bool(windows)
+
+
+def _ts(analysis: dict[str, Any]) -> dict[str, Any]:
+    return analysis.get("timeseries") or {}
+
+
+def _arr(values: list[Any] | None) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values or []], dtype=float)
+
+
+def concurrency_chart(analysis: dict[str, Any]) -> Chart:
+    """Offered and active users over time (real users), reference figures and the ceiling."""
+    ts = _ts(analysis)
+    scale = float(analysis["scale"].get("user_scale") or 1.0)
+    t = _arr(ts.get("t_s"))
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(t, _arr(ts.get("offered_users")) / scale, color="#1c7ed6", lw=1.8, label="offered")
+    active = _arr(ts.get("active_users"))
+    if np.isfinite(active).any():
+        ax.plot(t, active / scale, color="#74c0fc", lw=1.0, ls="--", label="active (generator)")
+    comparison = analysis.get("comparison") or {}
+    for colour, fig_ref in zip(_FIGURE_COLOURS, comparison.get("figures") or [], strict=False):
+        ax.axhline(
+            float(fig_ref["value"]),
+            color=colour,
+            lw=1.0,
+            ls=":",
+            label=f"{fig_ref['label']}: {float(fig_ref['value']):,.0f}",
+        )
+    real = (analysis.get("ceiling") or {}).get("real") or {}
+    if real.get("last_pass_users") is not None:
+        last = float(real["last_pass_users"])
+        ax.axhline(last, color="black", lw=2.0, label=f"measured ceiling (last pass): {last:,.0f}")
+    if real.get("first_fail_users") is not None:
+        first = float(real["first_fail_users"])
+        ax.axhline(
+            first, color="black", lw=1.2, ls="--", label=f"first failing level: {first:,.0f}"
+        )
+    _shade_breaches(ax, analysis)
+    ax.set_xlabel("time since run start (s)")
+    ax.set_ylabel("concurrent users (real = simulated ÷ user scale)")
+    ax.set_ylim(bottom=0)
+    _thousands(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    statement = analysis["scale"].get("statement") or ""
+    return Chart(
+        "concurrency",
+        "Concurrency over time",
+        _png(fig),
+        "Offered concurrent users over the run, with the published reference figures and the "
+        "measured ceiling as horizontal lines.",
+        f"Axis in real users. {statement}",
+    )
+
+
+def capacity_chart(analysis: dict[str, Any]) -> Chart:
+    """Throughput and latency percentiles against offered concurrency, with the USL fit."""
+    levels = [lv for lv in analysis.get("levels") or [] if lv.get("verdict") != "inconclusive"]
+    fig = _figure(HEIGHT_IN * 1.25)
+    ax_x, ax_l = fig.subplots(1, 2)
+    for verdict, colour, marker in (("pass", "#2b8a3e", "o"), ("fail", "#c92a2a", "x")):
+        pts = [lv for lv in levels if lv.get("verdict") == verdict]
+        ax_x.scatter(
+            [_users(lv) for lv in pts],
+            [lv.get("achieved_rps") or 0 for lv in pts],
+            color=colour,
+            marker=marker,
+            s=40,
+            zorder=3,
+            label=f"measured level ({verdict})",
+        )
+    usl = analysis.get("usl") or {}
+    if usl.get("status") == "fit" and usl.get("curve"):
+        cu = [p["users"] for p in usl["curve"]]
+        cr = [p["rps"] for p in usl["curve"]]
+        fit = f"σ={usl['sigma']:.3g}, κ={usl['kappa']:.3g}, R²={usl['r2']:.2f}"
+        ax_x.plot(cu, cr, color="#495057", lw=1.4, label=f"USL fit ({fit})")
+        if usl.get("n_star") is not None:
+            words = "extrapolated" if usl.get("extrapolated") else "within measured range"
+            ax_x.axvline(
+                float(usl["n_star"]),
+                color="#495057",
+                ls="--",
+                lw=1,
+                label=f"N* = {float(usl['n_star']):,.0f} ({words})",
+            )
+        if usl.get("max_measured_users"):
+            ax_x.axvspan(
+                float(usl["max_measured_users"]),
+                max(cu),
+                color="#adb5bd",
+                alpha=0.2,
+                lw=0,
+                label="beyond the largest measured load",
+            )
+    elif usl.get("reason"):
+        ax_x.text(
+            0.02,
+            0.95,
+            f"no USL fit: {usl['reason']}",
+            transform=ax_x.transAxes,
+            fontsize=8,
+            va="top",
+            wrap=True,
+        )
+    ax_x.set_xlabel("offered concurrent users (simulated)")
+    ax_x.set_ylabel("achieved throughput (req/s)")
+    ax_x.set_xlim(left=0)
+    ax_x.set_ylim(bottom=0)
+    _thousands(ax_x, "x")
+    ax_x.grid(alpha=0.3)
+    ax_x.legend(loc="lower right", fontsize=7, framealpha=0.9)
+    ax_x.set_title("throughput", fontsize=10)
+    by_users = sorted(levels, key=_users)
+    for key, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
+        ys = [
+            ((lv.get("groups") or {}).get("*") or {}).get("latency_ms", {}).get(key)
+            for lv in by_users
+        ]
+        ax_l.plot(
+            [_users(lv) for lv in by_users],
+            _arr(ys),
+            ls=style,
+            marker="o",
+            ms=3,
+            color="#1c7ed6",
+            label=key,
+        )
+    for slo in analysis.get("slos") or []:
+        if slo.get("group") == "*" and slo.get("metric") in ("p50", "p95", "p99"):
+            ax_l.axhline(
+                float(slo["limit"]), color="#c92a2a", lw=1, ls=":", label=f"SLO {slo['text']}"
+            )
+    ax_l.set_xlabel("offered concurrent users (simulated)")
+    ax_l.set_ylabel("latency from intended send (ms)")
+    _log_if_wide(ax_l)
+    _thousands(ax_l, "x")
+    ax_l.grid(alpha=0.3, which="both")
+    ax_l.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    ax_l.set_title("latency percentiles, all groups", fontsize=10)
+    return Chart(
+        "capacity",
+        "Throughput and latency against concurrency",
+        _png(fig),
+        "Achieved throughput per steady-state level against offered users with the Universal "
+        "Scalability Law fit drawn over the points; latency percentiles per level.",
+        "Each point is one steady-state window; inconclusive (generator-bound) levels are left "
+        "out. Users are simulated here; multiply by the user scale's inverse for real users.",
+    )
+
+
+def errors_chart(analysis: dict[str, Any]) -> Chart:
+    """Errors per second by cause (stacked), the error ratio, SLO-breach windows shaded."""
+    ts = _ts(analysis)
+    t = _arr(ts.get("t_s"))
+    window = float(ts.get("window_s") or 1.0)
+    fig = _figure()
+    ax = fig.add_subplot()
+    errors = ts.get("errors") or {}
+    causes = [c for c in _CAUSE_COLOURS if c in errors and any(errors[c])]
+    if causes and len(t):
+        ax.stackplot(
+            t,
+            *[_arr(errors[c]) / window for c in causes],
+            colors=[_CAUSE_COLOURS[c] for c in causes],
+            labels=[c.replace("_", " ") for c in causes],
+            alpha=0.85,
+        )
+    else:
+        ax.text(0.5, 0.5, "no errors recorded", transform=ax.transAxes, ha="center")
+    _shade_breaches(ax, analysis)
+    ax.set_xlabel("time since run start (s)")
+    ax.set_ylabel("errors per second (req/s)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ratio_ax = ax.twinx()
+    ratio_ax.plot(
+        t,
+        _arr(ts.get("error_ratio")) * 100,
+        color="black",
+        lw=1.0,
+        label="error ratio (capacity errors)",
+    )
+    ratio_ax.set_ylabel("error ratio (%)")
+    ratio_ax.set_ylim(0, 100)
+    handles, labels = ax.get_legend_handles_labels()
+    h2, l2 = ratio_ax.get_legend_handles_labels()
+    ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, framealpha=0.9)
+    return Chart(
+        "errors",
+        "Errors by cause over time",
+        _png(fig),
+        "Errors per second stacked by cause, with the capacity error ratio and the windows "
+        "in which an SLO was breached shaded.",
+        "Shaded: SLO-breach windows. Client errors (4xx) are shown but not counted in the "
+        "error ratio; missed sends are generator faults.",
+    )
+
+
+def group_latency_chart(analysis: dict[str, Any]) -> Chart:
+    """p99 (solid) and p50 (dotted) latency per endpoint group over time."""
+    ts = _ts(analysis)
+    t = _arr(ts.get("t_s"))
+    fig = _figure()
+    ax = fig.add_subplot()
+    colours = ("#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#495057", "#f08c00", "#0b7285")
+    groups = [g for g in (ts.get("groups") or {}) if g != "*"]
+    for colour, group in zip(colours, groups, strict=False):
+        series = ts["groups"][group]
+        ax.plot(t, _arr(series.get("p99_ms")), color=colour, lw=1.3, label=f"{group} p99")
+        ax.plot(t, _arr(series.get("p50_ms")), color=colour, lw=0.8, ls=":")
+    _shade_breaches(ax, analysis)
+    ax.set_xlabel("time since run start (s)")
+    ax.set_ylabel("latency from intended send (ms)")
+    _log_if_wide(ax)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
+    return Chart(
+        "groups",
+        "Latency per endpoint group",
+        _png(fig),
+        "p99 and p50 latency of each endpoint group per window over the run.",
+        "Solid: p99; dotted: p50, per window of "
+        f"{float(ts.get('window_s') or 1):g} s (exact percentiles of that window's samples).",
+    )
+
+
+def websocket_chart(ws: WebsocketSeries, analysis: dict[str, Any]) -> Chart:
+    """Websocket connects per second (ok/failed) and open sessions reported by the target."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    if len(ws.t_s):
+        ax.bar(ws.t_s, ws.connects_ok, width=1.0, color="#2b8a3e", label="connects ok", lw=0)
+        ax.bar(
+            ws.t_s,
+            ws.connects_failed,
+            width=1.0,
+            bottom=ws.connects_ok,
+            color="#c92a2a",
+            label="connects failed",
+            lw=0,
+        )
+    else:
+        ax.text(0.5, 0.5, "no websocket connects in this run", transform=ax.transAxes, ha="center")
+    ax.set_xlabel("time since run start (s)")
+    ax.set_ylabel("websocket connects per second (1/s)")
+    ax.set_ylim(bottom=0)
+    _shade_breaches(ax, analysis)
+    ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if len(ws.server_t_s):
+        open_ax = ax.twinx()
+        open_ax.plot(
+            ws.server_t_s,
+            ws.server_open,
+            color="#1864ab",
+            lw=1.5,
+            label="open sessions (target's count)",
+        )
+        open_ax.set_ylabel("open websocket sessions (simulated)")
+        open_ax.set_ylim(bottom=0)
+        h2, l2 = open_ax.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    if handles:
+        ax.legend(handles, labels, loc="upper left", fontsize=8, framealpha=0.9)
+    return Chart(
+        "websocket",
+        "Websocket sessions",
+        _png(fig),
+        "Websocket connection attempts per second, ok and failed, and the number of open "
+        "sessions the embedded exchange reported.",
+        "Open sessions come from the embedded exchange's own metrics (absent for a real target).",
+    )
+
+
+def _users(level: dict[str, Any]) -> float:
+    return float(level.get("target_users") or level.get("offered_users") or 0.0)
+
+
+def _log_if_wide(ax: Any) -> None:
+    """Log scale when latencies span more than two decades, so the low ones stay readable."""
+    ys = np.concatenate(
+        [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()] or [np.empty(0)]
+    )
+    ys = ys[np.isfinite(ys) & (ys > 0)]
+    if len(ys) and ys.max() / max(ys.min(), 1e-9) > 100:
+        ax.set_yscale("log")
+    elif len(ys):
+        ax.set_ylim(bottom=0)
+    if not len(ys) or not math.isfinite(float(ys.max())):
+        ax.text(0.5, 0.5, "no latency samples", transform=ax.transAxes, ha="center")

@@ -1,0 +1,375 @@
+"""What a report says, independent of HTML or Markdown: sentences and tables from the analysis.
+
+Both renderers draw from these records, so ``report.html`` and ``report.md`` cannot tell
+different stories.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from surgeproof import __version__
+from surgeproof.report.endpoints import EndpointRow
+
+KST = timezone(timedelta(hours=9), "KST")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table of already-formatted cells."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    note: str = ""
+
+
+@dataclass
+class ReportContent:
+    """Everything a report shows, formatted for reading."""
+
+    title: str
+    status: str  # "pass" | "fail" | "inconclusive"
+    verdict: str  # the one sentence, first thing a reader sees
+    reasons: list[str]
+    headroom: Table
+    tables: list[Table] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    scale: list[tuple[str, str]] = field(default_factory=list)
+    provenance: list[tuple[str, str]] = field(default_factory=list)
+    scenario_yaml: str = ""
+    profile_yaml: str = ""
+    scenario_resolved: str = ""
+
+
+def build_content(
+    run_dir: Path, analysis: dict[str, Any], endpoints: list[EndpointRow]
+) -> ReportContent:
+    """The report's sentences and tables for ``run_dir`` and its analysis."""
+    meta = _read_json(run_dir / "run.json")
+    verdict = analysis.get("verdict") or {}
+    status = str(verdict.get("status") or "inconclusive")
+    content = ReportContent(
+        title=f"Surge capacity report: {meta.get('scenario_name') or 'run'} "
+        f"({meta.get('run_id') or run_dir.name})",
+        status=status,
+        verdict=verdict_sentence(analysis),
+        reasons=[str(r) for r in verdict.get("reasons") or []],
+        headroom=headroom_table(analysis),
+    )
+    content.tables = [
+        levels_table(analysis),
+        endpoints_table(endpoints),
+        groups_table(analysis),
+        incidents_table(analysis),
+    ]
+    content.caveats = caveats(analysis)
+    content.scale = scale_rows(analysis, meta)
+    content.provenance = provenance_rows(analysis, meta)
+    content.scenario_yaml = _read_text(run_dir / "scenario.yaml")
+    content.profile_yaml = _read_text(run_dir / "profile.yaml")
+    if meta.get("scenario") is not None:
+        content.scenario_resolved = json.dumps(meta["scenario"], indent=2, sort_keys=True)
+    return content
+
+
+def verdict_sentence(analysis: dict[str, Any]) -> str:
+    """``FAIL: held … ; failed at …; falls 12% short of …`` in one sentence."""
+    status = str((analysis.get("verdict") or {}).get("status") or "inconclusive").upper()
+    ceiling = analysis.get("ceiling") or {}
+    parts = [str(ceiling.get("statement") or "no ceiling could be determined").rstrip(".")]
+    comparison = (analysis.get("comparison") or {}).get("sentence")
+    if comparison:
+        parts.append(str(comparison).rstrip("."))
+    return f"{status}: " + "; ".join(parts) + "."
+
+
+def headroom_table(analysis: dict[str, Any]) -> Table:
+    """Measured ceiling against each reference figure (baseline, peak, post-expansion)."""
+    comparison = analysis.get("comparison") or {}
+    rows = []
+    for f in comparison.get("figures") or []:
+        req = f.get("requirement") or {}
+        met = {True: "met", False: "NOT met", None: "–"}[f.get("passed")]
+        rows.append(
+            (
+                str(f.get("label") or f.get("key")),
+                f"{float(f['value']):,.0f} {f.get('unit', '')}".strip(),
+                _users(f.get("ceiling_real")),
+                _pct(f.get("ratio"), signed=False),
+                _pct(f.get("headroom"), signed=True),
+                f"{req.get('text')} ({float(req['required']):,.0f}): {met}" if req else "–",
+            )
+        )
+    note = str(comparison.get("scale_statement") or "")
+    estimate = (comparison.get("model_estimate") or {}).get("sentence")
+    if estimate:
+        note = f"{note} Model estimate: {estimate}".strip()
+    if not comparison:
+        note = "No capacity profile: the run has no reference figures to compare with."
+    return Table(
+        "Headroom against the reference figures",
+        (
+            "reference",
+            "figure",
+            "measured ceiling (real users)",
+            "ratio",
+            "headroom",
+            "requirement",
+        ),
+        rows,
+        note,
+    )
+
+
+def levels_table(analysis: dict[str, Any]) -> Table:
+    """Each steady-state window: load, throughput, latency, errors, verdict and why."""
+    scale = float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    rows = []
+    for lv in analysis.get("levels") or []:
+        allg = (lv.get("groups") or {}).get("*") or {}
+        lat = allg.get("latency_ms") or {}
+        users = float(lv.get("target_users") or lv.get("offered_users") or 0)
+        rows.append(
+            (
+                str(lv.get("label")),
+                f"{users:,.0f}",
+                f"{users / scale:,.0f}",
+                _num(lv.get("offered_rps")),
+                _num(lv.get("achieved_rps")),
+                _ms(lat.get("p50")),
+                _ms(lat.get("p99")),
+                _pct(allg.get("error_ratio")),
+                str(lv.get("verdict", "")).upper(),
+                "; ".join(lv.get("reasons") or []) or "–",
+            )
+        )
+    return Table(
+        "Steady-state windows (levels)",
+        (
+            "level",
+            "users (sim.)",
+            "users (real)",
+            "offered req/s",
+            "achieved req/s",
+            "p50 ms",
+            "p99 ms",
+            "error ratio",
+            "verdict",
+            "why",
+        ),
+        rows,
+        "Latency is measured from the intended send time (coordinated-omission safe).",
+    )
+
+
+def endpoints_table(endpoints: list[EndpointRow]) -> Table:
+    """Whole-run figures per endpoint."""
+    rows = [
+        (
+            e.name,
+            e.group,
+            f"{e.count:,}",
+            f"{e.ok:,}",
+            _pct(e.error_ratio),
+            _ms(e.latency_ms.get("p50")),
+            _ms(e.latency_ms.get("p95")),
+            _ms(e.latency_ms.get("p99")),
+            _ms(e.latency_ms.get("max")),
+            ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in e.errors.items() if v) or "–",
+        )
+        for e in endpoints
+    ]
+    return Table(
+        "Per endpoint (whole run)",
+        (
+            "endpoint",
+            "group",
+            "requests",
+            "ok",
+            "error ratio",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "errors by cause",
+        ),
+        rows,
+        "Error ratio counts capacity errors (429, 418, 5xx, timeouts, connection errors) only.",
+    )
+
+
+def groups_table(analysis: dict[str, Any]) -> Table:
+    """Whole-run figures per endpoint group, from the analysis."""
+    groups = (analysis.get("overall") or {}).get("groups") or {}
+    rows = []
+    for name, g in sorted(groups.items(), key=lambda kv: (kv[0] == "*", kv[0])):
+        lat = g.get("latency_ms") or {}
+        rows.append(
+            (
+                "all groups" if name == "*" else name,
+                f"{int(g.get('count') or 0):,}",
+                _pct(g.get("error_ratio")),
+                _ms(lat.get("p50")),
+                _ms(lat.get("p95")),
+                _ms(lat.get("p99")),
+                _ms(lat.get("p99.9")),
+            )
+        )
+    return Table(
+        "Per endpoint group (whole run)",
+        ("group", "requests", "error ratio", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms"),
+        rows,
+    )
+
+
+def incidents_table(analysis: dict[str, Any]) -> Table:
+    """SLO-breach windows: when, what broke, how many orders were affected, recovery."""
+    incidents = analysis.get("incidents") or {}
+    rows = []
+    for w in incidents.get("breach_windows") or []:
+        orders = w.get("orders") or {}
+        recovered = (
+            f"after {float(w['time_to_recover_s']):,.1f} s"
+            if w.get("time_to_recover_s") is not None
+            else ("no" if w.get("recovered") is False else "load never fell")
+        )
+        rows.append(
+            (
+                f"{float(w['t_start_s']):,.1f} s",
+                f"{float(w['duration_s']):,.1f} s",
+                "; ".join(w.get("slos_broken") or []),
+                f"{float(w.get('peak_offered_users') or 0):,.0f}",
+                f"{orders.get('failed', 0):,} of {orders.get('submitted', 0):,}",
+                recovered,
+            )
+        )
+    total = incidents.get("orders") or {}
+    note = (
+        f"Whole run: {total.get('failed', 0):,} of {total.get('submitted', 0):,} order "
+        "submissions failed; each is a record a compensation process can look up."
+        if total
+        else ""
+    )
+    return Table(
+        "SLO-breach windows",
+        ("start", "duration", "SLOs broken", "peak users (sim.)", "orders failed", "recovered"),
+        rows,
+        note,
+    )
+
+
+def caveats(analysis: dict[str, Any]) -> list[str]:
+    """What limits the numbers: partial data, generator saturation, extrapolation, defaults."""
+    out = []
+    quality = analysis.get("data_quality") or {}
+    if quality.get("partial"):
+        out.append(f"Partial run: {quality.get('partial_reason') or 'cut short'}.")
+    out.extend(str(c) for c in quality.get("caveats") or [])
+    out.extend(f"Damaged data: {d}" for d in quality.get("damage") or [])
+    generator = analysis.get("generator") or {}
+    if generator.get("statement"):
+        out.append(f"Load generator: {generator['statement']}.")
+    usl = analysis.get("usl") or {}
+    if usl.get("status") == "fit" and usl.get("extrapolated"):
+        out.append(f"The USL estimate is an {usl.get('label')}.")
+    rec = analysis.get("reconciliation") or {}
+    if rec.get("available"):
+        out.append(
+            f"Order ledger reconciliation: {'passed' if rec.get('passed') else 'FAILED'} "
+            f"({rec.get('lost_acknowledged_orders', 0)} acknowledged orders lost). "
+            f"{rec.get('note') or ''}".strip()
+        )
+    return out
+
+
+def scale_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """Scale factors and the assumption every extrapolated number depends on."""
+    scale = analysis.get("scale") or {}
+    return [
+        ("user scale", f"{scale.get('user_scale')} simulated users per real user"),
+        ("time scale", f"{scale.get('time_scale')} (scenario time compression)"),
+        ("assumption", str(scale.get("assumption") or "")),
+        ("statement", str(scale.get("statement") or "")),
+        ("load model", str(meta.get("load_model") or "")),
+    ]
+
+
+def provenance_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """Who ran what, where and when (UTC and KST), with which versions."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    target = meta.get("target") or {}
+    host = meta.get("host") or {}
+    workers = meta.get("workers") or {}
+    versions = meta.get("versions") or {}
+    return [
+        ("run id", str(meta.get("run_id"))),
+        (
+            "status",
+            f"{meta.get('status')}"
+            + (f" ({meta['partial_reason']})" if meta.get("partial_reason") else ""),
+        ),
+        ("started", f"{meta.get('started_at_utc')} / {meta.get('started_at_kst')}"),
+        ("ended", f"{meta.get('ended_at_utc')} / {meta.get('ended_at_kst')}"),
+        ("scenario / profile", f"{meta.get('scenario_name')} / {meta.get('profile_name')}"),
+        ("target", f"{target.get('url')} ({'embedded' if target.get('embedded') else 'external'})"),
+        ("target configuration", json.dumps(target.get("config"), sort_keys=True)),
+        (
+            "generator host",
+            f"{host.get('hostname')} ({host.get('platform')}, "
+            f"{host.get('cpu_count')} CPUs, Python {host.get('python')})",
+        ),
+        (
+            "workers",
+            f"expected {workers.get('expected')}, seen {len(workers.get('seen') or [])}, "
+            f"lost {len(workers.get('lost') or [])}",
+        ),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
+        ("surgeproof commit", str(meta.get("git_commit"))),
+        (
+            "analysed",
+            f"{analysis.get('generated_at_utc')} by surgeproof "
+            f"{analysis.get('surgeproof_version')}",
+        ),
+        (
+            "report written",
+            f"{now.isoformat()} / {now.astimezone(KST).isoformat()} by surgeproof {__version__}",
+        ),
+    ]
+
+
+def _users(value: Any) -> str:
+    return "–" if value is None else f"{float(value):,.0f}"
+
+
+def _pct(value: Any, *, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{float(value):+.1%}" if signed else f"{float(value):.2%}"
+
+
+def _ms(value: Any) -> str:
+    return "–" if value is None else f"{float(value):,.1f}"
+
+
+def _num(value: Any) -> str:
+    return "–" if value is None else f"{float(value):,.1f}"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""

@@ -1,0 +1,135 @@
+"""``report.html``: one self-contained file (inline CSS, base64 PNG charts), no network needed."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from surgeproof.report.charts import Chart
+from surgeproof.report.content import ReportContent, Table
+
+_CSS = """
+:root { --pass: #2b8a3e; --fail: #c92a2a; --inc: #e67700; --ink: #212529; --mute: #6c757d; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans KR", sans-serif;
+       color: var(--ink); margin: 0 auto; padding: 1.5rem; max-width: 1180px; }
+h1 { font-size: 1.55rem; margin: 0 0 .8rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #dee2e6; }
+.verdict { font-size: 1.15rem; padding: .9rem 1.1rem; border-left: 6px solid var(--inc);
+           background: #fff9db; margin: 0 0 1rem; }
+.verdict.pass { border-color: var(--pass); background: #ebfbee; }
+.verdict.fail { border-color: var(--fail); background: #fff5f5; }
+.verdict strong { letter-spacing: .03em; }
+table { border-collapse: collapse; width: 100%; font-size: .86rem; margin: .4rem 0; }
+th, td { border: 1px solid #dee2e6; padding: .3rem .45rem; text-align: left; vertical-align: top; }
+th { background: #f1f3f5; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.scroll { overflow-x: auto; }
+figure { margin: 1rem 0 1.6rem; }
+figure img { width: 100%; height: auto; border: 1px solid #e9ecef; }
+figcaption { color: var(--mute); font-size: .85rem; }
+.note { color: var(--mute); font-size: .85rem; }
+pre { background: #f8f9fa; padding: .7rem; overflow-x: auto; font-size: .8rem; }
+dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; font-size: .9rem; }
+dl.kv dt { font-weight: 600; } dl.kv dd { margin: 0; overflow-wrap: anywhere; }
+nav ul { columns: 2; font-size: .9rem; }
+@media (max-width: 800px) { body { padding: .8rem; } nav ul { columns: 1; } }
+@media print {
+  body { max-width: none; padding: 0; font-size: 11pt; }
+  nav { display: none; }
+  h2 { break-after: avoid; }
+  figure, table, .verdict { break-inside: avoid; }
+  details { display: block; } details > summary { display: none; }
+  .scroll { overflow: visible; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def render_html(content: ReportContent, charts: list[Chart]) -> str:
+    """The whole report as one HTML document."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(content.title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{escape(content.title)}</h1>",
+        f'<p class="verdict {escape(content.status)}" id="verdict"><strong>Verdict</strong> — '
+        f"{escape(content.verdict)}</p>",
+    ]
+    if content.reasons:
+        parts.append("<ul>" + "".join(f"<li>{escape(r)}</li>" for r in content.reasons) + "</ul>")
+    parts.append(_table(content.headroom, "headroom"))
+    if content.caveats:
+        parts.append('<h2 id="caveats">Read these numbers with</h2><ul>')
+        parts.extend(f"<li>{escape(c)}</li>" for c in content.caveats)
+        parts.append("</ul>")
+    parts.append(_nav(content, charts))
+    parts.append('<h2 id="charts">Charts</h2>')
+    for chart in charts:
+        data = base64.b64encode(chart.png).decode("ascii")
+        parts.append(
+            f'<figure id="chart-{escape(chart.key)}"><h3>{escape(chart.title)}</h3>'
+            f'<img src="data:image/png;base64,{data}" alt="{escape(chart.alt)}">'
+            f"<figcaption>{escape(chart.caption)}</figcaption></figure>"
+        )
+    for i, table in enumerate(content.tables):
+        parts.append(_table(table, f"table-{i}"))
+    parts.append('<h2 id="scale">Scale factors and their assumption</h2>')
+    parts.append(_kv(content.scale))
+    parts.append('<h2 id="scenario">The scenario as run</h2>')
+    if content.scenario_yaml:
+        parts.append(f"<pre>{escape(content.scenario_yaml)}</pre>")
+    if content.scenario_resolved:
+        parts.append(
+            "<details><summary>As resolved for this run (after time and user scale)</summary>"
+            f"<pre>{escape(content.scenario_resolved)}</pre></details>"
+        )
+    if content.profile_yaml:
+        parts.append("<h3>Capacity profile as run</h3>")
+        parts.append(f"<pre>{escape(content.profile_yaml)}</pre>")
+    parts.append('<h2 id="provenance">Provenance</h2>')
+    parts.append(_kv(content.provenance))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _nav(content: ReportContent, charts: list[Chart]) -> str:
+    items = [f'<li><a href="#chart-{escape(c.key)}">{escape(c.title)}</a></li>' for c in charts]
+    items += [
+        f'<li><a href="#table-{i}">{escape(t.title)}</a></li>' for i, t in enumerate(content.tables)
+    ]
+    items += [
+        '<li><a href="#scenario">Scenario as run</a></li>',
+        '<li><a href="#provenance">Provenance</a></li>',
+    ]
+    return "<nav><ul>" + "".join(items) + "</ul></nav>"
+
+
+def _table(table: Table, anchor: str) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
+    body = []
+    for row in table.rows:
+        cells = "".join(
+            f'<td class="num">{escape(c)}</td>' if _numeric(c) else f"<td>{escape(c)}</td>"
+            for c in row
+        )
+        body.append(f"<tr>{cells}</tr>")
+    if not table.rows:
+        body.append(f'<tr><td colspan="{len(table.header)}">none</td></tr>')
+    note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
+    return (
+        f'<h2 id="{anchor}">{escape(table.title)}</h2><div class="scroll"><table>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}"
+    )
+
+
+def _kv(rows: list[tuple[str, str]]) -> str:
+    items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows)
+    return f'<dl class="kv">{items}</dl>'
+
+
+def _numeric(cell: str) -> bool:
+    stripped = cell.replace(",", "").replace("%", "").replace("+", "").replace("-", "", 1)
+    return stripped.replace(".", "", 1).strip().isdigit()

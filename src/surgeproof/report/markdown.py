@@ -1,0 +1,60 @@
+"""``report.md``: the same report in Markdown, charts linked as PNG files beside it."""
+
+from __future__ import annotations
+
+from surgeproof.report.charts import Chart
+from surgeproof.report.content import ReportContent, Table
+
+
+def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str) -> str:
+    """The report as Markdown; ``chart_dir`` is where the chart PNGs lie, relative to it."""
+    lines = [f"# {content.title}", "", f"**Verdict — {content.verdict}**", ""]
+    lines += [f"* {r}" for r in content.reasons]
+    lines += ["", *_table(content.headroom)]
+    if content.caveats:
+        lines += ["## Read these numbers with", "", *(f"* {c}" for c in content.caveats), ""]
+    lines += ["## Charts", ""]
+    for chart in charts:
+        lines += [
+            f"### {chart.title}",
+            "",
+            f"![{chart.alt}]({chart_dir}/{chart.key}.png)",
+            "",
+            f"_{chart.caption}_",
+            "",
+        ]
+    for table in content.tables:
+        lines += _table(table)
+    lines += ["## Scale factors and their assumption", ""]
+    lines += [f"* **{k}**: {v}" for k, v in content.scale] + [""]
+    lines += ["## The scenario as run", ""]
+    if content.scenario_yaml:
+        lines += ["```yaml", content.scenario_yaml.rstrip("\n"), "```", ""]
+    if content.profile_yaml:
+        lines += [
+            "Capacity profile as run:",
+            "",
+            "```yaml",
+            content.profile_yaml.rstrip("\n"),
+            "```",
+            "",
+        ]
+    lines += ["## Provenance", ""]
+    lines += [f"* **{k}**: {v}" for k, v in content.provenance]
+    return "\n".join(lines) + "\n"
+
+
+def _table(table: Table) -> list[str]:
+    out = [f"## {table.title}", ""]
+    out.append("| " + " | ".join(table.header) + " |")
+    out.append("|" + "---|" * len(table.header))
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+    if not table.rows:
+        out.append("| none |" + " |" * (len(table.header) - 1))
+    if table.note:
+        out += ["", f"_{table.note}_"]
+    return [*out, ""]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

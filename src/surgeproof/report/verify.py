@@ -1,0 +1,193 @@
+"""Verifying an evidence pack offline: every hash, then the analysis recomputed from the raw data.
+
+The hashes prove no file changed since the pack was made; the re-analysis proves the verdict and
+numbers in ``analysis.json`` are what the raw records give (it also catches an edit whose hash was
+fixed up in the manifest). Neither needs the network or Locust.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from surgeproof.errors import UserError
+from surgeproof.report.manifest import IntegrityReport, check_manifest
+from surgeproof.report.pack import DamagedArchive, extract_pack, find_root
+
+#: Fields that legitimately differ between the original analysis and its re-run.
+VOLATILE = frozenset({"generated_at_utc", "surgeproof_version", "input.path"})
+#: Numbers are equal when within this relative distance (float formatting, BLAS summation order).
+REL_TOL = 1e-6
+#: Differences listed in full before the rest are counted.
+MAX_LISTED = 25
+_ANALYSIS = "run/analysis.json"
+
+
+@dataclass
+class Verification:
+    """The outcome of ``surgeproof verify``: integrity findings and recomputation findings."""
+
+    pack: str
+    integrity: IntegrityReport | None = None
+    #: Each number or verdict of analysis.json the raw data do not reproduce, by field path.
+    differences: list[str] = field(default_factory=list)
+    #: Why the analysis could not be recomputed (a missing or damaged raw file), if so.
+    reanalysis_error: str | None = None
+    verdict: str | None = None
+    run_id: str | None = None
+    compared: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        intact = self.integrity is not None and self.integrity.ok
+        return intact and not self.differences and self.reanalysis_error is None
+
+    def problems(self) -> list[str]:
+        """Every finding as one line each, hashes first."""
+        out = list(self.integrity.problems if self.integrity else [])
+        if self.reanalysis_error:
+            out.append(f"re-analysis failed: {self.reanalysis_error}")
+        out.extend(self.differences)
+        return out
+
+
+def verify_pack(path: Path) -> Verification:
+    """Verify a pack archive, or a folder it was extracted to."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if path.is_dir():
+        return verify_root(find_root(path, path), str(path))
+    with tempfile.TemporaryDirectory(prefix="surgeproof-verify-") as tmp:
+        try:
+            root = extract_pack(path, Path(tmp))
+        except DamagedArchive as exc:
+            result = Verification(str(path))
+            result.integrity = IntegrityReport("", problems=[str(exc)])
+            return result
+        return verify_root(root, str(path))
+
+
+def verify_root(root: Path, shown: str) -> Verification:
+    """Verify an unpacked pack rooted at ``root``."""
+    result = Verification(shown, integrity=check_manifest(root))
+    run_dir = root / "run"
+    if not (run_dir / "run.json").is_file():
+        result.reanalysis_error = "run/run.json is missing: the raw data cannot be re-analysed"
+        return result
+    stored = _read_json(root / _ANALYSIS)
+    recomputed = _recompute(run_dir, stored, result)
+    if recomputed is None:
+        return result
+    result.verdict = (recomputed.get("verdict") or {}).get("status")
+    result.run_id = (recomputed.get("input") or {}).get("run_id")
+    if stored is None:
+        state = "missing" if not (root / _ANALYSIS).exists() else "not valid JSON"
+        result.differences.append(f"{_ANALYSIS}: {state}, so nothing to compare the raw data with")
+        return result
+    if stored.get("surgeproof_version") != recomputed.get("surgeproof_version"):
+        result.notes.append(
+            f"the pack's analysis was made by surgeproof {stored.get('surgeproof_version')}, "
+            f"re-analysed with {recomputed.get('surgeproof_version')}"
+        )
+    diffs = compare(stored, recomputed)
+    result.compared = count_leaves(recomputed)
+    listed = [
+        f"{_ANALYSIS}: {p} is {_show(a)} in the pack, the raw data give {_show(b)}"
+        for p, a, b in diffs[:MAX_LISTED]
+    ]
+    if len(diffs) > MAX_LISTED:
+        listed.append(f"{_ANALYSIS}: and {len(diffs) - MAX_LISTED} more differences")
+    result.differences.extend(listed)
+    return result
+
+
+def _recompute(
+    run_dir: Path, stored: dict[str, Any] | None, result: Verification
+) -> dict[str, Any] | None:
+    from surgeproof.report.fresh import reanalyze
+
+    try:
+        return reanalyze(run_dir, write=False, like=stored)
+    except UserError as exc:
+        result.reanalysis_error = str(exc)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        # Altered raw data can break the analysis itself; that is a finding, not a crash.
+        result.reanalysis_error = f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def compare(stored: Any, recomputed: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """``(field path, stored, recomputed)`` for every leaf that differs, the verdict first."""
+    diffs = _walk(stored, recomputed, path)
+    return sorted(diffs, key=lambda d: (not d[0].startswith("verdict"), _rank(d[0])))
+
+
+def _rank(path: str) -> int:
+    for i, head in enumerate(("verdict", "ceiling", "comparison", "usl", "knee", "levels")):
+        if path.startswith(head):
+            return i
+    return 99
+
+
+def _walk(a: Any, b: Any, path: str) -> list[tuple[str, Any, Any]]:
+    if path in VOLATILE:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in list(b) + [k for k in a if k not in b]:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                if sub not in VOLATILE:
+                    out.append((sub, a.get(key, "<absent>"), b.get(key, "<absent>")))
+                continue
+            out.extend(_walk(a[key], b[key], sub))
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [(f"{path} (length)", len(a), len(b))]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _walk(x, y, f"{path}[{i}]")
+        ]
+    if _is_number(a) and _is_number(b):
+        return [] if _close(float(a), float(b)) else [(path, a, b)]
+    return [] if a == b else [(path, a, b)]
+
+
+def _close(a: float, b: float) -> bool:
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def count_leaves(doc: Any) -> int:
+    """How many values a comparison looked at."""
+    if isinstance(doc, dict):
+        return sum(count_leaves(v) for v in doc.values())
+    if isinstance(doc, list):
+        return sum(count_leaves(v) for v in doc)
+    return 1
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
