@@ -17,7 +17,18 @@ from surgeproof.exchange.capacity import Shed
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.metrics import Metrics
-from surgeproof.exchange.routes import OTHER, SPECS, STATE, RouteSpec
+from surgeproof.exchange.routes import (
+    ACCOUNT,
+    BODY,
+    DEADLINE,
+    IDENTITY,
+    OTHER,
+    RECORDED,
+    SPECS,
+    STATE,
+    STATS,
+    RouteSpec,
+)
 from surgeproof.exchange.state import ExchangeState
 
 log = logging.getLogger("surgeproof.exchange")
@@ -85,7 +96,7 @@ async def _params(request: web.Request, state: ExchangeState) -> list[tuple[str,
                 raise validation("the request body is not valid JSON") from None
         else:
             body = {}
-        request["body"] = body
+        request[BODY] = body
         if isinstance(body, dict):
             params += [
                 (str(k), "" if v is None else str(v))
@@ -104,20 +115,20 @@ async def _guarded(
         account = state.auth.verify(
             request.headers.get("Authorization"), params, request.query_string or None
         )
-        request["account"] = account
+        request[ACCOUNT] = account
         state.sessions.touch(account.access_key, arrival)
         identity = "key:" + account.access_key
     else:
         if request.method == "POST":
             await _params(request, state)
         identity = _identity(request, state)
-    request["identity"] = identity
+    request[IDENTITY] = identity
     remaining = state.limiter.check(spec.limit_group, identity, time.time())
-    request["deadline"] = arrival + state.queue_timeout_s
+    request[DEADLINE] = arrival + state.queue_timeout_s
     pool = state.api_pool if spec.pooled else None
     if pool is not None:
         try:
-            await pool.hold(request["deadline"], state.service_s)
+            await pool.hold(request[DEADLINE], state.service_s)
         except Shed as exc:
             raise ApiError(503, "server_busy", f"server is busy ({exc.reason})") from None
         try:
@@ -132,7 +143,7 @@ async def _guarded(
 
 
 def _remaining(request: web.Request, state: ExchangeState, spec: RouteSpec) -> str:
-    identity = request.get("identity") or _identity(request, state)
+    identity = request.get(IDENTITY) or _identity(request, state)
     return state.limiter.peek(spec.limit_group, identity, time.time())
 
 
@@ -153,7 +164,7 @@ async def surge_middleware(request: web.Request, handler) -> web.StreamResponse:
     spec = SPECS.get(request.match_info.handler, OTHER)
     arrival = time.time()
     stats = state.metrics.arrive(int(arrival), spec.family)
-    request["stats"] = stats
+    request[STATS] = stats
     try:
         if state.stall_until > arrival:
             # A frozen server: no answer until the freeze ends; the wait eats the queue budget.
@@ -164,7 +175,7 @@ async def surge_middleware(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         response = _error_response(_from_http(exc), _remaining(request, state, spec))
     except asyncio.CancelledError:
-        if not request.get("outcome_recorded"):
+        if not request.get(RECORDED):
             Metrics.outcome(stats, spec.family, "client_errors")
         raise
     except Exception:
@@ -172,7 +183,7 @@ async def surge_middleware(request: web.Request, handler) -> web.StreamResponse:
         response = _error_response(
             ApiError(500, "server_error", "internal error"), _remaining(request, state, spec)
         )
-    if not request.get("outcome_recorded"):
+    if not request.get(RECORDED):
         Metrics.outcome(stats, spec.family, _outcome(response.status))
     return response
 

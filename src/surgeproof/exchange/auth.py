@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from collections import deque
 from urllib.parse import unquote, urlencode
 
 import jwt
+import jwt.warnings
+
+# Upbit's secret keys are 40 characters: shorter than RFC 7518 recommends for HS512, but real.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 
 from surgeproof.exchange.accounts import Account
 from surgeproof.exchange.errors import ApiError

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from surgeproof.exchange.capacity import Shed
 from surgeproof.exchange.errors import ApiError, validation
-from surgeproof.exchange.routes import STATE, spec
+from surgeproof.exchange.routes import BODY, DEADLINE, STATE, spec
 
 JSON = "application/json; charset=utf-8"
 
@@ -26,7 +26,7 @@ def _busy(message: str) -> ApiError:
 @spec("login", "session")
 async def login(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    body = request["body"]
+    body = request[BODY]
     if not isinstance(body, dict):
         raise validation("the request body must be a JSON object")
     member_id, password = body.get("member_id"), body.get("password")
@@ -35,7 +35,7 @@ async def login(request: web.Request) -> web.Response:
     if state.sessions.full():
         raise _busy("too many concurrent sessions")
     try:
-        await state.db_pool.hold(request["deadline"], state.db_time_s)
+        await state.db_pool.hold(request[DEADLINE], state.db_time_s)
     except Shed as exc:
         raise _busy(f"member database unavailable ({exc.reason})") from None
     try:

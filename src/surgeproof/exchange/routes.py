@@ -31,3 +31,12 @@ def spec(family: str, limit_group: str, private: bool = False, pooled: bool = Tr
         return handler
 
     return wrap
+
+
+# Per-request values the middleware hands to handlers.
+STATS: web.RequestKey[object] = web.RequestKey("stats", object)
+IDENTITY: web.RequestKey[str] = web.RequestKey("identity", str)
+DEADLINE: web.RequestKey[float] = web.RequestKey("deadline", float)
+ACCOUNT: web.RequestKey[object] = web.RequestKey("account", object)
+BODY: web.RequestKey[object] = web.RequestKey("body", object)
+RECORDED: web.RequestKey[bool] = web.RequestKey("outcome_recorded", bool)

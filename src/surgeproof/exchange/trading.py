@@ -11,7 +11,7 @@ from surgeproof.exchange.accounts import Account
 from surgeproof.exchange.engine import MAX_TOTAL_KRW, MIN_TOTAL_KRW
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.money import MAX_AMOUNT, fmt, parse_amount
-from surgeproof.exchange.routes import STATE, spec
+from surgeproof.exchange.routes import ACCOUNT, BODY, STATE, spec
 
 JSON = "application/json; charset=utf-8"
 ORDER_TYPES = ("limit", "price", "market")
@@ -26,7 +26,7 @@ def _json(data: object, status: int = 200) -> web.Response:
 
 
 def _account(request: web.Request) -> Account:
-    return request["account"]
+    return request[ACCOUNT]
 
 
 def _account_row(state, key: str, asset: str) -> dict:
@@ -104,7 +104,7 @@ def _amount(body: dict, name: str) -> int | None:
 @spec("orders", "order", private=True)
 async def create_order(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    body = request["body"]
+    body = request[BODY]
     if not isinstance(body, dict):
         raise validation("the request body must be a JSON object")
     market = body.get("market")

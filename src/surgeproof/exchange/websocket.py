@@ -10,7 +10,7 @@ from aiohttp import WSMsgType, web
 
 from surgeproof.exchange.errors import ApiError
 from surgeproof.exchange.metrics import Metrics
-from surgeproof.exchange.routes import STATE, spec
+from surgeproof.exchange.routes import RECORDED, STATE, STATS, spec
 from surgeproof.exchange.wshub import TYPES, Subscriber, WsHub
 
 QUEUE_SIZE = 1000
@@ -103,8 +103,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     hub.subscribers.add(sub)
     await ws.prepare(request)
     # The upgrade is the request: count it as served now, not when the connection ends.
-    Metrics.outcome(request["stats"], "websocket", "served")
-    request["outcome_recorded"] = True
+    Metrics.outcome(request[STATS], "websocket", "served")
+    request[RECORDED] = True
     state.metrics.at(int(time.time())).ws_connects += 1
     writer = asyncio.get_running_loop().create_task(_writer(ws, sub.queue))
     markets = set(state.engine.books)
