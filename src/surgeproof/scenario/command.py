@@ -144,7 +144,7 @@ def _show(args: argparse.Namespace) -> int:
                 format_duration(round(p.start_s, 3)),
                 format_duration(round(p.end_s, 3)),
                 clock.strftime("%H:%M") if clock else "-",
-                f"{p.users:,.4g}",
+                f"{p.users:,.2f}".rstrip("0").rstrip("."),
                 f"{p.real_users:,.0f}",
                 _mix(p.mix),
             )
