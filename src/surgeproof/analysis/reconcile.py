@@ -1,0 +1,72 @@
+"""Reconciliation from the embedded exchange's ledger: no acknowledged order may be lost, and
+every asset's balances must add up to what was deposited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from surgeproof.rundir.schema import SERVER_LEDGER
+
+
+def reconcile(run_dir: Path) -> tuple[dict[str, Any], list[str]]:
+    """(the ``reconciliation`` object, damage notes) from ``server/ledger.json``."""
+    path = Path(run_dir) / SERVER_LEDGER
+    out: dict[str, Any] = {
+        "available": False,
+        "lost_acknowledged_orders": None,
+        "acknowledged_orders": None,
+        "balances_conserved": None,
+        "passed": None,
+        "details": {},
+        "note": "no server/ledger.json: a real target, or the run was cut short before the end",
+    }
+    if not path.is_file():
+        return out, []
+    try:
+        ledger = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        out["note"] = f"server/ledger.json is not valid JSON ({exc.__class__.__name__})"
+        return out, [f"{SERVER_LEDGER}: unreadable, reconciliation skipped"]
+    if not isinstance(ledger, dict):
+        out["note"] = "server/ledger.json is not a JSON object"
+        return out, [f"{SERVER_LEDGER}: not an object, reconciliation skipped"]
+    lost = ledger.get("lost_orders")
+    lost_n = len(lost) if isinstance(lost, list) else (lost if isinstance(lost, int) else None)
+    acked = ledger.get("acknowledged_orders")
+    acked_n = acked.get("count") if isinstance(acked, dict) else acked
+    conserved = ledger.get("conserved")
+    assets = ledger.get("assets") if isinstance(ledger.get("assets"), dict) else {}
+    unbalanced = sorted(
+        a for a, t in assets.items() if isinstance(t, dict) and not t.get("conserved", True)
+    )
+    out.update(
+        available=True,
+        lost_acknowledged_orders=lost_n,
+        acknowledged_orders=acked_n if isinstance(acked_n, int) else None,
+        balances_conserved=conserved if isinstance(conserved, bool) else None,
+        details={
+            "assets": assets,
+            "open_orders": ledger.get("open_orders"),
+            "lost_order_uuids": lost[:100] if isinstance(lost, list) else None,
+            "unbalanced_assets": unbalanced,
+        },
+    )
+    known = lost_n is not None and isinstance(conserved, bool)
+    out["passed"] = (lost_n == 0 and conserved) if known else None
+    if not known:
+        out["note"] = "the ledger lacks lost_orders or conserved: reconciliation incomplete"
+    elif out["passed"]:
+        out["note"] = (
+            f"all {acked_n if isinstance(acked_n, int) else ''} acknowledged orders are known to "
+            "the exchange and every asset balances"
+        ).replace("all  ", "all ")
+    else:
+        problems = []
+        if lost_n:
+            problems.append(f"{lost_n} acknowledged orders lost")
+        if not conserved:
+            problems.append("balances not conserved (" + ", ".join(unbalanced) + ")")
+        out["note"] = "; ".join(problems)
+    return out, []

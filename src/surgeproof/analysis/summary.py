@@ -1,0 +1,57 @@
+"""The short human summary ``surgeproof analyze`` prints (also stored in analysis.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def summary_lines(a: dict[str, Any]) -> list[str]:
+    """A few lines: verdict, bracket, headroom, model estimate, incidents, data quality."""
+    v = a["verdict"]
+    lines = [f"verdict: {v['status'].upper()} ({v['basis']}): {v['reasons'][0]}"]
+    c = a["ceiling"]
+    lines.append(f"ceiling ({c['status'].replace('_', ' ')}): {c['statement']}")
+    if c["width_ratio"] is not None:
+        lines.append(f"bracket width: {c['width_ratio']:.1%} of the last passing level")
+    if c["plateau"]["detected"]:
+        lines.append(f"plateau: {c['plateau']['note']}")
+    comp = a.get("comparison")
+    if comp:
+        for f in comp["figures"]:
+            lines.append(f"vs {f['key']}: {f['sentence']}")
+        if comp["model_estimate"]:
+            lines.append(comp["model_estimate"]["sentence"])
+    if a["scale"]["scaled"]:
+        lines.append(f"scale: {a['scale']['statement']}")
+    usl = a["usl"]
+    if usl["status"] == "fit":
+        ns = f", N* {usl['n_star']:,.0f} users ({usl['label']})" if usl["n_star"] else ""
+        lines.append(
+            f"USL: σ={usl['sigma']:.4f} κ={usl['kappa']:.6f} λ={usl['lambda_rps']:.2f} req/s"
+            f"{ns}, R² {usl['r2']:.3f}"
+        )
+    else:
+        lines.append(f"USL: not fitted: {usl['reason']}")
+    g = a["generator"]
+    if g["bottleneck"]:
+        lines.append(f"generator: {g['statement']}")
+    inc = a["incidents"]
+    if inc["breach_windows"]:
+        o = inc["orders"]
+        lines.append(
+            f"incidents: {len(inc['breach_windows'])} SLO-breach windows, "
+            f"{inc['total_breach_s']:.0f} s in all; order submissions failed: {o['failed']} "
+            f"(timed out: {o['timed_out']})"
+        )
+    r = a["reconciliation"]
+    if r["available"]:
+        ok = {True: "passed", False: "FAILED", None: "incomplete"}[r["passed"]]
+        lines.append(f"reconciliation {ok}: {r['note']}")
+    dq = a["data_quality"]
+    if dq["partial"]:
+        lines.append(f"data: PARTIAL: {dq['partial_reason']}")
+    if dq["precision"] != "exact":
+        lines.append("data: reduced precision: " + "; ".join(dq["precision_notes"][:1]))
+    for caveat in dq["caveats"]:
+        lines.append(f"caveat: {caveat}")
+    return lines
