@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+#: Subcommands that run Locust: gevent must patch the standard library before anything else
+#: (``cli`` imports the other areas' commands, which import aiohttp and ssl, after this module).
+GEVENT_COMMANDS = frozenset({"run", "worker", "demo"})
+
+
+def _patch_early() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if args and args[0] in GEVENT_COMMANDS:
+        from gevent import monkey
+
+        monkey.patch_all()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from surgeproof.load.options import scale_arg
+
+    _patch_early()
 
     p = subparsers.add_parser(
         "run",

@@ -106,7 +106,7 @@ class _Conductor:
 
     def run(self) -> Path:
         import locust
-        from locust.argument_parser import parse_options
+        from locust.argument_parser import get_parser
         from locust.env import Environment
 
         from surgeproof.load.accounts import accounts_for_target
@@ -116,12 +116,14 @@ class _Conductor:
 
         opts = self.opts
         started = now_ns()
+        _log_to(self.run_dir / LOCUST_DIR / "locust.log")
         self.target = target = self._start_target()
         try:
             program = self._program()
-            t0 = now_ns() + int(LEAD_S * 1e9)
-            shape = SurgeShape(program, t0)
-            options = parse_options(args=["--headless", "--enable-rebalancing"])
+            shape = SurgeShape(program, now_ns())
+            options = get_parser(default_config_files=[]).parse_args(
+                ["--headless", "--enable-rebalancing"]
+            )
             options.host = target.url
             SurgeUser.network_timeout = opts.timeout_s
             SurgeUser.connection_timeout = min(5.0, opts.timeout_s)
@@ -133,13 +135,13 @@ class _Conductor:
                 parsed_options=options,
                 events=locust.events,
             )
-            self.meta = self._base_meta(started, t0, target)
+            self.meta = self._base_meta(started, 0, target)
             self._write_meta("running")
             self.collector.event("run_start", t_ns=started)
             distributed = opts.workers > 0
             if distributed:
                 runner = env.create_master_runner(opts.master_bind_host, self._master_port())
-                self._start_workers(env, runner, t0, target)
+                self._start_workers(env, runner, target)
                 ctx = None
             else:
                 runner = env.create_local_runner()
@@ -154,6 +156,11 @@ class _Conductor:
                 ctx.set_state(program.state_at(0.0))
                 env.surgeproof = ctx
             self._install_signals()
+            # t0 only once every process is ready: the plan's second 0 is the same for all.
+            t0 = now_ns() + int(LEAD_S * 1e9)
+            shape.t0_ns = t0
+            self.meta["t0_ns"] = t0
+            self._write_meta("running")
             csv = self._locust_csv(env)
             poller = None
             if target.embedded or (target.loopback and target.config):
@@ -182,11 +189,15 @@ class _Conductor:
         last_second = 0
         prev_workers: dict[str, int] = {}
         abort_since: float | None = None
-        while gevent.sleep(0) is None:
-            while now_ns() < t0:
-                gevent.sleep(0.05)
-            if not getattr(runner, "shape_greenlet", None) and last_state is None:
-                runner.start_shape()
+        while now_ns() < t0:
+            gevent.sleep(0.02)
+        first = program.state_at(0.0)
+        if ctx is not None:
+            ctx.set_state(first)
+        else:
+            runner.send_message(messages.STATE, first.to_message())
+        runner.start_shape()
+        while True:
             gevent.sleep(0.2)
             t_s = (now_ns() - t0) / 1e9
             if hasattr(program, "advance"):
@@ -372,7 +383,7 @@ class _Conductor:
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
 
-    def _start_workers(self, env, runner, t0: int, target: Target) -> None:
+    def _start_workers(self, env, runner, target: Target) -> None:
         import gevent
 
         def on_batch(environment, msg, **_kw) -> None:
@@ -398,7 +409,6 @@ class _Conductor:
             "ws_url": target.ws_url,
             "embedded_like": target.embedded or target.loopback,
             "accounts_file": self.opts.accounts_file,
-            "t0_ns": t0,
             "max_inflight_per_user": self.opts.max_inflight_per_user,
             "timeout_s": self.opts.timeout_s,
         }
@@ -469,6 +479,18 @@ class _Conductor:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _log_to(path: Path) -> None:
+    """Locust's own log goes to the run directory, not over the progress lines."""
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def _check_accounts(accounts, plan) -> None:

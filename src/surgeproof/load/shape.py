@@ -21,10 +21,13 @@ class SurgeShape(LoadTestShape):
         super().__init__()
         self.program = program
         self.t0_ns = t0_ns
+        self._last = (0, SPAWN_RATE)
 
-    def tick(self) -> tuple[int, float] | None:
+    def tick(self) -> tuple[int, float]:
+        # The shape never ends the test itself (Locust would quit workers before they shipped
+        # their last records): at the program's end it holds, and the conductor finishes.
         t_s = (now_ns() - self.t0_ns) / 1e9
         users = self.program.users_for_tick(t_s)
-        if users is None:
-            return None
-        return (users, SPAWN_RATE)
+        if users is not None:
+            self._last = (users, SPAWN_RATE)
+        return self._last

@@ -18,7 +18,7 @@ MASTER_SILENCE_S = 10.0
 def run_worker(master_host: str, master_port: int) -> int:
     import gevent
     import locust
-    from locust.argument_parser import parse_options
+    from locust.argument_parser import get_parser
     from locust.env import Environment
 
     from surgeproof.load.accounts import accounts_for_target
@@ -27,7 +27,7 @@ def run_worker(master_host: str, master_port: int) -> int:
     from surgeproof.load.state import LoadState
     from surgeproof.load.users.surge_user import SurgeUser
 
-    options = parse_options(args=["--headless"])
+    options = get_parser(default_config_files=[]).parse_args(["--headless"])
     env = Environment(user_classes=[SurgeUser], parsed_options=options, events=locust.events)
     runner = env.create_worker_runner(master_host, master_port)
     source = messages.source_of(runner.client_id)

@@ -69,6 +69,11 @@ class SurgeUser(FastHttpUser):
         if getattr(self, "_ws", None) is not None:
             self._ws.close()
             self._ws = None
+        if getattr(self, "logged_in", False):
+            # A person who leaves logs out: the session cap counts concurrent users, not leavers.
+            logout = Call("DELETE", "/v1/session", "login", session=True)
+            self.logged_in = False
+            gevent.spawn(self._send, logout, now_ns(), 0, 0, False)
 
     @property
     def state(self) -> LoadState:
@@ -202,10 +207,10 @@ class SurgeUser(FastHttpUser):
                 gevent.sleep(delay)
 
     def _after_answer(self, c: Call, resp: Any, status: int) -> None:
-        if self.role is not None and self.role.honours_remaining_req:
-            if status == 429 or status == 418 or _second_used_up(resp):
-                pause = 1.0 if status != 418 else 5.0
-                self.paused_until_ns = now_ns() + int(pause * 1e9)
+        honours = self.role is not None and self.role.honours_remaining_req
+        if honours and (status in (429, 418) or _second_used_up(resp)):
+            pause = 1.0 if status != 418 else 5.0
+            self.paused_until_ns = now_ns() + int(pause * 1e9)
         if status in (401,) and c.session:
             self.logged_in = False
         if c.on_answer is not None:
