@@ -165,13 +165,15 @@ def test_bad_orders_get_4xx_error_json_never_500(exchange):
     acct = ex.state.accounts[0]
 
     async def raw(data, content_type="application/json"):
-        async with aiohttp.ClientSession() as s:
-            async with s.post(
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(
                 f"{ex.url}/v1/orders",
                 data=data,
                 headers={"Authorization": token(acct), "Content-Type": content_type},
-            ) as r:
-                return r.status, await r.json(content_type=None)
+            ) as r,
+        ):
+            return r.status, await r.json(content_type=None)
 
     async def go():
         async with aiohttp.ClientSession() as s:

@@ -11,11 +11,11 @@ from urllib.parse import unquote, urlencode
 import jwt
 import jwt.warnings
 
-# Upbit's secret keys are 40 characters: shorter than RFC 7518 recommends for HS512, but real.
-warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
-
 from surgeproof.exchange.accounts import Account
 from surgeproof.exchange.errors import ApiError
+
+# Upbit's secret keys are 40 characters: shorter than RFC 7518 recommends for HS512, but real.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
 
 _ALGORITHMS = ("HS256", "HS512")
 NONCE_TTL_S = 600.0

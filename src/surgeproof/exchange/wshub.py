@@ -95,7 +95,7 @@ def simplify(kind: str, message: dict) -> dict:
     return out
 
 
-@dataclass
+@dataclass(eq=False)  # identity: one per connection, kept in a set
 class Subscriber:
     """One WebSocket connection's subscription and outgoing queue."""
 
