@@ -81,11 +81,8 @@ def verdict_sentence(analysis: dict[str, Any]) -> str:
     """``FAIL: held … ; failed at …; falls 12% short of …`` in one sentence."""
     status = str((analysis.get("verdict") or {}).get("status") or "inconclusive").upper()
     ceiling = analysis.get("ceiling") or {}
-    parts = [str(ceiling.get("statement") or "no ceiling could be determined").rstrip(".")]
-    comparison = (analysis.get("comparison") or {}).get("sentence")
-    if comparison:
-        parts.append(str(comparison).rstrip("."))
-    return f"{status}: " + "; ".join(parts) + "."
+    statement = str(ceiling.get("statement") or "no ceiling could be determined").rstrip(".")
+    return f"{status}: {statement}."
 
 
 def headroom_table(analysis: dict[str, Any]) -> Table:
@@ -105,7 +102,11 @@ def headroom_table(analysis: dict[str, Any]) -> Table:
                 f"{req.get('text')} ({float(req['required']):,.0f}): {met}" if req else "–",
             )
         )
-    note = str(comparison.get("scale_statement") or "")
+    note = " ".join(
+        str(x).rstrip(".") + "."
+        for x in (comparison.get("sentence"), comparison.get("scale_statement"))
+        if x
+    )
     estimate = (comparison.get("model_estimate") or {}).get("sentence")
     if estimate:
         note = f"{note} Model estimate: {estimate}".strip()

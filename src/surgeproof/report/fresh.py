@@ -56,15 +56,37 @@ def current_analysis(run_dir: Path) -> dict[str, Any]:
 
 def reanalyze(run_dir: Path, *, write: bool, like: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the analyzer on the raw data; ``like`` = an earlier analysis whose settings to reuse."""
-    from surgeproof.analysis import analyze_run, write_analysis
+    from surgeproof.analysis.run import analyze_run, write_analysis
 
-    window_s = 1.0
-    if like is not None:
-        window_s = float((like.get("input") or {}).get("window_s") or 1.0)
+    settings = settings_of(like) if like is not None else {}
     try:
-        analysis = analyze_run(run_dir, window_s=window_s)
+        analysis = analyze_run(run_dir, **settings)
     except RunDirError as exc:
         raise UserError(str(exc)) from None
     if write:
-        write_analysis(analysis, run_dir / ANALYSIS)
+        write_analysis(run_dir, analysis)
     return analysis
+
+
+def settings_of(analysis: dict[str, Any]) -> dict[str, Any]:
+    """The analyzer arguments that produced ``analysis``: window, SLOs and requirements given."""
+    from surgeproof.scenario.model import Requirement, Slo
+
+    settings: dict[str, Any] = {}
+    window = (analysis.get("input") or {}).get("window_s")
+    if isinstance(window, int | float) and window > 0:
+        settings["window_s"] = float(window)
+    slos = analysis.get("slos") or []
+    # SLOs the analyzer was handed (not read from the scenario copy, not its defaults) must be
+    # handed again, or the recomputation would judge by other rules.
+    if slos and all(s.get("source") not in ("scenario", "default") for s in slos):
+        settings["slos"] = [Slo(s["group"], s["metric"], float(s["limit"])) for s in slos]
+    figures = (analysis.get("comparison") or {}).get("figures") or []
+    reqs = [
+        Requirement(f["key"], float(f["requirement"]["factor"]))
+        for f in figures
+        if f.get("requirement")
+    ]
+    if reqs:
+        settings["requirements"] = reqs
+    return settings

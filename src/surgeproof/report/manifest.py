@@ -120,9 +120,13 @@ def _check_own_hash(root: Path, checksum_path: Path, own: str, *, files_ok: bool
     if expected == own:
         return []
     if files_ok:
-        # Every file matches the manifest, so the manifest is consistent with the data: what
-        # changed is the one line that records its hash.
-        return [f"{MANIFEST_CHECKSUM}: altered (the manifest itself matches every file)"]
+        # Every file matches the manifest: either the manifest was rewritten to fit altered files,
+        # or its checksum line was edited. Only the hash recorded out of band can tell which.
+        return [
+            f"{MANIFEST}: altered, or {MANIFEST_CHECKSUM} was (sha256 {own}, {MANIFEST_CHECKSUM} "
+            f"says {expected[:16]}…; every file matches the manifest: compare {own[:16]}… with "
+            "the fingerprint recorded when the pack was made)"
+        ]
     return [f"{MANIFEST}: altered (sha256 {own[:16]}…, {MANIFEST_CHECKSUM} says {expected[:16]}…)"]
 
 
