@@ -112,8 +112,13 @@ def queue_run(
     user_scale: float = 1.0,
     gap_s: float = 1.0,
     ledger: dict | None = None,
+    carry_queue: bool = False,
 ) -> SyntheticRun:
-    """Write an open-model step run of ``levels`` against ``model`` into ``path``."""
+    """Write an open-model step run of ``levels`` against ``model`` into ``path``.
+
+    Each level starts with an empty queue unless ``carry_queue``: then a backlog built by one
+    level is still being served in the next (recovery after load falls).
+    """
     rng = np.random.default_rng(seed)
     path.mkdir(parents=True, exist_ok=True)
     run = SyntheticRun(path, names=[(n, g) for n, g, _ in ENDPOINTS])
@@ -136,9 +141,13 @@ def queue_run(
             late = rng.random(n) < lv.late_share
             lag[late] = int(lv.lag_s * NS)
         sent = intended + lag
-        order = np.argsort(sent, kind="stable")
-        ends = np.empty(n, dtype=np.int64)
-        ends[order] = serve(sent[order], model, stall_ns, None if svc is None else svc[order])
+        if carry_queue:
+            # Placeholder end = sent + service: the whole run is queued together below.
+            ends = sent + (svc if svc is not None else int(model.service_s * NS))
+        else:
+            order = np.argsort(sent, kind="stable")
+            ends = np.empty(n, dtype=np.int64)
+            ends[order] = serve(sent[order], model, stall_ns, None if svc is None else svc[order])
         rec = np.zeros(n, dtype=RECORD_DTYPE)
         rec["intended_ns"] = intended
         rec["sent_ns"] = sent
@@ -185,6 +194,16 @@ def queue_run(
     events.close()
     timeline.close()
     records = np.concatenate(batches) if batches else np.empty(0, RECORD_DTYPE)
+    if carry_queue:
+        order = np.argsort(records["sent_ns"], kind="stable")
+        svc_all = records["end_ns"] - records["sent_ns"]
+        ends = np.empty(len(records), dtype=np.int64)
+        ends[order] = serve(records["sent_ns"][order], model, stall_ns, svc_all[order])
+        sent = records["sent_ns"]
+        timed_out = ends - sent > model.timeout_s * NS
+        records["end_ns"] = np.where(timed_out, sent + int(model.timeout_s * NS), ends)
+        records["outcome"] = np.where(timed_out, Outcome.TIMEOUT, Outcome.OK)
+        records["status"] = np.where(timed_out, 0, 200)
     # Records land in the file in completion order, as the recorder writes them.
     records = records[np.argsort(records["end_ns"], kind="stable")]
     run.records = records

@@ -67,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         run_dir = Path(args.run_dir)
         analysis = analyze_run(
-            run_dir, profile=profile, slos=slos, window_s=window_s, requirements=requirements
+            run_dir,
+            profile=profile,
+            slos=slos,
+            window_s=window_s,
+            requirements=requirements,
+            slo_source="file",
         )
         path = write_analysis(run_dir, analysis, out=args.out)
     if not args.quiet:

@@ -54,6 +54,7 @@ def analyze_run(
     window_s: float = 1.0,
     requirements: Sequence[Requirement] | None = None,
     tolerance: GeneratorTolerance | None = None,
+    slo_source: str = "argument",
 ) -> dict[str, Any]:
     """The analysis.json content of ``run_dir`` (see FORMAT.md beside this module)."""
     run_dir = Path(run_dir)
@@ -72,7 +73,6 @@ def analyze_run(
     damage = list(samples.damage) + ev_damage + tl_damage
 
     scenario = _scenario_copy(run_dir, caveats)
-    slo_source = "argument"
     if slos is None or not len(slos):
         if scenario is not None and scenario.slos:
             slos, slo_source = scenario.slos, "scenario"
