@@ -11,14 +11,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stepruns import write_step_run  # noqa: E402
+from stepruns import write_step_run
 
 REAL_RUN_ARGS = (
     "martial-law-2024-12-03",
-    "--time-scale", "1/360",  # 3 h of scenario in 30 s
-    "--user-scale", "1/10000",  # Upbit's 540,000 peak = 54 simulated users
-    "--max-duration", "60",
-)  # fmt: skip
+    "--time-scale",
+    "1/360",  # 3 h of scenario in 30 s
+    "--user-scale",
+    "1/10000",  # Upbit's 540,000 peak = 54 simulated users
+    "--max-duration",
+    "60",
+)
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +39,7 @@ def real_run(tmp_path_factory) -> Path:
             str(reports),
             "--run-id",
             "real-short",
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=180,

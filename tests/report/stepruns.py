@@ -86,14 +86,27 @@ def write_step_run(
         end = t + int(step.hold_s * NS)
         for sec in range(int(step.hold_s) + 1):
             timeline.append(
-                {"t_ns": t + sec * NS, "source": "local", "target_users": step.users,
-                 "active_users": step.users, "cpu_percent": 30.0, "late_sends": 0, "missed": 0,
-                 "inflight": 0}
-            )  # fmt: skip
+                {
+                    "t_ns": t + sec * NS,
+                    "source": "local",
+                    "target_users": step.users,
+                    "active_users": step.users,
+                    "cpu_percent": 30.0,
+                    "late_sends": 0,
+                    "missed": 0,
+                    "inflight": 0,
+                }
+            )
         events.append(
-            {"t_ns": end, "type": "level", "start_ns": t, "end_ns": end,
-             "target_users": step.users, "label": f"step-{i + 1}"}
-        )  # fmt: skip
+            {
+                "t_ns": end,
+                "type": "level",
+                "start_ns": t,
+                "end_ns": end,
+                "target_users": step.users,
+                "label": f"step-{i + 1}",
+            }
+        )
         t = end + 3 * NS  # a gap longer than the latency, so no answer spills into the next
     events.append({"t_ns": t, "type": "run_end", "status": "complete"})
     for log in (events, timeline):
