@@ -102,6 +102,10 @@ def main() -> int:
         args.connections,
     )
     ratio = exchange["rps"] / hello["rps"]
+    command = (
+        f"{sys.executable} benchmarks/exchange/run.py"
+        f" --seconds {args.seconds} --connections {args.connections}"
+    )
     load = os.getloadavg()
     section = f"""
 ## {dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
@@ -119,7 +123,7 @@ after a 2 s warm-up.
 
 Exchange / hello-world: **{ratio:.0%}** (aim: at least 50%).
 
-Command: `{sys.executable} benchmarks/exchange/run.py --seconds {args.seconds} --connections {args.connections}`
+Command: `{command}`
 (wrk: `{exchange["cmd"]}`)
 """
     results = HERE / "RESULTS.md"
