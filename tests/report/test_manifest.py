@@ -107,5 +107,5 @@ def test_a_missing_manifest_is_named(pack):
 
 
 def test_malformed_manifest_line_is_refused():
-    with pytest.raises(ValueError, match="line 2"):
+    with pytest.raises(ValueError, match="line 2 is not"):
         parse_lines(f"{'a' * 64}  x\nnot a line\n", MANIFEST)

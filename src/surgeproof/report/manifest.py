@@ -68,9 +68,9 @@ def parse_lines(text: str, source: str) -> dict[str, str]:
         digest, sep, path = line.partition("  ")
         path = path.removeprefix("*")
         if not sep or len(digest) != 64 or not _is_hex(digest) or not path:
-            raise ValueError(f"{source}: line {number} is not '<sha256>  <path>'")
+            raise ValueError(f"line {number} is not '<sha256>  <path>'")
         if path in entries:
-            raise ValueError(f"{source}: line {number} lists {path} a second time")
+            raise ValueError(f"line {number} lists {path} a second time")
         entries[path] = digest.lower()
     return entries
 
@@ -86,7 +86,7 @@ def check_manifest(root: Path) -> IntegrityReport:
         listed = parse_lines(manifest_path.read_text(encoding="utf-8", errors="replace"), MANIFEST)
     except ValueError as exc:
         listed = {}
-        report.problems.append(f"{exc} (the manifest was altered)")
+        report.problems.append(f"{MANIFEST}: altered ({exc})")
     for path, expected in listed.items():
         target = root / path
         if not _inside(root, target):
