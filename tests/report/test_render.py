@@ -1,0 +1,129 @@
+"""surgeproof report on a real short run: a self-contained HTML report a browser can render."""
+
+import base64
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from surgeproof.cli import main
+from surgeproof.report.fresh import is_stale
+
+CHART_KEYS = ("concurrency", "capacity", "errors", "groups", "websocket")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def rendered(real_run, tmp_path_factory):
+    """The real run, copied, with its report written by the command."""
+    run_dir = tmp_path_factory.mktemp("rendered") / real_run.name
+    shutil.copytree(real_run, run_dir)
+    assert main(["report", str(run_dir)]) == 0
+    return run_dir
+
+
+def test_report_analyses_a_run_without_analysis_first(rendered):
+    assert (rendered / "analysis.json").is_file()
+    assert is_stale(rendered) is None
+
+
+def test_verdict_comes_first_with_the_bracket(rendered):
+    html = (rendered / "report.html").read_text()
+    body = html.split("<body>", 1)[1]
+    first = re.search(r'<p class="verdict (pass|fail|inconclusive)" id="verdict">(.*?)</p>', body)
+    assert first is not None
+    assert body.index('id="verdict"') < body.index("<h2")
+    assert re.search(r"(PASS|FAIL|INCONCLUSIVE): ", first.group(2))
+    assert "simulated users" in first.group(2)
+
+
+def test_every_chart_is_an_embedded_png(rendered):
+    html = (rendered / "report.html").read_text()
+    for key in CHART_KEYS:
+        m = re.search(rf'<figure id="chart-{key}">.*?src="data:image/png;base64,([^"]+)"', html)
+        assert m, key
+        assert base64.b64decode(m.group(1)).startswith(PNG_MAGIC)
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == len(CHART_KEYS)
+
+
+def test_nothing_is_fetched_from_the_network(rendered):
+    html = (rendered / "report.html").read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html and "<script" not in html
+
+
+def test_headroom_table_names_the_reference_figures(rendered):
+    html = (rendered / "report.html").read_text()
+    section = html.split('id="headroom"', 1)[1].split("<h2", 1)[0]
+    for label in ("normal capacity", "capacity on 3 Dec 2024", "capacity after expansion"):
+        assert f"<td>{label}</td>" in section
+    assert "500,000 concurrent users" in section
+    assert "ceiling &gt;= peak * 1.2 (648,000)" in section
+
+
+def test_report_has_endpoints_scenario_scale_and_provenance(rendered):
+    html = (rendered / "report.html").read_text()
+    assert "POST /v1/orders" in html or "GET /v1/ticker" in html
+    assert "name: martial-law-2024-12-03" in html
+    assert "1 simulated user = 10,000 real users" in html
+    assert "+09:00" in html and "+00:00" in html  # times in KST and UTC
+
+
+def test_markdown_report_tells_the_same_story(rendered):
+    md = (rendered / "report.md").read_text()
+    html = (rendered / "report.html").read_text()
+    verdict = md.split("**Verdict — ", 1)[1].split("**", 1)[0]
+    assert verdict.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;") in html
+    for key in CHART_KEYS:
+        assert (rendered / "report-charts" / f"{key}.png").read_bytes().startswith(PNG_MAGIC)
+        assert f"(report-charts/{key}.png)" in md
+
+
+def test_stale_analysis_is_recomputed(rendered):
+    events = rendered / "events.jsonl"
+    events.write_text(events.read_text())  # newer than analysis.json now
+    assert is_stale(rendered) == "analysis.json is older than the raw data"
+    assert main(["report", str(rendered)]) == 0
+    assert is_stale(rendered) is None
+
+
+def test_a_directory_that_is_not_a_run_is_a_one_line_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().endswith("not a surgeproof run directory (no run.json)")
+
+
+@pytest.mark.slow
+def test_chromium_renders_the_report_to_a_non_blank_screenshot(rendered, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1280,2000",
+            (rendered / "report.html").resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.is_file(), done.stderr[-2000:]
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(str(shot))
+    assert pixels.shape[:2] == (2000, 1280)
+    # A blank page is one colour; a rendered report has text, tables and charts.
+    assert np.unique(pixels.reshape(-1, pixels.shape[-1])[::97], axis=0).shape[0] > 50
+    assert float(pixels[..., :3].std()) > 0.05
