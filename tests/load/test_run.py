@@ -114,13 +114,14 @@ def test_malformed_scenario_is_one_line_naming_file_and_field(tmp_path):
 
 
 def test_non_loopback_target_is_refused(tmp_path, small_surge):
+    reports = tmp_path / "reports"
     out = surgeproof(
         "run",
         str(small_surge),
         "--target",
         "http://192.0.2.10:8080",
         "--reports-dir",
-        str(tmp_path),
+        str(reports),
     )
     assert out.returncode == 2
     assert "not a loopback address" in out.stderr and "--allow-remote-target" in out.stderr
