@@ -1,0 +1,45 @@
+"""analyze_run produces every top-level part FORMAT.md documents, as strict JSON."""
+
+import json
+import re
+from pathlib import Path
+
+from synthetic import Level, QueueModel, queue_run
+
+from surgeproof.analysis.run import analyze_run, write_analysis
+from surgeproof.scenario.model import Slo
+
+FORMAT = Path(__file__).parents[2] / "src" / "surgeproof" / "analysis" / "FORMAT.md"
+
+
+def _documented_top_level_keys():
+    block = FORMAT.read_text().split("## Top level", 1)[1].split("```")[1]
+    return [m.group(1) for m in re.finditer(r"^(\w+)\s", block, re.M)]
+
+
+def test_every_documented_top_level_key_is_present_and_json_is_strict(tmp_path):
+    queue_run(
+        tmp_path / "r",
+        QueueModel(),
+        [Level(40), Level(60), Level(75), Level(90)],
+        sources=2,
+        user_scale=0.001,
+    )
+    a = analyze_run(tmp_path / "r", slos=[Slo("*", "p99", 500.0)])
+    keys = _documented_top_level_keys()
+    assert len(keys) > 15
+    assert set(keys) == set(a)
+    path = write_analysis(tmp_path / "r", a)
+    again = json.loads(path.read_text())
+    assert again["ceiling"]["real"]["last_pass_users"] == 75_000
+    assert "1 simulated user = 1,000 real users" in again["scale"]["statement"]
+    assert again["input"]["records"]["per_source"].keys() == {"worker-0", "worker-1"}
+
+
+def test_knee_sits_at_the_last_level_before_throughput_flattens(tmp_path):
+    queue_run(
+        tmp_path / "r", QueueModel(), [Level(20), Level(40), Level(75), Level(100), Level(130)]
+    )
+    knee = analyze_run(tmp_path / "r", slos=[Slo("*", "p99", 1e9)])["knee"]
+    assert knee["users"] == 75
+    assert knee["extrapolated"] is False
