@@ -123,7 +123,7 @@ def write_results(rows: list) -> None:
         "pandas groupby-quantile peer (percentiles only) | records/s | peak RSS |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for size, _gen, ours, peer in rows:
+    for _size, _gen, ours, peer in rows:
         lines.append(
             f"| {ours['records']:,} | {ours['seconds']:.1f} s | "
             f"{ours['records'] / ours['seconds']:,.0f} | {ours['maxrss_kb'] / 1024:,.0f} MiB | "

@@ -82,13 +82,18 @@ def load_samples(
         group_index.setdefault(g, len(group_index))
     groups = list(group_index)
     name_to_group = np.array([group_index[g] for g in opened.groups] or [0], dtype=np.int16)
+    filtered = start_ns is not None or end_ns is not None
+    total = sum(len(src.records) for src in opened.sources)
+    # Unfiltered: fill preallocated columns, never holding two copies of the run at once.
+    cols = {k: np.empty(0 if filtered else total, dtype=t) for k, t in _COLUMNS.items()}
     parts: dict[str, list[np.ndarray]] = {k: [] for k in _COLUMNS}
     per_source: dict[str, int] = {}
+    at = 0
     for src in opened.sources:
         per_source[src.name] = len(src.records)
         for lo in range(0, len(src.records), CHUNK_RECORDS):
             chunk = src.records[lo : lo + CHUNK_RECORDS]
-            if start_ns is not None or end_ns is not None:
+            if filtered:
                 t = chunk["intended_ns"]
                 keep = np.ones(len(chunk), dtype=bool)
                 if start_ns is not None:
@@ -98,16 +103,16 @@ def load_samples(
                 if not keep.any():
                     continue
                 chunk = chunk[keep]
-            parts["intended_ns"].append(np.array(chunk["intended_ns"], dtype=np.int64))
-            parts["sent_ns"].append(np.array(chunk["sent_ns"], dtype=np.int64))
-            parts["end_ns"].append(np.array(chunk["end_ns"], dtype=np.int64))
-            names = opened.global_ids(src, np.asarray(chunk["name_id"]))
-            parts["group"].append(name_to_group[names])
-            parts["outcome"].append(np.array(chunk["outcome"], dtype=np.uint8))
-            parts["kind"].append(np.array(chunk["kind"], dtype=np.uint8))
-            parts["flags"].append(np.array(chunk["flags"], dtype=np.uint8))
-            parts["concurrency"].append(np.array(chunk["concurrency"], dtype=np.uint32))
-    cols = {k: _concat(v, _COLUMNS[k]) for k, v in parts.items()}
+            values = {k: chunk[k] for k in _COLUMNS if k != "group"}
+            values["group"] = name_to_group[opened.global_ids(src, np.asarray(chunk["name_id"]))]
+            for k, v in values.items():
+                if filtered:
+                    parts[k].append(np.array(v, dtype=_COLUMNS[k]))
+                else:
+                    cols[k][at : at + len(chunk)] = v
+            at += len(chunk)
+    if filtered:
+        cols = {k: _concat(v, _COLUMNS[k]) for k, v in parts.items()}
     return Samples(**cols, groups=groups, per_source=per_source, damage=list(opened.damage))
 
 
