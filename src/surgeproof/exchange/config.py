@@ -30,6 +30,12 @@ DEFAULT_MARKETS: dict[str, dict[str, Any]] = {
 }
 
 
+#: More gateway processes than this only trade CPU for context switches on one machine.
+MAX_WS_GATEWAYS = 64
+#: The candle store keeps one day of 1-minute candles.
+MAX_CANDLE_HISTORY = 24 * 60
+
+
 @dataclass(frozen=True)
 class Autoscale:
     """Adds ``step`` API workers ``lag_s`` after utilisation first reached ``threshold``."""
@@ -79,6 +85,14 @@ class ExchangeConfig:
     max_sessions: int = 0
     session_ttl_s: float = 600.0
     max_ws_connections: int = 0
+    # WebSocket gateway processes (0 = websockets served by the core process itself).
+    ws_gateways: int = 0
+    # Market-data cadence: at most one ticker / orderbook push per market per interval
+    # (0 = push on every trade / every book change, which costs O(subscribers) per trade).
+    ticker_interval_ms: float = 500.0
+    orderbook_interval_ms: float = 500.0
+    # Minutes of 1-minute candles generated from the price process at start.
+    candle_history_minutes: int = 200
     # Rate limits.
     limits: bool = True
     rate_limits: dict[str, int] = field(default_factory=lambda: dict(UPBIT_RATE_LIMITS))
@@ -159,6 +173,12 @@ def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
         raise ConfigError(f"{where}: 'accounts' must be at least 1")
     if config.member_db_workers < 1:
         raise ConfigError(f"{where}: 'member_db_workers' must be at least 1")
+    if config.ws_gateways > MAX_WS_GATEWAYS:
+        raise ConfigError(f"{where}: 'ws_gateways' must be at most {MAX_WS_GATEWAYS}")
+    if config.candle_history_minutes > MAX_CANDLE_HISTORY:
+        raise ConfigError(
+            f"{where}: 'candle_history_minutes' must be at most {MAX_CANDLE_HISTORY} (one day)"
+        )
     if config.autoscale is not None and not 0 < config.autoscale.threshold <= 1:
         raise ConfigError(f"{where}: 'autoscale.threshold' must be in (0, 1]")
     return config

@@ -49,6 +49,7 @@ class TickerState:
     acc_ask_volume: int = 0
     acc_bid_volume: int = 0
     candles: deque[Candle] = field(default_factory=lambda: deque(maxlen=24 * 60))
+    candle_version: int = 0
 
 
 def _change(last: int, prev: int) -> tuple[str, int, float]:
@@ -70,6 +71,7 @@ class MarketData:
         self._ticker_cache: dict[str, bytes] = {}
         self._orderbook_cache: dict[str, tuple[int, dict]] = {}
         self._orderbook_body_cache: dict[str, tuple[tuple[int, ...], bytes]] = {}
+        self._candle_cache: dict[tuple[str, int, int], tuple[int, bytes]] = {}
         engine.on_trade.append(self.record)
         self.market_all = json.dumps(
             [
@@ -125,7 +127,14 @@ class MarketData:
         c.acc_price += funds
         c.acc_volume += trade.volume
         c.last_ts = trade.ts
+        t.candle_version += 1
         self._ticker_cache.clear()
+
+    def seed_candles(self, market: str, candles: list[Candle]) -> None:
+        """Put history before the first live candle (at start, before any trade)."""
+        t = self.tickers[market]
+        t.candles.extendleft(reversed(candles))
+        t.candle_version += 1
 
     # -- ticker ----------------------------------------------------------------------------
 
@@ -254,6 +263,21 @@ class MarketData:
                 }
             )
         return out
+
+    def candles_body(self, market: str, unit: int, count: int, to: float | None) -> bytes:
+        """JSON body of the candles endpoint; the latest candles are cached until a trade."""
+        if to is not None:
+            return json.dumps(self.candles(market, unit, count, to)).encode()
+        key = (market, unit, count)
+        version = self.tickers[market].candle_version
+        cached = self._candle_cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        body = json.dumps(self.candles(market, unit, count, None)).encode()
+        if len(self._candle_cache) > 256:
+            self._candle_cache.clear()
+        self._candle_cache[key] = (version, body)
+        return body
 
     def candles(self, market: str, unit: int, count: int, to: float | None) -> list[dict]:
         """Minute candles of ``unit`` minutes, newest first, ending before ``to`` (unix s)."""

@@ -51,6 +51,9 @@ class SecondStats:
         "workers",
         "ws_connections",
         "ws_connects",
+        "ws_gateways",
+        "ws_messages_dropped",
+        "ws_messages_sent",
     )
 
     def __init__(self, t: int) -> None:
@@ -62,6 +65,9 @@ class SecondStats:
         self.by_group: dict[str, dict[str, int]] = {}
         self.orders_acked = self.fills = self.logins = self.ws_connects = 0
         self.active_sessions = self.ws_connections = 0
+        self.ws_messages_sent = self.ws_messages_dropped = 0
+        # Per gateway process (id as a string): gauges and this second's counts.
+        self.ws_gateways: dict[str, dict] = {}
         self.queue_depth_max: dict[str, int] = {}
         self.utilisation: dict[str, float] = {}
         self.workers: dict[str, int] = {}

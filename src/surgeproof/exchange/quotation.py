@@ -95,7 +95,7 @@ async def candles_minutes(request: web.Request) -> web.Response:
             parsed = parsed.replace(tzinfo=UTC)
         to = parsed.timestamp()
     md = request.app[STATE].marketdata
-    return _body(json.dumps(md.candles(market, unit, count, to)).encode())
+    return _body(md.candles_body(market, unit, count, to))
 
 
 @spec("quotation", "trade")

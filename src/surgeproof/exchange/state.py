@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from typing import TYPE_CHECKING
 
 from surgeproof.exchange.accounts import Account, seed_accounts
 from surgeproof.exchange.auth import Authenticator
+from surgeproof.exchange.candle_history import seed_candles
 from surgeproof.exchange.capacity import AutoScaler, WorkerPool
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.engine import Engine
@@ -19,6 +22,9 @@ from surgeproof.exchange.pricing import PriceModel
 from surgeproof.exchange.ratelimit import RateLimiter
 from surgeproof.exchange.sessions import SessionTable
 from surgeproof.exchange.wshub import WsHub
+
+if TYPE_CHECKING:
+    from surgeproof.exchange.gateway_pool import GatewayPool
 
 
 class ExchangeState:
@@ -35,6 +41,19 @@ class ExchangeState:
         self.engine = Engine(list(config.markets), self.ledger, config.fee_bp, config.seed)
         start_units = {m: ref.units() for m, ref in self.prices.refs.items()}
         self.marketdata = MarketData(self.engine, start_units, config.markets)
+        rng = random.Random(config.seed ^ 0xCA4D1E)
+        for market, units in start_units.items():
+            self.marketdata.seed_candles(
+                market,
+                seed_candles(
+                    units,
+                    config.candle_history_minutes,
+                    self.started,
+                    config.price,
+                    config.market_maker,
+                    rng,
+                ),
+            )
         self.liquidity = Liquidity(self.engine, config.market_maker)
         self.auth = Authenticator(self.accounts)
         self.sessions = SessionTable(config.max_sessions, config.session_ttl_s)
@@ -50,7 +69,16 @@ class ExchangeState:
         if config.autoscale is not None and self.api_pool is not None:
             a = config.autoscale
             self.autoscaler = AutoScaler(self.api_pool, a.threshold, a.lag_s, a.step, a.max_workers)
-        self.hub = WsHub(self.marketdata)
+        self.hub = WsHub(
+            self.marketdata,
+            ticker_interval_s=config.ticker_interval_ms / 1000.0,
+            orderbook_interval_s=config.orderbook_interval_ms / 1000.0,
+        )
+        # Set by the server when websockets are served by gateway processes.
+        self.gateways: GatewayPool | None = None
+        # WebSocket connections this process can hold (set from its open-file limit).
+        self.fd_budget = 1 << 30
+        self._ws_counted = {"sent": 0, "dropped": 0}
         self.engine.on_trade.append(self.hub.on_trade)
         self.engine.on_trade.append(self._count_fill)
         self.stall_until = 0.0
@@ -77,6 +105,16 @@ class ExchangeState:
     def _count_fill(self, trade) -> None:
         self.metrics.at(int(trade.ts)).fills += 1
 
+    def ws_connections(self) -> int:
+        """Open WebSocket connections, in this process and in every gateway."""
+        gw = self.gateways
+        return self.hub.connections + (gw.connections if gw is not None else 0)
+
+    def ws_admitted(self) -> int:
+        """Connections counted against ``max_ws_connections`` (open plus being upgraded)."""
+        gw = self.gateways
+        return self.hub.connections + (gw.admitted if gw is not None else 0)
+
     def pools(self) -> list[WorkerPool]:
         return [p for p in (self.api_pool, self.db_pool) if p is not None]
 
@@ -89,14 +127,14 @@ class ExchangeState:
             self.liquidity.requote(market, ref.units())
             self.liquidity.trade_tape(market, ref.units())
         self.marketdata.invalidate()
-        self.hub.publish_orderbooks()
 
     def sample(self, now: float) -> None:
         """Write gauges into the current second; finish utilisation of the previous one."""
         second = int(now)
         stats = self.metrics.at(second)
         stats.active_sessions = len(self.sessions)
-        stats.ws_connections = self.hub.connections
+        stats.ws_connections = self.ws_connections()
+        self._count_ws_messages(stats)
         for pool in self.pools():
             stats.workers[pool.name] = pool.workers
             depth = pool.queue_depth_max.get(second, 0)
@@ -110,6 +148,18 @@ class ExchangeState:
                 )
             pool.utilisation(second)  # keeps busy-time accounting current
 
+    def _count_ws_messages(self, stats) -> None:
+        """Add messages written (here and by the gateways) since the last sample to ``stats``."""
+        sent, dropped = self.hub.fanout.sent, self.hub.fanout.dropped
+        gw = self.gateways
+        if gw is not None:
+            gw.sample(stats)
+            sent += gw.messages_sent
+            dropped += gw.messages_dropped
+        stats.ws_messages_sent += sent - self._ws_counted["sent"]
+        stats.ws_messages_dropped += dropped - self._ws_counted["dropped"]
+        self._ws_counted = {"sent": sent, "dropped": dropped}
+
     async def run_clock(self) -> None:
         """The background loop; cancelled on shutdown."""
         update = max(self.config.price.update_s, 0.05)
@@ -121,6 +171,7 @@ class ExchangeState:
             if now - last_price >= update:
                 self.step_prices(now, now - last_price)
                 last_price = now
+            self.hub.tick(now)
             self.sample(now)
             if int(now) != last_second:
                 last_second = int(now)

@@ -1,127 +1,50 @@
-"""WebSocket subscriptions and fan-out of ticker, trade and orderbook messages.
+"""The core's market-data feed: renders ticker, trade and orderbook messages at the configured
+cadence and hands each one to the local subscribers and to every gateway process (sinks).
 
-Each message is rendered once per format and queued to every subscriber; a subscriber whose
-queue is full (a slow reader) loses messages rather than slowing the exchange down.
+Trades are pushed as they print; tickers and orderbooks at most once per market per interval
+(the latest state), so the cost of a busy tape does not multiply by the number of subscribers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from surgeproof.exchange.engine import Trade
 from surgeproof.exchange.marketdata import MarketData
 from surgeproof.exchange.money import num
 from surgeproof.exchange.orders import utc_parts
+from surgeproof.exchange.wsfanout import Fanout
+from surgeproof.exchange.wsprotocol import TYPES, encode, simplify
 
-TYPES = ("ticker", "trade", "orderbook")
+__all__ = ["TYPES", "MarketDataSink", "WsHub", "simplify"]
 
-SIMPLE_TICKER = {
-    "type": "ty",
-    "code": "cd",
-    "opening_price": "op",
-    "high_price": "hp",
-    "low_price": "lp",
-    "trade_price": "tp",
-    "prev_closing_price": "pcp",
-    "change": "c",
-    "change_price": "cp",
-    "signed_change_price": "scp",
-    "change_rate": "cr",
-    "signed_change_rate": "scr",
-    "trade_volume": "tv",
-    "acc_trade_volume": "atv",
-    "acc_trade_volume_24h": "atv24h",
-    "acc_trade_price": "atp",
-    "acc_trade_price_24h": "atp24h",
-    "trade_date": "tdt",
-    "trade_time": "ttm",
-    "trade_timestamp": "ttms",
-    "ask_bid": "ab",
-    "acc_ask_volume": "aav",
-    "acc_bid_volume": "abv",
-    "highest_52_week_price": "h52wp",
-    "highest_52_week_date": "h52wdt",
-    "lowest_52_week_price": "l52wp",
-    "lowest_52_week_date": "l52wdt",
-    "market_state": "ms",
-    "is_trading_suspended": "its",
-    "delisting_date": "dd",
-    "market_warning": "mw",
-    "timestamp": "tms",
-    "stream_type": "st",
-}
-SIMPLE_TRADE = {
-    "type": "ty",
-    "code": "cd",
-    "trade_price": "tp",
-    "trade_volume": "tv",
-    "ask_bid": "ab",
-    "prev_closing_price": "pcp",
-    "change": "c",
-    "change_price": "cp",
-    "trade_date": "td",
-    "trade_time": "ttm",
-    "trade_timestamp": "ttms",
-    "timestamp": "tms",
-    "sequential_id": "sid",
-    "best_ask_price": "bap",
-    "best_ask_size": "bas",
-    "best_bid_price": "bbp",
-    "best_bid_size": "bbs",
-    "stream_type": "st",
-}
-SIMPLE_ORDERBOOK = {
-    "type": "ty",
-    "code": "cd",
-    "total_ask_size": "tas",
-    "total_bid_size": "tbs",
-    "orderbook_units": "obu",
-    "timestamp": "tms",
-    "level": "lv",
-    "stream_type": "st",
-}
-SIMPLE_UNIT = {"ask_price": "ap", "bid_price": "bp", "ask_size": "as", "bid_size": "bs"}
-_SIMPLE = {"ticker": SIMPLE_TICKER, "trade": SIMPLE_TRADE, "orderbook": SIMPLE_ORDERBOOK}
-
-
-def simplify(kind: str, message: dict) -> dict:
-    """A DEFAULT-format message in Upbit's SIMPLE (abbreviated) field names."""
-    names = _SIMPLE[kind]
-    out = {names.get(k, k): v for k, v in message.items()}
-    if kind == "orderbook":
-        out["obu"] = [{SIMPLE_UNIT[k]: v for k, v in u.items()} for u in out["obu"]]
-    return out
-
-
-@dataclass(eq=False)  # identity: one per connection, kept in a set
-class Subscriber:
-    """One WebSocket connection's subscription and outgoing queue."""
-
-    queue: asyncio.Queue[bytes]
-    fmt: str = "DEFAULT"
-    codes: dict[str, set[str]] = field(default_factory=dict)  # type -> codes (realtime)
-    dropped: int = 0
-
-    def send(self, data: bytes) -> None:
-        try:
-            self.queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self.dropped += 1
+#: Receives every realtime message the core renders: (type, code, message in DEFAULT names).
+MarketDataSink = Callable[[str, str, dict], None]
 
 
 class WsHub:
     """All subscribers; renders market-data messages and fans them out."""
 
-    def __init__(self, marketdata: MarketData) -> None:
+    def __init__(
+        self,
+        marketdata: MarketData,
+        ticker_interval_s: float = 0.0,
+        orderbook_interval_s: float = 0.0,
+    ) -> None:
         self.md = marketdata
-        self.subscribers: set[Subscriber] = set()
+        self.fanout = Fanout()
+        self.sinks: list[MarketDataSink] = []
+        self.ticker_interval_s = ticker_interval_s
+        self.orderbook_interval_s = orderbook_interval_s
         self._book_versions: dict[str, int] = {}
+        self._dirty_tickers: set[str] = set()
+        self._last_tickers = 0.0
+        self._last_books = 0.0
 
     @property
     def connections(self) -> int:
-        return len(self.subscribers)
+        """WebSocket connections served by this process (not the gateways)."""
+        return self.fanout.connections
 
     # -- message bodies --------------------------------------------------------------------
 
@@ -177,30 +100,50 @@ class WsHub:
         ob.pop("market")
         return {"type": "orderbook", "code": code, **ob, "stream_type": stream}
 
+    def snapshot(self, kind: str, code: str) -> dict | None:
+        """The current message of a stream (what a new subscriber gets first)."""
+        if kind == "ticker":
+            return self.ticker_message(code, "SNAPSHOT")
+        if kind == "orderbook":
+            return self.orderbook_message(code, "SNAPSHOT")
+        tape = self.md.engine.tape[code]
+        return self.trade_message(tape[-1], "SNAPSHOT") if tape else None
+
     @staticmethod
     def encode(kind: str, message: dict, fmt: str) -> bytes:
-        body = simplify(kind, message) if fmt == "SIMPLE" else message
-        return json.dumps(body, ensure_ascii=False).encode()
+        return encode(kind, message, fmt)
 
-    # -- fan-out ---------------------------------------------------------------------------
+    # -- publication -----------------------------------------------------------------------
 
-    def _fan_out(self, kind: str, code: str, message_of) -> None:
-        rendered: dict[str, bytes] = {}
-        for sub in self.subscribers:
-            codes = sub.codes.get(kind)
-            if codes is None or code not in codes:
-                continue
-            data = rendered.get(sub.fmt)
-            if data is None:
-                data = rendered[sub.fmt] = self.encode(kind, message_of(), sub.fmt)
-            sub.send(data)
+    def _publish(self, kind: str, code: str, message_of: Callable[[], dict]) -> None:
+        local = self.fanout.wants(kind, code)
+        if not local and not self.sinks:
+            return
+        message = message_of()
+        if local:
+            self.fanout.publish(kind, code, message)
+        for sink in self.sinks:
+            sink(kind, code, message)
 
     def on_trade(self, trade: Trade) -> None:
-        """Engine listener: push the trade and the new ticker."""
-        if not self.subscribers:
-            return
-        self._fan_out("trade", trade.market, lambda: self.trade_message(trade, "REALTIME"))
-        self._fan_out("ticker", trade.market, lambda: self.ticker_message(trade.market, "REALTIME"))
+        """Engine listener: push the trade now; the ticker now or at the next interval."""
+        self._publish("trade", trade.market, lambda: self.trade_message(trade, "REALTIME"))
+        if self.ticker_interval_s > 0:
+            self._dirty_tickers.add(trade.market)
+        else:
+            code = trade.market
+            self._publish("ticker", code, lambda: self.ticker_message(code, "REALTIME"))
+
+    def tick(self, now: float) -> None:
+        """Called by the clock: push due tickers and changed orderbooks."""
+        if self._dirty_tickers and now - self._last_tickers >= self.ticker_interval_s:
+            self._last_tickers = now
+            dirty, self._dirty_tickers = self._dirty_tickers, set()
+            for code in sorted(dirty):
+                self._publish("ticker", code, lambda c=code: self.ticker_message(c, "REALTIME"))
+        if now - self._last_books >= self.orderbook_interval_s:
+            self._last_books = now
+            self.publish_orderbooks()
 
     def publish_orderbooks(self) -> None:
         """Push every orderbook that changed since the last push."""
@@ -208,7 +151,4 @@ class WsHub:
             if self._book_versions.get(code) == book.version:
                 continue
             self._book_versions[code] = book.version
-            if self.subscribers:
-                self._fan_out(
-                    "orderbook", code, lambda c=code: self.orderbook_message(c, "REALTIME")
-                )
+            self._publish("orderbook", code, lambda c=code: self.orderbook_message(c, "REALTIME"))
