@@ -61,6 +61,7 @@ async def metrics(request: web.Request) -> web.Response:
             "seconds": state.metrics.since(since_f, int(now)),
             "stalls": state.stalls,
             "autoscale_events": state.autoscaler.events if state.autoscaler else [],
+            "gateways": state.gateways.describe() if state.gateways is not None else [],
         }
     )
 

@@ -26,6 +26,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-sessions", type=int, help="concurrent sessions cap (0 = none)")
     parser.add_argument("--max-ws-connections", type=int, help="WebSocket cap (0 = none)")
     parser.add_argument(
+        "--ws-gateways",
+        type=int,
+        help="serve websockets from N gateway processes (0 = in the core process)",
+    )
+    parser.add_argument(
+        "--ws-port", type=int, default=0, help="the gateways' port (0 picks a free one)"
+    )
+    parser.add_argument(
+        "--ticker-interval-ms", type=float, help="at most one ticker push per market per interval"
+    )
+    parser.add_argument(
+        "--candle-history-minutes", type=int, help="minutes of candles seeded at start"
+    )
+    parser.add_argument(
         "--client-identity",
         choices=("ip", "header"),
         help="rate-limit identity for public calls: IP or X-Client-Id header",
@@ -51,14 +65,19 @@ def run(args: argparse.Namespace) -> int:
         "max_sessions": args.max_sessions,
         "max_ws_connections": args.max_ws_connections,
         "client_identity": args.client_identity,
+        "ws_gateways": args.ws_gateways,
+        "ticker_interval_ms": args.ticker_interval_ms,
+        "candle_history_minutes": args.candle_history_minutes,
         "limits": False if args.no_limits else None,
     }
     try:
         check_host(args.host, args.allow_remote)
         if not 0 <= args.port <= 65535:
             raise ConfigError(f"--port must be 0..65535, got {args.port}")
+        if not 0 <= args.ws_port <= 65535:
+            raise ConfigError(f"--ws-port must be 0..65535, got {args.ws_port}")
         config = load_config(args.config, **overrides)
-        return serve(config, args.host, args.port, args.json)
+        return serve(config, args.host, args.port, args.json, args.ws_port)
     except ConfigError as exc:
         print(f"surgeproof exchange: error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from aiohttp import web
 from surgeproof.exchange.app import build_app, is_loopback
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.errors import ConfigError
+from surgeproof.exchange.fdlimit import connection_budget, raise_fd_limit
 from surgeproof.exchange.routes import STATE
 from surgeproof.exchange.state import ExchangeState
 
@@ -29,6 +30,13 @@ class RunningExchange:
     ws_url: str
     port: int
     state: ExchangeState = field(repr=False)
+    ws_port: int = 0  # the gateways' port (== port when websockets are served in-process)
+
+    @property
+    def gateways(self) -> list[dict]:
+        """Each WebSocket gateway process: id, pid, alive, connections, fd limit."""
+        pool = self.state.gateways
+        return pool.describe() if pool is not None else []
 
     def announcement(self, shown_accounts: int = 5) -> dict:
         """The one JSON line ``surgeproof exchange --json`` prints."""
@@ -40,6 +48,7 @@ class RunningExchange:
             "config": self.state.config.to_dict(),
             "accounts": [a.to_json() for a in accounts[:shown_accounts]],
             "accounts_total": len(accounts),
+            "gateways": [{"id": g["id"], "pid": g["pid"]} for g in self.gateways],
         }
 
 
@@ -54,10 +63,15 @@ def check_host(host: str, allow_remote: bool) -> None:
 
 @contextlib.asynccontextmanager
 async def running_exchange(
-    config: ExchangeConfig, host: str = "127.0.0.1", port: int = 0
+    config: ExchangeConfig, host: str = "127.0.0.1", port: int = 0, ws_port: int = 0
 ) -> AsyncIterator[RunningExchange]:
-    """Serve the exchange on the running loop for the duration of the block."""
+    """Serve the exchange on the running loop for the duration of the block.
+
+    With ``config.ws_gateways`` > 0, websockets are served by that many gateway processes on
+    ``ws_port`` (0: a free one), and ``ws_url`` points there.
+    """
     app = build_app(config)
+    app[STATE].fd_budget = connection_budget(raise_fd_limit())
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
@@ -69,20 +83,32 @@ async def running_exchange(
     sock = site._server.sockets[0]  # type: ignore[union-attr]
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
+    state = app[STATE]
+    pool = None
+    ws_bound = bound
     try:
+        if config.ws_gateways:
+            from surgeproof.exchange.gateway_pool import GatewayPool
+
+            pool = GatewayPool(state, config.ws_gateways)
+            ws_bound = await pool.start(host, ws_port)
+            state.gateways = pool
         yield RunningExchange(
             url=f"http://{shown}:{bound}",
-            ws_url=f"ws://{shown}:{bound}/websocket/v1",
+            ws_url=f"ws://{shown}:{ws_bound}/websocket/v1",
             port=bound,
-            state=app[STATE],
+            state=state,
+            ws_port=ws_bound,
         )
     finally:
+        if pool is not None:
+            await pool.stop()
         await runner.cleanup()
 
 
 @contextlib.contextmanager
 def exchange_in_thread(
-    config: ExchangeConfig, host: str = "127.0.0.1"
+    config: ExchangeConfig, host: str = "127.0.0.1", ws_port: int = 0
 ) -> Iterator[RunningExchange]:
     """Run the exchange on its own loop in a daemon thread (for synchronous callers and tests)."""
     ready = threading.Event()
@@ -93,7 +119,7 @@ def exchange_in_thread(
         stop = asyncio.Event()
         holder["stop"] = stop
         try:
-            async with running_exchange(config, host) as ex:
+            async with running_exchange(config, host, ws_port=ws_port) as ex:
                 holder["exchange"] = ex
                 ready.set()
                 await stop.wait()
@@ -114,18 +140,22 @@ def exchange_in_thread(
         loop.close()
 
 
-async def _serve(config: ExchangeConfig, host: str, port: int, as_json: bool) -> None:
+async def _serve(
+    config: ExchangeConfig, host: str, port: int, as_json: bool, ws_port: int = 0
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_exchange(config, host, port) as ex:
+    async with running_exchange(config, host, port, ws_port) as ex:
+        gateways = f" over {len(ex.gateways)} gateway processes" if ex.gateways else ""
         if as_json:
             sys.stdout.write(json.dumps(ex.announcement(), ensure_ascii=False) + "\n")
         else:
             sys.stdout.write(
-                f"surgeproof exchange listening on {ex.url} (websocket {ex.ws_url}), "
+                f"surgeproof exchange listening on {ex.url} (websocket {ex.ws_url}"
+                f"{gateways}), "
                 f"{len(ex.state.accounts)} seeded accounts; admin at {ex.url}/admin/health; "
                 "Ctrl-C to stop\n"
             )
@@ -133,7 +163,7 @@ async def _serve(config: ExchangeConfig, host: str, port: int, as_json: bool) ->
         await stop.wait()
 
 
-def serve(config: ExchangeConfig, host: str, port: int, as_json: bool) -> int:
+def serve(config: ExchangeConfig, host: str, port: int, as_json: bool, ws_port: int = 0) -> int:
     """Run until SIGINT/SIGTERM; exit status 0 on a clean shutdown."""
-    asyncio.run(_serve(config, host, port, as_json))
+    asyncio.run(_serve(config, host, port, as_json, ws_port))
     return 0
