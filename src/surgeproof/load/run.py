@@ -81,7 +81,9 @@ class _Conductor:
         )
         accounts = self.opts.exchange_accounts or max(100, math.ceil(peak * 1.2))
         return start_embedded(
-            self.opts.target_config, accounts, self.run_dir / "server" / "exchange.log"
+            self.opts.target_config or _default_target_config(),
+            accounts,
+            self.run_dir / "server" / "exchange.log",
         )
 
     def _program(self):
@@ -479,6 +481,15 @@ class _Conductor:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _default_target_config() -> str | None:
+    """``scenarios/targets/default.yaml``: the embedded exchange as the demo and docs describe it
+    (per-user rate-limit identity, since every simulated user shares 127.0.0.1)."""
+    from surgeproof.scenario.catalog import scenarios_dir
+
+    path = scenarios_dir() / "targets" / "default.yaml"
+    return str(path) if path.is_file() else None
 
 
 def _log_to(path: Path) -> None:
