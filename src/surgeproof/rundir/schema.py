@@ -37,8 +37,11 @@ class Outcome(IntEnum):
     SERVER_ERROR = 4  # 5xx, 503 shedding included
     TIMEOUT = 5  # no answer within the client timeout
     CONNECTION_ERROR = 6  # refused, reset, DNS, TLS
-    MISSED = 7  # due on the schedule but never sent (the generator could not keep up)
+    MISSED = 7  # due on the schedule but never sent: the generator could not keep up
     CANCELLED = 8  # in flight when its user was stopped or the run ended
+    #: Due while its user already had the most calls in flight that it may have, because the
+    #: target was not answering them: never sent, and the target's failure, not the generator's.
+    BACKLOGGED = 9
 
 
 class Kind(IntEnum):
