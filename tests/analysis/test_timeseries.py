@@ -35,6 +35,31 @@ def test_window_percentiles_equal_numpy_on_the_same_samples(tmp_path):
     assert checked > 40
 
 
+def test_window_service_time_equals_numpy_beside_latency(tmp_path):
+    run = queue_run(tmp_path / "r", QueueModel(), [Level(70), Level(95)], exp_service=True)
+    series = build_series(load_samples(tmp_path / "r"), [], T0_NS, 1.0, [])
+    rec = run.records
+    svc = (rec["end_ns"] - rec["sent_ns"]) / 1e6
+    lat = (rec["end_ns"] - rec["intended_ns"]) / 1e6
+    win = (rec["intended_ns"] - T0_NS) // NS
+    group = np.array([run.names[i][1] for i in rec["name_id"]])
+    for g in ("login", "*"):
+        cols = series.groups[g]["service_ms"]
+        for w in np.unique(win):
+            sel = (win == w) & ((group == g) if g != "*" else True)
+            assert [cols["p50"][w], cols["p99"][w]] == list(np.percentile(svc[sel], [50, 99]))
+    # Latency runs from the intended send, service time from the actual one (0.2 ms later here).
+    both = series.groups["*"]
+    seen = both["count"] > 0
+    assert (both["p50_ms"][seen] >= both["service_ms"]["p50"][seen]).all()
+    last = int(win.max())
+    assert both["p99_ms"][last] == np.percentile(lat[win == last], 99)
+    assert (
+        series.to_dict()["groups"]["*"]["service_ms"]["p99"][last]
+        == both["service_ms"]["p99"][last]
+    )
+
+
 def test_offered_and_achieved_rate_and_timeouts_by_cause(tmp_path):
     model = QueueModel(timeout_s=1.0)
     queue_run(tmp_path / "r", model, [Level(120, hold_s=8)], gap_s=0)

@@ -1,12 +1,14 @@
 """Capacity analysis: pure functions over a run directory (no Locust, no network).
 
-``analyze_run`` computes the whole ``analysis.json`` (schema in ``FORMAT.md`` beside this file);
-``judge_level`` judges one steady-state window for the step-to-break search.
+``analyze_run`` computes the whole ``analysis.json`` (schema in ``FORMAT.md`` beside this file)
+and ``write_analysis`` writes it; ``judge_level`` judges one steady-state window for the
+step-to-break search.
 """
 
 from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance
 from surgeproof.analysis.groupstats import GroupStats
 from surgeproof.analysis.levels import LevelVerdict, judge_level
+from surgeproof.analysis.run import analyze_run, write_analysis
 from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach
 
 __all__ = [
@@ -16,5 +18,7 @@ __all__ = [
     "GroupStats",
     "LevelVerdict",
     "SloBreach",
+    "analyze_run",
     "judge_level",
+    "write_analysis",
 ]

@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             window_s=window_s,
             requirements=requirements,
             slo_source="file",
+            requirement_source="option",
+            profile_source="option",
         )
         path = write_analysis(run_dir, analysis, out=args.out)
     if not args.quiet:

@@ -81,9 +81,30 @@ def generator_health(
     """Send lag of the window's records and CPU of the timeline samples inside the window."""
     sent = s.sent_ns > 0
     lag_ms = (s.sent_ns[sent] - s.intended_ns[sent]) / 1e6
-    late = int(np.count_nonzero(lag_ms > tol.late_ms))
-    missed = int(np.count_nonzero(s.outcome == Outcome.MISSED))
-    intended = int(np.count_nonzero(s.outcome != Outcome.CANCELLED))
+    return health_of(
+        intended=int(np.count_nonzero(s.outcome != Outcome.CANCELLED)),
+        late=int(np.count_nonzero(lag_ms > tol.late_ms)),
+        missed=int(np.count_nonzero(s.outcome == Outcome.MISSED)),
+        send_lag_ms=exact_percentiles(lag_ms),
+        timeline=timeline,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        tol=tol,
+    )
+
+
+def health_of(
+    *,
+    intended: int,
+    late: int,
+    missed: int,
+    send_lag_ms: dict[str, float | None],
+    timeline: Sequence[dict[str, Any]],
+    start_ns: int,
+    end_ns: int,
+    tol: GeneratorTolerance,
+) -> GeneratorHealth:
+    """Generator health from a window's send counts and lag percentiles, plus the timeline's CPU."""
     per_source: dict[str, list[float]] = {}
     for row in timeline:
         t = row.get("t_ns")
@@ -96,7 +117,7 @@ def generator_health(
         intended=intended,
         late=late,
         missed=missed,
-        send_lag_ms=exact_percentiles(lag_ms),
+        send_lag_ms=send_lag_ms,
         cpu_max_percent=max(all_cpu) if all_cpu else None,
         cpu_mean_percent=float(np.mean(all_cpu)) if all_cpu else None,
         cpu_by_source=cpu_mean,

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from surgeproof.analysis.causes import cause_counts, is_capacity_error
-from surgeproof.analysis.percentiles import PERCENTILE_KEYS, exact_percentiles, grouped_percentiles
+from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES
+from surgeproof.analysis.keyed import KeyedValues
+from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
 from surgeproof.rundir.schema import Kind, Outcome
 
@@ -58,49 +59,142 @@ def service_ms(s: Samples) -> np.ndarray:
 
 def group_stats(s: Samples) -> dict[str, GroupStats]:
     """Per group present in ``s`` (plus ``*``): counts, causes, error ratio, exact percentiles."""
-    requests = s.kind != Kind.WS_GAP
-    counted = s.counted()
-    lat = latency_ms(s)
-    svc = service_ms(s)
-    out: dict[str, GroupStats] = {}
-    sel = counted
-    gkeys = s.group[sel].astype(np.int64)
-    lat_keys, _, lat_table = grouped_percentiles(lat[sel], gkeys)
-    svc_keys, _, svc_table = grouped_percentiles(svc[sel], gkeys)
-    lat_rows = {int(k): row for k, row in zip(lat_keys, lat_table, strict=True)}
-    svc_rows = {int(k): row for k, row in zip(svc_keys, svc_table, strict=True)}
-    present = np.unique(s.group[requests]).astype(np.int64)
-    for g in present:
-        in_group = requests & (s.group == g)
-        out[s.groups[g]] = _stats(
-            s.outcome[in_group],
-            _row(lat_rows.get(int(g))),
-            _row(svc_rows.get(int(g))),
-        )
-    if len(present):
-        out[ALL_GROUPS] = _stats(
-            s.outcome[requests], exact_percentiles(lat[sel]), exact_percentiles(svc[sel])
-        )
+    n_groups = max(len(s.groups), 1)
+    stats = KeyedStats(n_groups, len(s), sample_bounds(s))
+    stats.add(s, s.group.astype(np.int64))
+    per_group = stats.results()
+    stats.coarsen(np.zeros(n_groups, dtype=np.int64), 1)
+    out = {s.groups[k]: v for k, v in per_group.items()}
+    if out:
+        out[ALL_GROUPS] = stats.results()[0]
+    stats.release()
     return out
+
+
+def sample_bounds(s: Samples) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(latency, service time) integer ns ranges of the counted rows of ``s``."""
+    counted = s.counted()
+    if not counted.any():
+        return (0, 0), (0, 0)
+    lat = s.end_ns[counted] - s.intended_ns[counted]
+    svc = s.end_ns[counted] - s.sent_ns[counted]
+    return (int(lat.min()), int(lat.max())), (int(svc.min()), int(svc.max()))
+
+
+class KeyedStats:
+    """Per key (group, window·group, level·group, endpoint, ...): outcomes tallied and exact
+    latency and service-time percentiles, filled chunk by chunk.
+
+    ``add`` takes one key per row (negative = not counted anywhere); websocket gap records are
+    never requests. ``coarsen`` merges keys in place (e.g. window·group → window) once the finer
+    results have been read.
+    """
+
+    def __init__(
+        self,
+        n_keys: int,
+        capacity: int,
+        bounds: tuple[tuple[int, int], tuple[int, int]],
+        *,
+        service: bool = True,
+    ) -> None:
+        self.n_keys = max(int(n_keys), 1)
+        self.tally = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
+        (lat_lo, lat_hi), (svc_lo, svc_hi) = bounds
+        self.latency = KeyedValues(capacity, self.n_keys, lat_lo, lat_hi)
+        self.service = KeyedValues(capacity, self.n_keys, svc_lo, svc_hi) if service else None
+
+    def add(self, s: Samples, keys: np.ndarray) -> None:
+        """Count the rows of ``s`` under ``keys`` (aligned with the rows)."""
+        req = (s.kind != Kind.WS_GAP) & (keys >= 0)
+        if not req.any():
+            return
+        add_tally(self.tally, keys[req], s.outcome[req])
+        sel = req & (s.outcome != Outcome.MISSED) & (s.outcome != Outcome.CANCELLED)
+        k = keys[sel]
+        end = s.end_ns[sel]
+        self.latency.add(k, end - s.intended_ns[sel])
+        if self.service is not None:
+            self.service.add(k, end - s.sent_ns[sel])
+
+    def percentiles(
+        self, qs: tuple[float, ...] = QS, *, service: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(keys with samples, percentiles ``qs`` per key) of latency or service time (ms)."""
+        store = self.service if service else self.latency
+        if store is None:
+            raise ValueError("service times were not kept")
+        keys, _, table = store.table(qs)
+        return keys, table
+
+    def results(self) -> dict[int, GroupStats]:
+        """GroupStats per key that saw any request."""
+        lat_keys, lat = self.percentiles()
+        lat_rows = dict(zip(lat_keys.tolist(), lat, strict=True))
+        svc_rows: dict[int, np.ndarray] = {}
+        if self.service is not None:
+            svc_keys, svc = self.percentiles(service=True)
+            svc_rows = dict(zip(svc_keys.tolist(), svc, strict=True))
+        out: dict[int, GroupStats] = {}
+        for k in np.flatnonzero(self.tally.sum(axis=1)).tolist():
+            out[k] = stats_of_tally(self.tally[k], _row(lat_rows.get(k)), _row(svc_rows.get(k)))
+        return out
+
+    def coarsen(self, mapping: np.ndarray, n_keys: int) -> None:
+        """Merge keys: key ``k`` becomes ``mapping[k]`` (``n_keys`` at most the current)."""
+        mapping = np.asarray(mapping, dtype=np.int64)
+        tally = np.zeros((max(int(n_keys), 1), N_OUTCOMES), dtype=np.int64)
+        np.add.at(tally, mapping[: self.n_keys], self.tally)
+        self.tally = tally
+        self.n_keys = max(int(n_keys), 1)
+        self.latency.rekey(mapping, n_keys)
+        if self.service is not None:
+            self.service.rekey(mapping, n_keys)
+
+    def release(self) -> None:
+        """Free the samples (the tallies stay)."""
+        self.latency.release()
+        if self.service is not None:
+            self.service.release()
+
+
+#: Outcome codes fit in 4 bits: tallies keep 16 columns per key.
+N_OUTCOMES = 16
+
+
+def add_tally(tally: np.ndarray, keys: np.ndarray, outcome: np.ndarray) -> None:
+    """``tally[key, outcome] += 1`` for each row, touching only the keys present.
+
+    A chunk's keys span a narrow range (records arrive roughly in time order), so counting over
+    that range costs no more than the chunk itself, however many keys the whole run has.
+    """
+    if len(keys) == 0:
+        return
+    lo, hi = int(keys.min()), int(keys.max())
+    flat = (keys - lo) * N_OUTCOMES + outcome.astype(np.int64)
+    counts = np.bincount(flat, minlength=(hi - lo + 1) * N_OUTCOMES)
+    tally[lo : hi + 1] += counts.reshape(hi - lo + 1, N_OUTCOMES)
+
+
+def stats_of_tally(
+    tally: np.ndarray, lat: dict[str, float | None], svc: dict[str, float | None]
+) -> GroupStats:
+    """GroupStats from one key's outcome tally and its percentiles."""
+    errors = {name: int(tally[Outcome[name.upper()]]) for name in CAUSES}
+    total = int(tally.sum())
+    count = total - errors["missed"] - errors["cancelled"]
+    bad = int(sum(int(tally[o]) for o in CAPACITY_ERRORS))
+    return GroupStats(
+        count=count,
+        ok=int(tally[Outcome.OK]),
+        errors=errors,
+        error_ratio=(bad / count) if count else None,
+        latency_ms=lat,
+        service_ms=svc,
+    )
 
 
 def _row(row: np.ndarray | None) -> dict[str, float | None]:
     if row is None:
         return dict.fromkeys(PERCENTILE_KEYS)
     return {k: float(v) for k, v in zip(PERCENTILE_KEYS, row, strict=True)}
-
-
-def _stats(
-    outcome: np.ndarray, lat: dict[str, float | None], svc: dict[str, float | None]
-) -> GroupStats:
-    errors = cause_counts(outcome)
-    count = int(len(outcome) - errors["missed"] - errors["cancelled"])
-    bad = int(np.count_nonzero(is_capacity_error(outcome)))
-    return GroupStats(
-        count=count,
-        ok=int(np.count_nonzero(outcome == Outcome.OK)),
-        errors=errors,
-        error_ratio=(bad / count) if count else None,
-        latency_ms=lat,
-        service_ms=svc,
-    )

@@ -8,30 +8,28 @@ from typing import Any
 
 import numpy as np
 
-from surgeproof.analysis.causes import cause_counts
-from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.causes import CAUSES
 from surgeproof.analysis.timeseries import Series
-from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, Outcome
+from surgeproof.rundir.schema import Outcome
 
 #: Offered load counts as having fallen once it is this much below the breach's peak.
 LOAD_FALL = 0.05
 
 
-def order_counts(s: Samples) -> dict[str, Any]:
-    """Order submissions and how they ended: failed = any outcome but ok and client_error."""
-    orders = (s.flags & FLAG_ORDER_SUBMIT) != 0
-    out = s.outcome[orders]
-    causes = cause_counts(out)
-    failed = int(np.count_nonzero((out != Outcome.OK) & (out != Outcome.CLIENT_ERROR)))
+def order_counts(tally: np.ndarray) -> dict[str, Any]:
+    """Order submissions from their outcome tally (16 codes): failed = any but ok/client_error."""
+    tally = np.asarray(tally, dtype=np.int64)
+    causes = {name: int(tally[Outcome[name.upper()]]) for name in CAUSES}
+    total = int(tally.sum())
     return {
-        "submitted": int(np.count_nonzero(out != Outcome.MISSED)),
-        "failed": failed,
+        "submitted": total - causes["missed"],
+        "failed": total - int(tally[Outcome.OK]) - causes["client_error"],
         "timed_out": causes["timeout"],
         "by_cause": {k: v for k, v in causes.items() if v},
     }
 
 
-def incident_view(series: Series, s: Samples, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def incident_view(series: Series, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The ``incidents`` object of analysis.json."""
     wns = round(series.window_s * 1e9)
     windows = []
@@ -45,7 +43,7 @@ def incident_view(series: Series, s: Samples, events: Sequence[dict[str, Any]]) 
         j = i
         while j + 1 < n and breach[j + 1]:
             j += 1
-        windows.append(_incident(series, s, i, j, wns))
+        windows.append(_incident(series, i, j, wns))
         i = j + 1
     stalls = [
         {"start_ns": e.get("start_ns"), "end_ns": e.get("end_ns")}
@@ -55,12 +53,12 @@ def incident_view(series: Series, s: Samples, events: Sequence[dict[str, Any]]) 
     return {
         "breach_windows": windows,
         "total_breach_s": float(sum(w["duration_s"] for w in windows)),
-        "orders": order_counts(s),
+        "orders": order_counts(_orders(series).sum(axis=0)),
         "stalls": stalls,
     }
 
 
-def _incident(series: Series, s: Samples, i: int, j: int, wns: int) -> dict[str, Any]:
+def _incident(series: Series, i: int, j: int, wns: int) -> dict[str, Any]:
     start = int(series.start_ns[i])
     end = int(series.start_ns[j]) + wns
     offered = series.offered_users
@@ -74,7 +72,6 @@ def _incident(series: Series, s: Samples, i: int, j: int, wns: int) -> dict[str,
     ttr = None
     if recovered and fell_ns is not None:
         ttr = max(0.0, (end - fell_ns) / 1e9)
-    in_window = (s.intended_ns >= start) & (s.intended_ns < end)
     return {
         "start_ns": start,
         "end_ns": end,
@@ -85,5 +82,11 @@ def _incident(series: Series, s: Samples, i: int, j: int, wns: int) -> dict[str,
         "load_fell_ns": fell_ns,
         "recovered": recovered,
         "time_to_recover_s": ttr,
-        "orders": order_counts(s.take(in_window)),
+        "orders": order_counts(_orders(series)[i : j + 1].sum(axis=0)),
     }
+
+
+def _orders(series: Series) -> np.ndarray:
+    if series.orders is None:
+        return np.zeros((len(series), 16), dtype=np.int64)
+    return series.orders

@@ -14,16 +14,20 @@ from typing import Any, Literal
 import numpy as np
 
 from surgeproof.analysis.causes import is_answered
-from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance, generator_health
-from surgeproof.analysis.groupstats import GroupStats, group_stats
-from surgeproof.analysis.percentiles import exact_percentiles
-from surgeproof.analysis.samples import Samples, load_samples
+from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance, health_of
+from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, GroupStats, KeyedStats
+from surgeproof.analysis.keyed import KeyedValues
+from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
+from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.scan import Census, RecordScan
 from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach, evaluate
 from surgeproof.rundir.reader import read_meta, read_timeline
 from surgeproof.rundir.schema import Kind, Outcome
 from surgeproof.scenario.model import Slo
 
 Verdict = Literal["pass", "fail", "inconclusive"]
+
+NS = 1_000_000_000
 
 
 @dataclass
@@ -80,6 +84,16 @@ class LevelVerdict:
         }
 
 
+@dataclass(frozen=True)
+class LevelSpec:
+    """A steady-state window to judge: ``[start_ns, end_ns)`` by intended send time."""
+
+    start_ns: int
+    end_ns: int
+    target_users: float | None = None
+    label: str | None = None
+
+
 def judge_level(
     run_dir: str | Path,
     start_ns: int,
@@ -92,24 +106,18 @@ def judge_level(
 ) -> LevelVerdict:
     """Judge the steady-state window ``[start_ns, end_ns)`` of a (possibly running) run."""
     run_dir = Path(run_dir)
-    samples = load_samples(run_dir, start_ns=start_ns, end_ns=end_ns)
-    # Achieved throughput counts answers that *end* in the window, including those of requests
-    # intended just before it: read those too.
     timeline, _ = read_timeline(run_dir)
     # Only a run still being written can lack the window's data; a finished one has all it has.
     running = read_meta(run_dir).get("status") == "running"
-    return judge_samples(
-        samples,
+    spec = LevelSpec(int(start_ns), int(end_ns), target_users, label)
+    return judge_levels(
+        RecordScan.open(run_dir),
+        [spec],
         timeline,
-        start_ns,
-        end_ns,
         slos,
-        target_users=target_users,
-        label=label,
         tolerance=tolerance,
-        ended=_ended_in(run_dir, start_ns, end_ns),
         check_fresh=running,
-    )
+    )[0]
 
 
 def judge_samples(
@@ -131,57 +139,279 @@ def judge_samples(
     ``ended`` = (answers, ok answers) whose end falls in the window, when known from the whole
     run; otherwise counted from ``window`` alone.
     """
+    spec = LevelSpec(int(start_ns), int(end_ns), target_users, label)
+    return judge_levels(
+        RecordScan.of(window),
+        [spec],
+        timeline,
+        slos,
+        tolerance=tolerance,
+        check_fresh=check_fresh,
+        closed_model=closed_model,
+        ended=[ended] if ended is not None else None,
+    )[0]
+
+
+def judge_levels(
+    records: Samples | RecordScan,
+    specs: Sequence[LevelSpec],
+    timeline: Sequence[dict[str, Any]],
+    slos: Sequence[Slo],
+    *,
+    tolerance: GeneratorTolerance | None = None,
+    check_fresh: bool = False,
+    closed_model: bool = False,
+    ended: Sequence[tuple[int, int]] | None = None,
+) -> list[LevelVerdict]:
+    """Judge every window of ``specs`` in a few chunked passes over ``records``.
+
+    Achieved throughput counts answers *ending* in a window, whenever they were intended.
+    """
+    scan = records if isinstance(records, RecordScan) else RecordScan.of(records)
     tol = tolerance or GeneratorTolerance()
     slos = tuple(slos) or DEFAULT_SLOS
-    duration = max((end_ns - start_ns) / 1e9, 1e-9)
-    req = window.kind != Kind.WS_GAP
-    conc = window.concurrency[req]
-    offered_users = (
-        float(target_users)
-        if target_users is not None
-        else (float(np.median(conc)) if len(conc) else 0.0)
+    census = scan.census(tol.late_ms)
+    out: list[LevelVerdict | None] = [None] * len(specs)
+    for layer in _layers(specs):
+        measured = _measure(scan, census, [specs[i] for i in layer], timeline, tol)
+        for i, m in zip(layer, measured, strict=True):
+            if ended is not None:
+                m.answered, m.ok = ended[i]
+            m.breaches, m.unjudged = evaluate(slos, m.groups, tol.min_samples)
+        failing = [(i, m) for i, m in zip(layer, measured, strict=True) if m.breaches]
+        if failing:
+            _first_breach_seconds(scan, census, [specs[i] for i, _ in failing], failing)
+        for i, m in zip(layer, measured, strict=True):
+            out[i] = _decide(specs[i], m, slos, timeline, tol, check_fresh, closed_model)
+    return [v for v in out if v is not None]
+
+
+@dataclass
+class _Measured:
+    """What one window's records showed, before judging."""
+
+    records: int
+    intended: int
+    sent: int
+    answered: int
+    ok: int
+    groups: dict[str, GroupStats]
+    health: GeneratorHealth
+    median_users: float
+    ws_gap_ms: dict[str, float | None] | None
+    breaches: list[SloBreach] = field(default_factory=list)
+    unjudged: list[str] = field(default_factory=list)
+
+
+def _layers(specs: Sequence[LevelSpec]) -> list[list[int]]:
+    """Indices of ``specs`` in sets of non-overlapping windows (usually one set), by start."""
+    layers: list[list[int]] = []
+    last_end: list[int] = []
+    for i in sorted(range(len(specs)), key=lambda i: specs[i].start_ns):
+        for j, end in enumerate(last_end):
+            if specs[i].start_ns >= end:
+                layers[j].append(i)
+                last_end[j] = specs[i].end_ns
+                break
+        else:
+            layers.append([i])
+            last_end.append(specs[i].end_ns)
+    return layers
+
+
+class _Windows:
+    """Which of a set of sorted, non-overlapping windows holds each time (-1: none)."""
+
+    def __init__(self, specs: Sequence[LevelSpec]) -> None:
+        self.starts = np.array([s.start_ns for s in specs], dtype=np.int64)
+        self.ends = np.array([s.end_ns for s in specs], dtype=np.int64)
+        self.span = (int(self.starts.min()), int(self.ends.max()))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def of(self, t: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.starts, t, side="right") - 1
+        inside = (i >= 0) & (t < self.ends[np.maximum(i, 0)])
+        return np.where(inside, i, -1)
+
+
+def _measure(
+    scan: RecordScan,
+    census: Census,
+    specs: Sequence[LevelSpec],
+    timeline: Sequence[dict[str, Any]],
+    tol: GeneratorTolerance,
+) -> list[_Measured]:
+    win = _Windows(specs)
+    n, n_groups = len(win), max(len(scan.groups), 1)
+    stats = KeyedStats(n * n_groups, census.counted, (census.latency, census.service))
+    sent = np.zeros(n, dtype=np.int64)
+    late = np.zeros(n, dtype=np.int64)
+    answered = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=np.int64)
+    for s in scan.chunks(within=win.span):
+        li = win.of(s.intended_ns)
+        req = s.kind != Kind.WS_GAP
+        stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1))
+        rs = req & (li >= 0) & (s.sent_ns > 0)
+        sent += np.bincount(li[rs], minlength=n)
+        lag_ms = (s.sent_ns[rs] - s.intended_ns[rs]) / 1e6
+        late += np.bincount(li[rs][lag_ms > tol.late_ms], minlength=n)
+        ans = req & is_answered(s.outcome)
+        le = win.of(s.end_ns[ans])
+        hit = le >= 0
+        answered += np.bincount(le[hit], minlength=n)
+        ok += np.bincount(le[hit & (s.outcome[ans] == Outcome.OK)], minlength=n)
+    per_key = stats.results()
+    tally = stats.tally.reshape(n, n_groups, N_OUTCOMES).sum(axis=1)
+    stats.coarsen(np.arange(n * n_groups, dtype=np.int64) // n_groups, n)
+    per_level = stats.results()
+    stats.release()
+    need_users = any(s.target_users is None for s in specs)
+    lags, gaps, users = _level_samples(scan, census, win, need_users)
+
+    out = []
+    for i, spec in enumerate(specs):
+        groups = {scan.groups[k % n_groups]: v for k, v in per_key.items() if k // n_groups == i}
+        if groups:
+            groups[ALL_GROUPS] = per_level[i]
+        t = tally[i]
+        health = health_of(
+            intended=int(t.sum() - t[Outcome.CANCELLED]),
+            late=int(late[i]),
+            missed=int(t[Outcome.MISSED]),
+            send_lag_ms=lags.get(i, dict.fromkeys(PERCENTILE_KEYS)),
+            timeline=timeline,
+            start_ns=spec.start_ns,
+            end_ns=spec.end_ns,
+            tol=tol,
+        )
+        out.append(
+            _Measured(
+                records=int(t.sum()),
+                intended=int(t.sum() - t[Outcome.CANCELLED]),
+                sent=int(sent[i]),
+                answered=int(answered[i]),
+                ok=int(ok[i]),
+                groups=groups,
+                health=health,
+                median_users=users.get(i, 0.0),
+                ws_gap_ms=gaps.get(i),
+            )
+        )
+    return out
+
+
+def _level_samples(
+    scan: RecordScan, census: Census, win: _Windows, need_users: bool
+) -> tuple[dict[int, dict], dict[int, dict], dict[int, float]]:
+    """Per window: send-lag percentiles, websocket-gap percentiles, median offered users."""
+    n = len(win)
+    lag = KeyedValues(census.sent, n, *census.lag)
+    gap = KeyedValues(1 << 12, n, *census.gap)
+    conc = KeyedValues(census.total if need_users else 0, n, *census.concurrency, scale=None)
+    for s in scan.chunks(within=win.span):
+        li = win.of(s.intended_ns)
+        req = s.kind != Kind.WS_GAP
+        rs = req & (li >= 0) & (s.sent_ns > 0)
+        lag.add(li[rs], s.sent_ns[rs] - s.intended_ns[rs])
+        gs = ~req & (li >= 0)
+        gap.add(li[gs], s.end_ns[gs] - s.sent_ns[gs])
+        if need_users:
+            rq = req & (li >= 0)
+            conc.add(li[rq], s.concurrency[rq])
+    lags = _percentile_rows(lag, QS)
+    gaps = _percentile_rows(gap, QS)
+    users = {k: v["p50"] for k, v in _percentile_rows(conc, (50.0,), ("p50",)).items()}
+    return lags, gaps, users
+
+
+def _percentile_rows(
+    store: KeyedValues, qs: tuple[float, ...], names: tuple[str, ...] = PERCENTILE_KEYS
+) -> dict[int, dict[str, float]]:
+    keys, _, table = store.table(qs)
+    store.release()
+    return {
+        int(k): {q: float(v) for q, v in zip(names, row, strict=True)}
+        for k, row in zip(keys, table, strict=True)
+    }
+
+
+def _first_breach_seconds(
+    scan: RecordScan,
+    census: Census,
+    specs: Sequence[LevelSpec],
+    failing: Sequence[tuple[int, _Measured]],
+) -> None:
+    """Set each breach's ``first_s``: the first whole second of its window in which it broke."""
+    win = _Windows(specs)
+    n_groups = max(len(scan.groups), 1)
+    secs = [max(1, -(-(s.end_ns - s.start_ns) // NS)) for s in specs]
+    offset = np.concatenate(([0], np.cumsum(secs)))
+    stats = KeyedStats(
+        int(offset[-1]) * n_groups, census.counted, (census.latency, census.service), service=False
     )
-    if ended is None:
-        in_win = (window.end_ns >= start_ns) & (window.end_ns < end_ns) & req
-        answered = int(np.count_nonzero(in_win & is_answered(window.outcome)))
-        ok = int(np.count_nonzero(in_win & (window.outcome == Outcome.OK)))
-    else:
-        answered, ok = ended
-    intended = int(np.count_nonzero(req & (window.outcome != Outcome.CANCELLED)))
-    sent = int(np.count_nonzero(req & (window.sent_ns > 0)))
-    stats = group_stats(window)
-    health = generator_health(window.take(req), timeline, start_ns, end_ns, tol)
-    gaps = window.kind == Kind.WS_GAP
+    for s in scan.chunks(within=win.span):
+        li = win.of(s.intended_ns)
+        inside = li >= 0
+        sec = (s.intended_ns - win.starts[np.maximum(li, 0)]) // NS
+        stats.add(s, np.where(inside, (offset[np.maximum(li, 0)] + sec) * n_groups + s.group, -1))
+    per_key = stats.results()
+    stats.release()
+    for w, (_, m) in enumerate(failing):
+        timed = []
+        for b in m.breaches:
+            first = None
+            if b.group in scan.groups:
+                g = scan.groups.index(b.group)
+                for sec in range(secs[w]):
+                    st = per_key.get(int((offset[w] + sec) * n_groups + g))
+                    value = st.metric(b.metric) if st is not None and st.count else None
+                    if value is not None and value > b.limit:
+                        first = float(sec)
+                        break
+            timed.append(SloBreach(b.slo, b.group, b.value, first))
+        m.breaches = timed
+
+
+def _decide(
+    spec: LevelSpec,
+    m: _Measured,
+    slos: Sequence[Slo],
+    timeline: Sequence[dict[str, Any]],
+    tol: GeneratorTolerance,
+    check_fresh: bool,
+    closed_model: bool,
+) -> LevelVerdict:
+    start_ns, end_ns = spec.start_ns, spec.end_ns
+    duration = max((end_ns - start_ns) / 1e9, 1e-9)
+    offered_users = (
+        float(spec.target_users) if spec.target_users is not None else float(m.median_users)
+    )
+    health = m.health
     verdict = LevelVerdict(
         verdict="pass",
         reasons=[],
         start_ns=int(start_ns),
         end_ns=int(end_ns),
         offered_users=offered_users,
-        offered_rps=intended / duration,
-        sent_rps=sent / duration,
-        achieved_rps=answered / duration,
-        ok_rps=ok / duration,
-        records=int(np.count_nonzero(req)),
-        groups=stats,
+        offered_rps=m.intended / duration,
+        sent_rps=m.sent / duration,
+        achieved_rps=m.answered / duration,
+        ok_rps=m.ok / duration,
+        records=m.records,
+        groups=m.groups,
         generator=health,
-        label=label,
+        label=spec.label,
         active_users=_mean_active(timeline, start_ns, end_ns),
-        ws_gap_ms=(
-            exact_percentiles((window.end_ns[gaps] - window.sent_ns[gaps]) / 1e6)
-            if gaps.any()
-            else None
-        ),
+        ws_gap_ms=m.ws_gap_ms,
     )
-    breaches, unjudged = evaluate(slos, stats, tol.min_samples)
-    verdict.breaches = sorted(
-        (_with_first_time(b, window, start_ns, end_ns) for b in breaches),
-        key=lambda b: (
-            b.first_s if b.first_s is not None else 1e18,
-            -b.value / max(b.limit, 1e-12),
-        ),
-    )
-    verdict.unjudged = unjudged
+    stats = m.groups
+    verdict.breaches = sorted(m.breaches, key=_breach_order)
+    verdict.unjudged = m.unjudged
+    unjudged = m.unjudged
+    intended, sent = m.intended, m.sent
     if not closed_model and sent and verdict.achieved_rps < tol.saturation_ratio * verdict.sent_rps:
         verdict.saturated = True
 
@@ -235,43 +465,6 @@ def _judgeable(slos: Sequence[Slo], stats: dict[str, GroupStats]) -> list[tuple[
     from surgeproof.analysis.slo import groups_of
 
     return [(slo, g) for slo in slos for g in groups_of(slo, stats)]
-
-
-def _with_first_time(b: SloBreach, s: Samples, start_ns: int, end_ns: int) -> SloBreach:
-    """The breach with the offset of the first 1-s window in which it already broke."""
-    sel = (s.kind != Kind.WS_GAP) & s.counted()
-    if b.group != "*":
-        sel &= np.isin(s.group, [i for i, g in enumerate(s.groups) if g == b.group])
-    if not sel.any():
-        return b
-    sub = s.take(sel)
-    seconds = (sub.intended_ns - start_ns) // 1_000_000_000
-    for sec in np.unique(seconds):
-        part = sub.take(seconds == sec)
-        stats = group_stats(part)
-        g = stats.get(b.group)
-        value = g.metric(b.metric) if g else None
-        if value is not None and value > b.limit:
-            return SloBreach(b.slo, b.group, b.value, float(sec))
-    return SloBreach(b.slo, b.group, b.value, None)
-
-
-def _ended_in(run_dir: Path, start_ns: int, end_ns: int) -> tuple[int, int]:
-    """Answers (and ok answers) that ended in the window, whenever they were intended."""
-    from surgeproof.rundir.reader import open_record_sources
-
-    answered = ok = 0
-    for src in open_record_sources(run_dir).sources:
-        for lo in range(0, len(src.records), 1 << 20):
-            chunk = src.records[lo : lo + (1 << 20)]
-            e = chunk["end_ns"]
-            hit = (e >= start_ns) & (e < end_ns) & (chunk["kind"] != Kind.WS_GAP)
-            if not hit.any():
-                continue
-            out = chunk["outcome"][hit]
-            answered += int(np.count_nonzero(is_answered(out)))
-            ok += int(np.count_nonzero(out == Outcome.OK))
-    return answered, ok
 
 
 def _stale_sources(timeline: Sequence[dict[str, Any]], end_ns: int) -> list[str]:

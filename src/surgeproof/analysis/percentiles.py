@@ -7,6 +7,8 @@ The interpolation repeats numpy's "linear" method step for step (virtual index `
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 #: The percentiles every latency summary reports, as (key, percent).
@@ -28,12 +30,26 @@ def segment_percentiles(
 
     Each segment must already be sorted ascending and non-empty. Returns shape (segments, len(qs)).
     """
+    values = np.asarray(sorted_values, dtype=np.float64)
+    return ranked_percentiles(lambda at: values[at], starts, ends, qs)
+
+
+def ranked_percentiles(
+    value_at: Callable[[np.ndarray], np.ndarray],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    qs: tuple[float, ...],
+) -> np.ndarray:
+    """Like :func:`segment_percentiles`, reading only the needed order statistics via ``value_at``.
+
+    ``value_at(positions)`` returns the float64 values at those positions of a sorted store, so a
+    packed or compact store never has to be widened to float64 as a whole.
+    """
     starts = np.asarray(starts, dtype=np.int64)
     n = np.asarray(ends, dtype=np.int64) - starts
     out = np.empty((len(starts), len(qs)), dtype=np.float64)
     if len(starts) == 0:
         return out
-    values = np.asarray(sorted_values, dtype=np.float64)
     for j, q in enumerate(qs):
         quantile = np.true_divide(q, 100)
         virtual = (n - 1) * quantile
@@ -43,8 +59,8 @@ def segment_percentiles(
         prev = np.where(above, n - 1, prev).astype(np.int64)
         nxt = np.where(above, n - 1, nxt).astype(np.int64)
         gamma = virtual - np.floor(virtual)
-        a = values[starts + prev]
-        b = values[starts + nxt]
+        a = value_at(starts + prev)
+        b = value_at(starts + nxt)
         diff = b - a
         lerp = a + diff * gamma
         high = gamma >= 0.5
@@ -89,4 +105,6 @@ def grouped_percentiles(
     return ordered_keys[starts].astype(np.int64), ends - starts, table
 
 
-_QS = tuple(q for _, q in PERCENTILES)
+#: The percents of ``PERCENTILES``, in order.
+QS = tuple(q for _, q in PERCENTILES)
+_QS = QS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,29 +12,36 @@ from typing import Any
 import numpy as np
 
 from surgeproof import __version__
-from surgeproof.analysis.causes import is_answered
 from surgeproof.analysis.ceiling import (
     apply_closed_model_plateau,
     ceiling_bracket,
     throughput_plateau,
 )
+from surgeproof.analysis.endpoints import overall_stats
 from surgeproof.analysis.generator import GeneratorTolerance
-from surgeproof.analysis.groupstats import group_stats
 from surgeproof.analysis.headroom import compare_with_profile
 from surgeproof.analysis.incidents import incident_view
 from surgeproof.analysis.knee import find_knee
-from surgeproof.analysis.levels import LevelVerdict, judge_samples
+from surgeproof.analysis.levels import LevelSpec, LevelVerdict, judge_levels
 from surgeproof.analysis.reconcile import reconcile
-from surgeproof.analysis.samples import Samples, load_samples
 from surgeproof.analysis.scale import Scale
+from surgeproof.analysis.scan import Census, RecordScan
+from surgeproof.analysis.server import server_series, server_vs_client
+from surgeproof.analysis.settings import (
+    as_profile,
+    as_requirements,
+    as_slos,
+    as_tolerance,
+    settings_dict,
+)
 from surgeproof.analysis.slo import DEFAULT_SLOS, slo_dict
 from surgeproof.analysis.summary import summary_lines
-from surgeproof.analysis.timeseries import build_series
+from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES, build_series
 from surgeproof.analysis.usl import fit_usl
 from surgeproof.analysis.verdict import run_verdict
 from surgeproof.errors import UserError
-from surgeproof.rundir.reader import read_events, read_meta, read_timeline
-from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, Kind, Outcome, RunDirError
+from surgeproof.rundir.reader import read_events, read_meta, read_server_metrics, read_timeline
+from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, RunDirError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
 
 ANALYSIS_SCHEMA_VERSION = 1
@@ -49,28 +56,40 @@ CLOSED_MODEL_CAVEAT = (
 def analyze_run(
     run_dir: str | Path,
     *,
-    profile: CapacityProfile | None = None,
-    slos: Sequence[Slo] | None = None,
+    profile: CapacityProfile | Mapping[str, Any] | str | Path | None = None,
+    slos: Sequence[Slo | Mapping[str, Any]] | None = None,
     window_s: float = 1.0,
-    requirements: Sequence[Requirement] | None = None,
-    tolerance: GeneratorTolerance | None = None,
+    requirements: Sequence[Requirement | Mapping[str, Any]] | None = None,
+    tolerance: GeneratorTolerance | Mapping[str, Any] | None = None,
     slo_source: str = "argument",
+    requirement_source: str | None = None,
+    profile_source: str = "argument",
+    min_samples: int | None = None,
+    window_min_samples: int = WINDOW_MIN_SAMPLES,
 ) -> dict[str, Any]:
-    """The analysis.json content of ``run_dir`` (see FORMAT.md beside this module)."""
+    """The analysis.json content of ``run_dir`` (see FORMAT.md beside this module).
+
+    Every argument can be given in the form analysis.json's ``settings`` records it, so
+    ``analyze_run(run_dir, **analysis["settings"])`` repeats an analysis exactly. Sources say
+    where SLOs, requirements and the profile came from; ``requirement_source`` left None is
+    "scenario" when the requirements equal the scenario copy's, else "argument".
+    """
     run_dir = Path(run_dir)
     if not window_s > 0:
         raise UserError(f"--window must be positive, got {window_s:g} s")
     meta = read_meta(run_dir)
-    tol = tolerance or GeneratorTolerance()
+    tol = as_tolerance(tolerance, min_samples)
     caveats: list[str] = []
-    samples = load_samples(run_dir)
-    if len(samples) == 0:
+    scan = RecordScan.open(run_dir)
+    census = scan.census(tol.late_ms)
+    if census.total == 0:
         raise RunDirError(
             f"{run_dir}: the run has no request records (empty run): nothing to analyse"
         )
     events, ev_damage = read_events(run_dir)
     timeline, tl_damage = read_timeline(run_dir)
-    damage = list(samples.damage) + ev_damage + tl_damage
+    server_rows, sv_damage = read_server_metrics(run_dir)
+    damage = list(scan.damage) + ev_damage + tl_damage + sv_damage
 
     scenario = _scenario_copy(run_dir, caveats)
     if slos is None or not len(slos):
@@ -78,22 +97,36 @@ def analyze_run(
             slos, slo_source = scenario.slos, "scenario"
         else:
             slos, slo_source = DEFAULT_SLOS, "default"
-            caveats.append(
-                "no SLOs given (scenario or --slo): judged by the default SLOs "
-                + ", ".join(str(s) for s in DEFAULT_SLOS)
-            )
+    slos = as_slos(slos)
+    if slo_source == "default":
+        caveats.append(
+            "no SLOs given (scenario or --slo): judged by the default SLOs "
+            + ", ".join(str(s) for s in slos)
+        )
     if profile is None:
         profile = _profile_copy(run_dir, caveats)
+        profile_source = "run_dir" if profile is not None else "none"
+    else:
+        profile = as_profile(profile)
     if requirements is None:
         requirements = scenario.requirements if scenario is not None else ()
+        requirement_source = "scenario" if requirements else "none"
+    requirements = as_requirements(requirements)
+    if requirement_source is None:
+        # Requirements handed back unchanged (a re-analysis) keep the scenario as their source.
+        same = scenario is not None and requirements == tuple(scenario.requirements)
+        requirement_source = "scenario" if same and requirements else "argument"
 
     scale = Scale.from_meta(meta)
-    load_model = "closed" if meta.get("load_model") == "closed" or samples.closed_model else "open"
+    load_model = "closed" if meta.get("load_model") == "closed" or census.closed_model else "open"
     t0_ns = meta.get("t0_ns") if isinstance(meta.get("t0_ns"), int) else None
-    first_ns = int(samples.intended_ns.min())
+    first_ns = int(census.first_intended)
     t0_ns = first_ns if t0_ns is None else min(t0_ns, first_ns)
 
-    levels = _judge_levels(samples, timeline, events, slos, tol, load_model == "closed")
+    specs = _level_specs(events)
+    levels = judge_levels(
+        scan, specs, timeline, slos, tolerance=tol, closed_model=load_model == "closed"
+    )
     plateau = throughput_plateau(levels)
     if load_model == "closed":
         apply_closed_model_plateau(levels, plateau)
@@ -102,8 +135,12 @@ def analyze_run(
     points = [(v.offered_users, v.achieved_rps) for v in levels if v.verdict != "inconclusive"]
     usl = fit_usl(points, scale.user_scale)
     knee = find_knee(points)
-    series = build_series(samples, timeline, t0_ns, window_s, slos)
-    incidents = incident_view(series, samples, events)
+    series = build_series(
+        scan, timeline, t0_ns, window_s, slos, window_min_samples=window_min_samples
+    )
+    client_sent = series.sent if series.sent is not None else np.zeros(len(series), np.int64)
+    series.server = server_series(server_rows, t0_ns, window_s, client_sent)
+    incidents = incident_view(series, events)
     reconciliation, rec_damage = reconcile(run_dir)
     damage += rec_damage
     ceiling_real = ceiling["real"]["last_pass_users"]
@@ -112,7 +149,7 @@ def analyze_run(
         if profile is not None
         else None
     )
-    overall = group_stats(samples)
+    endpoints, overall = overall_stats(scan)
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
@@ -132,7 +169,18 @@ def analyze_run(
         "analysis_schema_version": ANALYSIS_SCHEMA_VERSION,
         "generated_at_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "surgeproof_version": __version__,
-        "input": _input(run_dir, meta, samples, t0_ns, window_s, load_model),
+        "input": _input(run_dir, meta, scan, census, t0_ns, window_s, load_model),
+        "settings": settings_dict(
+            window_s=window_s,
+            slos=slos,
+            slo_source=slo_source,
+            requirements=requirements,
+            requirement_source=requirement_source,
+            tolerance=tol,
+            window_min_samples=window_min_samples,
+            profile=profile,
+            profile_source=profile_source if profile is not None else "none",
+        ),
         "scale": scale.to_dict(),
         "slos": [slo_dict(s, slo_source) for s in slos],
         "verdict": run_verdict(levels, ceiling, comparison, scale),
@@ -141,7 +189,11 @@ def analyze_run(
         "usl": usl,
         "knee": knee,
         "timeseries": series.to_dict(),
-        "overall": {"groups": {g: st.to_dict() for g, st in overall.items()}},
+        "overall": {
+            "groups": {g: st.to_dict() for g, st in overall.items()},
+            "endpoints": endpoints,
+        },
+        "server_vs_client": server_vs_client(server_rows, int(client_sent.sum())),
         "comparison": comparison,
         "incidents": incidents,
         "reconciliation": reconciliation,
@@ -157,7 +209,7 @@ def analyze_run(
             "closed_model": load_model == "closed",
             "caveats": caveats,
         },
-        "generator": _generator(samples, timeline, levels, meta, tol, ceiling),
+        "generator": _generator(scan, census, timeline, levels, meta, tol, ceiling),
     }
     analysis["summary"] = summary_lines(analysis)
     return analysis
@@ -180,49 +232,25 @@ def write_analysis(
     return path
 
 
-def _judge_levels(
-    s: Samples,
-    timeline: list[dict[str, Any]],
-    events: list[dict[str, Any]],
-    slos: Sequence[Slo],
-    tol: GeneratorTolerance,
-    closed: bool,
-) -> list[LevelVerdict]:
-    req = s.kind != Kind.WS_GAP
-    answered = req & is_answered(s.outcome) & (s.end_ns > 0)
-    ends = np.sort(s.end_ns[answered])
-    ok_ends = np.sort(s.end_ns[answered & (s.outcome == Outcome.OK)])
-    order = np.argsort(s.intended_ns, kind="stable")
-    intended_sorted = s.intended_ns[order]
-    out = []
+def _level_specs(events: Sequence[dict[str, Any]]) -> list[LevelSpec]:
+    """The steady-state windows the load layer recorded as ``level`` events, in file order."""
+    specs: list[LevelSpec] = []
     for ev in events:
         if ev.get("type") != "level":
             continue
         start, end = ev.get("start_ns"), ev.get("end_ns")
         if not isinstance(start, int) or not isinstance(end, int) or end <= start:
             continue
-        lo, hi = np.searchsorted(intended_sorted, [start, end])
-        window = s.take(np.sort(order[lo:hi]))
-        ended = (
-            int(np.searchsorted(ends, end) - np.searchsorted(ends, start)),
-            int(np.searchsorted(ok_ends, end) - np.searchsorted(ok_ends, start)),
-        )
         tu = ev.get("target_users")
-        out.append(
-            judge_samples(
-                window,
-                timeline,
+        specs.append(
+            LevelSpec(
                 start,
                 end,
-                slos,
-                target_users=float(tu) if isinstance(tu, int | float) else None,
-                label=str(ev.get("label") or f"level-{len(out) + 1}"),
-                tolerance=tol,
-                ended=ended,
-                closed_model=closed,
+                float(tu) if isinstance(tu, int | float) else None,
+                str(ev.get("label") or f"level-{len(specs) + 1}"),
             )
         )
-    return out
+    return specs
 
 
 def _scenario_copy(run_dir: Path, caveats: list[str]):
@@ -252,11 +280,16 @@ def _profile_copy(run_dir: Path, caveats: list[str]) -> CapacityProfile | None:
 
 
 def _input(
-    run_dir: Path, meta: dict[str, Any], s: Samples, t0_ns: int, window_s: float, model: str
+    run_dir: Path,
+    meta: dict[str, Any],
+    scan: RecordScan,
+    census: Census,
+    t0_ns: int,
+    window_s: float,
+    model: str,
 ) -> dict[str, Any]:
-    counted = s.counted()
-    last_ns = int(s.end_ns.max()) if len(s) else None
-    first_ns = int(s.intended_ns.min()) if len(s) else None
+    last_ns = census.last_end if census.last_end is not None else 0
+    first_ns = census.first_intended
     return {
         "kind": "run_dir",
         "path": str(run_dir),
@@ -270,27 +303,25 @@ def _input(
         "last_ns": last_ns,
         "duration_s": (last_ns - first_ns) / 1e9 if last_ns and first_ns else 0.0,
         "records": {
-            "total": len(s),
-            "per_source": dict(s.per_source),
-            "counted": int(np.count_nonzero(counted)),
-            "missed": int(np.count_nonzero(s.outcome == Outcome.MISSED)),
-            "cancelled": int(np.count_nonzero(s.outcome == Outcome.CANCELLED)),
+            "total": census.total,
+            "per_source": dict(scan.per_source),
+            "counted": census.counted,
+            "missed": census.missed,
+            "cancelled": census.cancelled,
         },
         "window_s": window_s,
     }
 
 
 def _generator(
-    s: Samples,
+    scan: RecordScan,
+    census: Census,
     timeline: list[dict[str, Any]],
     levels: Sequence[LevelVerdict],
     meta: dict[str, Any],
     tol: GeneratorTolerance,
     ceiling: dict[str, Any],
 ) -> dict[str, Any]:
-    sent = s.sent_ns > 0
-    lag_ms = (s.sent_ns[sent] - s.intended_ns[sent]) / 1e6
-    late = int(np.count_nonzero(lag_ms > tol.late_ms))
     per_src: dict[str, list[float]] = {}
     for row in timeline:
         c = row.get("cpu_percent")
@@ -308,15 +339,15 @@ def _generator(
     return {
         "bottleneck": bool(bound),
         "inconclusive_levels": [v.label for v in bound],
-        "late_ratio": late / int(np.count_nonzero(sent)) if sent.any() else None,
-        "missed": int(np.count_nonzero(s.outcome == Outcome.MISSED)),
+        "late_ratio": census.late / census.sent if census.sent else None,
+        "missed": census.missed,
         "cpu_max_percent": max((max(v) for v in per_src.values()), default=None),
         "sources": {
             src: {
                 "cpu_max_percent": max(v),
                 "cpu_mean_percent": float(np.mean(v)),
                 "samples": len(v),
-                "records": s.per_source.get(src),
+                "records": scan.per_source.get(src),
             }
             for src, v in sorted(per_src.items())
         },

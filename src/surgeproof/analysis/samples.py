@@ -33,6 +33,9 @@ class Samples:
     groups: list[str]
     per_source: dict[str, int] = field(default_factory=dict)
     damage: list[str] = field(default_factory=list)
+    #: Run-wide endpoint name index per row (into ``names``); None when not known.
+    name: np.ndarray | None = None
+    names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.intended_ns)
@@ -51,7 +54,13 @@ class Samples:
             self.groups,
             dict(self.per_source),
             list(self.damage),
+            None if self.name is None else self.name[mask],
+            self.names,
         )
+
+    def rows(self, lo: int, hi: int) -> Samples:
+        """Rows ``[lo, hi)`` as views (no copy)."""
+        return self.take(slice(lo, hi))
 
     def window(self, start_ns: int, end_ns: int) -> Samples:
         """Rows intended in ``[start_ns, end_ns)``."""
@@ -103,8 +112,9 @@ def load_samples(
                 if not keep.any():
                     continue
                 chunk = chunk[keep]
-            values = {k: chunk[k] for k in _COLUMNS if k != "group"}
-            values["group"] = name_to_group[opened.global_ids(src, np.asarray(chunk["name_id"]))]
+            values = {k: chunk[k] for k in _COLUMNS if k not in ("group", "name")}
+            values["name"] = opened.global_ids(src, np.asarray(chunk["name_id"]))
+            values["group"] = name_to_group[values["name"]]
             for k, v in values.items():
                 if filtered:
                     parts[k].append(np.array(v, dtype=_COLUMNS[k]))
@@ -113,7 +123,13 @@ def load_samples(
             at += len(chunk)
     if filtered:
         cols = {k: _concat(v, _COLUMNS[k]) for k, v in parts.items()}
-    return Samples(**cols, groups=groups, per_source=per_source, damage=list(opened.damage))
+    return Samples(
+        **cols,
+        groups=groups,
+        per_source=per_source,
+        damage=list(opened.damage),
+        names=list(opened.names),
+    )
 
 
 _COLUMNS = {
@@ -125,6 +141,7 @@ _COLUMNS = {
     "kind": np.uint8,
     "flags": np.uint8,
     "concurrency": np.uint32,
+    "name": np.int32,
 }
 
 

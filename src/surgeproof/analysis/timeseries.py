@@ -10,15 +10,20 @@ from typing import Any
 
 import numpy as np
 
-from surgeproof.analysis.causes import CAUSES, is_answered, is_capacity_error
-from surgeproof.analysis.groupstats import ALL_GROUPS, latency_ms
-from surgeproof.analysis.percentiles import PERCENTILE_KEYS, grouped_percentiles
+from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, is_answered
+from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, KeyedStats, add_tally
+from surgeproof.analysis.percentiles import PERCENTILE_KEYS
 from surgeproof.analysis.samples import Samples
-from surgeproof.rundir.schema import Kind, Outcome
+from surgeproof.analysis.scan import RecordScan
+from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, Kind, Outcome
 from surgeproof.scenario.model import Slo
 
 #: A group needs this many samples in one window before its SLOs are judged in that window.
 WINDOW_MIN_SAMPLES = 5
+
+#: Service-time percentiles kept per window beside latency.
+SERVICE_KEYS = ("p50", "p99")
+SERVICE_QS = (50.0, 99.0)
 
 
 @dataclass
@@ -41,6 +46,12 @@ class Series:
     breach: np.ndarray
     #: SLO text → per-window breach mask (for the incident view).
     broken: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Order submissions per window (by intended time) × outcome code (for the incident view).
+    orders: np.ndarray | None = None
+    #: HTTP requests and websocket connects sent per window (by actual send time).
+    sent: np.ndarray | None = None
+    #: The target's own per-second metrics aligned to these windows (see ``server.py``).
+    server: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.start_ns)
@@ -53,20 +64,28 @@ class Series:
             "offered_users": _col(self.offered_users),
             "active_users": _col(self.active_users),
             "offered_rps": _col(self.offered_rps),
+            "sent_rps": _col(self.sent / self.window_s) if self.sent is not None else None,
             "achieved_rps": _col(self.achieved_rps),
             "ok_rps": _col(self.ok_rps),
             "error_ratio": _col(self.error_ratio),
             "errors": {k: [int(v) for v in arr] for k, arr in self.errors.items()},
             "cpu_max_percent": _col(self.cpu_max),
             "breach": [bool(b) for b in self.breach],
-            "groups": {
-                g: {
-                    k: ([int(v) for v in arr] if k == "count" else _col(arr))
-                    for k, arr in cols.items()
-                }
-                for g, cols in self.groups.items()
-            },
+            "groups": {g: _group_dict(cols) for g, cols in self.groups.items()},
+            "server": self.server,
         }
+
+
+def _group_dict(cols: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, arr in cols.items():
+        if k == "count":
+            out[k] = [int(v) for v in arr]
+        elif k == "service_ms":
+            out[k] = {q: _col(v) for q, v in arr.items()}
+        else:
+            out[k] = _col(arr)
+    return out
 
 
 def _col(arr: np.ndarray) -> list[float | None]:
@@ -74,43 +93,67 @@ def _col(arr: np.ndarray) -> list[float | None]:
 
 
 def build_series(
-    s: Samples,
+    records: Samples | RecordScan,
     timeline: Sequence[dict[str, Any]],
     t0_ns: int,
     window_s: float,
     slos: Sequence[Slo],
+    *,
+    window_min_samples: int = WINDOW_MIN_SAMPLES,
 ) -> Series:
-    """Bin records by intended time (answers by end time) into windows of ``window_s``."""
+    """Bin records by intended time (answers by end time) into windows of ``window_s``.
+
+    One chunked pass: per-window counts are tallied per chunk, and latency and service time are
+    kept as packed (window·group, ns) samples — 16 bytes a counted record — for exact percentiles.
+    """
+    scan = records if isinstance(records, RecordScan) else RecordScan.of(records)
+    census = scan.census()
     wns = round(window_s * 1e9)
-    req = s.kind != Kind.WS_GAP
-    last = [int(s.intended_ns.max())] if len(s) else []
-    last += [int(s.end_ns[s.end_ns > 0].max())] if np.any(s.end_ns > 0) else []
+    last = [census.last_intended] if census.last_intended is not None else []
+    last += [census.last_end] if census.last_end is not None else []
     last += [int(r["t_ns"]) for r in timeline[-1:] if isinstance(r.get("t_ns"), int)]
-    n_win = max(0, (max(last) - t0_ns) // wns + 1) if last else 0
-    w = np.clip((s.intended_ns - t0_ns) // wns, 0, max(n_win - 1, 0))
-    counted = s.counted()
-    offered = np.bincount(w[req & (s.outcome != Outcome.CANCELLED)], minlength=n_win)
-    answered = req & is_answered(s.outcome) & (s.end_ns > 0)
-    we = np.clip((s.end_ns[answered] - t0_ns) // wns, 0, max(n_win - 1, 0))
-    achieved = np.bincount(we, minlength=n_win)
-    ok_mask = s.outcome[answered] == Outcome.OK
-    ok = np.bincount(we[ok_mask], minlength=n_win)
-    count = np.bincount(w[counted], minlength=n_win)
-    bad = np.bincount(w[counted & is_capacity_error(s.outcome)], minlength=n_win)
-    by_cause = np.bincount(
-        w[req] * 16 + s.outcome[req].astype(np.int64), minlength=n_win * 16
-    ).reshape(n_win, 16)
+    n_win = int(max(0, (max(last) - t0_ns) // wns + 1)) if last else 0
+    top = max(n_win - 1, 0)
+    n_groups = max(len(scan.groups), 1)
+    offered_users, active, cpu = _timeline_columns(timeline, t0_ns, wns, n_win)
+    need_conc = not np.isfinite(offered_users).any() and census.total > 0
+    conc = np.full(n_win, np.nan)
+
+    stats = KeyedStats(n_win * n_groups, census.counted, (census.latency, census.service))
+    offered = np.zeros(n_win, dtype=np.int64)
+    achieved = np.zeros(n_win, dtype=np.int64)
+    ok = np.zeros(n_win, dtype=np.int64)
+    sent = np.zeros(n_win, dtype=np.int64)
+    orders = np.zeros((n_win, N_OUTCOMES), dtype=np.int64)
+    for s in scan.chunks():
+        w = np.clip((s.intended_ns - t0_ns) // wns, 0, top)
+        req = s.kind != Kind.WS_GAP
+        stats.add(s, np.where(req, w * n_groups + s.group, -1))
+        offered += np.bincount(w[req & (s.outcome != Outcome.CANCELLED)], minlength=n_win)
+        answered = req & is_answered(s.outcome) & (s.end_ns > 0)
+        we = np.clip((s.end_ns[answered] - t0_ns) // wns, 0, top)
+        achieved += np.bincount(we, minlength=n_win)
+        ok += np.bincount(we[s.outcome[answered] == Outcome.OK], minlength=n_win)
+        to_target = (s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT)
+        ws = np.clip((s.sent_ns[to_target] - t0_ns) // wns, 0, top)
+        sent += np.bincount(ws, minlength=n_win)
+        is_order = (s.flags & FLAG_ORDER_SUBMIT) != 0
+        add_tally(orders, w[is_order], s.outcome[is_order])
+        if need_conc and req.any():
+            np.fmax.at(conc, w[req], s.concurrency[req].astype(float))
+    if need_conc:
+        offered_users = conc
+
+    per_window = stats.tally.reshape(n_win, n_groups, N_OUTCOMES)
+    groups = _group_columns(stats, per_window, scan.groups, n_win)
+    by_cause = per_window.sum(axis=1)
+    count = by_cause.sum(axis=1) - by_cause[:, Outcome.MISSED] - by_cause[:, Outcome.CANCELLED]
+    bad = by_cause[:, list(CAPACITY_ERRORS)].sum(axis=1)
     errors = {c: by_cause[:, Outcome[c.upper()]].copy() for c in CAUSES}
     with np.errstate(invalid="ignore", divide="ignore"):
         error_ratio = np.where(count > 0, bad / np.maximum(count, 1), np.nan)
 
-    groups = _group_columns(s, w, counted, n_win)
-    offered_users, active, cpu = _timeline_columns(timeline, t0_ns, wns, n_win)
-    if not np.isfinite(offered_users).any() and len(s):
-        conc = np.full(n_win, np.nan)
-        np.fmax.at(conc, w[req], s.concurrency[req].astype(float))
-        offered_users = conc
-    broken = _breaches(groups, slos, n_win)
+    broken = _breaches(groups, slos, n_win, window_min_samples)
     breach = np.zeros(n_win, dtype=bool)
     for mask in broken.values():
         breach |= mask
@@ -130,40 +173,53 @@ def build_series(
         groups=groups,
         breach=breach,
         broken=broken,
+        orders=orders,
+        sent=sent,
     )
 
 
 def _group_columns(
-    s: Samples, w: np.ndarray, counted: np.ndarray, n_win: int
-) -> dict[str, dict[str, np.ndarray]]:
-    lat = latency_ms(s)[counted]
-    wc = w[counted]
-    gc = s.group[counted].astype(np.int64)
-    n_groups = len(s.groups)
-    bad = is_capacity_error(s.outcome[counted])
-    out: dict[str, dict[str, np.ndarray]] = {}
-    # One pass for every group (key = window·G + group), one for all groups together.
-    passes = [(wc * n_groups + gc, n_groups, list(range(n_groups))), (wc, 1, [None])]
-    for keys, stride, members in passes:
-        ukeys, counts, table = grouped_percentiles(lat, keys)
-        bad_per_key = np.bincount(keys[bad], minlength=n_win * stride)
+    stats: KeyedStats, per_window: np.ndarray, names: list[str], n_win: int
+) -> dict[str, dict[str, Any]]:
+    """Columns per group (then ``*``): count, error ratio, latency and service percentiles."""
+    n_groups = per_window.shape[1]
+    out: dict[str, dict[str, Any]] = {}
+    # Window·group first; then the same samples re-keyed to window alone for ``*``.
+    passes: list[tuple[np.ndarray, int, list[int | None]]] = [
+        (per_window, n_groups, list(range(len(names)))),
+        (per_window.sum(axis=1, keepdims=True), 1, [None]),
+    ]
+    for tally, stride, members in passes:
+        lat_keys, lat = stats.percentiles()
+        svc_keys, svc = stats.percentiles(SERVICE_QS, service=True)
         for idx in members:
-            name = ALL_GROUPS if idx is None else s.groups[idx]
-            sel = ukeys % stride == (0 if idx is None else idx)
-            if not sel.any():
+            g = 0 if idx is None else idx
+            t = tally[:, g, :]
+            count = t.sum(axis=1) - t[:, Outcome.MISSED] - t[:, Outcome.CANCELLED]
+            if not count.any():
                 continue
-            win = ukeys[sel] // stride
-            cols: dict[str, np.ndarray] = {"count": np.zeros(n_win, dtype=np.int64)}
-            cols["count"][win] = counts[sel]
-            ratio = np.full(n_win, np.nan)
-            k = win * stride + (0 if idx is None else idx)
-            ratio[win] = bad_per_key[k] / counts[sel]
-            cols["error_ratio"] = ratio
+            bad = t[:, list(CAPACITY_ERRORS)].sum(axis=1)
+            cols: dict[str, Any] = {"count": count}
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cols["error_ratio"] = np.where(count > 0, bad / np.maximum(count, 1), np.nan)
+            sel = lat_keys % stride == g
+            win = lat_keys[sel] // stride
             for j, key in enumerate(PERCENTILE_KEYS):
                 col = np.full(n_win, np.nan)
-                col[win] = table[sel, j]
+                col[win] = lat[sel, j]
                 cols[f"{key}_ms"] = col
-            out[name] = cols
+            sel = svc_keys % stride == g
+            win = svc_keys[sel] // stride
+            service = {}
+            for j, key in enumerate(SERVICE_KEYS):
+                col = np.full(n_win, np.nan)
+                col[win] = svc[sel, j]
+                service[key] = col
+            cols["service_ms"] = service
+            out[ALL_GROUPS if idx is None else names[idx]] = cols
+        if stride > 1:
+            stats.coarsen(np.arange(n_win * stride, dtype=np.int64) // stride, n_win)
+    stats.release()
     return out
 
 
@@ -195,7 +251,7 @@ def _timeline_columns(
 
 
 def _breaches(
-    groups: dict[str, dict[str, np.ndarray]], slos: Sequence[Slo], n_win: int
+    groups: dict[str, dict[str, Any]], slos: Sequence[Slo], n_win: int, min_samples: int
 ) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for slo in slos:
@@ -208,6 +264,6 @@ def _breaches(
             key = "error_ratio" if slo.metric == "error_ratio" else f"{slo.metric}_ms"
             values = cols[key]
             with np.errstate(invalid="ignore"):
-                mask |= (cols["count"] >= WINDOW_MIN_SAMPLES) & (values > slo.limit)
+                mask |= (cols["count"] >= min_samples) & (values > slo.limit)
         out[str(slo)] = mask
     return out

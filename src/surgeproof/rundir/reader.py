@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,25 @@ class RecordSource:
     records: np.ndarray
     #: ``name_index[local_id]`` = index into the run-wide ``names``/``groups``.
     name_index: np.ndarray
+    #: The file mapping behind ``records`` (None when empty), so passes can release pages.
+    mapping: mmap.mmap | None = None
+
+    def release(self, lo: int, hi: int) -> None:
+        """Drop records ``[lo, hi)`` from this process's resident memory (re-read if touched).
+
+        A chunked pass calls this after each chunk, so the mapped input does not accumulate in
+        the resident set: the file stays in the page cache, only this process's view is dropped.
+        """
+        advise = getattr(mmap, "MADV_DONTNEED", None)
+        if self.mapping is None or advise is None or hi <= lo:
+            return
+        size = RECORD_DTYPE.itemsize
+        start = (lo * size // mmap.PAGESIZE) * mmap.PAGESIZE
+        stop = min(hi * size, len(self.mapping))
+        if stop > start:
+            # Only a memory hint: the pass is correct without it.
+            with contextlib.suppress(OSError, ValueError):
+                self.mapping.madvise(advise, start, stop - start)
 
 
 @dataclass
@@ -126,8 +147,13 @@ def open_record_sources(run_dir: Path) -> RecordSources:
         whole, rem = divmod(data_path.stat().st_size, RECORD_DTYPE.itemsize)
         if rem:
             damage.append(f"{data_path.name}: {rem} trailing bytes of a cut-off record dropped")
+        mapping = None
         if whole:
-            arr = np.memmap(data_path, dtype=RECORD_DTYPE, mode="r", shape=(whole,))
+            with open(data_path, "rb") as fh:
+                mapping = mmap.mmap(
+                    fh.fileno(), whole * RECORD_DTYPE.itemsize, access=mmap.ACCESS_READ
+                )
+            arr = np.frombuffer(mapping, dtype=RECORD_DTYPE, count=whole)
         else:
             arr = np.empty(0, dtype=RECORD_DTYPE)
         name_rows, name_damage = read_jsonl(rec_dir / f"{source}{NAMES_SUFFIX}")
@@ -145,7 +171,7 @@ def open_record_sources(run_dir: Path) -> RecordSources:
                     n_unknown += int(np.count_nonzero(arr["name_id"] == bad))
                 damage.append(f"{data_path.name}: {n_unknown} records with undeclared names")
                 local[local < 0] = intern(("<unnamed>", "other"))
-        sources.append(RecordSource(source, arr, local))
+        sources.append(RecordSource(source, arr, local, mapping))
     return RecordSources(sources, names, groups, damage)
 
 

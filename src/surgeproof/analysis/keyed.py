@@ -1,0 +1,145 @@
+"""Exact order statistics per key with 8 bytes a sample: key and value packed into one uint64.
+
+A sample's key (window, group, level, endpoint, ...) goes in the high bits and its integer value
+(nanoseconds, offset by the smallest value) in the low bits, so one in-place integer sort orders
+the samples by key and, within each key, by value. Every key's percentiles are then read from a
+few positions; nothing is widened to float64 as a whole and no sort index is materialised.
+Coarser keys (window·group → window) are made by rewriting the key bits in place and sorting
+again. When key and value bits do not fit 64, keys and values are kept side by side instead
+(16 bytes a sample, lexsort) — the same results, more memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from surgeproof.analysis.percentiles import ranked_percentiles
+
+#: Samples rewritten per step when keys are coarsened in place (bounds the temporaries).
+REKEY_STEP = 1 << 20
+
+
+class KeyedValues:
+    """Integer samples in ``[lo, hi]``, each with a key in ``[0, n_keys)``."""
+
+    def __init__(self, capacity: int, n_keys: int, lo: int, hi: int, scale: float | None = 1e6):
+        self.n_keys = max(int(n_keys), 1)
+        self.lo = int(lo)
+        self.scale = scale
+        self.vbits = max(int(hi) - self.lo, 0).bit_length()
+        kbits = (self.n_keys - 1).bit_length()
+        self.packed = self.vbits + kbits <= 64
+        self.n = 0
+        self._sorted = True
+        # np.empty does not touch its pages: capacity is only an upper bound on resident memory.
+        if self.packed:
+            self.buf = np.empty(capacity, dtype=np.uint64)
+            self.keys = self.vals = None
+        else:
+            self.buf = None
+            self.keys = np.empty(capacity, dtype=np.int64)
+            self.vals = np.empty(capacity, dtype=np.int64)
+
+    @property
+    def _mask(self) -> np.uint64:
+        return np.uint64((1 << self.vbits) - 1)
+
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Append samples (``keys`` and ``values`` aligned, values within ``[lo, hi]``)."""
+        m = len(keys)
+        if m == 0:
+            return
+        self._reserve(self.n + m)
+        at = slice(self.n, self.n + m)
+        offset = np.asarray(values, dtype=np.int64) - self.lo
+        if self.packed:
+            word = offset.view(np.uint64)
+            if self.vbits < 64:
+                word = word | (np.asarray(keys).astype(np.uint64) << np.uint64(self.vbits))
+            self.buf[at] = word
+        else:
+            self.keys[at] = keys
+            self.vals[at] = offset
+        self.n += m
+        self._sorted = False
+
+    def table(self, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys present, their sample counts, percentiles ``qs`` per key), keys ascending."""
+        self._sort()
+        starts = self._key_starts()
+        ends = np.append(starts[1:], self.n)
+        counts = ends - starts
+        present = np.flatnonzero(counts > 0)
+        table = ranked_percentiles(self._value_at, starts[present], ends[present], qs)
+        return present, counts[present], table
+
+    def rekey(self, mapping: np.ndarray, n_keys: int) -> None:
+        """Replace every key ``k`` by ``mapping[k]`` (coarser: ``n_keys`` no more than before)."""
+        mapping = np.asarray(mapping, dtype=np.int64)
+        if n_keys > self.n_keys:
+            raise ValueError("rekey only coarsens: more keys than before")
+        self.n_keys = max(int(n_keys), 1)
+        if self.packed:
+            shift = np.uint64(self.vbits)
+            table = mapping.astype(np.uint64)
+            for lo in range(0, self.n, REKEY_STEP):
+                part = self.buf[lo : min(lo + REKEY_STEP, self.n)]
+                if self.vbits < 64:
+                    old = (part >> shift).astype(np.int64)
+                    part[:] = (part & self._mask) | (table[old] << shift)
+        else:
+            for lo in range(0, self.n, REKEY_STEP):
+                part = self.keys[lo : min(lo + REKEY_STEP, self.n)]
+                part[:] = mapping[part]
+        self._sorted = False
+
+    def release(self) -> None:
+        """Free the samples."""
+        self.buf = self.keys = self.vals = None
+        self.n = 0
+
+    def _reserve(self, need: int) -> None:
+        have = len(self.buf) if self.packed else len(self.keys)
+        if need <= have:
+            return
+        grow = max(need, have + have // 2)
+        if self.packed:
+            self.buf = _grown(self.buf, grow, self.n)
+        else:
+            self.keys = _grown(self.keys, grow, self.n)
+            self.vals = _grown(self.vals, grow, self.n)
+
+    def _sort(self) -> None:
+        if self._sorted:
+            return
+        if self.packed:
+            self.buf[: self.n].sort()
+        else:
+            order = np.lexsort((self.vals[: self.n], self.keys[: self.n]))
+            self.keys[: self.n] = self.keys[: self.n][order]
+            self.vals[: self.n] = self.vals[: self.n][order]
+        self._sorted = True
+
+    def _key_starts(self) -> np.ndarray:
+        firsts = np.arange(self.n_keys, dtype=np.int64)
+        if not self.packed:
+            return np.searchsorted(self.keys[: self.n], firsts).astype(np.int64)
+        if self.vbits >= 64:
+            return np.zeros(1, dtype=np.int64)
+        bounds = firsts.astype(np.uint64) << np.uint64(self.vbits)
+        return np.searchsorted(self.buf[: self.n], bounds).astype(np.int64)
+
+    def _value_at(self, positions: np.ndarray) -> np.ndarray:
+        if self.packed:
+            raw = (self.buf[positions] & self._mask).view(np.int64) + self.lo
+        else:
+            raw = self.vals[positions] + self.lo
+        # The same int64 → float64 division numpy does for ``(end_ns - start_ns) / 1e6``, so the
+        # result is bit-identical to percentiles of the float array.
+        return raw / self.scale if self.scale is not None else raw.astype(np.float64)
+
+
+def _grown(arr: np.ndarray, size: int, used: int) -> np.ndarray:
+    out = np.empty(size, dtype=arr.dtype)
+    out[:used] = arr[:used]
+    return out

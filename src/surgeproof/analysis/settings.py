@@ -1,0 +1,121 @@
+"""What an analysis ran with, as JSON that ``analyze_run(run_dir, **settings)`` accepts again.
+
+A verifier re-runs the analysis from the raw data and ``analysis.json``'s ``settings`` alone and
+must get the same result: SLOs, requirements and the profile are written out in full (not just
+named), each with where it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from surgeproof.analysis.generator import GeneratorTolerance
+from surgeproof.errors import UserError
+from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirement, Slo
+
+
+def settings_dict(
+    *,
+    window_s: float,
+    slos: Sequence[Slo],
+    slo_source: str,
+    requirements: Sequence[Requirement],
+    requirement_source: str,
+    tolerance: GeneratorTolerance,
+    window_min_samples: int,
+    profile: CapacityProfile | None,
+    profile_source: str,
+) -> dict[str, Any]:
+    """The ``settings`` object of analysis.json."""
+    tol = asdict(tolerance)
+    min_samples = tol.pop("min_samples")
+    return {
+        "window_s": window_s,
+        "slos": [{"group": s.group, "metric": s.metric, "limit": s.limit} for s in slos],
+        "slo_source": slo_source,
+        "requirements": [{"figure": r.figure, "factor": r.factor} for r in requirements],
+        "requirement_source": requirement_source,
+        "tolerance": tol,
+        "min_samples": min_samples,
+        "window_min_samples": window_min_samples,
+        "profile": profile_dict(profile) if profile is not None else None,
+        "profile_source": profile_source,
+    }
+
+
+def as_slos(items: Sequence[Slo | Mapping[str, Any]]) -> tuple[Slo, ...]:
+    """SLOs given as records or as their settings form."""
+    return tuple(_record(Slo, item, "SLO") for item in items)
+
+
+def as_requirements(items: Sequence[Requirement | Mapping[str, Any]]) -> tuple[Requirement, ...]:
+    """Requirements given as records or as their settings form."""
+    return tuple(_record(Requirement, item, "requirement") for item in items)
+
+
+def as_tolerance(
+    value: GeneratorTolerance | Mapping[str, Any] | None, min_samples: int | None
+) -> GeneratorTolerance:
+    """The tolerance as given (record, settings form or default), with ``min_samples`` applied."""
+    if value is None:
+        tol = GeneratorTolerance()
+    elif isinstance(value, GeneratorTolerance):
+        tol = value
+    else:
+        known = {f.name for f in fields(GeneratorTolerance)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise UserError(f"tolerance: unknown fields {', '.join(unknown)}")
+        tol = GeneratorTolerance(**dict(value))
+    if min_samples is not None:
+        tol = GeneratorTolerance(**{**asdict(tol), "min_samples": int(min_samples)})
+    return tol
+
+
+def as_profile(value: CapacityProfile | Mapping[str, Any] | str | Path) -> CapacityProfile:
+    """A profile given as a record, its settings form, or a name/path to load."""
+    if isinstance(value, CapacityProfile):
+        return value
+    if isinstance(value, str | Path):
+        from surgeproof.scenario import load_profile
+
+        return load_profile(value)
+    try:
+        figures = {
+            key: ReferenceFigure(
+                key, float(f["value"]), str(f["unit"]), str(f["label"]), str(f["source"])
+            )
+            for key, f in dict(value["figures"]).items()
+        }
+        return CapacityProfile(
+            str(value["name"]), str(value["exchange"]), figures, str(value.get("notes", ""))
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"profile: not a capacity profile in settings form ({exc})") from None
+
+
+def profile_dict(profile: CapacityProfile) -> dict[str, Any]:
+    """The profile written out in full."""
+    return {
+        "name": profile.name,
+        "exchange": profile.exchange,
+        "figures": {
+            key: {"value": f.value, "unit": f.unit, "label": f.label, "source": f.source}
+            for key, f in profile.figures.items()
+        },
+        "notes": profile.notes,
+    }
+
+
+def _record(cls: type, item: Any, what: str) -> Any:
+    if isinstance(item, cls):
+        return item
+    if not isinstance(item, Mapping):
+        raise UserError(f"{what}: expected a {cls.__name__} or a mapping, got {item!r}")
+    try:
+        return cls(**dict(item))
+    except TypeError as exc:
+        raise UserError(f"{what} {dict(item)!r}: {exc}") from None
