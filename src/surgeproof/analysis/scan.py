@@ -19,7 +19,7 @@ from surgeproof.rundir.reader import open_record_sources
 from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, Kind, Outcome
 
 #: Records per chunk: bounds a pass's temporaries to a few tens of MB whatever the run's size.
-CHUNK_RECORDS = 1 << 18
+CHUNK_RECORDS = 1 << 17
 
 Bounds = tuple[int, int]
 
