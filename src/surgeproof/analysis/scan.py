@@ -148,10 +148,12 @@ class RecordScan:
             yield block.rows()
             block.release()
 
-    def census(self, late_ms: float = 100.0) -> Census:
-        """The :class:`Census` (one pass, then cached)."""
-        if self._census is not None and self._census.late_ms == late_ms:
+    def census(self, late_ms: float | None = None) -> Census:
+        """The :class:`Census` (one pass, then cached); ``late_ms`` defines a late send
+        (default: the cached census's, else 100 ms)."""
+        if self._census is not None and late_ms in (None, self._census.late_ms):
             return self._census
+        late_ms = 100.0 if late_ms is None else late_ms
         c = Census(late_ms=late_ms)
         ranges = {k: [None, None] for k in ("latency", "service", "lag", "gap", "concurrency")}
         for s in self.chunks():

@@ -82,6 +82,10 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, damage
 
 
+#: Records per step when the reader itself walks a mapped file.
+_SCAN_CHUNK = 1 << 18
+
+
 @dataclass
 class RecordSource:
     """One source's records, memory-mapped (not read), and its name ids mapped to the run's."""
@@ -162,16 +166,22 @@ def open_record_sources(run_dir: Path) -> RecordSources:
         local = np.full(max([int(r["id"]) for r in name_rows], default=-1) + 2, -1, np.int64)
         for row in name_rows:
             local[int(row["id"])] = intern((str(row["name"]), str(row.get("group", "other"))))
+        src = RecordSource(source, arr, local, mapping)
         if whole:
-            ids = np.unique(arr["name_id"]).astype(np.int64)
+            # Count ids a chunk at a time, releasing pages: checking names must not pull the
+            # whole file into this process's resident memory.
+            id_counts = np.zeros(1 << 16, dtype=np.int64)
+            for lo in range(0, whole, _SCAN_CHUNK):
+                hi = min(lo + _SCAN_CHUNK, whole)
+                id_counts += np.bincount(arr["name_id"][lo:hi], minlength=1 << 16)
+                src.release(lo, hi)
+            ids = np.flatnonzero(id_counts)
             slots = local[np.minimum(ids, len(local) - 1)]
             if (slots < 0).any():
-                n_unknown = 0
-                for bad in ids[slots < 0]:
-                    n_unknown += int(np.count_nonzero(arr["name_id"] == bad))
+                n_unknown = int(id_counts[ids[slots < 0]].sum())
                 damage.append(f"{data_path.name}: {n_unknown} records with undeclared names")
                 local[local < 0] = intern(("<unnamed>", "other"))
-        sources.append(RecordSource(source, arr, local, mapping))
+        sources.append(src)
     return RecordSources(sources, names, groups, damage)
 
 
