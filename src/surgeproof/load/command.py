@@ -64,6 +64,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="freeze a loopback surgeproof exchange at AT s for SECONDS (testing)",
     )
     p.add_argument(
+        "--inject-target-outage",
+        action="append",
+        default=[],
+        metavar="AT:SECONDS",
+        help="SIGKILL the embedded exchange at AT s, restart it on its port after SECONDS",
+    )
+    p.add_argument(
+        "--expect-workers",
+        type=int,
+        default=0,
+        help="also wait for N workers started elsewhere (surgeproof worker --master HOST)",
+    )
+    p.add_argument(
         "--abort-error-ratio", type=float, help="stop early when the error ratio stays above this"
     )
     p.add_argument("--abort-after", type=float, default=10.0)
@@ -73,6 +86,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
     w.add_argument("--master", required=True, help="master host")
     w.add_argument("--master-port", type=int, default=5557)
+    w.add_argument(
+        "--accounts-file",
+        help="credentials on this machine (default: $SURGEPROOF_ACCOUNTS_FILE, then the master's)",
+    )
     w.set_defaults(func=_worker)
 
     d = subparsers.add_parser("demo", help="the martial-law surge, compressed, then the report")
@@ -85,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _options(args: argparse.Namespace):
     from surgeproof.errors import UserError
     from surgeproof.load.options import RunOptions
+    from surgeproof.load.outage import parse_outage
 
     stalls = []
     for item in args.inject_stall:
@@ -110,6 +128,8 @@ def _options(args: argparse.Namespace):
         master_bind_host=args.master_bind_host,
         master_port=args.master_port,
         stalls=stalls,
+        outages=[(o.at_s, o.seconds) for o in (parse_outage(t) for t in args.inject_target_outage)],
+        expect_workers=args.expect_workers,
         timeout_s=args.timeout,
         abort_error_ratio=args.abort_error_ratio,
         abort_after_s=args.abort_after,
@@ -131,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from surgeproof.load.worker import run_worker
 
-    return run_worker(args.master, args.master_port)
+    return run_worker(args.master, args.master_port, args.accounts_file)
 
 
 def _demo(args: argparse.Namespace) -> int:

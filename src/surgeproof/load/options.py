@@ -34,6 +34,10 @@ class RunOptions:
     master_port: int = 0
     #: (at_s, seconds) stalls to inject into a loopback surgeproof exchange.
     stalls: list[tuple[float, float]] = field(default_factory=list)
+    #: Embedded-exchange outages to inject: (at_s, seconds), the process killed and restarted.
+    outages: list[tuple[float, float]] = field(default_factory=list)
+    #: Workers started elsewhere (``surgeproof worker --master HOST``) the run waits for.
+    expect_workers: int = 0
     #: Client timeout per call (s); step searches judge a level this long after its window.
     timeout_s: float = 10.0
     progress_every_s: float = 5.0
@@ -68,6 +72,12 @@ def check_options(opts: RunOptions) -> None:
             raise UserError("--target-config configures the embedded exchange; not with --target")
     if opts.workers < 0:
         raise UserError(f"--workers {opts.workers}: expected 0 (in-process) or more")
+    if opts.expect_workers < 0:
+        raise UserError(f"--expect-workers {opts.expect_workers}: expected 0 or more")
+    if opts.outages and opts.target:
+        raise UserError(
+            "--inject-target-outage kills and restarts the embedded exchange; not with --target"
+        )
     if opts.max_duration is not None and opts.max_duration <= 0:
         raise UserError(f"--max-duration {opts.max_duration:g}: expected seconds > 0")
     if opts.run_id is not None and not re.fullmatch(

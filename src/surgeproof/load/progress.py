@@ -26,6 +26,19 @@ class Progress:
         err = f"{100 * errors / sent:.1f}%" if sent else "-"
         print(
             f"[{t_s:6.0f}s] {state.phase_name:<28} users {active:>6}/{state.target_users:<7.0f} "
-            f"req/s {sent:>6}  errors {err:>6}  missed {missed:>4}  left {left:5.0f}s",
+            f"req/s {sent:>6}  errors {err:>6}  missed {missed:>4}  left {left:5.0f}s"
+            + worker_shares(self.collector.latest),
             flush=True,
         )
+
+
+def worker_shares(latest: dict[str, dict]) -> str:
+    """`` | worker-ab12 10u 40r/s, ...``: each worker's share (a summary past four workers)."""
+    workers = {s: v for s, v in latest.items() if s != "local"}
+    if len(workers) < 2:
+        return ""
+    users = {s: int(v.get("active_users", 0)) for s, v in workers.items()}
+    if len(workers) <= 4:
+        parts = [f"{s} {users[s]}u {int(workers[s].get('sent', 0))}r/s" for s in sorted(workers)]
+        return " | " + ", ".join(parts)
+    return f" | {len(workers)} workers, {min(users.values())}-{max(users.values())} users each"

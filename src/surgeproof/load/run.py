@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,18 +19,22 @@ from typing import Any
 from surgeproof.errors import UserError
 from surgeproof.load import messages
 from surgeproof.load.collector import Collector
+from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
 from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
 from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
+from surgeproof.load.outage import TargetWatch, play_outage
 from surgeproof.load.progress import Progress
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.server_metrics import ServerMetricsPoller
-from surgeproof.load.target import Target, fetch_json, start_embedded, ws_url_of
+from surgeproof.load.target import Target, describe_host, fetch_json, start_embedded, ws_url_of
 from surgeproof.rundir.schema import LOCUST_DIR
 from surgeproof.rundir.writer import write_meta
 
 #: Time between the conductor's start signal and t0, so workers and users start together.
 LEAD_S = 1.0
 WORKER_CONNECT_TIMEOUT_S = 60.0
+#: Workers on other machines are started by hand or by an orchestrator: give them longer.
+REMOTE_WORKER_CONNECT_TIMEOUT_S = 180.0
 
 
 def execute(opts: RunOptions) -> Path:
@@ -39,7 +44,8 @@ def execute(opts: RunOptions) -> Path:
     model = opts.model or plan.scenario.model
     if opts.target and not Target(opts.target, None, False).loopback:
         print(
-            f"surgeproof run: REMOTE target {opts.target} (allowed by --allow-remote-target)",
+            f"surgeproof run: REMOTE target {opts.target}: host {describe_host(opts.target)} "
+            "(allowed by --allow-remote-target)",
             flush=True,
         )
     run_dir = make_run_dir(opts, plan)
@@ -63,7 +69,12 @@ class _Conductor:
         self.lost: list[dict[str, Any]] = []
         self.seen: list[str] = []
         self.done_sources: set[str] = set()
-        self.worker_procs: list[subprocess.Popen] = []
+        self.local = LocalWorkers()
+        #: source -> {"host", "pid", "node"}: where each worker ran (run.json workers.nodes).
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.last_batch_ns: dict[str, int] = {}
+        self._await_rebalance: list[dict[str, Any]] = []
+        self.outage = None  # the greenlet playing an injected target outage
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -140,8 +151,10 @@ class _Conductor:
             self.meta = self._base_meta(started, 0, target)
             self._write_meta("running")
             self.collector.event("run_start", t_ns=started)
-            distributed = opts.workers > 0
+            self._install_signals()
+            distributed = opts.workers + opts.expect_workers > 0
             if distributed:
+                tune_locust_heartbeat()
                 runner = env.create_master_runner(opts.master_bind_host, self._master_port())
                 self._start_workers(env, runner, target)
                 ctx = None
@@ -157,7 +170,6 @@ class _Conductor:
                 _check_accounts(ctx.accounts, self.plan)
                 ctx.set_state(program.state_at(0.0))
                 env.surgeproof = ctx
-            self._install_signals()
             # t0 only once every process is ready: the plan's second 0 is the same for all.
             t0 = now_ns() + int(LEAD_S * 1e9)
             shape.t0_ns = t0
@@ -167,7 +179,7 @@ class _Conductor:
             poller = None
             if target.embedded or (target.loopback and target.config):
                 poller = ServerMetricsPoller(target.url, self.run_dir, started / 1e9 - 1)
-            self.meta["workers"]["expected"] = opts.workers
+            self.meta["workers"]["expected"] = opts.workers + opts.expect_workers
             self._loop(env, runner, program, shape, t0, ctx, poller)
             self._finish(env, runner, ctx, poller, csv, program)
         finally:
@@ -187,6 +199,8 @@ class _Conductor:
         if opts.max_duration is None and self.plan.search is not None:
             deadline = t0 + int((self.plan.duration_s + 120.0) * 1e9)
         stalls = sorted(opts.stalls)
+        outages = sorted(opts.outages)
+        watch = TargetWatch(self.target) if self.target and self.target.embedded else None
         last_state = None
         last_second = 0
         prev_workers: dict[str, int] = {}
@@ -216,13 +230,22 @@ class _Conductor:
                 last_state = state
             while stalls and stalls[0][0] <= t_s:
                 self._stall(*stalls.pop(0))
+            if outages and outages[0][0] <= t_s and not self._injecting():
+                assert self.target is not None
+                self.outage = gevent.spawn(
+                    play_outage, self.target, self.collector, outages.pop(0)[1]
+                )
+            if watch is not None:
+                watch.check(self.collector, self._injecting())
+            if sampler is None:
+                # Every tick, not every second: a dead local worker is handed to Locust at once.
+                self._flag_exited_workers(runner)
+                prev_workers = self._track_workers(runner, prev_workers)
             if second != last_second:
                 last_second = second
                 if sampler is not None:
                     raw, names, sample = sampler.take()
                     self.collector.batch("local", raw, names, sample)
-                else:
-                    prev_workers = self._track_workers(runner, prev_workers)
                 if poller is not None:
                     poller.poll()
                 progress.maybe_print(t_s, state)
@@ -279,6 +302,11 @@ class _Conductor:
             extra["search"] = summary
         self.meta["workers"]["lost"] = self.lost
         self.meta["workers"]["seen"] = self.seen
+        if self.nodes:
+            # What each worker says it shipped beside what reached this run directory.
+            for source, node in self.nodes.items():
+                node["received"] = extra["counts"]["records"].get(source, 0)
+            self.meta["workers"]["nodes"] = self.nodes
         self.collector.close()
         self._write_meta(status, **extra)
         print(
@@ -391,6 +419,7 @@ class _Conductor:
         def on_batch(environment, msg, **_kw) -> None:
             d = msg.data
             source = str(d["source"])
+            self.last_batch_ns[source] = now_ns()
             names = {int(i): (str(n), str(g)) for i, n, g in d.get("names", [])}
             self.collector.batch(source, bytes(d.get("raw") or b""), names, d.get("sample"))
 
@@ -401,9 +430,18 @@ class _Conductor:
                 self.collector.event("worker_joined", source=source, users=0, node=str(msg.node_id))
 
         def on_done(environment, msg, **_kw) -> None:
-            self.done_sources.add(str(msg.data["source"]))
+            source = str(msg.data["source"])
+            self.done_sources.add(source)
+            if "shipped" in msg.data:
+                self.nodes.setdefault(source, {})["shipped"] = int(msg.data["shipped"])
 
         def on_hello(environment, msg, **_kw) -> None:
+            d = msg.data or {}
+            source = str(d.get("source") or messages.source_of(msg.node_id))
+            pid, host = d.get("pid"), d.get("host")
+            self.nodes[source] = {"host": host, "pid": pid, "node": str(msg.node_id)}
+            if host == socket.gethostname() and pid in {p.pid for p in self.local.procs}:
+                self.local.node_pid[str(msg.node_id)] = int(pid)
             runner.send_message(messages.SETUP, setup, client_id=msg.node_id)
 
         setup = {
@@ -419,8 +457,13 @@ class _Conductor:
         runner.register_message(messages.DONE, on_done)
         runner.register_message(messages.HELLO, on_hello)
         port = runner.master_bind_port
+        log_path = self.run_dir / "server" / "workers.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - the workers hold it; closed below
+        bind = self.opts.master_bind_host
+        local_master = "127.0.0.1" if bind in ("", "*", "0.0.0.0", "::") else bind
         for _ in range(self.opts.workers):
-            self.worker_procs.append(
+            self.local.procs.append(
                 subprocess.Popen(
                     [
                         sys.executable,
@@ -428,25 +471,49 @@ class _Conductor:
                         "surgeproof.cli",
                         "worker",
                         "--master",
-                        "127.0.0.1",
+                        local_master,
                         "--master-port",
                         str(port),
                     ],
                     stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=open(self.run_dir / "server" / "workers.log", "ab")  # noqa: SIM115
-                    if (self.run_dir / "server").is_dir()
-                    else subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    # Ctrl-C reaches the conductor only, which finishes the workers in order;
+                    # a SIGKILLed conductor takes its workers with it.
+                    start_new_session=True,
+                    preexec_fn=die_with_parent,
                 )
             )
-        deadline = time.monotonic() + WORKER_CONNECT_TIMEOUT_S
-        while len(self.seen) < self.opts.workers:
+        log.close()
+        expected = self.opts.workers + self.opts.expect_workers
+        timeout = WORKER_CONNECT_TIMEOUT_S
+        if self.opts.expect_workers:
+            timeout = REMOTE_WORKER_CONNECT_TIMEOUT_S
+            print(
+                f"surgeproof run: waiting up to {timeout:.0f}s for {self.opts.expect_workers} "
+                f"worker(s): surgeproof worker --master {self.opts.master_bind_host} "
+                f"--master-port {port}",
+                flush=True,
+            )
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < expected:
+            if self.stop_reason is not None:
+                raise UserError(f"{self.stop_reason} while waiting for workers")
             if time.monotonic() > deadline:
                 raise UserError(
-                    f"only {len(self.seen)} of {self.opts.workers} workers connected "
-                    f"within {WORKER_CONNECT_TIMEOUT_S:.0f}s"
+                    f"only {len(self.seen)} of {expected} workers connected within {timeout:.0f}s"
                 )
             gevent.sleep(0.1)
+
+    def _injecting(self) -> bool:
+        return self.outage is not None and not self.outage.dead
+
+    def _flag_exited_workers(self, runner) -> None:
+        """A local worker whose process exited is missing now, not after its heartbeats lapse."""
+        for node_id in self.local.exited_nodes():
+            node = runner.clients.get(node_id)
+            if node is not None and node.state != "missing":
+                node.heartbeat = -1  # Locust marks it missing and rebalances on its next beat
 
     def _track_workers(self, runner, prev: dict[str, int]) -> dict[str, int]:
         """worker_lost / rebalanced events from Locust's view of its workers."""
@@ -455,24 +522,68 @@ class _Conductor:
             if node.state != "missing":
                 now[node.id] = sum(node.user_classes_count.values())
         for node_id, users in prev.items():
-            if node_id not in now:
-                source = messages.source_of(node_id)
-                t = now_ns()
-                self.lost.append({"source": source, "t_ns": t, "users": users})
-                self.collector.event("worker_lost", source=source, users=users)
-                self._await_rebalance = (t, runner)
-        pending = getattr(self, "_await_rebalance", None)
-        if pending and now:
-            total = sum(now.values())
-            if total >= runner.target_user_count and runner.target_user_count > 0:
-                self.collector.event(
-                    "rebalanced", workers=len(now), users=total, gap_s=(now_ns() - pending[0]) / 1e9
-                )
-                self._await_rebalance = None
+            if node_id in now:
+                continue
+            source = messages.source_of(node_id)
+            if node_id in self.local.reported:
+                how = "process exit"
+            elif node_id in runner.clients:
+                how = "heartbeat"
+            else:
+                how = "worker stopped"
+            t_lost = now_ns()
+            entry = {
+                "source": source,
+                "t_ns": t_lost,
+                "users": users,
+                "detected_by": how,
+                "last_batch_ns": self.last_batch_ns.get(source),
+            }
+            self.lost.append(entry)
+            self.collector.latest.pop(source, None)  # its last sample no longer counts
+            self.collector.event(
+                "worker_lost",
+                t_ns=t_lost,
+                source=source,
+                users=users,
+                detected_by=how,
+                last_batch_ns=entry["last_batch_ns"],
+            )
+            self._await_rebalance.append(entry)
+        if self._await_rebalance and now:
+            self._check_restored(runner, now)
         return now
 
+    def _check_restored(self, runner, now: dict[str, int]) -> None:
+        """``rebalanced`` once the living workers' own samples, taken after the loss, show the
+        offered users running again (Locust's dispatch alone is not users running)."""
+        first = self._await_rebalance[0]
+        target = runner.target_user_count
+        samples = [self.collector.latest.get(messages.source_of(n)) for n in now]
+        if target <= 0 or not all(s and s["t_ns"] > first["t_ns"] for s in samples):
+            return
+        active = sum(int(s.get("active_users", 0)) for s in samples if s)
+        if active < target - max(1.0, 0.02 * target):
+            return
+        t = max(int(s["t_ns"]) for s in samples if s)
+        self.collector.event(
+            "rebalanced",
+            t_ns=t,
+            workers=len(now),
+            users=active,
+            gap_s=(t - first["t_ns"]) / 1e9,
+            short_from_ns=first["last_batch_ns"] or first["t_ns"],
+        )
+        for entry in self._await_rebalance:
+            # The window in which offered load fell short: from the last batch the worker
+            # shipped (it may have died any time after) to the users running again.
+            entry["short_from_ns"] = entry["last_batch_ns"] or entry["t_ns"]
+            entry["restored_t_ns"] = t
+            entry["short_s"] = (t - entry["short_from_ns"]) / 1e9
+        self._await_rebalance = []
+
     def _stop_workers(self) -> None:
-        for p in self.worker_procs:
+        for p in self.local.procs:
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -30,6 +30,9 @@ class Target:
     embedded: bool
     config: dict[str, Any] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    #: How the embedded exchange was started (to restart it on the same port after an outage).
+    command: list[str] = field(default_factory=list)
+    log_path: Path | None = None
 
     @property
     def loopback(self) -> bool:
@@ -63,6 +66,17 @@ def is_loopback_url(url: str) -> bool:
     return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
 
 
+def describe_host(url: str) -> str:
+    """``host (addr, ...)``: the host a URL names and what it resolves to, for the guard's line."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addrs = sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+    except OSError:
+        return f"{host} (does not resolve)"
+    shown = ", ".join(addrs[:4]) + (", ..." if len(addrs) > 4 else "")
+    return host if addrs == [host] else f"{host} ({shown})"
+
+
 def check_target_url(url: str, allow_remote: bool) -> str:
     """Validate ``--target``; refuse a non-loopback host unless explicitly allowed."""
     parts = urlsplit(url)
@@ -84,6 +98,8 @@ def ws_url_of(url: str) -> str:
 
 def start_embedded(config: str | None, accounts: int, log_path: Path) -> Target:
     """Start ``python -m surgeproof.exchange`` on an ephemeral loopback port and wait for it."""
+    if config and not Path(config).is_file():
+        raise UserError(f"--target-config {config}: file not found")
     cmd = [
         sys.executable,
         "-m",
@@ -95,12 +111,60 @@ def start_embedded(config: str | None, accounts: int, log_path: Path) -> Target:
         str(accounts),
     ]
     if config:
-        if not Path(config).is_file():
-            raise UserError(f"--target-config {config}: file not found")
         cmd += ["--config", str(config)]
+    proc, info = _spawn(cmd, log_path)
+    url = str(info["url"]).rstrip("/")
+    target = Target(url, info.get("ws_url") or ws_url_of(url), True, {}, proc, cmd, log_path)
+    target.config = fetch_json(url + "/admin/config") or {"config": info.get("config")}
+    return target
+
+
+def restart_embedded(target: Target, attempts_s: float = 10.0) -> subprocess.Popen:
+    """Start the embedded exchange again on the port (and websocket port) it had; returns it.
+
+    The same command and seed give the same accounts and markets; what lived only in the dead
+    process (sessions, open orders, websockets) is gone, as after a real crash.
+    """
+    if not target.command or target.log_path is None:
+        raise UserError("only the embedded exchange can be restarted")
+    parts = urlsplit(target.url)
+    cmd = list(target.command)
+    cmd[cmd.index("--port") + 1] = str(parts.port)
+    ws_port = urlsplit(target.ws_url or "").port
+    if ws_port and ws_port != parts.port:
+        cmd += ["--ws-port", str(ws_port)]
+    deadline = time.monotonic() + attempts_s
+    while True:
+        try:
+            proc, _info = _spawn(cmd, target.log_path)
+        except UserError:
+            # The port may still be held for a moment by the dead process's sockets.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+            continue
+        target.process = proc
+        return proc
+
+
+def _spawn(cmd: list[str], log_path: Path) -> tuple[subprocess.Popen, dict[str, Any]]:
+    """Start the exchange and read its one JSON line; a UserError with its last log line if not.
+
+    Its own session keeps a terminal's Ctrl-C from killing it under a run that is still
+    flushing; the parent-death signal keeps a SIGKILLed conductor from leaving it behind.
+    """
+    from surgeproof.load.liveness import die_with_parent
+
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child for its lifetime
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # only prctl: safe between fork and exec
+    )
     log.close()
     assert proc.stdout is not None
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -119,12 +183,10 @@ def start_embedded(config: str | None, accounts: int, log_path: Path) -> Target:
         info = json.loads(line.decode().splitlines()[0])
     except (ValueError, IndexError):
         proc.kill()
+        proc.wait()
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"embedded exchange did not start: {tail[0]}") from None
-    url = str(info["url"]).rstrip("/")
-    target = Target(url, info.get("ws_url") or ws_url_of(url), True, {}, proc)
-    target.config = fetch_json(url + "/admin/config") or {"config": info.get("config")}
-    return target
+    return proc, info
 
 
 def fetch_json(url: str, timeout_s: float = 5.0, data: bytes | None = None) -> Any:

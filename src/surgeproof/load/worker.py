@@ -2,31 +2,43 @@
 
 The same command runs on another machine (``--master HOST``). It needs no scenario file: the
 master sends the target and t0 once and the current ``LoadState`` every second. Credentials
-come from the exchange's admin endpoint (loopback) or this machine's accounts file.
+come from this machine's accounts file (``--accounts-file`` or ``$SURGEPROOF_ACCOUNTS_FILE``),
+the master's file when it exists here, or the exchange's admin endpoint (loopback).
+
+A worker stops by itself, shipping what it holds, when its master goes silent (killed) or on
+SIGINT/SIGTERM; it never outlives its master by more than ``MASTER_SILENCE_S`` plus a grace.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import time
+from pathlib import Path
 
 from surgeproof.load import messages
+from surgeproof.load.liveness import (
+    MASTER_SILENCE_S,
+    WORKER_EXIT_GRACE_S,
+    tune_locust_heartbeat,
+)
+from surgeproof.rundir.schema import RECORD_DTYPE
 
-#: A worker that hears nothing from its master for this long stops by itself.
-MASTER_SILENCE_S = 10.0
 
-
-def run_worker(master_host: str, master_port: int) -> int:
+def run_worker(master_host: str, master_port: int, accounts_file: str | None = None) -> int:
     import gevent
     import locust
     from locust.argument_parser import get_parser
     from locust.env import Environment
 
-    from surgeproof.load.accounts import accounts_for_target
+    from surgeproof.load.accounts import ACCOUNTS_ENV, accounts_for_target
     from surgeproof.load.context import LoadContext
     from surgeproof.load.sampler import Sampler
     from surgeproof.load.state import LoadState
     from surgeproof.load.users.surge_user import SurgeUser
 
+    tune_locust_heartbeat()
     options = get_parser(default_config_files=[]).parse_args(["--headless"])
     env = Environment(user_classes=[SurgeUser], parsed_options=options, events=locust.events)
     runner = env.create_worker_runner(master_host, master_port)
@@ -36,9 +48,11 @@ def run_worker(master_host: str, master_port: int) -> int:
     heard = {"t": time.monotonic()}
     sampler = Sampler(ctx)
     finishing = {"done": False}
+    shipped = {"records": 0}
 
     def ship(final: bool = False) -> None:
         raw, names, sample = sampler.take()
+        shipped["records"] += len(raw) // RECORD_DTYPE.itemsize
         runner.send_message(
             messages.BATCH,
             {
@@ -49,15 +63,32 @@ def run_worker(master_host: str, master_port: int) -> int:
             },
         )
 
+    def stop_self(why: str) -> None:
+        """Cancel in-flight calls, ship the last batch, leave; a hung exit is cut by SIGALRM."""
+        if finishing["done"]:
+            return
+        finishing["done"] = True
+        print(f"surgeproof worker {source}: {why}; shipping the last records", flush=True)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(WORKER_EXIT_GRACE_S)
+        ctx.cancel_all()
+        ship(final=True)
+        done()
+        runner.quit()
+
     def on_setup(environment, msg, **_kw) -> None:
         d = msg.data
         SurgeUser.network_timeout = float(d["timeout_s"])
         SurgeUser.connection_timeout = min(5.0, float(d["timeout_s"]))
-        ctx.accounts = accounts_for_target(d["url"], bool(d["embedded_like"]), d["accounts_file"])
+        local = accounts_file or os.environ.get(ACCOUNTS_ENV)
+        masters = d.get("accounts_file")
+        if not local and masters and Path(masters).is_file():
+            local = masters  # same filesystem (local workers, shared volume)
+        ctx.accounts = accounts_for_target(d["url"], bool(d["embedded_like"]), local)
         ctx.ws_url = d.get("ws_url")
         ctx.max_inflight_per_user = int(d["max_inflight_per_user"])
         heard["t"] = time.monotonic()
-        runner.send_message(messages.READY, {"source": source})
+        runner.send_message(messages.READY, {"source": source, "accounts": len(ctx.accounts)})
 
     def on_state(environment, msg, **_kw) -> None:
         heard["t"] = time.monotonic()
@@ -67,11 +98,21 @@ def run_worker(master_host: str, master_port: int) -> int:
         finishing["done"] = True
         ctx.cancel_all()
         ship(final=True)
-        runner.send_message(messages.DONE, {"source": source})
+        done()
+
+    def done() -> None:
+        runner.send_message(messages.DONE, {"source": source, "shipped": shipped["records"]})
+        print(f"surgeproof worker {source}: shipped {shipped['records']} records", flush=True)
+
+    def on_heartbeat(**_kw) -> None:
+        heard["t"] = time.monotonic()
 
     runner.register_message(messages.SETUP, on_setup)
     runner.register_message(messages.STATE, on_state)
     runner.register_message(messages.FINISH, on_finish)
+    env.events.heartbeat_received.add_listener(on_heartbeat)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        gevent.signal_handler(signum, stop_self, f"{signal.Signals(signum).name} received")
 
     def flusher() -> None:
         next_t = time.time() // 1 + 1
@@ -82,12 +123,12 @@ def run_worker(master_host: str, master_port: int) -> int:
                 break
             ship()
             if time.monotonic() - heard["t"] > MASTER_SILENCE_S:
-                ctx.cancel_all()
-                ship(final=True)
-                runner.quit()
+                stop_self(f"master silent for {MASTER_SILENCE_S:g}s")
                 break
 
-    runner.send_message(messages.HELLO, {"source": source})
+    runner.send_message(
+        messages.HELLO, {"source": source, "pid": os.getpid(), "host": socket.gethostname()}
+    )
     fl = gevent.spawn(flusher)
     runner.greenlet.join()
     fl.kill(block=False)
