@@ -55,17 +55,28 @@ def test_sigkilled_worker_users_move_within_5s_and_its_records_are_kept(tmp_path
     scenario = tmp_path / "hold.yaml"
     scenario.write_text(HOLD)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "surgeproof.cli", "run", str(scenario), "--workers", "2"]
-        + ["--reports-dir", str(tmp_path), "--run-id", "k", "--timeout", "3"],
+        [
+            sys.executable,
+            "-m",
+            "surgeproof.cli",
+            "run",
+            str(scenario),
+            "--workers",
+            "2",
+            "--reports-dir",
+            str(tmp_path),
+            "--run-id",
+            "k",
+            "--timeout",
+            "3",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     run_dir = tmp_path / "k"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (
-        (t0 := _t0(run_dir)) and time.time_ns() > t0 + 6e9
-    ):
+    while time.monotonic() < deadline and not ((t0 := _t0(run_dir)) and time.time_ns() > t0 + 6e9):
         time.sleep(0.2)
     workers = [
         p
