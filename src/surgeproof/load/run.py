@@ -183,6 +183,8 @@ class _Conductor:
             self._loop(env, runner, program, shape, t0, ctx, poller)
             self._finish(env, runner, ctx, poller, csv, program)
         finally:
+            if self.outage is not None:
+                self.outage.kill(block=False)  # a restart still pending must not outlive the run
             self._stop_workers()
             target.stop()
         return self.run_dir
