@@ -14,19 +14,26 @@ CAUSES: tuple[str, ...] = (
     "server_error",
     "timeout",
     "connection_error",
+    "backlogged",
     "missed",
     "cancelled",
 )
 
 #: Outcomes that count against the target in ``error_ratio``. Client errors are refusals on the
-#: request's merits; missed and cancelled requests never reached the target.
+#: request's merits; missed and cancelled requests never reached the target through no fault of
+#: its own. Backlogged ones never reached it either, but because it had left every earlier call of
+#: their user unanswered: an open-model user would have queued them at the target.
 CAPACITY_ERRORS = (
     Outcome.RATE_LIMITED,
     Outcome.BLOCKED,
     Outcome.SERVER_ERROR,
     Outcome.TIMEOUT,
     Outcome.CONNECTION_ERROR,
+    Outcome.BACKLOGGED,
 )
+
+#: Outcomes with no send or end time: they have no latency to take percentiles of.
+UNSENT = (Outcome.MISSED, Outcome.CANCELLED, Outcome.BACKLOGGED)
 
 #: Outcomes after which a response arrived (achieved throughput counts these).
 ANSWERED = (
@@ -48,6 +55,11 @@ def is_capacity_error(outcome: np.ndarray) -> np.ndarray:
 def is_answered(outcome: np.ndarray) -> np.ndarray:
     """Mask of outcomes that carried a response from the target."""
     return np.isin(outcome, np.array(ANSWERED, dtype=np.uint8))
+
+
+def has_latency(outcome: np.ndarray) -> np.ndarray:
+    """Mask of outcomes that were sent, so that their latency is defined."""
+    return ~np.isin(outcome, np.array(UNSENT, dtype=np.uint8))
 
 
 def cause_counts(outcome: np.ndarray) -> dict[str, int]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES
+from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, has_latency
 from surgeproof.analysis.keyed import KeyedValues
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
@@ -110,7 +110,7 @@ class KeyedStats:
         if not req.any():
             return
         add_tally(self.tally, keys[req], s.outcome[req])
-        sel = req & (s.outcome != Outcome.MISSED) & (s.outcome != Outcome.CANCELLED)
+        sel = req & has_latency(s.outcome)
         k = keys[sel]
         end = s.end_ns[sel]
         self.latency.add(k, end - s.intended_ns[sel])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from surgeproof.analysis.causes import cause_counts, is_capacity_error
+from surgeproof.analysis.causes import cause_counts, has_latency, is_capacity_error
 from surgeproof.analysis.percentiles import exact_percentiles
 from surgeproof.rundir.reader import open_record_sources, read_server_metrics
 from surgeproof.rundir.schema import Kind, Outcome
@@ -67,7 +67,7 @@ def endpoint_table(run_dir: Path) -> list[EndpointRow]:
         out = outcome[mine]
         errors = cause_counts(out)
         count = int(len(out) - errors["missed"] - errors["cancelled"])
-        counted = (out != Outcome.MISSED) & (out != Outcome.CANCELLED)
+        counted = has_latency(out)
         bad = int(np.count_nonzero(is_capacity_error(out)))
         rows.append(
             EndpointRow(
