@@ -45,7 +45,9 @@ class Collector:
         if sample is not None:
             self.timeline.append(sample)
             self.latest[source] = sample
-            t = self.totals.setdefault(source, {"sent": 0, "errors": 0, "missed": 0})
+            t = self.totals.setdefault(
+                source, {"sent": 0, "errors": 0, "missed": 0, "backlogged": 0}
+            )
             for key in t:
                 t[key] += int(sample.get(key, 0))
 

@@ -42,7 +42,7 @@ class LoadContext:
     accounts: list[Account] = field(default_factory=list)
     #: Whether ``ws://`` of the target is reachable (market watchers subscribe); set by the runner.
     ws_url: str | None = None
-    #: Most calls a user keeps in flight before further due calls are recorded as ``missed``.
+    #: Most calls a user keeps in flight before further due calls are recorded as ``backlogged``.
     max_inflight_per_user: int = 4
     #: Spread of arrivals: a spawned user waits a random part of this before it starts.
     arrival_spread_s: float = 1.0

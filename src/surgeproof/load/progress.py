@@ -21,12 +21,12 @@ class Progress:
         sent = sum(int(s.get("sent", 0)) for s in latest)
         errors = sum(int(s.get("errors", 0)) for s in latest)
         active = sum(int(s.get("active_users", 0)) for s in latest)
-        missed = sum(int(s.get("missed", 0)) for s in latest)
+        backlog = sum(int(s.get("backlogged", 0)) for s in latest)
         left = max(0.0, self.program.end_s - t_s)
         err = f"{100 * errors / sent:.1f}%" if sent else "-"
         print(
             f"[{t_s:6.0f}s] {state.phase_name:<28} users {active:>6}/{state.target_users:<7.0f} "
-            f"req/s {sent:>6}  errors {err:>6}  missed {missed:>4}  left {left:5.0f}s"
+            f"req/s {sent:>6}  errors {err:>6}  backlog {backlog:>4}  left {left:5.0f}s"
             + worker_shares(self.collector.latest),
             flush=True,
         )

@@ -23,6 +23,7 @@ class SecondCounters:
 
     late_sends: int = 0
     missed: int = 0
+    backlogged: int = 0
     sent: int = 0
     errors: int = 0
 
@@ -93,6 +94,9 @@ class Recorder:
         if outcome == Outcome.MISSED:
             c.missed += 1
             return
+        if outcome == Outcome.BACKLOGGED:
+            c.backlogged += 1
+            return
         if kind == Kind.HTTP:
             c.sent += 1
             if sent_ns - intended_ns > self.late_after_ns:
@@ -100,10 +104,22 @@ class Recorder:
             if outcome != Outcome.OK:
                 c.errors += 1
 
-    def missed(self, intended_ns: int, name_id: int, user: int, concurrency: int, flags: int = 0):
-        """A call that was due but could not be sent (its user had too many calls in flight)."""
+    def backlogged(
+        self, intended_ns: int, name_id: int, user: int, concurrency: int, flags: int = 0
+    ) -> None:
+        """A call that fell due while its user's earlier calls were all still unanswered."""
         self.record(
-            intended_ns, 0, 0, name_id, 0, Outcome.MISSED, Kind.HTTP, 0, flags, user, concurrency
+            intended_ns,
+            0,
+            0,
+            name_id,
+            0,
+            Outcome.BACKLOGGED,
+            Kind.HTTP,
+            0,
+            flags,
+            user,
+            concurrency,
         )
 
     def drain(self) -> tuple[bytes, dict[int, tuple[str, str]]]:

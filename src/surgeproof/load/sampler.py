@@ -30,6 +30,7 @@ class Sampler:
             "cpu_percent": self._proc.cpu_percent(None),
             "late_sends": c.late_sends,
             "missed": c.missed,
+            "backlogged": c.backlogged,
             "inflight": ctx.recorder.inflight,
             "sent": c.sent,
             "errors": c.errors,

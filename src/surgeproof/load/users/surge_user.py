@@ -3,7 +3,7 @@
 Calls are due at intended times (the role's rate × the phase's intensity, jittered ±50%)
 whether or not earlier answers came back. A due call goes out in its own greenlet while the
 user has fewer than ``max_inflight_per_user`` calls in flight; beyond that it is recorded as
-``missed``. Latency is measured from the intended time. With the closed model the user waits
+``backlogged``. Latency is measured from the intended time. With the closed model the user waits
 for each answer before the next call and its records carry the closed-model flag.
 """
 
@@ -111,7 +111,9 @@ class SurgeUser(FastHttpUser):
                 continue
             if self._inflight >= self.ctx.max_inflight_per_user:
                 rec = self.ctx.recorder
-                rec.missed(
+                # The target, not the generator, is behind: it has not answered this user's
+                # earlier calls. Recorded against the target (outcome 'backlogged').
+                rec.backlogged(
                     intended,
                     rec.name_id(c.name, c.group),
                     self.uid,
