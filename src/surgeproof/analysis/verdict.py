@@ -22,12 +22,18 @@ def run_verdict(
         reasons: list[str] = []
         status = "pass"
         top = max((scale.real(v.offered_users) for v in conclusive), default=None)
+        # A level that failed at or below the required load disproves the requirement outright.
+        lowest_fail = min(
+            (scale.real(v.offered_users) for v in conclusive if v.verdict == "fail"), default=None
+        )
         for f in reqs:
             required = f["requirement"]["required"]
             text = f"{f['requirement']['text']} ({required:,.0f} real users)"
             if f["passed"]:
                 reasons.append(f"met: {text}; measured ceiling {f['ceiling_real']:,.0f}")
-            elif top is not None and top >= required:
+            elif (top is not None and top >= required) or (
+                lowest_fail is not None and lowest_fail <= required
+            ):
                 status = "fail"
                 reasons.insert(0, f"not met: {text}; {ceiling['statement']}")
             else:
