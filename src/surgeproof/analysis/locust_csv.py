@@ -155,6 +155,8 @@ def analyze_locust_csv(
             "acknowledged_orders": None,
             "balances_conserved": None,
             "passed": None,
+            "status": "unavailable",
+            "partial_reason": None,
             "details": {},
             "note": "a plain Locust run has no exchange ledger",
         },
@@ -166,6 +168,7 @@ def analyze_locust_csv(
             "precision_notes": list(PRECISION_NOTES),
             "closed_model": True,
             "caveats": caveats,
+            "shortfall_windows": [],
         },
         "generator": {
             "bottleneck": False,
@@ -362,6 +365,7 @@ def _incidents(series: dict[str, Any], failures: list[dict[str, str]]) -> dict[s
             "in failures.csv",
         },
         "stalls": [],
+        "target_outages": [],
     }
 
 

@@ -1,18 +1,51 @@
 """Reconciliation from the embedded exchange's ledger: no acknowledged order may be lost, and
-every asset's balances must add up to what was deposited."""
+every asset's balances must add up to what was deposited.
+
+The ledger is read from the exchange process alive at the end. After a restart that process knows
+only what it acknowledged itself: orders acknowledged before the outage are invisible to it, so a
+clean ledger then proves nothing about them and the reconciliation is ``partial``, not passed.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from surgeproof.rundir.schema import SERVER_LEDGER
 
 
-def reconcile(run_dir: Path) -> tuple[dict[str, Any], list[str]]:
-    """(the ``reconciliation`` object, damage notes) from ``server/ledger.json``."""
-    path = Path(run_dir) / SERVER_LEDGER
+def reconcile(
+    run_dir: Path, outages: Sequence[dict[str, Any]] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """(the ``reconciliation`` object, damage notes) from ``server/ledger.json``.
+
+    ``outages``: the run's target outages (``incidents.target_outages``); any of them means the
+    ledger came from a restarted process.
+    """
+    out, damage = _from_ledger(Path(run_dir) / SERVER_LEDGER)
+    out["status"] = _status(out)
+    out["partial_reason"] = None
+    if outages and out["status"] in ("passed", "incomplete"):
+        n = len(outages)
+        reason = (
+            f"the target was restarted ({n} outage{'s' if n > 1 else ''}, the first at "
+            f"t={float(outages[0]['t_down_s']):.1f} s): the ledger read at the end comes from "
+            "the restarted process, which cannot see orders acknowledged before the outage"
+        )
+        out.update(status="partial", partial_reason=reason, passed=None)
+        out["note"] = f"{reason}; what it can see: {out['note']}"
+    return out, damage
+
+
+def _status(out: dict[str, Any]) -> str:
+    if not out["available"]:
+        return "unavailable"
+    return {True: "passed", False: "failed", None: "incomplete"}[out["passed"]]
+
+
+def _from_ledger(path: Path) -> tuple[dict[str, Any], list[str]]:
     out: dict[str, Any] = {
         "available": False,
         "lost_acknowledged_orders": None,

@@ -23,6 +23,7 @@ from surgeproof.analysis.headroom import compare_with_profile
 from surgeproof.analysis.incidents import incident_view
 from surgeproof.analysis.knee import find_knee
 from surgeproof.analysis.levels import LevelSpec, LevelVerdict, judge_levels
+from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import reconcile
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.scan import Census, RecordScan
@@ -34,6 +35,7 @@ from surgeproof.analysis.settings import (
     as_tolerance,
     settings_dict,
 )
+from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
 from surgeproof.analysis.slo import DEFAULT_SLOS, slo_dict
 from surgeproof.analysis.summary import summary_lines
 from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES, build_series
@@ -127,6 +129,8 @@ def analyze_run(
     levels = judge_levels(
         scan, specs, timeline, slos, tolerance=tol, closed_model=load_model == "closed"
     )
+    shortfalls = shortfall_windows(meta, events)
+    short_levels = apply_shortfalls(levels, shortfalls, t0_ns)
     plateau = throughput_plateau(levels)
     if load_model == "closed":
         apply_closed_model_plateau(levels, plateau)
@@ -141,7 +145,10 @@ def analyze_run(
     client_sent = series.sent if series.sent is not None else np.zeros(len(series), np.int64)
     series.server = server_series(server_rows, t0_ns, window_s, client_sent)
     incidents = incident_view(series, events)
-    reconciliation, rec_damage = reconcile(run_dir)
+    incidents["target_outages"] = target_outages(
+        series, events, window_min_samples=window_min_samples
+    )
+    reconciliation, rec_damage = reconcile(run_dir, incidents["target_outages"])
     damage += rec_damage
     ceiling_real = ceiling["real"]["last_pass_users"]
     comparison = (
@@ -153,9 +160,13 @@ def analyze_run(
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
-    lost = (meta.get("workers") or {}).get("lost") if isinstance(meta.get("workers"), dict) else []
-    if lost:
-        caveats.append(f"{len(lost)} generator worker(s) lost during the run")
+    if shortfalls:
+        caveats.append(
+            f"{len(shortfalls)} generator worker(s) lost during the run ("
+            + ", ".join(w.source for w in shortfalls)
+            + "): offered load fell short until their users ran again; levels overlapping "
+            "those windows are inconclusive"
+        )
 
     status = meta.get("status")
     partial = status != "complete" or bool(damage)
@@ -208,6 +219,9 @@ def analyze_run(
             ],
             "closed_model": load_model == "closed",
             "caveats": caveats,
+            "shortfall_windows": [
+                w.to_dict(t0_ns, short_levels.get(i, [])) for i, w in enumerate(shortfalls)
+            ],
         },
         "generator": _generator(scan, census, timeline, levels, meta, tol, ceiling),
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from surgeproof.analysis.outages import outage_sentence
+
 
 def summary_lines(a: dict[str, Any]) -> list[str]:
     """A few lines: verdict, bracket, headroom, model estimate, incidents, data quality."""
@@ -43,10 +45,17 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
             f"{inc['total_breach_s']:.0f} s in all; order submissions failed: {o['failed']} "
             f"(timed out: {o['timed_out']})"
         )
+    for outage in inc.get("target_outages") or []:
+        lines.append(f"outage: {outage_sentence(outage)}")
+    for w in a["data_quality"].get("shortfall_windows") or []:
+        lines.append(f"worker lost: {shortfall_sentence(w)}")
     r = a["reconciliation"]
     if r["available"]:
-        ok = {True: "passed", False: "FAILED", None: "incomplete"}[r["passed"]]
-        lines.append(f"reconciliation {ok}: {r['note']}")
+        status = (
+            r.get("status") or {True: "passed", False: "failed", None: "incomplete"}[r["passed"]]
+        )
+        word = {"failed": "FAILED", "partial": "PARTIAL"}.get(status, status)
+        lines.append(f"reconciliation {word}: {r['note']}")
     dq = a["data_quality"]
     if dq["partial"]:
         lines.append(f"data: PARTIAL: {dq['partial_reason']}")
@@ -55,3 +64,16 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
     for caveat in dq["caveats"]:
         lines.append(f"caveat: {caveat}")
     return lines
+
+
+def shortfall_sentence(w: dict[str, Any]) -> str:
+    """``worker-a1 (process exit): offered load short 1.4 s from t=6.2 s; levels: hold``."""
+    how = f" ({w['detected_by']})" if w.get("detected_by") else ""
+    span = (
+        f"offered load short {w['short_s']:.1f} s from t={w['t_start_s']:.1f} s"
+        if w.get("short_s") is not None
+        else f"offered load short from t={w['t_start_s']:.1f} s to the end of the run"
+    )
+    levels = w.get("levels") or []
+    hit = f"; inconclusive levels: {', '.join(levels)}" if levels else ""
+    return f"{w['source']}{how}: {span}{hit}"

@@ -1,0 +1,70 @@
+"""Fault records injected into synthetic run directories the way the load layer writes them:
+``target_down``/``target_up`` and ``worker_lost``/``rebalanced`` events, run.json ``workers.lost``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from synthetic import NS, T0_NS
+
+from surgeproof.rundir.writer import JsonlLog, write_meta
+
+
+def at(t_s: float) -> int:
+    """Unix ns of ``t_s`` seconds into a synthetic run."""
+    return T0_NS + int(t_s * NS)
+
+
+def add_events(run_dir: Path, *events: dict[str, Any]) -> None:
+    """Append events to the run's events.jsonl with the real writer."""
+    log = JsonlLog(run_dir / "events.jsonl")
+    for e in events:
+        log.append(e)
+    log.close()
+
+
+def target_outage(run_dir: Path, down_s: float, up_s: float | None) -> None:
+    """An injected SIGKILL of the embedded exchange at ``down_s``, back at ``up_s`` (or never)."""
+    events = [
+        {
+            "t_ns": at(down_s),
+            "type": "target_down",
+            "cause": "injected",
+            "signal": "SIGKILL",
+            "pid": 4100,
+        },
+    ]
+    if up_s is not None:
+        events.append({"t_ns": at(up_s), "type": "target_up", "down_s": up_s - down_s, "pid": 4200})
+    add_events(run_dir, *events)
+
+
+def lost_worker(
+    source: str, lost_s: float, short_from_s: float, restored_s: float | None, users: int = 10
+) -> dict[str, Any]:
+    """A run.json ``workers.lost[]`` entry as the load layer writes it."""
+    entry: dict[str, Any] = {
+        "source": source,
+        "t_ns": at(lost_s),
+        "users": users,
+        "detected_by": "process exit",
+        "last_batch_ns": at(short_from_s),
+    }
+    if restored_s is not None:
+        entry.update(
+            short_from_ns=at(short_from_s),
+            restored_t_ns=at(restored_s),
+            short_s=restored_s - short_from_s,
+        )
+    return entry
+
+
+def set_lost_workers(run_dir: Path, *lost: dict[str, Any]) -> None:
+    """Rewrite run.json with ``workers.lost`` = ``lost`` (atomically, with the real writer)."""
+    meta = json.loads((run_dir / "run.json").read_text())
+    meta.pop("schema_version", None)
+    meta["workers"] = dict(meta.get("workers") or {}, lost=list(lost))
+    write_meta(run_dir, meta)
