@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from surgeproof.report.endpoints import WebsocketSeries
+from surgeproof.report.websocket import WebsocketSeries
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
 _CAUSE_COLOURS = {
@@ -30,8 +30,15 @@ _CAUSE_COLOURS = {
     "missed": "#17becf",
     "cancelled": "#bcbd22",
 }
+_FAULT_NOTE = (
+    " Dark hatching: the target was down (until it came back); blue hatching: a generator "
+    "worker was lost and offered load fell short until its users ran again."
+)
 _FIGURE_COLOURS = ("#2b8a3e", "#c92a2a", "#1864ab", "#e67700", "#5f3dc4")
 _BREACH = {"color": "#ff6b6b", "alpha": 0.18, "lw": 0}
+# Faults are hatched over the breach shading, so both stay visible where they coincide.
+_OUTAGE = {"facecolor": "none", "edgecolor": "#212529", "hatch": "///", "lw": 0, "alpha": 0.5}
+_SHORTFALL = {"facecolor": "none", "edgecolor": "#1864ab", "hatch": "\\\\", "lw": 0, "alpha": 0.6}
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,37 @@ def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
     return bool(windows)
 
 
+def _shade_faults(ax: Any, analysis: dict[str, Any]) -> bool:
+    """Hatch target outages (down → back) and worker-loss shortfall windows; True if any."""
+    outages = (analysis.get("incidents") or {}).get("target_outages") or []
+    shortfalls = (analysis.get("data_quality") or {}).get("shortfall_windows") or []
+    end = _end_s(analysis)
+    for i, o in enumerate(outages):
+        back = o.get("t_up_s")
+        ax.axvspan(
+            float(o["t_down_s"]),
+            float(back) if back is not None else end,
+            **_OUTAGE,
+            label="target down" if i == 0 else None,
+        )
+    for i, w in enumerate(shortfalls):
+        stop = w.get("t_end_s")
+        ax.axvspan(
+            float(w["t_start_s"]),
+            float(stop) if stop is not None else end,
+            **_SHORTFALL,
+            label="worker lost: offered load short" if i == 0 else None,
+        )
+    return bool(outages or shortfalls)
+
+
+def _end_s(analysis: dict[str, Any]) -> float:
+    """The last series window's end (s from t0): where an open-ended fault stops on a chart."""
+    ts = _ts(analysis)
+    t = [v for v in ts.get("t_s") or [] if v is not None]
+    return (max(t) + float(ts.get("window_s") or 1.0)) if t else 0.0
+
+
 def _ts(analysis: dict[str, Any]) -> dict[str, Any]:
     return analysis.get("timeseries") or {}
 
@@ -113,6 +151,7 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
             first, color="black", lw=1.2, ls="--", label=f"first failing level: {first:,.0f}"
         )
     _shade_breaches(ax, analysis)
+    faults = _shade_faults(ax, analysis)
     ax.set_xlabel("time since run start (s)")
     ax.set_ylabel("concurrent users (real = simulated ÷ user scale)")
     ax.set_ylim(bottom=0)
@@ -126,7 +165,7 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
         _png(fig),
         "Offered concurrent users over the run, with the published reference figures and the "
         "measured ceiling as horizontal lines.",
-        f"Axis in real users. {statement}",
+        f"Axis in real users. {statement}" + (_FAULT_NOTE if faults else ""),
     )
 
 
@@ -246,6 +285,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
     else:
         ax.text(0.5, 0.5, "no errors recorded", transform=ax.transAxes, ha="center")
     _shade_breaches(ax, analysis)
+    faults = _shade_faults(ax, analysis)
     ax.set_xlabel("time since run start (s)")
     ax.set_ylabel("errors per second (req/s)")
     ax.set_ylim(bottom=0)
@@ -270,7 +310,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
         "Errors per second stacked by cause, with the capacity error ratio and the windows "
         "in which an SLO was breached shaded.",
         "Shaded: SLO-breach windows. Client errors (4xx) are shown but not counted in the "
-        "error ratio; missed sends are generator faults.",
+        "error ratio; missed sends are generator faults." + (_FAULT_NOTE if faults else ""),
     )
 
 

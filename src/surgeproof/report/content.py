@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof import __version__
-from surgeproof.report.endpoints import EndpointRow
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -46,9 +45,7 @@ class ReportContent:
     scenario_resolved: str = ""
 
 
-def build_content(
-    run_dir: Path, analysis: dict[str, Any], endpoints: list[EndpointRow]
-) -> ReportContent:
+def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     """The report's sentences and tables for ``run_dir`` and its analysis."""
     meta = _read_json(run_dir / "run.json")
     verdict = analysis.get("verdict") or {}
@@ -63,9 +60,11 @@ def build_content(
     )
     content.tables = [
         levels_table(analysis),
-        endpoints_table(endpoints),
+        endpoints_table(analysis),
         groups_table(analysis),
         incidents_table(analysis),
+        outages_table(analysis),
+        worker_losses_table(analysis),
     ]
     content.caveats = caveats(analysis)
     content.scale = scale_rows(analysis, meta)
@@ -168,23 +167,27 @@ def levels_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def endpoints_table(endpoints: list[EndpointRow]) -> Table:
-    """Whole-run figures per endpoint."""
-    rows = [
-        (
-            e.name,
-            e.group,
-            f"{e.count:,}",
-            f"{e.ok:,}",
-            _pct(e.error_ratio),
-            _ms(e.latency_ms.get("p50")),
-            _ms(e.latency_ms.get("p95")),
-            _ms(e.latency_ms.get("p99")),
-            _ms(e.latency_ms.get("max")),
-            ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in e.errors.items() if v) or "–",
+def endpoints_table(analysis: dict[str, Any]) -> Table:
+    """Whole-run figures per endpoint, as the analysis computed them (``overall.endpoints``)."""
+    endpoints = (analysis.get("overall") or {}).get("endpoints") or {}
+    rows = []
+    for name, e in endpoints.items():  # the analysis lists them busiest first
+        lat = e.get("latency_ms") or {}
+        errors = e.get("errors") or {}
+        rows.append(
+            (
+                name,
+                str(e.get("group") or ""),
+                f"{int(e.get('count') or 0):,}",
+                f"{int(e.get('ok') or 0):,}",
+                _pct(e.get("error_ratio")),
+                _ms(lat.get("p50")),
+                _ms(lat.get("p95")),
+                _ms(lat.get("p99")),
+                _ms(lat.get("max")),
+                ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in errors.items() if v) or "–",
+            )
         )
-        for e in endpoints
-    ]
     return Table(
         "Per endpoint (whole run)",
         (
@@ -264,6 +267,61 @@ def incidents_table(analysis: dict[str, Any]) -> Table:
     )
 
 
+def outages_table(analysis: dict[str, Any]) -> Table:
+    """Each time the target went away: when, for how long, why, and the recovery after."""
+    rows = []
+    for o in (analysis.get("incidents") or {}).get("target_outages") or []:
+        back = o.get("t_up_s")
+        if back is None:
+            recovery = "target not back before the run ended"
+        elif o.get("recovery_s") is None:
+            recovery = "SLOs not held again before the run ended"
+        else:
+            recovery = f"{float(o['recovery_s']):,.1f} s after it came back"
+        errors = o.get("errors_by_cause") or {}
+        rows.append(
+            (
+                f"{float(o['t_down_s']):,.1f} s",
+                "–" if back is None else f"{float(back):,.1f} s",
+                "–" if o.get("down_s") is None else f"{float(o['down_s']):,.1f} s",
+                str(o.get("cause") or ""),
+                recovery,
+                ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in errors.items()) or "–",
+            )
+        )
+    return Table(
+        "Target outages",
+        ("down at", "back at", "down time", "cause", "recovery", "errors meanwhile"),
+        rows,
+        "Recovery: from the target coming back to the start of the first window that held every "
+        "SLO again. Errors: calls due from the fall until recovery, by cause.",
+    )
+
+
+def worker_losses_table(analysis: dict[str, Any]) -> Table:
+    """Each lost generator worker: the window in which offered load fell short, levels voided."""
+    rows = []
+    for w in (analysis.get("data_quality") or {}).get("shortfall_windows") or []:
+        end = w.get("t_end_s")
+        rows.append(
+            (
+                str(w.get("source")),
+                str(w.get("detected_by") or "–"),
+                f"{float(w['t_start_s']):,.1f} s",
+                "end of run (never restored)" if end is None else f"{float(end):,.1f} s",
+                "–" if w.get("short_s") is None else f"{float(w['short_s']):,.1f} s",
+                ", ".join(w.get("levels") or []) or "none",
+            )
+        )
+    return Table(
+        "Generator worker losses",
+        ("worker", "detected by", "short from", "restored at", "shortfall", "levels inconclusive"),
+        rows,
+        "While a lost worker's users were not running, the generator offered less load than the "
+        "level says: levels overlapping that window are inconclusive.",
+    )
+
+
 def caveats(analysis: dict[str, Any]) -> list[str]:
     """What limits the numbers: partial data, generator saturation, extrapolation, defaults."""
     out = []
@@ -280,8 +338,12 @@ def caveats(analysis: dict[str, Any]) -> list[str]:
         out.append(f"The USL estimate is an {usl.get('label')}.")
     rec = analysis.get("reconciliation") or {}
     if rec.get("available"):
+        status = rec.get("status") or {True: "passed", False: "failed"}.get(
+            rec.get("passed"), "incomplete"
+        )
+        word = {"failed": "FAILED", "partial": "PARTIAL"}.get(status, status)
         out.append(
-            f"Order ledger reconciliation: {'passed' if rec.get('passed') else 'FAILED'} "
+            f"Order ledger reconciliation: {word} "
             f"({rec.get('lost_acknowledged_orders', 0)} acknowledged orders lost). "
             f"{rec.get('note') or ''}".strip()
         )

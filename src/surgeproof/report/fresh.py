@@ -68,8 +68,37 @@ def reanalyze(run_dir: Path, *, write: bool, like: dict[str, Any] | None = None)
     return analysis
 
 
+#: (setting, its source field, sources meaning "read from the run directory itself").
+_DERIVED = (
+    ("slos", "slo_source", ("scenario", "default")),
+    ("requirements", "requirement_source", ("scenario", "none")),
+    ("profile", "profile_source", ("run_dir", "none")),
+)
+
+
 def settings_of(analysis: dict[str, Any]) -> dict[str, Any]:
-    """The analyzer arguments that produced ``analysis``: window, SLOs and requirements given."""
+    """The analyzer arguments that produced ``analysis``, from its recorded ``settings``.
+
+    ``settings`` holds everything the analysis ran with (window, SLOs, requirements, tolerance,
+    sample minimums, the profile written out in full, and where each came from), so a
+    recomputation repeats it exactly, a ``--profile`` or ``--slo`` choice included. An analysis
+    from before ``settings`` existed falls back to what its other fields show.
+    """
+    settings = analysis.get("settings")
+    if not isinstance(settings, dict) or not settings:
+        return _settings_from_fields(analysis)
+    # Choices made outside the run directory are handed back; what came from the run directory
+    # itself (its scenario's SLOs and requirements, its profile copy, the defaults) is derived
+    # again from the raw files, so an edited copy in analysis.json shows up as a difference.
+    out = dict(settings)
+    for key, source_key, from_run_dir in _DERIVED:
+        if settings.get(source_key) in from_run_dir:
+            out.pop(key, None)
+            out.pop(source_key, None)
+    return out
+
+
+def _settings_from_fields(analysis: dict[str, Any]) -> dict[str, Any]:
     from surgeproof.scenario.model import Requirement, Slo
 
     settings: dict[str, Any] = {}

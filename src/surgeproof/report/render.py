@@ -16,14 +16,13 @@ def write_reports(
     """Write ``report.html`` (self-contained), ``report.md`` and its chart PNGs; their paths."""
     # matplotlib is heavy: imported here, when a report is actually drawn.
     from surgeproof.report import charts as ch
-    from surgeproof.report.endpoints import endpoint_table, websocket_series
     from surgeproof.report.html import render_html
     from surgeproof.report.markdown import render_markdown
+    from surgeproof.report.websocket import websocket_series
 
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    endpoints = endpoint_table(run_dir)
     t0_ns = int((analysis.get("input") or {}).get("t0_ns") or 0)
     drawn = [
         ch.concurrency_chart(analysis),
@@ -32,7 +31,7 @@ def write_reports(
         ch.group_latency_chart(analysis),
         ch.websocket_chart(websocket_series(run_dir, t0_ns), analysis),
     ]
-    content = build_content(run_dir, analysis, endpoints)
+    content = build_content(run_dir, analysis)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(content, drawn), encoding="utf-8")
     (out_dir / CHART_DIR).mkdir(exist_ok=True)
