@@ -17,6 +17,9 @@ class Behaviour:
     rate_per_s: ClassVar[float] = 1.0
     #: Holds a websocket ticker subscription while playing this role.
     watches_websocket: ClassVar[bool] = False
+    #: Polls rarely: its HTTP calls share the process's connection pool instead of holding an
+    #: idle keep-alive connection (and a descriptor on both sides) per person.
+    shares_connection: ClassVar[bool] = False
     #: Re-sends failed calls per the phase's retry policy (retry amplification).
     retries: ClassVar[bool] = False
     #: Pauses its schedule when ``Remaining-Req`` says the group's second is used up or on 429.

@@ -16,6 +16,7 @@ class MarketWatcher(Behaviour):
     name = "market_watcher"
     rate_per_s = 0.2
     watches_websocket = True
+    shares_connection = True
 
     def __init__(self) -> None:
         self._n = 0

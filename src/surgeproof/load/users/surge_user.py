@@ -10,7 +10,7 @@ for each answer before the next call and its records carry the closed-model flag
 from __future__ import annotations
 
 import json
-import random
+import zlib
 from typing import Any
 
 import gevent
@@ -23,7 +23,14 @@ from surgeproof.load.state import LoadState, role_for
 from surgeproof.load.upbit_auth import bearer, query_string
 from surgeproof.load.users.behaviour import Behaviour
 from surgeproof.load.users.call import Call
+from surgeproof.load.users.connections import (
+    ensure_fd_limit,
+    shared_session,
+    sources_for,
+    spread_session,
+)
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
+from surgeproof.load.users.user_random import UserRandom
 from surgeproof.load.websocket import TickerSubscription
 from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, FLAG_RETRY, Outcome
 
@@ -40,11 +47,16 @@ class SurgeUser(FastHttpUser):
     concurrency = 8
     insecure = False
 
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        ensure_fd_limit()
+        spread_session(self.client, self.host)
+
     def on_start(self) -> None:
         ctx: LoadContext = self.environment.surgeproof
         self.ctx = ctx
         self.uid = ctx.next_user_id()
-        self.rng = random.Random(self.uid * 7919 + hash(ctx.source))
+        self.rng = UserRandom(self.uid * 7919 + _stable_hash(ctx.source))
         self.client_id = f"{ctx.source}-u{self.uid}"
         self.account = ctx.account_for(self.uid)
         self.logged_in = False
@@ -94,6 +106,8 @@ class SurgeUser(FastHttpUser):
             wait = (next_ns - now_ns()) / 1e9
             if wait > 0:
                 gevent.sleep(wait)
+            while self.ctx.finishing:  # the run is draining: nothing new, until we are stopped
+                gevent.sleep(0.1)
             role = self._follow_state()
             interval = self._interval()
             intended = next_ns
@@ -138,7 +152,8 @@ class SurgeUser(FastHttpUser):
         if wants_ws and (self._ws is None or self._ws_epoch != st.reconnect_epoch):
             if self._ws is not None:
                 self._ws.close()
-            self._ws = TickerSubscription(self, self.ctx.ws_url)
+            url = self.ctx.ws_url
+            self._ws = TickerSubscription(self, url, sources_for(url).next())
             self._ws_epoch = st.reconnect_epoch
             self._ws.start()
         elif not wants_ws and self._ws is not None:
@@ -186,7 +201,12 @@ class SurgeUser(FastHttpUser):
                     greenlet=gevent.getcurrent(),
                 )
             )
-            resp = self.client.request(c.method, path, name=c.name, headers=headers, **args)
+            client = self.client
+            if self.role is not None and self.role.shares_connection:
+                client = shared_session(
+                    self.environment, self.host, self.network_timeout, self.connection_timeout
+                )
+            resp = client.request(c.method, path, name=c.name, headers=headers, **args)
             end = now_ns()
             if ctx.end(token) is None:
                 return  # the run ended while it was in flight: already recorded as cancelled
@@ -221,6 +241,11 @@ class SurgeUser(FastHttpUser):
             except (ValueError, TypeError):
                 data = None
             c.on_answer(self, status, data)
+
+
+def _stable_hash(text: str) -> int:
+    """A seed part that is the same in every process (``hash`` of a str is salted per process)."""
+    return zlib.crc32(text.encode())
 
 
 def _logged_in(user: SurgeUser, status: int, data: Any) -> None:
