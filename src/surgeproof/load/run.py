@@ -19,6 +19,7 @@ from typing import Any
 from surgeproof.errors import UserError
 from surgeproof.load import messages
 from surgeproof.load.collector import Collector
+from surgeproof.load.fd_budget import warn_fd_budget
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
 from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
 from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
@@ -41,6 +42,8 @@ def execute(opts: RunOptions) -> Path:
     """Run ``opts`` to the end; returns the run directory. Raises UserError on bad input."""
     check_options(opts)
     plan = plan_for(opts)
+    # Before anything starts: say when the users per process will not fit the fd limit.
+    warn_fd_budget(plan, opts.workers + opts.expect_workers)
     model = opts.model or plan.scenario.model
     if opts.target and not Target(opts.target, None, False).loopback:
         print(
