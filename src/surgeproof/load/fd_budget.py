@@ -74,3 +74,14 @@ def fd_budget_warning(
         f"~{need:,.0f} open files each, over the limit of {limit:,} per process "
         f"(~{fit:,} such users fit per process): use --workers {suggest} or more"
     )
+
+
+def warn_fd_budget(plan, processes: int) -> str | None:
+    """Print (and return) the one-line warning for ``plan``'s peak users, before the run."""
+    mixes_users = [(p.mix, p.users) for p in plan.phases]
+    if plan.search is not None:
+        mixes_users.append((plan.search.mix, plan.search.max_users))
+    line = fd_budget_warning(mixes_users, processes)
+    if line:
+        print(line, flush=True)
+    return line
