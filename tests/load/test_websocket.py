@@ -1,0 +1,64 @@
+"""The held-session reader: frames split without decoding, pings answered, a close noticed."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from surgeproof.load.websocket import TickerSubscription, client_frame
+
+
+def server_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if n < 126:
+        head += bytes([n])
+    elif n < 1 << 16:
+        head += bytes([126]) + struct.pack("!H", n)
+    else:
+        head += bytes([127]) + struct.pack("!Q", n)
+    return head + payload
+
+
+def reader() -> TickerSubscription:
+    return TickerSubscription(user=None, url="ws://127.0.0.1:1/websocket/v1")
+
+
+def test_messages_are_counted_however_the_bytes_are_cut():
+    stream = b"".join(server_frame(2, b"x" * n) for n in (10, 300, 70_000, 5))
+    for cut in (1, 7, 4096, len(stream)):
+        sub = reader()
+        got = sum(sub._frames(stream[i : i + cut]) for i in range(0, len(stream), cut))
+        assert got == 4, cut
+        assert not sub._buf and sub._skip == 0
+
+
+def test_a_fragmented_message_counts_once():
+    sub = reader()
+    data = server_frame(1, b"ab", fin=False) + server_frame(0, b"cd", fin=True)
+    assert sub._frames(data) == 1
+
+
+def test_a_ping_is_answered_with_a_masked_pong_carrying_its_payload():
+    a, b = socket.socketpair()
+    try:
+        sub = reader()
+        sub._sock = a
+        assert sub._frames(server_frame(9, b"hi")) == 0
+        pong = b.recv(64)
+        assert pong[0] == 0x8A and pong[1] == 0x80 | 2
+        mask = pong[2:6]
+        assert bytes(x ^ mask[i % 4] for i, x in enumerate(pong[6:])) == b"hi"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_close_frame_ends_the_session():
+    sub = reader()
+    assert sub._frames(server_frame(2, b"tick") + server_frame(8, struct.pack("!H", 1001))) == -1
+
+
+def test_client_frames_are_masked_as_rfc_6455_requires():
+    frame = client_frame(8, struct.pack("!H", 1000))
+    assert frame[0] == 0x88 and frame[1] & 0x80 and len(frame) == 2 + 4 + 2
