@@ -1,0 +1,366 @@
+"""Load-generator benchmarks, loopback only, bounded: throughput per generator core and sessions.
+
+throughput  exchange (``unlimited.yaml``) pinned to core 0, each generator pinned to core 1 in
+            turn, same run: (a) plain Locust FastHttpUser, (b) surgeproof users with full
+            recording, (b') the same users with recording off, (c) wrk.
+sessions    concurrent live market-watcher sessions held by ``surgeproof run`` (workers,
+            gateways, source addresses) vs plain Locust users holding websocket-client
+            connections: sessions held, memory per session on both sides, spawn time.
+
+/work/venv/bin/python benchmarks/load/bench_load.py throughput --record
+/work/venv/bin/python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --record
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+TARGETS = ROOT / "scenarios" / "targets"
+RESULTS = HERE / "RESULTS.md"
+PY = sys.executable
+MAX_SESSIONS = 60_000
+
+
+def machine_line() -> str:
+    mem = psutil.virtual_memory().total / 2**30
+    return (
+        f"Machine: {platform.node()}, {platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, "
+        f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f} at the start "
+        "(other engineers share the machine: compare within a table, not across runs)."
+    )
+
+
+def start_exchange(config: Path, cpus: str | None, *extra: str) -> tuple[subprocess.Popen, dict]:
+    cmd = [PY, "-m", "surgeproof.exchange", "--json", "--config", str(config), *extra]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
+    ex = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    return ex, json.loads(ex.stdout.readline())
+
+
+def child_cpu(run) -> tuple[float, float]:
+    """(wall s, CPU s of the children) of ``run()``."""
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    run()
+    r1, t1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    return t1 - t0, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+
+
+# -- throughput ------------------------------------------------------------------------------
+
+
+def plain_locust(url: str, users: int, seconds: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp) / "plain"
+        cmd = ["taskset", "-c", "1", PY, "-m", "locust", "-f", str(HERE / "plain_http.py")]
+        cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
+        cmd += ["-H", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
+        _wall, cpu = child_cpu(lambda: subprocess.run(cmd, capture_output=True, timeout=120))
+        with open(f"{prefix}_stats.csv") as f:
+            total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    n = int(total["Request Count"])
+    # Wall and CPU include Locust's start-up (~1-2 s): per-core figure uses CPU actually spent.
+    return {"req_s": float(total["Requests/s"]), "req_s_per_core": n / cpu, "cpu_s": cpu}
+
+
+def surge_users(url: str, users: int, seconds: int, recording: str) -> dict:
+    cmd = ["taskset", "-c", "1", PY, str(HERE / "surge_http.py"), url, str(users), str(seconds)]
+    out = subprocess.run([*cmd, recording], capture_output=True, text=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def wrk(url: str, seconds: int) -> dict:
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c50", f"-d{seconds}s", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    return {"req_s": float(m.group(1)) if m else 0.0}
+
+
+def throughput(args: argparse.Namespace) -> str:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [f"## Requests/s per generator core, {started}", "", machine_line(), ""]
+    ex, info = start_exchange(TARGETS / "unlimited.yaml", "0")
+    url = info["url"]
+    path = "/v1/ticker?markets=KRW-BTC"
+    rows = []
+    try:
+        for _round in range(args.rounds):
+            rows.append(("plain Locust FastHttpUser", plain_locust(url, args.users, args.seconds)))
+            rows.append(
+                ("surgeproof users, recording on", surge_users(url, args.users, args.seconds, "on"))
+            )
+            rows.append(
+                (
+                    "surgeproof users, recording off",
+                    surge_users(url, args.users, args.seconds, "off"),
+                )
+            )
+            rows.append(("wrk -t1 -c50", wrk(url + path, args.seconds)))
+    finally:
+        ex.terminate()
+        ex.wait(timeout=10)
+    lines += [
+        f"Exchange `scenarios/targets/unlimited.yaml` pinned to core 0; each generator pinned to "
+        f"core 1 in turn; {args.users} users, {args.seconds} s each, {args.rounds} round(s), "
+        "`GET /v1/ticker?markets=KRW-BTC`.",
+        "",
+        "| generator | req/s | generator CPU (cores) | req/s per generator core |",
+        "|---|---|---|---|",
+    ]
+    for name, r in rows:
+        cpu = r.get("cpu")
+        per = r.get("req_s_per_core")
+        lines.append(
+            f"| {name} | {r['req_s']:,.0f} | {'-' if cpu is None else f'{cpu:.2f}'} | "
+            f"{'-' if per is None else f'{per:,.0f}'} |"
+        )
+    on = [r["req_s_per_core"] for n, r in rows if n.endswith("recording on")]
+    off = [r["req_s_per_core"] for n, r in rows if n.endswith("recording off")]
+    cost = 1 - (sum(on) / len(on)) / (sum(off) / len(off))
+    lines += [
+        "",
+        f"Recording cost (per-core throughput, on vs off, mean of rounds): **{cost:.1%}**.",
+    ]
+    lines += ["", f"Command: `{' '.join(['python', *sys.argv[0:1], *sys.argv[1:]])}`", ""]
+    return "\n".join(lines)
+
+
+# -- sessions ---------------------------------------------------------------------------------
+
+WATCHERS = """\
+name: watchers-{n}
+description: {n} market watchers arrive and hold their subscriptions.
+model: open
+slos:
+  - {{group: "*", error_ratio: 1%}}
+timeline:
+  - phase: arrive
+    duration: {ramp}s
+    users: {n}
+    ramp: {ramp}s
+    mix: {{market_watcher: 1.0}}
+    intensity: 0.02
+    steady: false
+  - phase: hold
+    duration: {hold}s
+    users: {n}
+    mix: {{market_watcher: 1.0}}
+    intensity: 0.02
+"""
+
+
+def tree_rss(procs: list[psutil.Process]) -> int:
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
+def classify(root: psutil.Process) -> dict[str, list[psutil.Process]]:
+    out: dict[str, list[psutil.Process]] = {"exchange": [], "generator": [], "conductor": [root]}
+    for k in root.children(recursive=True):
+        try:
+            cmd = " ".join(k.cmdline())
+        except psutil.Error:
+            continue
+        if "surgeproof.exchange" in cmd:
+            out["exchange"].append(k)
+        elif "worker" in cmd or "locust" in cmd:
+            out["generator"].append(k)
+    return out
+
+
+def surgeproof_sessions(n: int, workers: int, ramp: int, hold: int, tmp: Path) -> dict:
+    scen = tmp / f"watchers-{n}.yaml"
+    scen.write_text(WATCHERS.format(n=n, ramp=ramp, hold=hold))
+    cmd = [PY, "-m", "surgeproof.cli", "run", str(scen), "--workers", str(workers)]
+    cmd += ["--target-config", str(TARGETS / "sessions.yaml"), "--reports-dir", str(tmp)]
+    cmd += ["--run-id", f"s{n}", "--max-duration", str(ramp + hold + 30), "--progress-every", "10"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    root = psutil.Process(proc.pid)
+    base: dict[str, int] = {}
+    peak = {"exchange": 0, "generator": 0}
+    t_start = time.monotonic()
+    while proc.poll() is None and time.monotonic() - t_start < ramp + hold + 200:
+        parts = classify(root)
+        if len(parts["generator"]) >= workers and not base:
+            time.sleep(1.0)  # workers up, no users yet: the baseline
+            parts = classify(root)
+            base = {k: tree_rss(v) for k, v in parts.items() if k != "conductor"}
+        for k in peak:
+            peak[k] = max(peak[k], tree_rss(parts[k]))
+        time.sleep(1.0)
+    out = proc.communicate(timeout=120)[0]
+    return {"base": base, "peak": peak, "run_dir": tmp / f"s{n}", "out": out}
+
+
+def sessions_result(n: int, res: dict) -> dict:
+    import numpy as np
+
+    from surgeproof.rundir.reader import read_records
+    from surgeproof.rundir.schema import Kind, Outcome
+
+    run_dir = res["run_dir"]
+    meta = json.loads((run_dir / "run.json").read_text())
+    rs = read_records(run_dir)
+    r = rs.records
+    src = np.repeat(np.arange(len(rs.per_source)), list(rs.per_source.values()))
+    key = src.astype(np.int64) << 32 | r["user"].astype(np.int64)
+    ok = r["outcome"] == Outcome.OK
+    sub = (r["kind"] == Kind.WS_FIRST_MESSAGE) & ok
+    ws = np.isin(r["kind"], [Kind.WS_CONNECT, Kind.WS_FIRST_MESSAGE, Kind.WS_GAP])
+    errors = {
+        int(o): int(c)
+        for o, c in zip(*np.unique(r["outcome"][ws & ~ok], return_counts=True), strict=True)
+    }
+    seconds = [json.loads(x) for x in (run_dir / "server" / "metrics.jsonl").read_text().split()]
+    held = max((s.get("ws_connections", 0) for s in seconds), default=0)
+    t0 = meta["t0_ns"]
+    last_sub = (r["end_ns"][sub].max() - t0) / 1e9 if sub.any() else None
+    gaps = np.unique(key[(r["kind"] == Kind.WS_GAP) & ok])
+    sessions = len(np.unique(key[sub]))
+    gen = (res["peak"]["generator"] - res["base"].get("generator", 0)) / max(sessions, 1)
+    exch = (res["peak"]["exchange"] - res["base"].get("exchange", 0)) / max(sessions, 1)
+    return {
+        "asked": n,
+        "subscribed": sessions,
+        "watched": len(gaps),
+        "held_server": held,
+        "spawn_s": last_sub,
+        "gen_kb": gen / 1024,
+        "exch_kb": exch / 1024,
+        "errors": errors,
+        "status": meta["status"],
+    }
+
+
+def plain_sessions(n: int, processes: int, ramp: int, hold: int) -> dict:
+    """Plain Locust (``--processes``) users holding websocket-client connections, one source IP."""
+    ex, info = start_exchange(TARGETS / "sessions.yaml", None)
+    try:
+        ex_proc = psutil.Process(ex.pid)
+        ex_all = [ex_proc, *ex_proc.children(recursive=True)]
+        ex_base = tree_rss(ex_all)
+        cmd = [PY, "-m", "locust", "-f", str(HERE / "plain_ws.py"), "--headless"]
+        cmd += ["-u", str(n), "-r", str(max(1, n // ramp)), "-t", f"{ramp + hold}s"]
+        cmd += ["-H", info["url"], "--processes", str(processes), "--only-summary"]
+        env = {**os.environ, "WS_URL": info["ws_url"]}
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
+        root = psutil.Process(proc.pid)
+        time.sleep(3.0)
+        gen_base = tree_rss([root, *root.children(recursive=True)])
+        held, gen_peak, ex_peak, t_all = 0, 0, 0, None
+        t0 = time.monotonic()
+        while proc.poll() is None and time.monotonic() - t0 < ramp + hold + 60:
+            m = json.loads(
+                subprocess.run(
+                    ["curl", "-s", info["url"] + "/admin/metrics"], capture_output=True, text=True
+                ).stdout
+                or "{}"
+            )
+            now = sum(g.get("connections", 0) for g in m.get("gateways", []))
+            held = max(held, now)
+            if t_all is None and now >= n:
+                t_all = time.monotonic() - t0
+            gen_peak = max(gen_peak, tree_rss([root, *root.children(recursive=True)]))
+            ex_peak = max(ex_peak, tree_rss(ex_all))
+            time.sleep(1.0)
+        out = proc.communicate(timeout=60)[0]
+    finally:
+        ex.terminate()
+        ex.wait(timeout=20)
+    errs = sorted(set(re.findall(r"(\w*Error[\w ]*|Errno \d+[^'\n]*)", out)))[:4]
+    return {
+        "asked": n,
+        "held_server": held,
+        "spawn_s": t_all,
+        "gen_kb": (gen_peak - gen_base) / max(held, 1) / 1024,
+        "exch_kb": (ex_peak - ex_base) / max(held, 1) / 1024,
+        "errors": errs,
+    }
+
+
+def sessions(args: argparse.Namespace) -> str:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [f"## Concurrent live websocket sessions, {started}", "", machine_line(), ""]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sessions:
+            n = min(n, MAX_SESSIONS)
+            res = surgeproof_sessions(n, args.workers, args.ramp, args.hold, Path(tmp))
+            r = sessions_result(n, res)
+            rows.append(("surgeproof run", args.workers, r))
+            print(json.dumps(r), flush=True)
+            if not args.skip_plain:
+                p = plain_sessions(n, args.workers, args.ramp, args.hold)
+                rows.append(("plain Locust + websocket-client", args.workers, p))
+                print(json.dumps(p), flush=True)
+            shutil.rmtree(res["run_dir"], ignore_errors=True)
+    lines += [
+        "Target: the embedded exchange, `scenarios/targets/sessions.yaml` (4 websocket gateways, "
+        f"ticker every 3 s), on the same 2 cores as the generator. Arrivals over {args.ramp} s, "
+        f"hold {args.hold} s. Live = subscribed and at least one closed gap interval "
+        "(surgeproof records); held = the exchange's own count of open websockets.",
+        "",
+        "| generator | processes | asked | held (exchange) | subscribed / watched | "
+        "all open after s | generator KB/session | exchange KB/session | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, procs, r in rows:
+        live = f"{r['subscribed']:,} / {r['watched']:,}" if "subscribed" in r else "-"
+        spawn = "-" if r["spawn_s"] is None else f"{r['spawn_s']:.1f}"
+        lines.append(
+            f"| {name} | {procs} | {r['asked']:,} | {r['held_server']:,} | {live} | {spawn} | "
+            f"{r['gen_kb']:.1f} | {r['exch_kb']:.1f} | {r['errors'] or '-'} |"
+        )
+    lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("throughput")
+    t.add_argument("--users", type=int, default=20)
+    t.add_argument("--seconds", type=int, default=8)
+    t.add_argument("--rounds", type=int, default=2)
+    t.add_argument("--record", action="store_true")
+    s = sub.add_parser("sessions")
+    s.add_argument("--sessions", type=int, nargs="+", default=[2000])
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--ramp", type=int, default=30)
+    s.add_argument("--hold", type=int, default=30)
+    s.add_argument("--skip-plain", action="store_true")
+    s.add_argument("--record", action="store_true")
+    args = ap.parse_args()
+    text = throughput(args) if args.what == "throughput" else sessions(args)
+    print(text)
+    if args.record:
+        with RESULTS.open("a") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
