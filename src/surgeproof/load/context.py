@@ -7,6 +7,7 @@ environment as ``environment.surgeproof`` so that user classes can reach it.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ class LoadContext:
     arrival_spread_s: float = 1.0
     active_users: int = 0
     ready: bool = True
+    #: Set when the run ends: users send nothing new while calls in flight get time to return.
+    finishing: bool = False
     on_state: list[Callable[[LoadState], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -80,6 +83,20 @@ class LoadContext:
         entry = self._inflight.pop(token, None)
         self.recorder.inflight = len(self._inflight)
         return entry
+
+    def drain(self, grace_s: float) -> int:
+        """Stop new calls and wait up to ``grace_s`` for those in flight; how many are left.
+
+        Cancelling at once would leave calls that were counted as sent but may or may not have
+        reached the target, so client and server counts could not be reconciled exactly.
+        """
+        import gevent
+
+        self.finishing = True
+        deadline = time.monotonic() + grace_s
+        while self._inflight and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        return len(self._inflight)
 
     def cancel_all(self) -> int:
         """Record every call still in flight as cancelled and stop them; returns how many."""

@@ -33,6 +33,8 @@ from surgeproof.rundir.writer import write_meta
 
 #: Time between the conductor's start signal and t0, so workers and users start together.
 LEAD_S = 1.0
+#: Longest the end of a run waits for calls still in flight before recording them cancelled.
+DRAIN_CAP_S = 10.0
 WORKER_CONNECT_TIMEOUT_S = 60.0
 #: Workers on other machines are started by hand or by an orchestrator: give them longer.
 REMOTE_WORKER_CONNECT_TIMEOUT_S = 180.0
@@ -268,7 +270,10 @@ class _Conductor:
 
         ended = now_ns()
         if ctx is not None:
+            grace = min(self.opts.timeout_s + 0.5, DRAIN_CAP_S)
+            ctx.drain(grace)
             runner.stop()
+            ctx.drain(grace)  # users leaving log out: their last calls get the same grace
             ctx.cancel_all()
             from surgeproof.load.sampler import Sampler
 

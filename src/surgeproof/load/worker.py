@@ -96,6 +96,8 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
 
     def on_finish(environment, msg, **_kw) -> None:
         finishing["done"] = True
+        # The master waits 8 s for every worker's last batch: drain within that.
+        ctx.drain(min(SurgeUser.network_timeout + 0.5, 5.0))
         ctx.cancel_all()
         ship(final=True)
         done()
