@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from surgeproof.exchange import build_config, exchange_in_thread
+
+# Test folders are packages (unique module names); their helper modules import by bare name.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

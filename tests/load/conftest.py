@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# Test folders are packages (unique module names); their helper modules import by bare name.
+sys.path.insert(0, str(Path(__file__).parent))
 
 SMALL_SURGE = """\
 name: small-surge
