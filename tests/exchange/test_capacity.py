@@ -82,9 +82,11 @@ def test_overload_queues_then_sheds_and_loses_no_acknowledged_order(exchange):
     assert sum(s["served"] for s in seconds) == len(served)
     assert sum(s["orders_acked"] for s in seconds) == len(served)
     assert max(s["queue_depth_max"].get("api", 0) for s in seconds) == 20
-    # Busy time the pool reports = served requests x service time (within scheduling noise).
+    # Each served request held a worker for at least its service time; how much longer depends on
+    # the machine's load, so only the lower bound and the fraction's range are asserted.
     busy_s = sum(s["utilisation"].get("api", 0) * 2 for s in seconds)
-    assert 0.7 * len(served) * 0.020 <= busy_s <= 1.5 * len(served) * 0.020
+    assert busy_s >= 0.95 * len(served) * 0.020
+    assert all(0.0 <= s["utilisation"].get("api", 0) <= 1.0 for s in seconds)
     for s in seconds:
         outcomes = (
             s["served"]
