@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -19,6 +20,27 @@ def surgeproof(*args: str, timeout: float = 180, **kw) -> subprocess.CompletedPr
         env={**os.environ},
         **kw,
     )
+
+
+def start_run(*args: str, **kw) -> subprocess.Popen:
+    """Start ``surgeproof run ARGS`` in the background, its output captured as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "surgeproof.cli", "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def wait_for_samples(run_dir: Path, lines: int, within_s: float = 60) -> None:
+    """Wait until ``timeline.jsonl`` holds ``lines`` samples (the run is well under way)."""
+    tl = run_dir / "timeline.jsonl"
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if tl.is_file() and len(tl.read_text().splitlines()) >= lines:
+            return
+        time.sleep(0.2)
 
 
 def run_meta(run_dir: Path) -> dict:

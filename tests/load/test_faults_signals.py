@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import psutil
 import pytest
-from load_cli import events, run_meta, surgeproof
+from load_cli import events, run_meta, start_run, surgeproof, wait_for_samples
 
 from surgeproof.analysis import analyze_run
 from surgeproof.rundir.reader import read_records
@@ -20,35 +17,20 @@ from surgeproof.rundir.reader import read_records
 @pytest.mark.slow
 def test_ctrl_c_in_a_master_worker_run_keeps_every_workers_records(tmp_path, small_surge):
     # A terminal's Ctrl-C goes to the whole foreground process group: start the run as one.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "surgeproof.cli",
-            "run",
-            str(small_surge),
-            "--workers",
-            "2",
-            "--reports-dir",
-            str(tmp_path),
-            "--run-id",
-            "cut",
-            "--timeout",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_run(
+        str(small_surge),
+        "--workers",
+        "2",
+        "--reports-dir",
+        str(tmp_path),
+        "--run-id",
+        "cut",
+        "--timeout",
+        "2",
         start_new_session=True,
     )
     run_dir = tmp_path / "cut"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        tl = run_dir / "timeline.jsonl"
-        # Both workers have shipped a few seconds each.
-        if tl.is_file() and len(tl.read_text().splitlines()) >= 6:
-            break
-        time.sleep(0.2)
+    wait_for_samples(run_dir, 6)  # both workers have shipped a few seconds each
     children = psutil.Process(proc.pid).children(recursive=True)
     os.killpg(proc.pid, signal.SIGINT)
     out, stderr = proc.communicate(timeout=30)  # "stops within seconds", with room for CI

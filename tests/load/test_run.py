@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
-from load_cli import events, run_meta, surgeproof
+from load_cli import events, run_meta, start_run, surgeproof, wait_for_samples
 
 from surgeproof.rundir.reader import read_meta, read_records, read_timeline
 from surgeproof.rundir.schema import Outcome
@@ -60,31 +57,11 @@ def test_martial_law_compressed_under_a_minute_gives_a_complete_run_directory(tm
 
 @pytest.mark.slow
 def test_sigint_leaves_a_partial_run_directory_that_reads_back(tmp_path, small_surge):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "surgeproof.cli",
-            "run",
-            str(small_surge),
-            "--reports-dir",
-            str(tmp_path),
-            "--run-id",
-            "cut",
-            "--timeout",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_run(
+        str(small_surge), "--reports-dir", str(tmp_path), "--run-id", "cut", "--timeout", "2"
     )
     run_dir = tmp_path / "cut"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        tl = run_dir / "timeline.jsonl"
-        if tl.is_file() and len(tl.read_text().splitlines()) >= 4:
-            break
-        time.sleep(0.2)
+    wait_for_samples(run_dir, 4)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 3, stderr[-2000:]
