@@ -9,7 +9,7 @@ from load_cli import events, run_meta, surgeproof
 
 from surgeproof.analysis import analyze_run
 from surgeproof.rundir.reader import read_records
-from surgeproof.rundir.schema import Kind, Outcome
+from surgeproof.rundir.schema import FLAG_RETRY, Kind, Outcome
 
 HOLD = """\
 name: hold
@@ -67,6 +67,26 @@ def test_killed_and_restarted_exchange_is_an_outage_the_run_survives(tmp_path):
     # Recovery: calls succeed again against the restarted process.
     after = http[http["intended_ns"] > up["t_ns"] + 2e9]
     assert len(after) > 0 and np.mean(after["outcome"] == Outcome.OK) > 0.9
+
+    # Market watchers whose websocket died with the process open it again on their own: their
+    # attempts while the port was dark fail as retries, then each is back and subscribed.
+    ws = rs.records[rs.records["kind"] != Kind.HTTP]
+    lost = ws[(ws["kind"] == Kind.WS_GAP) & (ws["outcome"] == Outcome.CONNECTION_ERROR)]
+    lost_users = set(lost["user"].tolist())
+    assert lost_users and lost["end_ns"].min() >= down["t_ns"]
+    connects = ws[ws["kind"] == Kind.WS_CONNECT]
+    retries = connects[(connects["flags"] & FLAG_RETRY) != 0]
+    assert np.all(retries["attempt"] >= 1) and np.all(retries["sent_ns"] > down["t_ns"])
+    dark = retries[retries["sent_ns"] < up["t_ns"]]
+    assert len(dark) > 0 and np.all(dark["outcome"] != Outcome.OK)
+    back = retries[(retries["outcome"] == Outcome.OK) & (retries["sent_ns"] >= up["t_ns"])]
+    assert set(back["user"].tolist()) == lost_users
+    resubscribed = ws[
+        (ws["kind"] == Kind.WS_FIRST_MESSAGE)
+        & (ws["outcome"] == Outcome.OK)
+        & (ws["sent_ns"] >= up["t_ns"])
+    ]
+    assert set(resubscribed["user"].tolist()) == lost_users
 
     # The analysis has one breach window over the outage, recovered; the report shows it.
     analysis = analyze_run(run_dir)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import socket
 import struct
 
-from surgeproof.load.websocket import TickerSubscription, client_frame
+from surgeproof.load.websocket import (
+    RECONNECT_BASE_S,
+    RECONNECT_CAP_S,
+    TickerSubscription,
+    client_frame,
+    reconnect_delay,
+)
 
 
 def server_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
@@ -62,3 +68,17 @@ def test_a_close_frame_ends_the_session():
 def test_client_frames_are_masked_as_rfc_6455_requires():
     frame = client_frame(8, struct.pack("!H", 1000))
     assert frame[0] == 0x88 and frame[1] & 0x80 and len(frame) == 2 + 4 + 2
+
+
+def test_reconnect_backoff_doubles_per_attempt_up_to_the_cap_and_never_retries_at_once():
+    for attempt in range(1, 12):
+        step = min(RECONNECT_CAP_S, RECONNECT_BASE_S * 2 ** (attempt - 1))
+        assert reconnect_delay(attempt, 0.0) == step / 2  # the fixed half
+        assert step / 2 < reconnect_delay(attempt, 0.999) < step  # the jittered half
+    assert reconnect_delay(40, 0.5) <= RECONNECT_CAP_S
+
+
+def test_reconnect_backoff_spreads_a_crowd_over_the_second_half_of_the_step():
+    delays = sorted(reconnect_delay(3, i / 1000) for i in range(1000))
+    assert delays[0] == 2.0 and delays[-1] > 3.99
+    assert 2.9 < delays[500] < 3.1  # uniform over [2, 4)

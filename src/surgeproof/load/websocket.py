@@ -5,6 +5,12 @@ Recorded: the upgrade handshake (``ws_connect``), subscribe → first data messa
 messages (``ws_gap``: sent_ns = last message before the silence, end_ns = when it ended or the
 interval closed).
 
+A subscription that fails or is lost is opened again, as an exchange's app does: after a
+backoff that doubles per failed attempt (``reconnect_delay``), jittered so that a crowd dropped
+at once does not return in one clump. Each attempt is a ``ws_connect`` record with its attempt
+number and the retry flag, so a reconnect storm is visible as the load it is. A refusal that a
+retry cannot cure (a 4xx other than 429) is not retried.
+
 Why it looks like this: a held subscription must cost little in the generator. The handshake
 uses ``websocket-client`` in a short-lived greenlet; once subscribed, the session keeps no
 greenlet and no client object: its socket is read by a libev I/O watcher on the gevent hub
@@ -31,13 +37,27 @@ import websocket
 from surgeproof.load.outcome import outcome_of_error, outcome_of_status
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.source_address import bind_source
-from surgeproof.rundir.schema import Kind, Outcome
+from surgeproof.rundir.schema import FLAG_RETRY, Kind, Outcome
 
 if TYPE_CHECKING:
     from surgeproof.load.users.surge_user import SurgeUser
 
 GAP_INTERVAL_S = 5.0
 CONNECT_TIMEOUT_S = 10.0
+#: Reconnect backoff: the first retry comes after about ``RECONNECT_BASE_S``, doubling per
+#: failed attempt up to ``RECONNECT_CAP_S``.
+RECONNECT_BASE_S = 1.0
+RECONNECT_CAP_S = 30.0
+#: Failures worth another attempt (a 4xx other than 429 would fail the same way again).
+_RETRYABLE = frozenset(
+    {
+        Outcome.CONNECTION_ERROR,
+        Outcome.TIMEOUT,
+        Outcome.SERVER_ERROR,
+        Outcome.RATE_LIMITED,
+        Outcome.BLOCKED,
+    }
+)
 RECV_BYTES = 16384
 #: RFC 6455 opcodes this reader acts on.
 _CONT, _TEXT, _BINARY, _CLOSE, _PING = 0x0, 0x1, 0x2, 0x8, 0x9
@@ -47,6 +67,16 @@ _NAMES = {
     Kind.WS_FIRST_MESSAGE: "WS subscribe",
     Kind.WS_GAP: "WS gap",
 }
+
+
+def reconnect_delay(attempt: int, u: float) -> float:
+    """Seconds before reconnect ``attempt`` (1, 2, …), for a uniform ``u`` in [0, 1).
+
+    "Equal jitter": half the doubled backoff is fixed, half is random, so no retry comes at
+    once and a crowd that lost its sockets together spreads over the second half of the step.
+    """
+    step = min(RECONNECT_CAP_S, RECONNECT_BASE_S * 2.0 ** max(0, attempt - 1))
+    return step * (0.5 + 0.5 * u)
 
 
 def subscribe_message() -> str:
@@ -71,6 +101,7 @@ class TickerSubscription:
     """One user's websocket: connect, subscribe to KRW-BTC tickers, watch the gaps."""
 
     __slots__ = (
+        "_attempt",
         "_buf",
         "_closed",
         "_connector",
@@ -79,20 +110,27 @@ class TickerSubscription:
         "_gap_start",
         "_last",
         "_reading",
+        "_retry_timer",
         "_skip",
         "_skip_fin",
         "_sock",
         "_subscribed",
         "_watcher",
+        "reconnects",
         "source",
         "url",
         "user",
     )
 
-    def __init__(self, user: SurgeUser, url: str, source: str | None = None) -> None:
+    def __init__(
+        self, user: SurgeUser, url: str, source: str | None = None, reconnects: bool = True
+    ) -> None:
         self.user = user
         self.url = url
         self.source = source
+        self.reconnects = reconnects
+        self._attempt = 0  # failed attempts since the last good connect
+        self._retry_timer = None
         self._connector: gevent.Greenlet | None = None
         self._sock: _socket.socket | None = None
         self._watcher = None
@@ -122,6 +160,7 @@ class TickerSubscription:
         self._closed = True
         if self._connector is not None and not self._connector.dead:
             self._connector.kill(block=False)
+        self._cancel_retry()
         sock = self._sock
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -133,6 +172,7 @@ class TickerSubscription:
     def _record(self, kind: Kind, sent: int, end: int, status: int, outcome: int) -> None:
         u = self.user
         rec = u.ctx.recorder
+        attempt = self._attempt
         rec.record(
             sent,
             sent,
@@ -141,8 +181,8 @@ class TickerSubscription:
             status,
             outcome,
             kind,
-            0,
-            0,
+            min(attempt, 255),
+            FLAG_RETRY if attempt else 0,
             u.uid,
             round(u.state.target_users),
         )
@@ -170,19 +210,18 @@ class TickerSubscription:
                 )
         except websocket.WebSocketBadStatusException as exc:
             self._close_quietly(sock)
-            self._record(
-                Kind.WS_CONNECT,
-                start,
-                now_ns(),
-                exc.status_code,
-                outcome_of_status(exc.status_code),
-            )
+            outcome = outcome_of_status(exc.status_code)
+            self._record(Kind.WS_CONNECT, start, now_ns(), exc.status_code, outcome)
+            self._retry_later(outcome)
             return
         except (OSError, websocket.WebSocketException) as exc:
             self._close_quietly(sock)
-            self._record(Kind.WS_CONNECT, start, now_ns(), 0, outcome_of_error(exc))
+            outcome = outcome_of_error(exc)
+            self._record(Kind.WS_CONNECT, start, now_ns(), 0, outcome)
+            self._retry_later(outcome)
             return
         self._record(Kind.WS_CONNECT, start, now_ns(), 101, Outcome.OK)
+        self._attempt = 0
         if self._closed:
             with contextlib.suppress(Exception):
                 ws.close(timeout=0.1)
@@ -191,9 +230,11 @@ class TickerSubscription:
         try:
             ws.send(subscribe_message())
         except (OSError, websocket.WebSocketException) as exc:
-            self._record(Kind.WS_GAP, subscribed, now_ns(), 0, outcome_of_error(exc))
+            outcome = outcome_of_error(exc)
+            self._record(Kind.WS_GAP, subscribed, now_ns(), 0, outcome)
             with contextlib.suppress(Exception):
                 ws.close(timeout=0.1)
+            self._retry_later(outcome)
             return
         if parts.scheme == "wss":
             self._watch_greenlet(ws, subscribed)
@@ -315,10 +356,39 @@ class TickerSubscription:
         self._gap_len = 0
 
     def _lost(self, outcome: int) -> None:
-        if not self._closed:
-            self._record(Kind.WS_GAP, self._last, now_ns(), 0, outcome)
-            self._closed = True
         self._stop_reading()
+        if self._closed:
+            return
+        self._record(Kind.WS_GAP, self._last, now_ns(), 0, outcome)
+        self._retry_later(outcome)
+
+    # -- reconnecting (a hub timer while waiting: no greenlet per waiting session) ---------
+
+    def _retry_later(self, outcome: int) -> None:
+        """Open the subscription again after the backoff, if the failure is worth a retry."""
+        if self._closed or not self.reconnects or outcome not in _RETRYABLE:
+            return
+        self._attempt += 1
+        delay = reconnect_delay(self._attempt, self.user.rng.random())
+        self._retry_timer = gevent.get_hub().loop.timer(delay)
+        self._retry_timer.start(self._retry)
+
+    def _retry(self) -> None:
+        self._cancel_retry()
+        if self._closed or self.user.ctx.finishing:
+            return
+        self._first = True
+        self._gap_len = 0
+        self._buf = bytearray()
+        self._skip = 0
+        self._connector = gevent.spawn(self._connect)
+
+    def _cancel_retry(self) -> None:
+        timer = self._retry_timer
+        if timer is not None:
+            self._retry_timer = None
+            timer.stop()
+            timer.close()
 
     def _stop_reading(self) -> None:
         GAP_CLOCK.discard(self)
