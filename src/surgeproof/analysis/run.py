@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from surgeproof import __version__
+from surgeproof.analysis.amplification import annotate_incidents, measure_amplification
 from surgeproof.analysis.ceiling import (
     apply_closed_model_plateau,
     ceiling_bracket,
@@ -42,7 +43,13 @@ from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES, build_series
 from surgeproof.analysis.usl import fit_usl
 from surgeproof.analysis.verdict import run_verdict
 from surgeproof.errors import UserError
-from surgeproof.rundir.reader import read_events, read_meta, read_server_metrics, read_timeline
+from surgeproof.rundir.reader import (
+    open_record_sources,
+    read_events,
+    read_meta,
+    read_server_metrics,
+    read_timeline,
+)
 from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, RunDirError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
 
@@ -148,6 +155,12 @@ def analyze_run(
     incidents["target_outages"] = target_outages(
         series, events, window_min_samples=window_min_samples
     )
+    # Re-sends and reconnects need each record's attempt and user, which the scan's chunks do not
+    # carry: one more chunked pass over the mapped sources, on the series' windows.
+    amplification = measure_amplification(
+        open_record_sources(run_dir), t0_ns, window_s, len(series), min_first=window_min_samples
+    )
+    annotate_incidents(incidents, amplification)
     reconciliation, rec_damage = reconcile(run_dir, incidents["target_outages"])
     damage += rec_damage
     ceiling_real = ceiling["real"]["last_pass_users"]
@@ -207,6 +220,7 @@ def analyze_run(
         "server_vs_client": server_vs_client(server_rows, int(client_sent.sum())),
         "comparison": comparison,
         "incidents": incidents,
+        "amplification": amplification.to_dict(incidents["breach_windows"]),
         "reconciliation": reconciliation,
         "data_quality": {
             "partial": partial,

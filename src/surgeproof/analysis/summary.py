@@ -6,6 +6,13 @@ from typing import Any
 
 from surgeproof.analysis.outages import outage_sentence
 
+#: The summary mentions re-sends when they added a fifth to the run's load, or doubled it in one
+#: window. Below that they are a minor share of what the target saw (at most 1 call in 6) and
+#: belong in the report; a doubling in one window is what turns an overload into an outage
+#: (Binance, Feb 2020) even when the run as a whole was barely amplified.
+SUMMARY_FACTOR = 1.2
+SUMMARY_PEAK_FACTOR = 2.0
+
 
 def summary_lines(a: dict[str, Any]) -> list[str]:
     """A few lines: verdict, bracket, headroom, model estimate, incidents, data quality."""
@@ -47,6 +54,9 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
         )
     for outage in inc.get("target_outages") or []:
         lines.append(f"outage: {outage_sentence(outage)}")
+    retries = retries_line(a.get("amplification"))
+    if retries:
+        lines.append(retries)
     for w in a["data_quality"].get("shortfall_windows") or []:
         lines.append(f"worker lost: {shortfall_sentence(w)}")
     r = a["reconciliation"]
@@ -77,3 +87,23 @@ def shortfall_sentence(w: dict[str, Any]) -> str:
     levels = w.get("levels") or []
     hit = f"; inconclusive levels: {', '.join(levels)}" if levels else ""
     return f"{w['source']}{how}: {span}{hit}"
+
+
+def retries_line(amp: dict[str, Any] | None) -> str | None:
+    """``retries: re-sends added 38% to the HTTP calls sent (1.38×), peak 2.10× at t=312 s; 61%
+    of re-sends failed again``, when the amplification is large enough to matter; else None."""
+    http = (amp or {}).get("http") or {}
+    factor, peak = http.get("factor"), http.get("peak")
+    peak_factor = peak["factor"] if peak else None
+    large = (factor is not None and factor >= SUMMARY_FACTOR) or (
+        peak_factor is not None and peak_factor >= SUMMARY_PEAK_FACTOR
+    )
+    if not large:
+        return None
+    line = f"retries: re-sends added {factor - 1:.0%} to the HTTP calls sent ({factor:.2f}×)"
+    if peak:
+        line += f", peak {peak_factor:.2f}× at t={peak['t_s']:.0f} s"
+    failed = http.get("resends_failed_ratio")
+    if failed is not None:
+        line += f"; {failed:.0%} of re-sends failed again"
+    return line

@@ -406,3 +406,122 @@ def _log_if_wide(ax: Any) -> None:
         ax.set_ylim(bottom=0)
     if not len(ys) or not math.isfinite(float(ys.max())):
         ax.text(0.5, 0.5, "no latency samples", transform=ax.transAxes, ha="center")
+
+
+def retries_chart(analysis: dict[str, Any]) -> Chart | None:
+    """HTTP first attempts and re-sends per second beside the offered rate, with the window's
+    amplification factor; websocket reconnect attempts and lost sessions per second. None when
+    the run re-sent nothing and reconnected nothing (the report says so in words)."""
+    amp = analysis.get("amplification") or {}
+    series = amp.get("series") or {}
+    http, ws = amp.get("http") or {}, amp.get("websocket") or {}
+    show_http = bool(http.get("resends"))
+    show_ws = bool(ws.get("reconnect_attempts") or ws.get("sessions_lost"))
+    if not (show_http or show_ws):
+        return None
+    ts = _ts(analysis)
+    t = _arr(ts.get("t_s"))
+    window = float(ts.get("window_s") or 1.0)
+    fig = _figure(HEIGHT_IN * (1.6 if show_http and show_ws else 1.0))
+    axes = list(np.atleast_1d(fig.subplots(int(show_http) + int(show_ws), 1, sharex=True)))
+    faults = False
+    if show_http:
+        ax = axes.pop(0)
+        first = _arr(series.get("first_attempts")) / window
+        again = _arr(series.get("resends")) / window
+        ax.bar(t, first, width=window, align="edge", color="#74c0fc", lw=0, label="first attempts")
+        ax.bar(
+            t,
+            again,
+            width=window,
+            align="edge",
+            bottom=first,
+            color="#e8590c",
+            lw=0,
+            label="re-sends",
+        )
+        _step(
+            ax,
+            t,
+            _arr(ts.get("offered_rps")),
+            window,
+            color="#1864ab",
+            lw=1.0,
+            label="offered rate (calls due, by intended time)",
+        )
+        _shade_breaches(ax, analysis)
+        faults |= _shade_faults(ax, analysis)
+        ax.set_ylabel("HTTP calls sent per second")
+        _room_for_legend(ax)
+        ax.grid(alpha=0.3)
+        factor_ax = ax.twinx()
+        _step(
+            factor_ax,
+            t,
+            _arr(series.get("factor")),
+            window,
+            color="black",
+            lw=1.0,
+            label="amplification factor",
+        )
+        factor_ax.set_ylabel("all calls ÷ first attempts (×)")
+        _room_for_legend(factor_ax, bottom=1.0)
+        handles, labels = ax.get_legend_handles_labels()
+        h2, l2 = factor_ax.get_legend_handles_labels()
+        factor_ax.legend(  # on the twin: drawn above both axes
+            handles + h2, labels + l2, loc="upper left", fontsize=8, ncols=3, framealpha=0.9
+        )
+    if show_ws:
+        ax = axes.pop(0)
+        ok = _arr(series.get("reconnects_ok")) / window
+        failed = _arr(series.get("reconnects_failed")) / window
+        ax.bar(t, ok, width=window, align="edge", color="#2b8a3e", lw=0, label="reconnects ok")
+        ax.bar(
+            t,
+            failed,
+            width=window,
+            align="edge",
+            bottom=ok,
+            color="#c92a2a",
+            lw=0,
+            label="reconnects failed",
+        )
+        _step(
+            ax,
+            t,
+            _arr(series.get("sessions_lost")) / window,
+            window,
+            color="#212529",
+            lw=1.0,
+            label="sessions lost",
+        )
+        _shade_breaches(ax, analysis)
+        faults |= _shade_faults(ax, analysis)
+        ax.set_ylabel("websocket events per second (1/s)")
+        _room_for_legend(ax)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8, ncols=3, framealpha=0.9)
+    ax.set_xlabel("time since run start (s)")  # the bottom panel's; the panels share time
+    return Chart(
+        "retries",
+        "Retries and reconnects",
+        _png(fig),
+        "HTTP calls sent per second split into first attempts and re-sends, beside the offered "
+        "rate, with the amplification factor; websocket reconnect attempts (ok, failed) and lost "
+        "sessions per second.",
+        "Calls by send time. The factor is drawn only for windows with at least "
+        f"{amp.get('window_min_first_attempts')} first attempts. Shaded: SLO-breach windows."
+        + (_FAULT_NOTE if faults else ""),
+    )
+
+
+def _step(ax: Any, t: np.ndarray, y: np.ndarray, window: float, **kw: Any) -> None:
+    """A per-window value drawn flat over its window, like the bars beside it."""
+    if len(t):
+        ax.step(np.append(t, t[-1] + window), np.append(y, y[-1]), where="post", **kw)
+
+
+def _room_for_legend(ax: Any, bottom: float = 0.0) -> None:
+    """Start the y axis at ``bottom`` and leave its top third free for a legend above the data."""
+    top = max(ax.get_ylim()[1], bottom + 1e-9)
+    ax.set_ylim(bottom, bottom + (top - bottom) * 1.5)

@@ -38,6 +38,8 @@ class ReportContent:
     headroom: Table
     tables: list[Table] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
+    #: "Retries and reconnects": a few sentences (empty when the analysis has no such section).
+    retries: list[str] = field(default_factory=list)
     scale: list[tuple[str, str]] = field(default_factory=list)
     provenance: list[tuple[str, str]] = field(default_factory=list)
     scenario_yaml: str = ""
@@ -67,6 +69,7 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
         worker_losses_table(analysis),
     ]
     content.caveats = caveats(analysis)
+    content.retries = retries_sentences(analysis)
     content.scale = scale_rows(analysis, meta)
     content.provenance = provenance_rows(analysis, meta)
     content.scenario_yaml = _read_text(run_dir / "scenario.yaml")
@@ -322,6 +325,92 @@ def worker_losses_table(analysis: dict[str, Any]) -> Table:
     )
 
 
+def retries_sentences(analysis: dict[str, Any]) -> list[str]:
+    """Re-sends and websocket reconnects in the sentences an SRE reads first; one line if none.
+
+    Empty when the analysis has no ``amplification`` section (Locust CSV input: no per-attempt
+    data), so nothing is claimed either way.
+    """
+    amp = analysis.get("amplification")
+    if not amp:
+        return []
+    http, ws = amp.get("http") or {}, amp.get("websocket") or {}
+    resent = int(http.get("resends") or 0)
+    reconnected = int(ws.get("reconnect_attempts") or 0) or int(ws.get("sessions_lost") or 0)
+    if not resent and not reconnected:
+        return ["No retries or reconnects: no HTTP call was re-sent and no websocket reconnected."]
+    cut = bool((analysis.get("data_quality") or {}).get("partial"))
+    return [
+        _resends_sentence(http, analysis) if resent else "No HTTP call was re-sent.",
+        _reconnects_sentence(ws, cut) if reconnected else "No websocket reconnected.",
+    ]
+
+
+def _resends_sentence(http: dict[str, Any], analysis: dict[str, Any]) -> str:
+    """``Re-sends added 38% to the HTTP load (1.38×: ...), peaking at 2.10× at t=312 s; ...``."""
+    factor = float(http["factor"]) if http.get("factor") is not None else None
+    counts = f"{int(http['resends']):,} re-sends on {int(http['first_attempts']):,} first attempts"
+    if factor is None:
+        text = f"{counts} (no first attempt to compare with)"
+    else:
+        text = f"Re-sends added {factor - 1:.0%} to the HTTP load ({factor:.2f}×: {counts})"
+    peak = http.get("peak")
+    if peak:
+        text += f", peaking at {float(peak['factor']):.2f}× at t={float(peak['t_s']):g} s"
+    failed = http.get("resends_failed_ratio")
+    if failed is not None:
+        text += f"; {float(failed):.0%} of re-sends failed again"
+    text += "."
+    groups = sorted(
+        ((g, e) for g, e in (http.get("by_group") or {}).items() if e.get("resends")),
+        key=lambda ge: -float(ge[1].get("factor") or 0),
+    )
+    if len(groups) > 1:
+        text += " By group: " + ", ".join(f"{g} {float(e['factor']):.2f}×" for g, e in groups)
+        text += "."
+    share = http.get("resends_in_breaches_share")
+    if share is not None and (analysis.get("incidents") or {}).get("breach_windows"):
+        text += f" {float(share):.0%} of re-sends were sent while an SLO was breached."
+    return text
+
+
+def _reconnects_sentence(ws: dict[str, Any], cut: bool) -> str:
+    """``4,210 websocket reconnect attempts (...), peak 380/s at t=95 s; 1,203 of 1,210 lost
+    sessions came back, median 2.1 s, p95 6.0 s, max 14.2 s.``"""
+    attempts = int(ws.get("reconnect_attempts") or 0)
+    parts = []
+    if attempts:
+        users = int(ws.get("users_reconnected") or 0)
+        head = (
+            f"{_count(attempts, 'websocket reconnect attempt')} "
+            f"({int(ws.get('reconnects_ok') or 0):,} connected, "
+            f"{int(ws.get('reconnects_failed') or 0):,} failed) by {_count(users, 'user')}"
+        )
+        peak = ws.get("peak")
+        if peak:
+            head += f", peak {_rate(float(peak['per_s']))} at t={float(peak['t_s']):g} s"
+        parts.append(head)
+    lost, back = int(ws.get("sessions_lost") or 0), int(ws.get("sessions_back") or 0)
+    end = "the end of the data (the run was cut short)" if cut else "the end of the run"
+    if not lost:
+        parts.append("no open session was lost (the attempts retried failed first connects)")
+    elif not back:
+        parts.append(f"none of the {lost:,} lost sessions came back by {end}")
+    else:
+        r = ws.get("resubscribe_s") or {}
+        times = ", ".join(
+            f"{label} {_duration(r.get(key))}"
+            for label, key in (("median", "p50"), ("p95", "p95"), ("max", "max"))
+        )
+        sentence = f"{back:,} of {lost:,} lost sessions came back, {times}"
+        never = int(ws.get("never_back") or 0)
+        if never:
+            sentence += f"; {never:,} never did by {end}"
+        parts.append(sentence)
+    text = "; ".join(parts) + "."
+    return text[0].upper() + text[1:]
+
+
 def caveats(analysis: dict[str, Any]) -> list[str]:
     """What limits the numbers: partial data, generator saturation, extrapolation, defaults."""
     out = []
@@ -413,6 +502,20 @@ def _pct(value: Any, *, signed: bool = False) -> str:
     if value is None:
         return "–"
     return f"{float(value):+.1%}" if signed else f"{float(value):.2%}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _rate(per_s: float) -> str:
+    return f"{per_s:,.0f}/s" if per_s >= 10 else f"{per_s:.1f}/s"
+
+
+def _duration(seconds: Any) -> str:
+    if seconds is None:
+        return "–"
+    return f"{float(seconds) * 1000:.0f} ms" if float(seconds) < 1 else f"{float(seconds):.1f} s"
 
 
 def _ms(value: Any) -> str:

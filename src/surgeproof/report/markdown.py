@@ -13,6 +13,10 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     lines += ["", *_table(content.headroom)]
     if content.caveats:
         lines += ["## Read these numbers with", "", *(f"* {c}" for c in content.caveats), ""]
+    if content.retries:
+        lines += ["## Retries and reconnects", ""]
+        for sentence in content.retries:
+            lines += [sentence, ""]
     lines += ["## Charts", ""]
     for chart in charts:
         lines += [

@@ -31,6 +31,9 @@ def write_reports(
         ch.group_latency_chart(analysis),
         ch.websocket_chart(websocket_series(run_dir, t0_ns), analysis),
     ]
+    retries = ch.retries_chart(analysis)  # only when the run re-sent or reconnected anything
+    if retries is not None:
+        drawn.append(retries)
     content = build_content(run_dir, analysis)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(content, drawn), encoding="utf-8")
