@@ -45,8 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``surgeproof`` console script."""
     from surgeproof.errors import UserError
+    from surgeproof.load.command import prepare_process
     from surgeproof.rundir.schema import RunDirError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prepare_process(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 #: Subcommands that run Locust: gevent must patch the standard library before anything else
@@ -11,18 +10,23 @@ from pathlib import Path
 GEVENT_COMMANDS = frozenset({"run", "worker", "demo"})
 
 
-def _patch_early() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if args and args[0] in GEVENT_COMMANDS:
+def prepare_process(argv: list[str]) -> None:
+    """Patch the standard library for gevent when ``argv`` names a command that runs Locust.
+
+    Called by ``cli.main`` with the arguments it will parse, before any command module is
+    imported (they import aiohttp and ssl), so an in-process ``main(["run", ...])`` is patched
+    as the console script is.
+    """
+    words = [a for a in argv if not a.startswith("-")]
+    if words and words[0] in GEVENT_COMMANDS:
         from gevent import monkey
 
-        monkey.patch_all()
+        if not monkey.is_module_patched("socket"):
+            monkey.patch_all()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from surgeproof.load.options import scale_arg
-
-    _patch_early()
 
     p = subparsers.add_parser(
         "run",
