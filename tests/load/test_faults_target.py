@@ -100,3 +100,23 @@ def test_killed_and_restarted_exchange_is_an_outage_the_run_survives(tmp_path):
     assert report.returncode == 0, report.stderr[-2000:]
     md = (run_dir / "report.md").read_text()
     assert "## SLO-breach windows" in md and "| 5.0 s |" in md
+
+    # Retries and reconnects in the analysis, from the same records: the watchers' reconnect
+    # storm after the kill, every lost session back; no behaviour here re-sends HTTP calls.
+    amp = analysis["amplification"]
+    sent_http = int(np.count_nonzero(http["sent_ns"] > 0))
+    assert (amp["http"]["first_attempts"], amp["http"]["resends"]) == (sent_http, 0)
+    assert amp["http"]["factor"] == 1.0 and amp["http"]["peak"] is None
+    storm = amp["websocket"]
+    assert storm["reconnect_attempts"] == len(retries)
+    assert storm["reconnects_failed"] == int(np.count_nonzero(retries["outcome"] != Outcome.OK))
+    assert storm["users_reconnected"] == len(set(retries["user"].tolist()))
+    assert storm["peak"]["start_ns"] + analysis["input"]["window_s"] * 1e9 > down["t_ns"]
+    assert storm["sessions_back"] >= len(lost_users) and storm["never_back"] == 0
+    # Every session lost at the kill came back only once the port answered again.
+    assert storm["resubscribe_s"]["p50"] >= (up["t_ns"] - lost["end_ns"].max()) / 1e9
+    [outage] = analysis["incidents"]["target_outages"]
+    assert outage["reconnect_attempts"] >= len(dark)
+    section = md.split("## Retries and reconnects", 1)[1].split("\n## ", 1)[0]
+    assert f"{len(retries):,} websocket reconnect attempt" in section
+    assert "No HTTP call was re-sent." in section
