@@ -79,6 +79,8 @@ def test_window_a_running_run_has_not_flushed_yet_is_inconclusive(tmp_path):
     v = judge_level(path, start, end + 2 * NS, SLOS)
     assert v.verdict == "inconclusive"
     assert any("not yet flushed" in r for r in v.reasons)
+    # Records still to come from a source: the window is short of it (a search holds it again).
+    assert v.short_of == ["local"]
 
 
 def test_level_dict_carries_every_documented_field(run):

@@ -1,9 +1,13 @@
 """A lost generator worker: the window in which offered load fell short makes every level that
-overlaps it inconclusive (it did not offer the load it says), named after the lost worker."""
+overlaps it inconclusive (it did not offer the load it says), named after the lost worker — in the
+full analysis and in the live judgement of a step search alike."""
+
+import json
 
 from faults import add_events, at, lost_worker, set_lost_workers
 from synthetic import Level, QueueModel, queue_run
 
+from surgeproof.analysis import judge_level
 from surgeproof.analysis.run import analyze_run
 from surgeproof.scenario.model import Slo
 
@@ -86,3 +90,80 @@ def test_without_run_json_entries_the_events_give_the_window(tmp_path):
     assert "worker worker-c3 holding 30 users" in a["levels"][2]["reasons"][0]
     [w] = a["data_quality"]["shortfall_windows"]
     assert (w["start_ns"], w["end_ns"], w["detected_by"]) == (at(29.6), at(31.1), "heartbeat")
+
+
+# -- the live judgement of a step search sees the same windows -----------------------------------
+
+#: A fourth level under way, so the third one's data are all in.
+RUNNING = [*STEPS, Level(20)]
+
+
+def _running_run_losing_worker_1(path):
+    """Two workers hold three levels; worker-1 dies at 18.0 s, its users run again at 19.2 s.
+
+    Written as a run still going: run.json says running with no ``workers.lost`` yet, the
+    events have the loss, and worker-1's timeline stops where it died.
+    """
+    run = queue_run(path, QueueModel(), RUNNING, sources=2, status="running")
+    add_events(
+        path,
+        {
+            "t_ns": at(18.0),
+            "type": "worker_lost",
+            "source": "worker-1",
+            "users": 10,
+            "detected_by": "process exit",
+            "last_batch_ns": at(17.5),
+        },
+        {"t_ns": at(19.2), "type": "rebalanced", "workers": 1, "users": 40},
+    )
+    timeline = path / "timeline.jsonl"
+    rows = [json.loads(line) for line in timeline.read_text().splitlines()]
+    kept = [r for r in rows if r["source"] != "worker-1" or r["t_ns"] < at(17.5)]
+    timeline.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    return run
+
+
+def _judge(run, i):
+    users, start, end = run.levels[i]
+    return judge_level(run.path, start, end, SLOS, target_users=users, label=f"level-{i + 1}")
+
+
+def test_judge_level_makes_a_window_overlapping_a_live_loss_inconclusive_naming_the_worker(
+    tmp_path,
+):
+    run = _running_run_losing_worker_1(tmp_path / "r")
+    v = _judge(run, 1)
+    assert v.verdict == "inconclusive"
+    assert v.short_of == ["worker-1"]
+    assert v.reasons[0].startswith("offered load fell short: worker worker-1 holding 10 users")
+    assert "its users ran again at t=19.2 s" in v.reasons[0]
+    assert v.reasons[-1].startswith("not counted: measured pass")
+    assert v.to_dict()["short_of"] == ["worker-1"]
+
+
+def test_judge_level_judges_windows_outside_the_loss_as_usual(tmp_path):
+    run = _running_run_losing_worker_1(tmp_path / "r")
+    before, after = _judge(run, 0), _judge(run, 2)
+    assert (before.verdict, before.short_of) == ("pass", [])
+    # worker-1's timeline ended with it: that is not data still to come for a later window.
+    assert (after.verdict, after.short_of) == ("pass", []), after.reasons
+    assert after.reasons == ["held every SLO at 60 users"]
+
+
+def test_judge_level_keeps_a_loss_not_yet_restored_open(tmp_path):
+    run = queue_run(tmp_path / "r", QueueModel(), RUNNING, sources=2, status="running")
+    add_events(
+        run.path,
+        {
+            "t_ns": at(18.0),
+            "type": "worker_lost",
+            "source": "worker-1",
+            "users": 10,
+            "detected_by": "heartbeat",
+            "last_batch_ns": at(17.5),
+        },
+    )
+    v = _judge(run, 2)  # no rebalanced yet: every later window is short of worker-1's users
+    assert v.verdict == "inconclusive" and v.short_of == ["worker-1"]
+    assert "never ran again" in v.reasons[0]

@@ -1,5 +1,6 @@
 """A worker SIGKILLed mid-run: its users move to the survivor within 5 s, nothing shipped is lost,
-and the window in which offered load fell short is on record for the analysis."""
+and the window in which offered load fell short is on record for the analysis; a step search
+holds the level it cut short again instead of counting it as a failure."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections import defaultdict
 
 import psutil
 import pytest
-from load_cli import events, run_meta
+from load_cli import events, run_meta, start_run
 
 from surgeproof.analysis import analyze_run
 from surgeproof.rundir.reader import read_records, read_timeline
@@ -122,3 +123,81 @@ def test_sigkilled_worker_users_move_within_5s_and_its_records_are_kept(tmp_path
     assert seen_lost["short_from_ns"] == lost["short_from_ns"]
     assert seen_lost["restored_t_ns"] == lost["restored_t_ns"]
     assert any("worker" in c and "lost" in c for c in analysis["data_quality"]["caveats"])
+
+
+SEARCH = """\
+name: search-losing-a-worker
+description: Step search over two workers, one of which is killed during the first level.
+model: open
+slos:
+  - {group: "*", error_ratio: 50%}
+search:
+  start: 10
+  max: 15
+  step_factor: 1.5
+  settle: 2s
+  hold: 4s
+  resolution: 5%
+  mix: {app_user: 1.0}
+  intensity: 4
+"""
+
+
+@pytest.mark.slow
+def test_a_step_search_holds_again_the_level_a_killed_worker_cut_short(tmp_path):
+    scenario = tmp_path / "search.yaml"
+    scenario.write_text(SEARCH)
+    proc = start_run(
+        str(scenario),
+        "--workers",
+        "2",
+        "--reports-dir",
+        str(tmp_path),
+        "--run-id",
+        "s",
+        "--timeout",
+        "2",
+    )
+    run_dir = tmp_path / "s"
+    # level-1 is held from ~0.2 s: settle to ~2.2 s, its judged window to ~6.2 s.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not ((t0 := _t0(run_dir)) and time.time_ns() > t0 + 35e8):
+        time.sleep(0.1)
+    workers = [
+        p
+        for p in psutil.Process(proc.pid).children(recursive=True)
+        if "worker" in " ".join(p.cmdline())
+    ]
+    assert len(workers) == 2
+    workers[0].send_signal(signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr[-2000:]
+
+    meta = run_meta(run_dir)
+    [lost] = meta["workers"]["lost"]
+    search = meta["search"]
+    assert search["complete"] and search["gave_up"] == []
+    cut, again = search["levels"][:2]
+    # The level the worker's death cut short is not a failure: it is held again, and counts.
+    assert (cut["label"], cut["verdict"], cut["short_of"]) == (
+        "level-1",
+        "inconclusive",
+        [lost["source"]],
+    )
+    assert f"worker {lost['source']}" in cut["reasons"][0]
+    assert (again["label"], again["users"], again["verdict"]) == ("level-1 (again)", 10, "pass")
+    assert search["bracket"]["last_pass"] == 15 and search["bracket"]["first_fail"] is None
+    ev = events(run_dir)
+    [phase] = [e for e in ev if e["type"] == "phase" and e["name"] == "level-1 (again)"]
+    assert phase["again_of"] == "level-1"
+    # The re-held window starts after the lost users ran again.
+    [level_again] = [e for e in ev if e["type"] == "level" and e["label"] == "level-1 (again)"]
+    assert level_again["start_ns"] >= lost["restored_t_ns"]
+
+    # The analysis agrees: the cut level is inconclusive naming the worker, the bracket skips it.
+    analysis = analyze_run(run_dir)
+    verdicts = {lv["label"]: lv["verdict"] for lv in analysis["levels"]}
+    assert verdicts == {"level-1": "inconclusive", "level-1 (again)": "pass", "level-2": "pass"}
+    [window] = analysis["data_quality"]["shortfall_windows"]
+    assert window["levels"] == ["level-1"]
+    assert analysis["ceiling"]["last_pass"]["label"] == "level-2"

@@ -2,11 +2,13 @@
 
 The step-to-break search calls :func:`judge_level` between levels on a run that is still being
 written; the full analysis judges every ``level`` event the same way with :func:`judge_samples`.
+Both apply the shortfall rule (:mod:`surgeproof.analysis.shortfall`): a level during which a
+generator worker was lost did not offer the load it says and is inconclusive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,8 +22,9 @@ from surgeproof.analysis.keyed import KeyedValues
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import Census, RecordScan
+from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
 from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach, evaluate
-from surgeproof.rundir.reader import read_meta, read_timeline
+from surgeproof.rundir.reader import read_events, read_meta, read_timeline
 from surgeproof.rundir.schema import Kind, Outcome
 from surgeproof.scenario.model import Slo
 
@@ -52,6 +55,9 @@ class LevelVerdict:
     label: str | None = None
     active_users: float | None = None
     ws_gap_ms: dict[str, float | None] | None = None
+    #: Generator sources whose users or records were missing from part of the window (a lost
+    #: worker; in a running run also a worker whose records have not arrived): inconclusive.
+    short_of: list[str] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
@@ -80,6 +86,7 @@ class LevelVerdict:
             "saturated": self.saturated,
             "groups": {g: st.to_dict() for g, st in self.groups.items()},
             "ws_gap_ms": self.ws_gap_ms,
+            "short_of": list(self.short_of),
             "generator": self.generator.to_dict(),
         }
 
@@ -104,20 +111,30 @@ def judge_level(
     label: str | None = None,
     tolerance: GeneratorTolerance | None = None,
 ) -> LevelVerdict:
-    """Judge the steady-state window ``[start_ns, end_ns)`` of a (possibly running) run."""
+    """Judge the steady-state window ``[start_ns, end_ns)`` of a (possibly running) run.
+
+    A window overlapping a lost worker's shortfall (run.json ``workers.lost``, else the
+    ``worker_lost``/``rebalanced`` events a running run appends) is inconclusive, naming it.
+    """
     run_dir = Path(run_dir)
     timeline, _ = read_timeline(run_dir)
+    meta = read_meta(run_dir)
+    events, _ = read_events(run_dir)
+    shortfalls = shortfall_windows(meta, events)
     # Only a run still being written can lack the window's data; a finished one has all it has.
-    running = read_meta(run_dir).get("status") == "running"
+    running = meta.get("status") == "running"
     spec = LevelSpec(int(start_ns), int(end_ns), target_users, label)
-    return judge_levels(
+    [verdict] = judge_levels(
         RecordScan.open(run_dir),
         [spec],
         timeline,
         slos,
         tolerance=tolerance,
         check_fresh=running,
-    )[0]
+        lost_sources={w.source for w in shortfalls},
+    )
+    apply_shortfalls([verdict], shortfalls, _t0_of(meta, events, int(start_ns)))
+    return verdict
 
 
 def judge_samples(
@@ -162,10 +179,13 @@ def judge_levels(
     check_fresh: bool = False,
     closed_model: bool = False,
     ended: Sequence[tuple[int, int]] | None = None,
+    lost_sources: Collection[str] = (),
 ) -> list[LevelVerdict]:
     """Judge every window of ``specs`` in a few chunked passes over ``records``.
 
     Achieved throughput counts answers *ending* in a window, whenever they were intended.
+    ``lost_sources`` (lost workers, judged by the shortfall rule) are not waited for by
+    ``check_fresh``: their timeline ended with them.
     """
     scan = records if isinstance(records, RecordScan) else RecordScan.of(records)
     tol = tolerance or GeneratorTolerance()
@@ -182,7 +202,9 @@ def judge_levels(
         if failing:
             _first_breach_seconds(scan, census, [specs[i] for i, _ in failing], failing)
         for i, m in zip(layer, measured, strict=True):
-            out[i] = _decide(specs[i], m, slos, timeline, tol, check_fresh, closed_model)
+            out[i] = _decide(
+                specs[i], m, slos, timeline, tol, check_fresh, closed_model, lost_sources
+            )
     return [v for v in out if v is not None]
 
 
@@ -383,6 +405,7 @@ def _decide(
     tol: GeneratorTolerance,
     check_fresh: bool,
     closed_model: bool,
+    lost_sources: Collection[str] = (),
 ) -> LevelVerdict:
     start_ns, end_ns = spec.start_ns, spec.end_ns
     duration = max((end_ns - start_ns) / 1e9, 1e-9)
@@ -420,9 +443,10 @@ def _decide(
         verdict.reasons.append("no records in the window")
         return verdict
     if check_fresh:
-        stale = _stale_sources(timeline, end_ns)
+        stale = [src for src in _stale_sources(timeline, end_ns) if src not in lost_sources]
         if stale:
             verdict.verdict = "inconclusive"
+            verdict.short_of = stale
             verdict.reasons.append(
                 "data not yet flushed: the timeline of "
                 + ", ".join(stale)
@@ -475,6 +499,15 @@ def _stale_sources(timeline: Sequence[dict[str, Any]], end_ns: int) -> list[str]
             src = str(row.get("source", "local"))
             latest[src] = max(latest.get(src, t), t)
     return sorted(src for src, t in latest.items() if t < end_ns)
+
+
+def _t0_of(meta: dict[str, Any], events: Sequence[dict[str, Any]], fallback: int) -> int:
+    """The run's time zero (run.json ``t0_ns``, else its ``run_start`` event) for reasons' t=."""
+    t0 = meta.get("t0_ns")
+    if isinstance(t0, int) and not isinstance(t0, bool) and t0 > 0:
+        return t0
+    start = next((e.get("t_ns") for e in events if e.get("type") == "run_start"), None)
+    return start if isinstance(start, int) and not isinstance(start, bool) else fallback
 
 
 def _mean_active(timeline: Sequence[dict[str, Any]], start_ns: int, end_ns: int) -> float | None:

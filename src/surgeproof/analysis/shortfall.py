@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from surgeproof.analysis.levels import LevelVerdict
+if TYPE_CHECKING:  # levels.py applies this module's rule itself
+    from surgeproof.analysis.levels import LevelVerdict
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,9 @@ def apply_shortfalls(
         was = f"not counted: measured {v.verdict}: " + "; ".join(v.reasons) if v.reasons else None
         v.verdict = "inconclusive"
         v.reasons = reasons + ([was] if was else [])
+        v.short_of = sorted(
+            set(v.short_of) | {w.source for w in windows if w.overlaps(v.start_ns, v.end_ns)}
+        )
     return hit
 
 

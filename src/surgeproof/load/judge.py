@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from surgeproof.scenario.model import Slo
 
 
-def level_judge(
-    run_dir: Path, slos: tuple[Slo, ...]
-) -> Callable[[int, int, int, str], tuple[str, list[str]]]:
-    """A judge for ``SearchProgram``: (start_ns, end_ns, users, label) → (verdict, reasons)."""
-    from surgeproof.analysis import judge_level
+@dataclass(frozen=True)
+class Judgement:
+    """What the search needs of a judged level."""
 
-    def judge(start_ns: int, end_ns: int, users: int, label: str) -> tuple[str, list[str]]:
-        v = judge_level(run_dir, start_ns, end_ns, slos, target_users=float(users), label=label)
-        return str(v.verdict), [str(r) for r in v.reasons]
+    verdict: str  # "pass" | "fail" | "inconclusive"
+    reasons: list[str]
+    #: Sources whose users or records were missing from part of the window (a lost worker):
+    #: the level did not offer the load it says, and the search holds it again.
+    short_of: tuple[str, ...] = ()
 
-    return judge
+
+@dataclass(frozen=True)
+class LevelJudge:
+    """A judge for ``SearchProgram`` over the run directory being written."""
+
+    run_dir: Path
+    slos: tuple[Slo, ...]
+
+    def __call__(self, start_ns: int, end_ns: int, users: int, label: str) -> Judgement:
+        from surgeproof.analysis import judge_level
+
+        v = judge_level(
+            self.run_dir, start_ns, end_ns, self.slos, target_users=float(users), label=label
+        )
+        return Judgement(str(v.verdict), [str(r) for r in v.reasons], tuple(v.short_of))
+
+    def load_restored(self) -> bool:
+        """Every lost worker's users run again (a ``rebalanced`` event followed each loss)."""
+        from surgeproof.analysis.shortfall import shortfall_windows
+        from surgeproof.rundir.reader import read_events, read_meta
+
+        events, _ = read_events(self.run_dir)
+        return all(w.end_ns is not None for w in shortfall_windows(read_meta(self.run_dir), events))
+
+
+def level_judge(run_dir: Path, slos: tuple[Slo, ...]) -> LevelJudge:
+    """The judge the conductor hands to ``SearchProgram``."""
+    return LevelJudge(Path(run_dir), tuple(slos))

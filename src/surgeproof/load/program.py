@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from surgeproof.load.judge import Judgement
 from surgeproof.load.state import LoadState
-from surgeproof.load.step_search import JudgedLevel, bracket_of, next_level
+from surgeproof.load.step_search import (
+    MAX_REHOLDS,
+    JudgedLevel,
+    bracket_of,
+    holds_in_a_row,
+    next_level,
+    rehold_due,
+)
 from surgeproof.scenario.plan import Plan
 
 #: How far ahead the shape looks: users for [t, t+1) are spawned at t and spread over the second.
@@ -86,25 +93,40 @@ class TimelineProgram:
         return None
 
 
-#: judge(start_ns, end_ns, users, label) -> (verdict, reasons)
-Judge = Callable[[int, int, int, str], tuple[str, list[str]]]
+class Judge(Protocol):
+    """Judges a level's window of the running run, and says when lost users run again."""
+
+    def __call__(self, start_ns: int, end_ns: int, users: int, label: str) -> Judgement: ...
+
+    def load_restored(self) -> bool: ...
 
 
 @dataclass
 class SearchProgram:
-    """Step-to-break: hold each level (settle, then a judged window), pick the next, stop."""
+    """Step-to-break: hold each level (settle, then a judged window), pick the next, stop.
+
+    A level cut short by a lost worker is held again once the survivors run its users (at most
+    ``max_reholds`` times), as a new window labelled ``level-N (again)``.
+    """
 
     plan: Plan
     judge: Judge
     #: Extra time after a window before judging it: answers still in flight must land first.
     judge_delay_s: float
     closed_model: bool = False
+    max_reholds: int = MAX_REHOLDS
     levels: list[JudgedLevel] = field(default_factory=list)
     _users: int | None = None
     _level_start_s: float = 0.0
     _done_at_s: float | None = None
     _pending: list[dict[str, Any]] = field(default_factory=list)
-    _reasons: list[list[str]] = field(default_factory=list)
+    _judged: list[Judgement] = field(default_factory=list)
+    _labels: list[str] = field(default_factory=list)
+    #: Label of the level being held now.
+    _label: str = "level-1"
+    #: Since when a re-hold has been waiting for the lost users to run again (None: not waiting).
+    _awaiting_since_s: float | None = None
+    _gave_up: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         s = self.plan.search
@@ -113,7 +135,13 @@ class SearchProgram:
 
     @property
     def end_s(self) -> float:
-        return self._done_at_s if self._done_at_s is not None else self.plan.duration_s + 60.0
+        if self._done_at_s is not None:
+            return self._done_at_s
+        s = self.plan.search
+        assert s is not None
+        # Every re-hold is a level the plan's duration did not budget for.
+        reholds = sum(1 for label in self._labels if "(again" in label)
+        return self.plan.duration_s + 60.0 + reholds * (s.settle_s + s.hold_s + self.judge_delay_s)
 
     def users_for_tick(self, t_s: float) -> int | None:
         if self._done_at_s is not None or self._users is None:
@@ -126,7 +154,7 @@ class SearchProgram:
         return LoadState(
             target_users=float(self._users or 0),
             phase_index=len(self.levels),
-            phase_name=f"level-{len(self.levels) + 1}",
+            phase_name=self._label,
             mix=dict(s.mix),
             intensity=s.intensity,
             closed_model=self.closed_model,
@@ -138,44 +166,82 @@ class SearchProgram:
         assert s is not None
         if self._done_at_s is not None or self._users is None:
             return
+        if self._awaiting_since_s is not None:
+            # A re-hold's window starts once the lost users run again, or after one level's
+            # time without them (then it is cut short again and counts against the limit).
+            if not self.judge.load_restored() and t_s - self._awaiting_since_s < s.hold_s:
+                return
+            self._awaiting_since_s = None
+            self._level_start_s = t_s
         win_start = self._level_start_s + s.settle_s
         win_end = win_start + s.hold_s
         if t_s < win_end + self.judge_delay_s:
             return
-        label = f"level-{len(self.levels) + 1}"
+        label = self._label
         start_ns, end_ns = t0_ns + int(win_start * 1e9), t0_ns + int(win_end * 1e9)
-        verdict, reasons = self.judge(start_ns, end_ns, self._users, label)
-        self.levels.append(JudgedLevel(self._users, verdict))
-        self._reasons.append(reasons)
-        self._pending.append(
-            {
-                "t_ns": end_ns,
-                "type": "level",
-                "start_ns": start_ns,
-                "end_ns": end_ns,
-                "target_users": self._users,
-                "label": label,
-                "verdict": verdict,
-                "reasons": reasons,
-            }
+        j = self.judge(start_ns, end_ns, self._users, label)
+        cut_short = bool(j.short_of) and j.verdict == "inconclusive"
+        self.levels.append(JudgedLevel(self._users, j.verdict, cut_short))
+        self._judged.append(j)
+        self._labels.append(label)
+        event: dict[str, Any] = {
+            "t_ns": end_ns,
+            "type": "level",
+            "start_ns": start_ns,
+            "end_ns": end_ns,
+            "target_users": self._users,
+            "label": label,
+            "verdict": j.verdict,
+            "reasons": j.reasons,
+        }
+        if cut_short:
+            event["short_of"] = list(j.short_of)
+        self._pending.append(event)
+        held_again = rehold_due(self.levels, self.max_reholds)
+        if cut_short and not held_again:
+            self._give_up(t_s, t0_ns, label, list(j.short_of))
+        nxt = next_level(
+            self.levels, s.start_users, s.max_users, s.step_factor, s.resolution, self.max_reholds
         )
-        nxt = next_level(self.levels, s.start_users, s.max_users, s.step_factor, s.resolution)
         if nxt is None:
             self._done_at_s = t_s
             self._users = None
+            return
+        self._users = nxt
+        self._level_start_s = t_s
+        if held_again:
+            first = self._labels[-holds_in_a_row(self.levels)]
+            self._label = _again(first, holds_in_a_row(self.levels))
+            self._awaiting_since_s = t_s
         else:
-            self._users = nxt
-            self._level_start_s = t_s
-            self._pending.append(
-                {
-                    "t_ns": t0_ns + int(t_s * 1e9),
-                    "type": "phase",
-                    "name": f"level-{len(self.levels) + 1}",
-                    "index": len(self.levels),
-                    "target_users": nxt,
-                    "mix": s.mix,
-                }
+            self._label = f"level-{sum(1 for x in self._labels if '(again' not in x) + 1}"
+        phase: dict[str, Any] = {
+            "t_ns": t0_ns + int(t_s * 1e9),
+            "type": "phase",
+            "name": self._label,
+            "index": len(self.levels),
+            "target_users": nxt,
+            "mix": s.mix,
+        }
+        if held_again:
+            phase["again_of"] = label
+            phase["reason"] = (
+                f"{label} was cut short ({', '.join(j.short_of)} lost during its window): held "
+                "again once the survivors run its users"
             )
+        self._pending.append(phase)
+
+    def _give_up(self, t_s: float, t0_ns: int, label: str, short_of: list[str]) -> None:
+        """The level kept being cut short: it stays inconclusive and the search climbs no higher."""
+        holds = holds_in_a_row(self.levels)
+        reason = (
+            f"{label} was cut short by a lost worker ({', '.join(short_of)}) on each of "
+            f"{holds} holds: it stays inconclusive and counts as not passing, so the search "
+            "climbs no higher"
+        )
+        entry = {"label": label, "users": self.levels[-1].users, "holds": holds, "reason": reason}
+        self._gave_up.append(entry)
+        self._pending.append({"t_ns": t0_ns + int(t_s * 1e9), "type": "rehold_limit", **entry})
 
     def events_until(self, t_s: float, t0_ns: int) -> list[dict[str, Any]]:
         if not self.levels and not self._pending and t_s >= 0 and self._level_start_s == 0.0:
@@ -201,10 +267,23 @@ class SearchProgram:
         b = bracket_of(self.levels)
         return {
             "levels": [
-                {"users": lv.users, "verdict": lv.verdict, "reasons": r}
-                for lv, r in zip(self.levels, self._reasons, strict=True)
+                {
+                    "label": label,
+                    "users": lv.users,
+                    "verdict": lv.verdict,
+                    "reasons": j.reasons,
+                    "short_of": list(j.short_of) if lv.cut_short else [],
+                }
+                for lv, j, label in zip(self.levels, self._judged, self._labels, strict=True)
             ],
             "bracket": {"last_pass": b.last_pass, "first_fail": b.first_fail, "width": b.width},
             "resolution": s.resolution,
             "complete": self._done_at_s is not None,
+            "max_reholds": self.max_reholds,
+            "gave_up": list(self._gave_up),
         }
+
+
+def _again(label: str, holds: int) -> str:
+    """Label of hold ``holds + 1`` of ``label``: "level-4 (again)", "level-4 (again, hold 3)"."""
+    return f"{label} (again)" if holds == 1 else f"{label} (again, hold {holds + 1})"
