@@ -3,15 +3,12 @@
 import asyncio
 import json
 import os
-import resource
 import signal
-import subprocess
-import sys
-import time
 
 import aiohttp
 import psutil
 import pytest
+from core_process import gone, start_core, wait_gone
 from upbit_client import run
 
 FAST = {"limits": False, "price": {"update_s": 0.1}, "ticker_interval_ms": 100}
@@ -189,62 +186,33 @@ def test_connect_rate_limit_is_off_with_limits_off(exchange):
     assert run(go()) == 20
 
 
-def _start_core(*args, hard_fd_limit=None):
-    def limit():
-        if hard_fd_limit:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard_fd_limit, hard_fd_limit))
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "surgeproof.exchange", "--json", "--no-limits", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=limit,
-    )
-    return proc, json.loads(proc.stdout.readline())
-
-
-def _gone(pid):
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _wait_gone(pids, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(_gone(p) for p in pids):
-        time.sleep(0.05)
-    return [p for p in pids if not _gone(p)]
-
-
 def test_killing_the_core_leaves_no_gateway_behind():
-    proc, info = _start_core("--ws-gateways", "2")
+    proc, info = start_core("--ws-gateways", "2")
     pids = [g["pid"] for g in info["gateways"]]
     try:
-        assert len(pids) == 2 and all(not _gone(p) for p in pids)
+        assert len(pids) == 2 and all(not gone(p) for p in pids)
         assert all(psutil.Process(p).ppid() == proc.pid for p in pids)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        assert _wait_gone(pids) == []
+        assert wait_gone(pids) == []
     finally:
         for p in pids:
-            if not _gone(p):
+            if not gone(p):
                 os.kill(p, signal.SIGKILL)
 
 
 def test_sigterm_stops_core_and_gateways_cleanly():
-    proc, info = _start_core("--ws-gateways", "2")
+    proc, info = start_core("--ws-gateways", "2")
     pids = [g["pid"] for g in info["gateways"]]
     assert info["ws_url"].startswith("ws://127.0.0.1:") and info["ws_url"] != info["url"]
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0 and "Traceback" not in err
-    assert _wait_gone(pids) == []
+    assert wait_gone(pids) == []
 
 
 def test_a_gateway_at_its_open_file_limit_answers_503_and_keeps_serving():
-    proc, info = _start_core("--ws-gateways", "1", hard_fd_limit=300)
+    proc, info = start_core("--ws-gateways", "1", hard_fd_limit=300)
     try:
 
         async def go():

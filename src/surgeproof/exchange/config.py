@@ -87,6 +87,8 @@ class ExchangeConfig:
     max_ws_connections: int = 0
     # WebSocket gateway processes (0 = websockets served by the core process itself).
     ws_gateways: int = 0
+    # Replace a gateway that dies while the exchange runs (false: a dead gateway stays dead).
+    gateway_restart: bool = True
     # Market-data cadence: at most one ticker / orderbook push per market per interval
     # (0 = push on every trade / every book change, which costs O(subscribers) per trade).
     ticker_interval_ms: float = 500.0

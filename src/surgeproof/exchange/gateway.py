@@ -4,7 +4,9 @@ It serves ``/websocket/v1`` on a listening socket it inherits from the core (one
 SO_REUSEPORT sockets on the same port, so the kernel spreads connections over the gateways),
 asks the core to admit every upgrade (global connection cap, connect rate limit, metrics), and
 fans out the market data the core sends over the channel. It exits when the core goes: the
-channel reaches EOF, and on Linux the kernel also sends SIGTERM when the parent dies.
+channel reaches EOF, and on Linux the kernel also sends SIGTERM when the parent dies. It ignores
+SIGINT: Ctrl-C reaches the whole process group, and the core, not the terminal, stops its
+gateways (one that left first would look to the core like a crash to recover from).
 """
 
 from __future__ import annotations
@@ -169,8 +171,7 @@ class Gateway:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         self.channel = await Channel.open(self.channel_sock)
         app = web.Application()
         app.router.add_get("/websocket/v1", self.websocket)
@@ -210,12 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--markets", required=True, help="comma-separated market codes")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(args.parent_pid)
     listener = socket.socket(fileno=args.listen_fd)
     channel_sock = socket.socket(fileno=args.channel_fd)
     gateway = Gateway(args.id, listener, channel_sock, args.markets.split(","))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(gateway.run())
+    asyncio.run(gateway.run())
     return 0
 
 

@@ -5,6 +5,10 @@ process, so clients keep a single ``ws_url`` and the kernel spreads connections 
 hash. Every upgrade is admitted here, in the core, so ``max_ws_connections``, the
 ``websocket-connect`` rate limit, stalls and the per-second metrics stay global and exact no
 matter which gateway a connection lands on.
+
+A gateway that dies while the exchange runs is replaced, as a supervisor would: a new listener
+joins the same port, a new process takes the same id and is seeded with the current market
+data, after a backoff that grows while it keeps dying soon after each restart.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import time
 
 from surgeproof.exchange.errors import ApiError, ConfigError
 from surgeproof.exchange.gateway_channel import Channel, encode
+from surgeproof.exchange.gateway_link import GatewayLink, describe_exit, reap
 from surgeproof.exchange.metrics import Metrics, SecondStats
+from surgeproof.exchange.restart_backoff import DEFAULT_BACKOFF, RestartBackoff, restart_delay
 from surgeproof.exchange.state import ExchangeState
 
 log = logging.getLogger("surgeproof.exchange")
@@ -57,50 +63,22 @@ def _outcome(status: int) -> str:
     )
 
 
-class GatewayLink:
-    """One gateway process as the core sees it."""
-
-    def __init__(self, gid: int, process: subprocess.Popen, channel: Channel) -> None:
-        self.gid = gid
-        self.process = process
-        self.channel = channel
-        self.pid = process.pid
-        self.alive = True
-        self.ready: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
-        self.fd_limit = 0
-        self.budget = 0
-        self.live = 0  # open connections
-        self.reserved = 0  # granted, upgrade not finished
-        self.pending: dict[int, SecondStats] = {}
-        self.connects = 0
-        self.sent = 0
-        self.dropped = 0
-        # What sample() has already booked into per-second metrics.
-        self.booked = {"connects": 0, "sent": 0, "dropped": 0}
-
-    def describe(self) -> dict:
-        return {
-            "id": self.gid,
-            "pid": self.pid,
-            "alive": self.alive,
-            "connections": self.live,
-            "connects_total": self.connects,
-            "messages_sent_total": self.sent,
-            "messages_dropped_total": self.dropped,
-            "fd_limit": self.fd_limit,
-            "connection_budget": self.budget,
-        }
-
-
 class GatewayPool:
-    """All gateways of one exchange."""
+    """All gateways of one exchange, restarted when they die (unless ``gateway_restart`` is off)."""
 
-    def __init__(self, state: ExchangeState, count: int) -> None:
+    def __init__(
+        self, state: ExchangeState, count: int, backoff: RestartBackoff = DEFAULT_BACKOFF
+    ) -> None:
         self.state = state
         self.count = count
+        self.restart = state.config.gateway_restart
+        self.backoff = backoff
         self.links: list[GatewayLink] = []
-        self._tasks: list[asyncio.Task] = []
+        self.host = ""
         self.port = 0
+        self._running = False  # all started: a death from now on is a crash to recover from
+        self._stopping = False
+        self._supervisors: set[asyncio.Task] = set()
 
     # -- totals ----------------------------------------------------------------------------
 
@@ -141,77 +119,157 @@ class GatewayPool:
                 name = key if key == "connects" else f"messages_{key}"
                 entry[name] += total - link.booked[key]
                 link.booked[key] = total
-            entry.update(pid=link.pid, alive=link.alive, connections=link.live)
+            entry.update(
+                pid=link.pid, alive=link.alive, connections=link.live, restarts=link.restarts
+            )
 
     # -- life ------------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> int:
         """Bind the port, start the gateways and wait for each to say hello; returns the port."""
         listeners = reuseport_listeners(host, port, self.count)
+        self.host = host
         self.port = listeners[0].getsockname()[1]
-        markets = ",".join(self.state.engine.books)
+        self.links = [GatewayLink(gid) for gid in range(self.count)]
         try:
-            for gid, listener in enumerate(listeners):
-                parent, child = socket.socketpair()
-                cmd = [
-                    sys.executable,
-                    "-m",
-                    "surgeproof.exchange.gateway",
-                    "--id",
-                    str(gid),
-                    "--listen-fd",
-                    str(listener.fileno()),
-                    "--channel-fd",
-                    str(child.fileno()),
-                    "--parent-pid",
-                    str(os.getpid()),
-                    "--markets",
-                    markets,
-                ]
-                process = subprocess.Popen(
-                    cmd,
-                    pass_fds=(listener.fileno(), child.fileno()),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                )
-                child.close()
-                link = GatewayLink(gid, process, await Channel.open(parent))
-                self.links.append(link)
-                self._tasks.append(asyncio.get_running_loop().create_task(self._serve(link)))
-        finally:
-            # The gateways hold the listeners now; a dead gateway's socket must really close.
-            for listener in listeners:
-                listener.close()
-        try:
+            for link, listener in zip(self.links, listeners, strict=True):
+                await self._spawn(link, listener)
             await asyncio.wait_for(
-                asyncio.gather(*(link.ready for link in self.links)), START_TIMEOUT_S
+                asyncio.gather(*(link.ready for link in self.links)),  # type: ignore[misc]
+                START_TIMEOUT_S,
             )
-        except (TimeoutError, ConfigError) as exc:
+        except (TimeoutError, ConfigError, OSError) as exc:
             await self.stop()
             reason = str(exc) or f"no hello within {START_TIMEOUT_S:.0f} s"
             raise ConfigError(f"websocket gateways did not start: {reason}") from None
+        finally:
+            for listener in listeners:
+                listener.close()  # closing twice is harmless; one never handed over must close
+        self._running = True
         self.state.hub.sinks.append(self.broadcast)
         return self.port
 
+    async def _spawn(self, link: GatewayLink, listener: socket.socket) -> None:
+        """Start a gateway process for ``link`` on ``listener``, which the process then owns."""
+        parent, child = socket.socketpair()
+        cmd = [
+            sys.executable,
+            "-m",
+            "surgeproof.exchange.gateway",
+            "--id",
+            str(link.gid),
+            "--listen-fd",
+            str(listener.fileno()),
+            "--channel-fd",
+            str(child.fileno()),
+            "--parent-pid",
+            str(os.getpid()),
+            "--markets",
+            ",".join(self.state.engine.books),
+        ]
+        try:
+            process = subprocess.Popen(
+                cmd,
+                pass_fds=(listener.fileno(), child.fileno()),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+            # The gateway holds the listener now; a dead gateway's socket must really close.
+            listener.close()
+        link.attach(process)
+        try:
+            channel = await Channel.open(parent)
+        except BaseException:
+            parent.close()  # the gateway sees EOF and exits
+            raise
+        link.channel = channel
+        link.serving = asyncio.get_running_loop().create_task(self._serve(link, channel))
+
     async def stop(self) -> None:
-        """Tell every gateway to stop, then wait for it (SIGKILL after a few seconds)."""
+        """Stop restarting, tell every gateway to stop, wait for it (SIGKILL after 5 s)."""
+        self._stopping = True
+        for task in self._supervisors:
+            task.cancel()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)
         with contextlib.suppress(ValueError):
             self.state.hub.sinks.remove(self.broadcast)
         for link in self.links:
-            link.channel.send({"op": "stop"})
-            link.channel.close()
+            if link.channel is not None:
+                link.channel.send({"op": "stop"})
+                link.channel.close()
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for link in self.links:
+            if link.process is None:
+                continue
             while link.process.poll() is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             if link.process.poll() is None:
                 link.process.kill()
                 link.process.wait(2)
-        for task in self._tasks:
+        tasks = [link.serving for link in self.links if link.serving is not None]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- supervision -----------------------------------------------------------------------
+
+    async def _replace(self, link: GatewayLink, life_s: float) -> None:
+        """Reap a dead gateway, log it, and unless restarts are off start its replacement."""
+        process = link.process
+        assert process is not None
+        returncode, hung = await reap(process)
+        link.last_exit = (
+            "hung after closing its channel, killed" if hung else describe_exit(returncode)
+        )
+        link.lives.append(life_s)
+        what = (
+            f"websocket gateway {link.gid} (pid {process.pid}) died ({link.last_exit}) "
+            f"after {life_s:.1f} s"
+        )
+        if not self.restart:
+            log.warning("%s; not restarted (gateway_restart: false)", what)
+            return
+        while True:
+            delay = restart_delay(link.lives, self.backoff)
+            log.warning("%s; restart #%d in %.1f s", what, link.restarts + 1, delay)
+            await asyncio.sleep(delay)
+            try:
+                listener = reuseport_listeners(self.host, self.port, 1)[0]
+                await self._spawn(link, listener)
+            except (ConfigError, OSError) as exc:
+                link.lives.append(0.0)
+                what = f"websocket gateway {link.gid} could not be restarted ({exc})"
+                continue
+            break
+        link.restarts += 1
+        ready = link.ready
+        assert ready is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(ready), START_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "websocket gateway %d (pid %d) said no hello within %.0f s; killing it",
+                link.gid,
+                link.pid,
+                START_TIMEOUT_S,
+            )
+            link.process.kill()  # its channel closes, and the next restart follows from there
+        except ConfigError:
+            pass  # it died before its hello; that death schedules the next restart
+
+    def _supervise(self, link: GatewayLink) -> None:
+        """Called when a running gateway's channel closed: book the death, replace it."""
+        link.died_at = time.time()
+        task = asyncio.get_running_loop().create_task(
+            self._replace(link, time.monotonic() - link.started)
+        )
+        self._supervisors.add(task)
+        task.add_done_callback(self._supervisors.discard)
 
     # -- market data -----------------------------------------------------------------------
 
@@ -219,17 +277,17 @@ class GatewayPool:
         """Hub sink: one serialised update, written to every gateway's channel."""
         line = encode({"op": "md", "kind": kind, "code": code, "msg": message})
         for link in self.links:
-            if link.alive:
+            if link.alive and link.channel is not None:
                 link.channel.write(line)
 
-    def _seed(self, link: GatewayLink) -> None:
+    def _seed(self, link: GatewayLink, channel: Channel) -> None:
         """The current message of every stream, so the gateway can answer snapshots."""
         hub = self.state.hub
         for code in self.state.engine.books:
             for kind in ("ticker", "orderbook", "trade"):
                 message = hub.snapshot(kind, code)
                 if message is not None:
-                    link.channel.send(
+                    channel.send(
                         {
                             "op": "md",
                             "kind": kind,
@@ -241,10 +299,11 @@ class GatewayPool:
 
     # -- admission -------------------------------------------------------------------------
 
-    async def _serve(self, link: GatewayLink) -> None:
+    async def _serve(self, link: GatewayLink, channel: Channel) -> None:
+        """Handle one gateway process's messages until its channel closes."""
         try:
             while True:
-                msg = await link.channel.receive()
+                msg = await channel.receive()
                 if msg is None:
                     break
                 self._handle(link, msg)
@@ -276,24 +335,46 @@ class GatewayPool:
         elif op == "closed":
             link.live = max(link.live - 1, 0)
         elif op == "stats":
-            link.sent, link.dropped = int(msg["sent"]), int(msg["dropped"])
+            # Cumulative per process: add what this one wrote since its last report.
+            for key in ("sent", "dropped"):
+                total = int(msg[key])
+                setattr(link, key, getattr(link, key) + total - link.reported[key])
+                link.reported[key] = total
         elif op == "hello":
             link.pid = int(msg["pid"])
             link.fd_limit = int(msg["fd_limit"])
             link.budget = int(msg["budget"])
-            self._seed(link)
+            assert link.channel is not None and link.ready is not None
+            self._seed(link, link.channel)
+            link.alive = True
+            if link.generation > 1:
+                link.restarted_at = time.time()
+                log.warning(
+                    "websocket gateway %d restarted as pid %d (restart #%d), serving %.1f s "
+                    "after it died",
+                    link.gid,
+                    link.pid,
+                    link.restarts,
+                    link.restarted_at - (link.died_at or link.restarted_at),
+                )
             if not link.ready.done():
                 link.ready.set_result(msg)
 
     async def _admit_after_stall(self, link: GatewayLink, msg: dict, stats: SecondStats) -> None:
         # A frozen exchange answers nothing until the freeze ends, upgrades included.
+        generation = link.generation
         await asyncio.sleep(max(self.state.stall_until - time.time(), 0.0))
-        if link.alive:
+        if link.alive and link.generation == generation:
             self._admit(link, msg, stats)
+        else:
+            # The process that asked died meanwhile, and its client with it.
+            Metrics.outcome(stats, "websocket", "server_errors")
 
     def _admit(self, link: GatewayLink, msg: dict, stats: SecondStats) -> None:
         """The same checks, in the same order, as the core's own /websocket/v1."""
         state = self.state
+        channel = link.channel
+        assert channel is not None
         rid = msg["rid"]
         client = msg.get("client")
         if state.config.client_identity == "header" and client:
@@ -312,7 +393,7 @@ class GatewayPool:
             headers = {"Content-Type": JSON, **exc.headers}
             headers.setdefault("Remaining-Req", state.limiter.peek(group, identity, time.time()))
             Metrics.outcome(stats, "websocket", _outcome(exc.status))
-            link.channel.send(
+            channel.send(
                 {
                     "op": "grant",
                     "rid": rid,
@@ -324,25 +405,20 @@ class GatewayPool:
             return
         link.reserved += 1
         link.pending[rid] = stats
-        link.channel.send({"op": "grant", "rid": rid, "status": 101})
+        channel.send({"op": "grant", "rid": rid, "status": 101})
 
     def _lost(self, link: GatewayLink) -> None:
         """The gateway's channel closed: its connections are gone, its pending upgrades failed."""
-        if link.alive and link.process.poll() is None and not link.channel.writer.is_closing():
-            log.warning("websocket gateway %d (pid %d) closed its channel", link.gid, link.pid)
-        elif link.alive and link.process.poll() is not None:
-            log.warning(
-                "websocket gateway %d (pid %d) exited with %s",
-                link.gid,
-                link.pid,
-                link.process.returncode,
-            )
         link.alive = False
         for stats in link.pending.values():
             Metrics.outcome(stats, "websocket", "server_errors")
         link.pending.clear()
         link.live = link.reserved = 0
-        if not link.ready.done():
-            link.ready.set_exception(
-                ConfigError(f"gateway {link.gid} exited with {link.process.poll()}")
-            )
+        if link.ready is not None and not link.ready.done():
+            if self._stopping:
+                link.ready.cancel()  # nobody waits for its hello any more
+            else:
+                status = link.process.poll() if link.process is not None else None
+                link.ready.set_exception(ConfigError(f"gateway {link.gid} exited with {status}"))
+        if self._running and not self._stopping:
+            self._supervise(link)
