@@ -6,9 +6,14 @@ throughput  exchange (``unlimited.yaml``) pinned to core 0, each generator pinne
 sessions    concurrent live market-watcher sessions held by ``surgeproof run`` (workers,
             gateways, source addresses) vs plain Locust users holding websocket-client
             connections: sessions held, memory per session on both sides, spawn time.
+failover    a generator worker SIGKILLed mid-run (workers started separately, so noticed by
+            heartbeats only): seconds until the target's own per-second request count is back,
+            ``surgeproof run --expect-workers`` + ``surgeproof worker`` vs plain Locust
+            ``--master`` + ``--worker``, same users, same pace, same exchange.
 
 /work/venv/bin/python benchmarks/load/bench_load.py throughput --record
 /work/venv/bin/python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --record
+/work/venv/bin/python benchmarks/load/bench_load.py failover --record
 """
 
 from __future__ import annotations
@@ -352,6 +357,241 @@ def sessions(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+# -- failover ---------------------------------------------------------------------------------
+
+POLLERS = """\
+name: pollers-{n}
+description: {n} users polling quotations at a steady pace, for the failover benchmark.
+model: open
+timeline:
+  - phase: hold
+    duration: {seconds}s
+    users: {n}
+    ramp: 2s
+    mix: {{market_watcher: 1.0}}
+    intensity: 10
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_rate(url: str) -> dict[int, int]:
+    """The exchange's own requests per second (unix second → count), its whole memory."""
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/admin/metrics", timeout=10) as r:
+        seconds = json.loads(r.read())["seconds"]
+    return {int(s["t"]): int(s["requests"]) for s in seconds}
+
+
+def recovery_s(rate: dict[int, int], killed: float, end: float, share: float = 0.9) -> dict:
+    """Seconds from the kill until the rate holds ``share`` of its pre-kill median for 3 s."""
+    import statistics
+
+    before = [rate.get(t, 0) for t in range(int(killed) - 6, int(killed) - 1)]
+    base = statistics.median(before)
+    after = list(range(int(killed) + 1, int(end) - 1))
+    low = min((rate.get(t, 0) for t in after[:5]), default=0)
+    for i, t in enumerate(after):
+        if all(rate.get(u, 0) >= share * base for u in after[i : i + 3]) and len(after[i:]) >= 3:
+            return {"base_rps": base, "low_rps": low, "recovered_s": t - killed}
+    return {"base_rps": base, "low_rps": low, "recovered_s": None}
+
+
+def run_t0(run_dir: Path, within_s: float) -> float:
+    """The run's t0 (unix s) once the master has started it (run.json has t0_ns 0 before)."""
+    deadline = time.time() + within_s
+    while time.time() < deadline:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            t0 = json.loads((run_dir / "run.json").read_text())["t0_ns"]
+            if t0:
+                return t0 / 1e9
+        time.sleep(0.1)
+    raise SystemExit(f"{run_dir}: the run did not start within {within_s:.0f} s")
+
+
+def kill_one_and_wait(workers: list[subprocess.Popen], kill_at: float, until: float) -> float:
+    while time.time() < kill_at:
+        time.sleep(0.05)
+    workers[0].send_signal(signal.SIGKILL)
+    killed = time.time()
+    while time.time() < until and any(w.poll() is None for w in workers[1:]):
+        time.sleep(0.2)
+    return killed
+
+
+def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after: int, tmp: Path):
+    scen = tmp / "pollers.yaml"
+    scen.write_text(POLLERS.format(n=n, seconds=seconds))
+    port = free_port()
+    master = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "surgeproof.cli",
+            "run",
+            str(scen),
+            "--target",
+            url,
+            "--expect-workers",
+            str(workers),
+            "--master-port",
+            str(port),
+            "--reports-dir",
+            str(tmp),
+            "--run-id",
+            "f",
+            "--max-duration",
+            str(seconds + 60),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    procs = [
+        subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "surgeproof.cli",
+                "worker",
+                "--master",
+                "127.0.0.1",
+                "--master-port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        t0 = run_t0(tmp / "f", within_s=120)
+        killed = kill_one_and_wait(procs, t0 + kill_after, t0 + seconds + 30)
+        err = master.communicate(timeout=seconds + 90)[1]
+    finally:
+        for p in [master, *procs]:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    ev = [json.loads(x) for x in (tmp / "f" / "events.jsonl").read_text().splitlines()]
+    rebalanced = [e["t_ns"] / 1e9 - killed for e in ev if e.get("type") == "rebalanced"]
+    return (
+        killed,
+        t0 + seconds,
+        {
+            "rebalanced_s": rebalanced[0] if rebalanced else None,
+            "exit": master.returncode,
+            "stderr": err[-300:],
+        },
+    )
+
+
+def plain_failover(url: str, n: int, workers: int, seconds: int, kill_after: int):
+    port = free_port()
+    base = [PY, "-m", "locust", "-f", str(HERE / "plain_failover.py"), "-H", url]
+    master = subprocess.Popen(
+        [
+            *base,
+            "--master",
+            "--headless",
+            "--master-bind-port",
+            str(port),
+            "-u",
+            str(n),
+            "-r",
+            str(n // 2),
+            "-t",
+            f"{seconds}s",
+            "--expect-workers",
+            str(workers),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    procs = [
+        subprocess.Popen(
+            [*base, "--worker", "--master-port", str(port), "--loglevel", "ERROR"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        started = time.time() + 2  # --expect-workers met almost at once; 2 s ramp
+        killed = kill_one_and_wait(procs, started + kill_after, started + seconds + 30)
+        master.wait(timeout=seconds + 120)
+    finally:
+        for p in [master, *procs]:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+    return killed, started + seconds, {"rebalanced_s": None, "exit": master.returncode}
+
+
+def failover(args: argparse.Namespace) -> str:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [
+        f"## Failover: a generator worker SIGKILLed mid-run, {started}",
+        "",
+        machine_line(),
+        "",
+    ]
+    rows = []
+    for name, run in (("surgeproof", "sp"), ("plain Locust", "plain")):
+        ex, info = start_exchange(TARGETS / "unlimited.yaml", None)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                if run == "sp":
+                    killed, end, extra = surgeproof_failover(
+                        info["url"],
+                        args.users,
+                        args.workers,
+                        args.seconds,
+                        args.kill_after,
+                        Path(tmp),
+                    )
+                else:
+                    killed, end, extra = plain_failover(
+                        info["url"], args.users, args.workers, args.seconds, args.kill_after
+                    )
+            rate = server_rate(info["url"])
+        finally:
+            ex.terminate()
+            ex.wait(timeout=20)
+        r = {**recovery_s(rate, killed, end), **extra}
+        rows.append((name, r))
+        print(json.dumps({"generator": name, **r}), flush=True)
+    lines += [
+        f"{args.users} users at 2 req/s each over {args.workers} worker processes started "
+        f"separately (so only heartbeats tell the master a worker is gone), one SIGKILLed "
+        f"{args.kill_after} s in, run {args.seconds} s; target `scenarios/targets/unlimited.yaml`."
+        " Recovered = seconds from the kill until the exchange's own per-second request count "
+        "holds 90% of its pre-kill median for 3 s in a row.",
+        "",
+        "| generator | requests/s before | lowest after the kill | recovered after s | "
+        "master's rebalance event after s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in rows:
+        rec = "not within the run" if r["recovered_s"] is None else f"{r['recovered_s']:.1f}"
+        reb = "-" if r["rebalanced_s"] is None else f"{r['rebalanced_s']:.1f}"
+        lines.append(f"| {name} | {r['base_rps']:,.0f} | {r['low_rps']:,.0f} | {rec} | {reb} |")
+    lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -367,8 +607,15 @@ def main() -> int:
     s.add_argument("--hold", type=int, default=30)
     s.add_argument("--skip-plain", action="store_true")
     s.add_argument("--record", action="store_true")
+    f = sub.add_parser("failover")
+    f.add_argument("--users", type=int, default=60)
+    f.add_argument("--workers", type=int, default=3)
+    f.add_argument("--seconds", type=int, default=90)
+    f.add_argument("--kill-after", type=int, default=15)
+    f.add_argument("--record", action="store_true")
     args = ap.parse_args()
-    text = throughput(args) if args.what == "throughput" else sessions(args)
+    commands = {"throughput": throughput, "sessions": sessions, "failover": failover}
+    text = commands[args.what](args)
     print(text)
     if args.record:
         with RESULTS.open("a") as f:
