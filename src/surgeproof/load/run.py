@@ -202,9 +202,7 @@ class _Conductor:
         opts = self.opts
         sampler = Sampler(ctx) if ctx is not None else None
         progress = Progress(self.collector, program, t0, opts.progress_every_s)
-        deadline = t0 + int((opts.max_duration or (program.end_s + 30.0)) * 1e9)
-        if opts.max_duration is None and self.plan.search is not None:
-            deadline = t0 + int((self.plan.duration_s + 120.0) * 1e9)
+        search_grace_s = self.plan.duration_s + 120.0 - program.end_s
         stalls = sorted(opts.stalls)
         outages = sorted(opts.outages)
         watch = TargetWatch(self.target) if self.target and self.target.embedded else None
@@ -261,9 +259,19 @@ class _Conductor:
                 break
             if t_s >= program.end_s or program.users_for_tick(t_s) is None:
                 break
+            deadline = t0 + int(self._cap_s(program, search_grace_s) * 1e9)
             if now_ns() >= deadline:
                 self.stop_reason = f"stopped at the duration cap ({(deadline - t0) / 1e9:.0f}s)"
                 break
+
+    def _cap_s(self, program, search_grace_s: float) -> float:
+        """Seconds after t0 at which the run is cut: ``--max-duration``, else the program's end
+        plus a grace (a search's end moves out with every level it holds again)."""
+        if self.opts.max_duration is not None:
+            return self.opts.max_duration
+        if self.plan.search is not None:
+            return program.end_s + max(search_grace_s, 30.0)
+        return program.end_s + 30.0
 
     def _finish(self, env, runner, ctx, poller, csv, program) -> None:
         import gevent
