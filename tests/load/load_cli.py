@@ -49,3 +49,34 @@ def run_meta(run_dir: Path) -> dict:
 
 def events(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+
+
+def sigkill_a_local_worker(proc: subprocess.Popen, run_dir: Path, after_s: float) -> int:
+    """SIGKILL one of the workers ``proc`` started, ``after_s`` into its run; when (ns)."""
+    import signal
+
+    import psutil
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        t0 = _t0(run_dir)
+        if t0 and time.time_ns() > t0 + after_s * 1e9:
+            break
+        time.sleep(0.1)
+    workers = [
+        p
+        for p in psutil.Process(proc.pid).children(recursive=True)
+        if "worker" in " ".join(p.cmdline())
+    ]
+    assert len(workers) >= 2, f"expected the run's local workers, found {len(workers)}"
+    killed_ns = time.time_ns()
+    workers[0].send_signal(signal.SIGKILL)
+    return killed_ns
+
+
+def _t0(run_dir: Path) -> int | None:
+    """The run's t0 once it started (run.json holds 0 before), else None."""
+    try:
+        return json.loads((run_dir / "run.json").read_text())["t0_ns"] or None
+    except (OSError, ValueError):
+        return None

@@ -4,16 +4,12 @@ holds the level it cut short again instead of counting it as a failure."""
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
-import time
 from collections import defaultdict
 
-import psutil
 import pytest
-from load_cli import events, run_meta, start_run
+from load_cli import events, run_meta, sigkill_a_local_worker, start_run
 
 from surgeproof.analysis import analyze_run
 from surgeproof.rundir.reader import read_records, read_timeline
@@ -34,13 +30,6 @@ timeline:
 
 #: Issue 6: users redistributed to the living workers within this long (plain Locust: 63 s).
 REBALANCE_WITHIN_S = 5.0
-
-
-def _t0(run_dir) -> int | None:
-    try:
-        return json.loads((run_dir / "run.json").read_text())["t0_ns"] or None
-    except (OSError, ValueError):
-        return None
 
 
 def _offered_per_second(run_dir, t0: int) -> dict[int, int]:
@@ -76,17 +65,7 @@ def test_sigkilled_worker_users_move_within_5s_and_its_records_are_kept(tmp_path
         text=True,
     )
     run_dir = tmp_path / "k"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not ((t0 := _t0(run_dir)) and time.time_ns() > t0 + 6e9):
-        time.sleep(0.2)
-    workers = [
-        p
-        for p in psutil.Process(proc.pid).children(recursive=True)
-        if "worker" in " ".join(p.cmdline())
-    ]
-    assert len(workers) == 2
-    killed_ns = time.time_ns()
-    workers[0].send_signal(signal.SIGKILL)
+    killed_ns = sigkill_a_local_worker(proc, run_dir, after_s=6)
     _, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 0, stderr[-2000:]
 
@@ -160,16 +139,7 @@ def test_a_step_search_holds_again_the_level_a_killed_worker_cut_short(tmp_path)
     )
     run_dir = tmp_path / "s"
     # level-1 is held from ~0.2 s: settle to ~2.2 s, its judged window to ~6.2 s.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not ((t0 := _t0(run_dir)) and time.time_ns() > t0 + 35e8):
-        time.sleep(0.1)
-    workers = [
-        p
-        for p in psutil.Process(proc.pid).children(recursive=True)
-        if "worker" in " ".join(p.cmdline())
-    ]
-    assert len(workers) == 2
-    workers[0].send_signal(signal.SIGKILL)
+    sigkill_a_local_worker(proc, run_dir, after_s=3.5)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr[-2000:]
 
