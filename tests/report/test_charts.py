@@ -25,8 +25,21 @@ def test_fault_windows_are_drawn_and_explained(analyses, draw):
     with_faults, without = draw(faulty), draw(clean)
     assert with_faults.png != without.png  # the hatching is on the picture
     assert "Dark hatching: the target was down" in with_faults.caption
-    assert "blue hatching: a generator worker was lost" in with_faults.caption
+    assert "Blue hatching: a generator worker was lost" in with_faults.caption
     assert "hatching" not in without.caption
+
+
+@pytest.mark.parametrize("draw", [concurrency_chart, errors_chart])
+def test_the_caption_explains_only_the_hatching_that_was_drawn(analyses, draw):
+    faulty, _ = analyses
+    outage_only = copy.deepcopy(faulty)
+    outage_only["data_quality"]["shortfall_windows"] = []
+    worker_only = copy.deepcopy(faulty)
+    worker_only["incidents"]["target_outages"] = []
+    caption = draw(outage_only).caption
+    assert "target was down" in caption and "worker was lost" not in caption
+    caption = draw(worker_only).caption
+    assert "worker was lost" in caption and "target was down" not in caption
 
 
 def test_a_target_that_never_came_back_is_hatched_to_the_end(analyses):

@@ -30,9 +30,10 @@ _CAUSE_COLOURS = {
     "missed": "#17becf",
     "cancelled": "#bcbd22",
 }
-_FAULT_NOTE = (
-    " Dark hatching: the target was down (until it came back); blue hatching: a generator "
-    "worker was lost and offered load fell short until its users ran again."
+_OUTAGE_NOTE = " Dark hatching: the target was down (until it came back)."
+_SHORTFALL_NOTE = (
+    " Blue hatching: a generator worker was lost and offered load fell short until its users "
+    "ran again."
 )
 _FIGURE_COLOURS = ("#2b8a3e", "#c92a2a", "#1864ab", "#e67700", "#5f3dc4")
 _BREACH = {"color": "#ff6b6b", "alpha": 0.18, "lw": 0}
@@ -82,8 +83,9 @@ def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
     return bool(windows)
 
 
-def _shade_faults(ax: Any, analysis: dict[str, Any]) -> bool:
-    """Hatch target outages (down → back) and worker-loss shortfall windows; True if any."""
+def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
+    """Hatch target outages (down → back) and worker-loss shortfall windows; the caption's note
+    for what was hatched ("" when nothing was)."""
     outages = (analysis.get("incidents") or {}).get("target_outages") or []
     shortfalls = (analysis.get("data_quality") or {}).get("shortfall_windows") or []
     end = _end_s(analysis)
@@ -103,7 +105,7 @@ def _shade_faults(ax: Any, analysis: dict[str, Any]) -> bool:
             **_SHORTFALL,
             label="worker lost: offered load short" if i == 0 else None,
         )
-    return bool(outages or shortfalls)
+    return (_OUTAGE_NOTE if outages else "") + (_SHORTFALL_NOTE if shortfalls else "")
 
 
 def _end_s(analysis: dict[str, Any]) -> float:
@@ -165,7 +167,7 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
         _png(fig),
         "Offered concurrent users over the run, with the published reference figures and the "
         "measured ceiling as horizontal lines.",
-        f"Axis in real users. {statement}" + (_FAULT_NOTE if faults else ""),
+        f"Axis in real users. {statement}" + faults,
     )
 
 
@@ -310,7 +312,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
         "Errors per second stacked by cause, with the capacity error ratio and the windows "
         "in which an SLO was breached shaded.",
         "Shaded: SLO-breach windows. Client errors (4xx) are shown but not counted in the "
-        "error ratio; missed sends are generator faults." + (_FAULT_NOTE if faults else ""),
+        "error ratio; missed sends are generator faults." + faults,
     )
 
 
@@ -424,7 +426,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
     window = float(ts.get("window_s") or 1.0)
     fig = _figure(HEIGHT_IN * (1.6 if show_http and show_ws else 1.0))
     axes = list(np.atleast_1d(fig.subplots(int(show_http) + int(show_ws), 1, sharex=True)))
-    faults = False
+    faults = ""
     if show_http:
         ax = axes.pop(0)
         first = _arr(series.get("first_attempts")) / window
@@ -450,7 +452,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             label="offered rate (calls due, by intended time)",
         )
         _shade_breaches(ax, analysis)
-        faults |= _shade_faults(ax, analysis)
+        faults = _shade_faults(ax, analysis)
         ax.set_ylabel("HTTP calls sent per second")
         _room_for_legend(ax)
         ax.grid(alpha=0.3)
@@ -496,7 +498,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             label="sessions lost",
         )
         _shade_breaches(ax, analysis)
-        faults |= _shade_faults(ax, analysis)
+        faults = _shade_faults(ax, analysis)
         ax.set_ylabel("websocket events per second (1/s)")
         _room_for_legend(ax)
         ax.grid(alpha=0.3)
@@ -511,7 +513,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         "sessions per second.",
         "Calls by send time. The factor is drawn only for windows with at least "
         f"{amp.get('window_min_first_attempts')} first attempts. Shaded: SLO-breach windows."
-        + (_FAULT_NOTE if faults else ""),
+        + faults,
     )
 
 
