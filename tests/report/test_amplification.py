@@ -123,6 +123,19 @@ def test_a_run_with_neither_says_so_in_one_line_and_draws_nothing(step_run, anal
     assert 'id="chart-retries"' not in html_path.read_text()
 
 
+def test_a_few_re_sends_are_not_rounded_away_to_nothing(analysis):
+    few = _surge(analysis)
+    few["amplification"]["http"].update(
+        first_attempts=32_504, resends=105, factor=1.00323, resends_failed_ratio=0.6
+    )
+    few["amplification"]["http"]["by_group"]["quotation"]["factor"] = 1.004
+    text = retries_sentences(few)[0]
+    assert text.startswith(
+        "Re-sends added 0.3% to the HTTP load (1.003×: 105 re-sends on 32,504 first attempts)"
+    )
+    assert "quotation 1.004×" in text and "60% of re-sends failed again" in text
+
+
 def test_only_one_kind_gets_its_sentence_and_a_short_line_for_the_other(analysis):
     only_ws = _surge(analysis)
     only_ws["amplification"]["http"].update(resends=0, peak=None, resends_failed_ratio=None)

@@ -353,24 +353,24 @@ def _resends_sentence(http: dict[str, Any], analysis: dict[str, Any]) -> str:
     if factor is None:
         text = f"{counts} (no first attempt to compare with)"
     else:
-        text = f"Re-sends added {factor - 1:.0%} to the HTTP load ({factor:.2f}×: {counts})"
+        text = f"Re-sends added {_share(factor - 1)} to the HTTP load ({_factor(factor)}: {counts})"
     peak = http.get("peak")
     if peak:
         text += f", peaking at {float(peak['factor']):.2f}× at t={float(peak['t_s']):g} s"
     failed = http.get("resends_failed_ratio")
     if failed is not None:
-        text += f"; {float(failed):.0%} of re-sends failed again"
+        text += f"; {_share(float(failed))} of re-sends failed again"
     text += "."
     groups = sorted(
         ((g, e) for g, e in (http.get("by_group") or {}).items() if e.get("resends")),
         key=lambda ge: -float(ge[1].get("factor") or 0),
     )
     if len(groups) > 1:
-        text += " By group: " + ", ".join(f"{g} {float(e['factor']):.2f}×" for g, e in groups)
+        text += " By group: " + ", ".join(f"{g} {_factor(float(e['factor']))}" for g, e in groups)
         text += "."
     share = http.get("resends_in_breaches_share")
     if share is not None and (analysis.get("incidents") or {}).get("breach_windows"):
-        text += f" {float(share):.0%} of re-sends were sent while an SLO was breached."
+        text += f" {_share(float(share))} of re-sends were sent while an SLO was breached."
     return text
 
 
@@ -502,6 +502,20 @@ def _pct(value: Any, *, signed: bool = False) -> str:
     if value is None:
         return "–"
     return f"{float(value):+.1%}" if signed else f"{float(value):.2%}"
+
+
+def _share(ratio: float) -> str:
+    """A share in words that never rounds a small non-zero one to 0%: 38%, 4.2%, <0.1%."""
+    if ratio <= 0:
+        return "0%"
+    if ratio < 0.001:
+        return "<0.1%"
+    return f"{ratio:.1%}" if ratio < 0.1 else f"{ratio:.0%}"
+
+
+def _factor(factor: float) -> str:
+    """An amplification factor: 1.38×, and 1.003× where two decimals would read as none."""
+    return f"{factor:.3f}×" if 1 < factor < 1.01 else f"{factor:.2f}×"
 
 
 def _count(n: int, noun: str) -> str:
