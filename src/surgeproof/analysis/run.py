@@ -19,6 +19,7 @@ from surgeproof.analysis.ceiling import (
     throughput_plateau,
 )
 from surgeproof.analysis.endpoints import overall_stats
+from surgeproof.analysis.gateway_outages import gateway_outages
 from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.headroom import compare_with_profile
 from surgeproof.analysis.incidents import incident_view
@@ -161,6 +162,7 @@ def analyze_run(
         open_record_sources(run_dir), t0_ns, window_s, len(series), min_first=window_min_samples
     )
     annotate_incidents(incidents, amplification)
+    incidents["gateway_outages"] = gateway_outages(events, amplification)
     reconciliation, rec_damage = reconcile(run_dir, incidents["target_outages"])
     damage += rec_damage
     ceiling_real = ceiling["real"]["last_pass_users"]

@@ -75,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="SIGKILL the embedded exchange at AT s, restart it on its port after SECONDS",
     )
     p.add_argument(
+        "--inject-gateway-crash",
+        action="append",
+        default=[],
+        metavar="AT[:ID]",
+        help="SIGKILL websocket gateway ID (default 0) of the embedded exchange at AT s",
+    )
+    p.add_argument(
         "--expect-workers",
         type=int,
         default=0,
@@ -105,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _options(args: argparse.Namespace):
     from surgeproof.errors import UserError
+    from surgeproof.load.gateway_fault import parse_gateway_crash
     from surgeproof.load.options import RunOptions
     from surgeproof.load.outage import parse_outage
 
@@ -133,6 +141,9 @@ def _options(args: argparse.Namespace):
         master_port=args.master_port,
         stalls=stalls,
         outages=[(o.at_s, o.seconds) for o in (parse_outage(t) for t in args.inject_target_outage)],
+        gateway_crashes=[
+            (c.at_s, c.gateway) for c in map(parse_gateway_crash, args.inject_gateway_crash)
+        ],
         expect_workers=args.expect_workers,
         timeout_s=args.timeout,
         abort_error_ratio=args.abort_error_ratio,

@@ -36,6 +36,8 @@ class RunOptions:
     stalls: list[tuple[float, float]] = field(default_factory=list)
     #: Embedded-exchange outages to inject: (at_s, seconds), the process killed and restarted.
     outages: list[tuple[float, float]] = field(default_factory=list)
+    #: Embedded-exchange websocket gateways to SIGKILL: (at_s, gateway id).
+    gateway_crashes: list[tuple[float, int]] = field(default_factory=list)
     #: Workers started elsewhere (``surgeproof worker --master HOST``) the run waits for.
     expect_workers: int = 0
     #: Client timeout per call (s); step searches judge a level this long after its window.

@@ -20,6 +20,7 @@ from surgeproof.errors import UserError
 from surgeproof.load import messages
 from surgeproof.load.collector import Collector
 from surgeproof.load.fd_budget import warn_fd_budget
+from surgeproof.load.gateway_fault import GatewayWatch, check_gateway_crashes
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
 from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
 from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
@@ -43,6 +44,9 @@ REMOTE_WORKER_CONNECT_TIMEOUT_S = 180.0
 def execute(opts: RunOptions) -> Path:
     """Run ``opts`` to the end; returns the run directory. Raises UserError on bad input."""
     check_options(opts)
+    check_gateway_crashes(
+        opts.gateway_crashes, opts.target, opts.target_config or _default_target_config()
+    )
     plan = plan_for(opts)
     # Before anything starts: say when the users per process will not fit the fd limit.
     warn_fd_budget(plan, opts.workers + opts.expect_workers)
@@ -80,6 +84,8 @@ class _Conductor:
         self.last_batch_ns: dict[str, int] = {}
         self._await_rebalance: list[dict[str, Any]] = []
         self.outage = None  # the greenlet playing an injected target outage
+        #: Gateway deaths and returns of the exchange, from the metrics polled every second.
+        self.gateways: GatewayWatch | None = None
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -184,6 +190,7 @@ class _Conductor:
             poller = None
             if target.embedded or (target.loopback and target.config):
                 poller = ServerMetricsPoller(target.url, self.run_dir, started / 1e9 - 1)
+                self.gateways = GatewayWatch()
             self.meta["workers"]["expected"] = opts.workers + opts.expect_workers
             self._loop(env, runner, program, shape, t0, ctx, poller)
             self._finish(env, runner, ctx, poller, csv, program)
@@ -205,6 +212,7 @@ class _Conductor:
         search_grace_s = self.plan.duration_s + 120.0 - program.end_s
         stalls = sorted(opts.stalls)
         outages = sorted(opts.outages)
+        crashes = sorted(opts.gateway_crashes)
         watch = TargetWatch(self.target) if self.target and self.target.embedded else None
         last_state = None
         last_second = 0
@@ -240,6 +248,9 @@ class _Conductor:
                 self.outage = gevent.spawn(
                     play_outage, self.target, self.collector, outages.pop(0)[1]
                 )
+            while crashes and crashes[0][0] <= t_s and not self._injecting():
+                assert self.target is not None and self.gateways is not None
+                self.gateways.crash(self.target, self.collector, crashes.pop(0)[1])
             if watch is not None:
                 watch.check(self.collector, self._injecting())
             if sampler is None:
@@ -253,6 +264,7 @@ class _Conductor:
                     self.collector.batch("local", raw, names, sample)
                 if poller is not None:
                     poller.poll()
+                    self._observe_gateways(poller)
                 progress.maybe_print(t_s, state)
                 abort_since = self._check_abort(t_s, abort_since)
             if self.stop_reason is not None:
@@ -297,6 +309,7 @@ class _Conductor:
         if poller is not None:
             gevent.sleep(1.1)  # let the exchange close the last second
             poller.poll(final=True)
+            self._observe_gateways(poller)
             poller.write_ledger()
             poller.close()
         if csv is not None:
@@ -522,6 +535,11 @@ class _Conductor:
                     f"only {len(self.seen)} of {expected} workers connected within {timeout:.0f}s"
                 )
             gevent.sleep(0.1)
+
+    def _observe_gateways(self, poller: ServerMetricsPoller) -> None:
+        if self.gateways is not None and not self._injecting():
+            # During a target outage the gateways die with the exchange: that is its outage.
+            self.gateways.observe(self.collector, poller.gateways)
 
     def _injecting(self) -> bool:
         return self.outage is not None and not self.outage.dead

@@ -20,11 +20,17 @@ class ServerMetricsPoller:
         self.run_dir = run_dir
         self._log = JsonlLog(run_dir / SERVER_METRICS)
         self._next_t = int(since_s)
+        #: The ``gateways`` list of the latest answer (None when it did not answer).
+        self.gateways: list[dict] | None = None
 
     def poll(self, final: bool = False) -> int:
         """Fetch and append seconds that are final (all of them when ``final``)."""
         data = fetch_json(f"{self.base_url}/admin/metrics?since={self._next_t}")
         rows = _rows(data)
+        gateways = data.get("gateways") if isinstance(data, dict) else None
+        self.gateways = (
+            [g for g in gateways if isinstance(g, dict)] if isinstance(gateways, list) else None
+        )
         written = 0
         for row in sorted(rows, key=lambda r: r.get("t", 0)):
             t = int(row.get("t", -1))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof import __version__
+from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -40,6 +41,8 @@ class ReportContent:
     caveats: list[str] = field(default_factory=list)
     #: "Retries and reconnects": a few sentences (empty when the analysis has no such section).
     retries: list[str] = field(default_factory=list)
+    #: "Websocket gateway outages": one sentence per gateway death (empty when none).
+    gateway_outages: list[str] = field(default_factory=list)
     scale: list[tuple[str, str]] = field(default_factory=list)
     provenance: list[tuple[str, str]] = field(default_factory=list)
     scenario_yaml: str = ""
@@ -70,6 +73,10 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     ]
     content.caveats = caveats(analysis)
     content.retries = retries_sentences(analysis)
+    content.gateway_outages = [
+        gateway_outage_sentence(o)
+        for o in (analysis.get("incidents") or {}).get("gateway_outages") or []
+    ]
     content.scale = scale_rows(analysis, meta)
     content.provenance = provenance_rows(analysis, meta)
     content.scenario_yaml = _read_text(run_dir / "scenario.yaml")

@@ -79,6 +79,10 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
         )
     for i, table in enumerate(content.tables):
         parts.append(_table(table, f"table-{i}"))
+    if content.gateway_outages:
+        parts.append('<h2 id="gateway-outages">Websocket gateway outages</h2><ul>')
+        parts.extend(f"<li>{escape(sentence)}</li>" for sentence in content.gateway_outages)
+        parts.append("</ul>")
     parts.append('<h2 id="scale">Scale factors and their assumption</h2>')
     parts.append(_kv(content.scale))
     parts.append('<h2 id="scenario">The scenario as run</h2>')
@@ -104,6 +108,8 @@ def _nav(content: ReportContent, charts: list[Chart]) -> str:
     items += [
         f'<li><a href="#table-{i}">{escape(t.title)}</a></li>' for i, t in enumerate(content.tables)
     ]
+    if content.gateway_outages:
+        items.append('<li><a href="#gateway-outages">Websocket gateway outages</a></li>')
     items += [
         '<li><a href="#scenario">Scenario as run</a></li>',
         '<li><a href="#provenance">Provenance</a></li>',

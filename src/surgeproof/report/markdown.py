@@ -29,6 +29,9 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
         ]
     for table in content.tables:
         lines += _table(table)
+    if content.gateway_outages:
+        lines += ["## Websocket gateway outages", ""]
+        lines += [f"* {sentence}" for sentence in content.gateway_outages] + [""]
     lines += ["## Scale factors and their assumption", ""]
     lines += [f"* **{k}**: {v}" for k, v in content.scale] + [""]
     lines += ["## The scenario as run", ""]
