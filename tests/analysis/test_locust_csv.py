@@ -131,6 +131,8 @@ def test_plain_locust_csv_gives_levels_a_plateau_and_states_reduced_precision(
     assert top["verdict"] == "fail"
     assert a["ceiling"]["status"] == "bracketed"
     assert a["ceiling"]["first_fail"]["users"] <= 14
+    # Same incident shape as a run directory's: no fault can be seen in Locust's CSVs.
+    assert a["incidents"]["target_outages"] == a["incidents"]["gateway_outages"] == []
 
 
 def test_missing_history_file_is_one_line(tmp_path, capsys):

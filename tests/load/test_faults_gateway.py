@@ -117,6 +117,8 @@ def test_a_killed_gateway_is_an_outage_whose_sessions_all_come_back(tmp_path):
         assert o["reconnect_attempts"] >= o["sessions_lost"]
     assert outages[0]["cause"] == "injected SIGKILL"
     assert outages[1]["cause"] == "died (killed by SIGKILL)"
+    said = [line for line in analysis["summary"] if line.startswith("gateway outage: ")]
+    assert [line.split(" ", 5)[4] for line in said] == ["0", "1"]  # "... websocket gateway N ..."
 
     report = surgeproof("report", str(run_dir))
     assert report.returncode == 0, report.stderr[-2000:]

@@ -366,6 +366,7 @@ def _incidents(series: dict[str, Any], failures: list[dict[str, str]]) -> dict[s
         },
         "stalls": [],
         "target_outages": [],
+        "gateway_outages": [],
     }
 
 

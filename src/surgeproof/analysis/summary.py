@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 from surgeproof.analysis.outages import outage_sentence
 
 #: The summary mentions re-sends when they added a fifth to the run's load, or doubled it in one
@@ -54,6 +55,8 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
         )
     for outage in inc.get("target_outages") or []:
         lines.append(f"outage: {outage_sentence(outage)}")
+    for outage in inc.get("gateway_outages") or []:
+        lines.append(f"gateway outage: {gateway_outage_sentence(outage)}")
     retries = retries_line(a.get("amplification"))
     if retries:
         lines.append(retries)
