@@ -429,18 +429,12 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
     faults = ""
     if show_http:
         ax = axes.pop(0)
-        first = _arr(series.get("first_attempts")) / window
-        again = _arr(series.get("resends")) / window
-        ax.bar(t, first, width=window, align="edge", color="#74c0fc", lw=0, label="first attempts")
-        ax.bar(
+        _stacked(
+            ax,
             t,
-            again,
-            width=window,
-            align="edge",
-            bottom=first,
-            color="#e8590c",
-            lw=0,
-            label="re-sends",
+            window,
+            (_arr(series.get("first_attempts")) / window, "#74c0fc", "first attempts"),
+            (_arr(series.get("resends")) / window, "#e8590c", "re-sends"),
         )
         _step(
             ax,
@@ -475,18 +469,12 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         )
     if show_ws:
         ax = axes.pop(0)
-        ok = _arr(series.get("reconnects_ok")) / window
-        failed = _arr(series.get("reconnects_failed")) / window
-        ax.bar(t, ok, width=window, align="edge", color="#2b8a3e", lw=0, label="reconnects ok")
-        ax.bar(
+        _stacked(
+            ax,
             t,
-            failed,
-            width=window,
-            align="edge",
-            bottom=ok,
-            color="#c92a2a",
-            lw=0,
-            label="reconnects failed",
+            window,
+            (_arr(series.get("reconnects_ok")) / window, "#2b8a3e", "reconnects ok"),
+            (_arr(series.get("reconnects_failed")) / window, "#c92a2a", "reconnects failed"),
         )
         _step(
             ax,
@@ -515,6 +503,15 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         f"{amp.get('window_min_first_attempts')} first attempts. Shaded: SLO-breach windows."
         + faults,
     )
+
+
+def _stacked(ax: Any, t: np.ndarray, window: float, *layers: tuple[np.ndarray, str, str]) -> None:
+    """Per-window bars, each (values, colour, label) layer stacked on the ones before it."""
+    bottom = np.zeros(len(t))
+    for values, colour, label in layers:
+        bars = {"width": window, "align": "edge", "lw": 0}
+        ax.bar(t, values, bottom=bottom, color=colour, label=label, **bars)
+        bottom = bottom + values
 
 
 def _step(ax: Any, t: np.ndarray, y: np.ndarray, window: float, **kw: Any) -> None:
