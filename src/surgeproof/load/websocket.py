@@ -116,19 +116,15 @@ class TickerSubscription:
         "_sock",
         "_subscribed",
         "_watcher",
-        "reconnects",
         "source",
         "url",
         "user",
     )
 
-    def __init__(
-        self, user: SurgeUser, url: str, source: str | None = None, reconnects: bool = True
-    ) -> None:
+    def __init__(self, user: SurgeUser, url: str, source: str | None = None) -> None:
         self.user = user
         self.url = url
         self.source = source
-        self.reconnects = reconnects
         self._attempt = 0  # failed attempts since the last good connect
         self._retry_timer = None
         self._connector: gevent.Greenlet | None = None
@@ -366,7 +362,7 @@ class TickerSubscription:
 
     def _retry_later(self, outcome: int) -> None:
         """Open the subscription again after the backoff, if the failure is worth a retry."""
-        if self._closed or not self.reconnects or outcome not in _RETRYABLE:
+        if self._closed or outcome not in _RETRYABLE:
             return
         self._attempt += 1
         delay = reconnect_delay(self._attempt, self.user.rng.random())
