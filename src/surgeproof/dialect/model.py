@@ -1,0 +1,172 @@
+"""A dialect, compiled: how each action is asked for and how each answer is read."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from surgeproof.dialect.actions import ActionKind
+from surgeproof.dialect.draft import Draft
+from surgeproof.dialect.pointer import Pointer
+from surgeproof.dialect.signing import Signer
+from surgeproof.dialect.template import Template
+
+#: What an answer can mean to the behaviour and the recorder, beyond "it worked".
+ERROR_KINDS = ("client_error", "rate_limited", "blocked", "server_error", "session_expired")
+#: Variables that do not change from call to call for one market: an action using only these
+#: (and not signed, not carrying a session) is rendered once per market and reused.
+STATIC_VARS = frozenset({"market", "quote", "base"})
+
+
+@dataclass(frozen=True)
+class HttpAction:
+    """One action as this dialect's exchange is asked for it."""
+
+    kind: ActionKind
+    method: str
+    path: Template
+    query: Template | None
+    body: Template | None
+    signed: bool
+    session: bool
+    extract: dict[str, Pointer]
+
+    @property
+    def name(self) -> str:
+        """The endpoint as recorded: method and path template (``GET /v1/ticker``)."""
+        return f"{self.method} {self.path.source}"
+
+    @property
+    def group(self) -> str:
+        return self.kind.group
+
+    @property
+    def static(self) -> bool:
+        used = self.path.variables
+        for t in (self.query, self.body):
+            if t is not None:
+                used = used | t.variables
+        return not self.signed and not self.session and used <= STATIC_VARS
+
+
+@dataclass(frozen=True)
+class ErrorRules:
+    """How an answer says it failed: its HTTP status, or (some APIs) a field of a 2xx body."""
+
+    body_pointer: Pointer | None = None
+    body_equals: Any = None
+    code_pointer: Pointer | None = None
+    #: HTTP status -> one of ERROR_KINDS, where the default reading (429 rate limited, 418
+    #: blocked, 5xx server error, other 4xx client error) does not fit
+    statuses: dict[int, str] = field(default_factory=dict)
+    #: the exchange's error code (as text) -> one of ERROR_KINDS
+    codes: dict[str, str] = field(default_factory=dict)
+    #: bytes that a body flagging an error must contain (a cheap test before parsing JSON)
+    marker: bytes | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitRule:
+    """A header saying how many calls are left in the current second (Upbit's Remaining-Req)."""
+
+    header: str
+    remaining: Any  # compiled regex whose group 1 is the calls left
+
+
+@dataclass(frozen=True)
+class WebSocketSpec:
+    """Where the exchange's public websocket is and how to subscribe to a channel there."""
+
+    path: str | None
+    url: str | None
+    subscribe: dict[str, Template]
+    #: bytes a data message carries near its start (None: every data frame is market data)
+    data_marker: bytes | None = None
+    #: (message, every_s): what to send to keep an idle subscription open, and how often
+    keepalive: tuple[bytes, float] | None = None
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Everything surgeproof needs to speak one exchange's API."""
+
+    name: str
+    description: str
+    source: str  # "builtin:upbit" or the file's path
+    text: str  # the dialect file as written (copied into run directories)
+    market: Template
+    sides: dict[str, str]
+    signing: Signer
+    session_headers: Template | None
+    actions: dict[str, HttpAction]
+    errors: ErrorRules
+    rate_limit: RateLimitRule | None
+    websocket: WebSocketSpec | None
+    login_note: str = ""
+    _static: dict[tuple[str, str], tuple[str, bytes | None, dict[str, str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _markets: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    def has(self, action: str) -> bool:
+        return action in self.actions
+
+    def market_vars(self, market: str) -> dict[str, Any]:
+        """``market``, ``quote`` and ``base`` of a ``KRW-BTC`` code, as this exchange writes them
+        (a fresh dict: the caller adds the action's own values to it)."""
+        values = self._markets.get(market)
+        if values is None:
+            quote, _, base = market.partition("-")
+            values = {"quote": quote, "base": base}
+            values["market"] = self.market(values)
+            self._markets[market] = values
+        return dict(values)
+
+    def draft(
+        self,
+        action: HttpAction,
+        values: dict[str, Any],
+        creds: Any = None,
+        session_token: str | None = None,
+    ) -> Draft:
+        """The request for ``action`` with ``values`` (market vars included), signed."""
+        values["uuid"] = nonce = str(uuid.uuid4())
+        values["timestamp_ms"] = now_ms = time.time_ns() // 1_000_000
+        values["access_key"] = creds.access_key if creds is not None else ""
+        if "side" in values:
+            values["side"] = self.sides.get(values["side"], values["side"])
+        d = Draft(
+            action.method,
+            str(action.path(values)),
+            action.query(values) if action.query is not None else None,
+            action.body(values) if action.body is not None else None,
+            nonce,
+            now_ms,
+        )
+        if action.session and session_token and self.session_headers is not None:
+            for name, value in self.session_headers({"session_token": session_token}).items():
+                d.headers[name] = str(value)
+        if action.signed:
+            self.signing.sign(d, creds, session_token)
+        return d
+
+    def static_request(
+        self, action: HttpAction, market: str
+    ) -> tuple[str, bytes | None, dict[str, str]]:
+        """(target, body, headers) of a static action for ``market``, rendered once."""
+        key = (action.kind.name, market)
+        hit = self._static.get(key)
+        if hit is None:
+            d = self.draft(action, self.market_vars(market))
+            hit = self._static[key] = (d.target, d.body_bytes, dict(d.headers))
+        return hit
+
+    def describe(self) -> str:
+        """One line: name, signing, actions and websocket."""
+        ws = "websocket" if self.websocket else "no websocket"
+        return (
+            f"{self.name}: {len(self.actions)} actions, signing {self.signing.scheme}, {ws} "
+            f"({self.source})"
+        )
