@@ -1,7 +1,8 @@
 """Drive surgeproof's surge with plain Locust (web UI included).
 
     locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 \\
-        --scenario martial-law-2024-12-03 --time-scale 1/24 --user-scale 1/2000
+        --scenario martial-law-2024-12-03 --time-scale 1/24 --user-scale 1/2000 \\
+        [--dialect upbit|bithumb|coinone|FILE]
 
 The same ``SurgeUser`` (open model, roles from the phase mix) and the same shape as
 ``surgeproof run``; records go to ``--surgeproof-dir`` (default ``reports/locust-<time>``) as a
@@ -21,9 +22,10 @@ from surgeproof.load import shape as surge_shape
 from surgeproof.load.accounts import accounts_for_target
 from surgeproof.load.collector import Collector
 from surgeproof.load.context import LoadContext
+from surgeproof.load.dialect_choice import choose_dialect, ws_url_for
 from surgeproof.load.program import TimelineProgram
 from surgeproof.load.sampler import Sampler
-from surgeproof.load.target import is_loopback_url, ws_url_of
+from surgeproof.load.target import is_loopback_url
 from surgeproof.load.users.surge_user import SurgeUser
 from surgeproof.scenario.catalog import load_scenario
 from surgeproof.scenario.plan import resolve
@@ -42,6 +44,12 @@ def _options(parser) -> None:
     )
     parser.add_argument("--time-scale", default="1/24", include_in_web_ui=True)
     parser.add_argument("--user-scale", default="1/2000", include_in_web_ui=True)
+    parser.add_argument(
+        "--dialect",
+        default="",
+        include_in_web_ui=True,
+        help="the API the target speaks (default: the scenario's, else upbit)",
+    )
     parser.add_argument("--surgeproof-dir", default="", help="where records are written")
 
 
@@ -81,11 +89,13 @@ def _setup(environment) -> None:
         parse_scale(opts.user_scale),
     )
     host = environment.host or ""
+    dialect = choose_dialect(opts.dialect or None, plan, None).dialect
     run_dir = Path(opts.surgeproof_dir or f"reports/locust-{time.strftime('%Y%m%dT%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
     ctx = LoadContext(
         source="local",
-        ws_url=ws_url_of(host),
+        dialect=dialect,
+        ws_url=ws_url_for(dialect, host, None),
         accounts=accounts_for_target(host, is_loopback_url(host), None),
     )
     environment.surgeproof = ctx

@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--time-scale", type=scale_arg, default=1.0, help="e.g. 1/24")
     p.add_argument("--user-scale", type=scale_arg, default=1.0, help="e.g. 1/1000")
     p.add_argument("--profile", help="capacity profile (overrides the scenario's)")
+    p.add_argument(
+        "--dialect",
+        help="the API the target speaks: upbit, bithumb, coinone or a dialect file "
+        "(default: the scenario's, the profile's, the target's, else upbit)",
+    )
     p.add_argument("--model", choices=("open", "closed"), help="load model (default: scenario's)")
     p.add_argument("--run-id")
     p.add_argument("--reports-dir", default="reports")
@@ -132,6 +137,7 @@ def _options(args: argparse.Namespace):
         time_scale=args.time_scale,
         user_scale=args.user_scale,
         profile=args.profile,
+        dialect=args.dialect,
         model=args.model,
         run_id=args.run_id,
         reports_dir=args.reports_dir,

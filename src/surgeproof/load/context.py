@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from surgeproof.dialect.catalog import DEFAULT, load_dialect
+from surgeproof.dialect.model import Dialect
 from surgeproof.load.accounts import Account
 from surgeproof.load.recorder import Recorder, now_ns
 from surgeproof.load.state import LoadState
@@ -41,6 +43,8 @@ class LoadContext:
     recorder: Recorder = field(default_factory=Recorder)
     state: LoadState = field(default_factory=LoadState)
     accounts: list[Account] = field(default_factory=list)
+    #: The API the target speaks (set by the runner; Upbit's unless a run names another).
+    dialect: Dialect = field(default_factory=lambda: load_dialect(DEFAULT))
     #: Whether ``ws://`` of the target is reachable (market watchers subscribe); set by the runner.
     ws_url: str | None = None
     #: Most calls a user keeps in flight before further due calls are recorded as ``backlogged``.

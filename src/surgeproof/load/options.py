@@ -25,6 +25,8 @@ class RunOptions:
     time_scale: float = 1.0
     user_scale: float = 1.0
     profile: str | None = None
+    #: The API the target speaks: a built-in dialect name or a dialect file.
+    dialect: str | None = None
     model: str | None = None
     run_id: str | None = None
     reports_dir: str = "reports"

@@ -22,6 +22,21 @@ def outcome_of_status(status: int) -> Outcome:
     return Outcome.OK
 
 
+#: A dialect's reading of a failed answer → the record's outcome.
+_KIND_OUTCOMES = {
+    "client_error": Outcome.CLIENT_ERROR,
+    "session_expired": Outcome.CLIENT_ERROR,
+    "rate_limited": Outcome.RATE_LIMITED,
+    "blocked": Outcome.BLOCKED,
+    "server_error": Outcome.SERVER_ERROR,
+}
+
+
+def outcome_of_kind(kind: str) -> Outcome:
+    """Outcome of an answer its dialect read as failed (``surgeproof.dialect.answer``)."""
+    return _KIND_OUTCOMES[kind]
+
+
 def outcome_of_error(exc: BaseException | None) -> Outcome:
     """Outcome of a call that got no HTTP answer: a timeout or a connection failure."""
     if exc is None:

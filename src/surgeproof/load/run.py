@@ -19,6 +19,12 @@ from typing import Any
 from surgeproof.errors import UserError
 from surgeproof.load import messages
 from surgeproof.load.collector import Collector
+from surgeproof.load.dialect_choice import (
+    DialectChoice,
+    choose_dialect,
+    embedded_dialect_arg,
+    ws_url_for,
+)
 from surgeproof.load.fd_budget import warn_fd_budget
 from surgeproof.load.gateway_fault import GatewayWatch, check_gateway_crashes
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
@@ -28,8 +34,14 @@ from surgeproof.load.outage import TargetWatch, play_outage
 from surgeproof.load.progress import Progress
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.server_metrics import ServerMetricsPoller
-from surgeproof.load.target import Target, describe_host, fetch_json, start_embedded, ws_url_of
-from surgeproof.rundir.schema import LOCUST_DIR
+from surgeproof.load.target import (
+    Target,
+    check_ws_url,
+    describe_host,
+    fetch_json,
+    start_embedded,
+)
+from surgeproof.rundir.schema import DIALECT_COPY, LOCUST_DIR
 from surgeproof.rundir.writer import write_meta
 
 #: Time between the conductor's start signal and t0, so workers and users start together.
@@ -48,6 +60,16 @@ def execute(opts: RunOptions) -> Path:
         opts.gateway_crashes, opts.target, opts.target_config or _default_target_config()
     )
     plan = plan_for(opts)
+    target_says = _target_says(opts)
+    choice = choose_dialect(opts.dialect, plan, target_says)
+    from surgeproof.load.users.fit import check_fit
+
+    for note in check_fit(choice.dialect, _behaviours(plan)):
+        print(f"surgeproof run: note: {note}", flush=True)
+    embedded_dialect = None
+    if not opts.target:
+        name = embedded_dialect_arg(choice)
+        embedded_dialect = name if name != (target_says or "upbit") else None
     # Before anything starts: say when the users per process will not fit the fd limit.
     warn_fd_budget(plan, opts.workers + opts.expect_workers)
     model = opts.model or plan.scenario.model
@@ -58,19 +80,30 @@ def execute(opts: RunOptions) -> Path:
             flush=True,
         )
     run_dir = make_run_dir(opts, plan)
+    (run_dir / DIALECT_COPY).write_text(choice.dialect.text, encoding="utf-8")
 
     import gevent  # noqa: F401 - Locust monkey-patches on import; import it before anything else
     import locust  # noqa: F401
 
-    return _Conductor(opts, plan, model, run_dir).run()
+    return _Conductor(opts, plan, model, run_dir, choice, embedded_dialect).run()
 
 
 class _Conductor:
-    def __init__(self, opts: RunOptions, plan, model: str, run_dir: Path) -> None:
+    def __init__(
+        self,
+        opts: RunOptions,
+        plan,
+        model: str,
+        run_dir: Path,
+        dialect: DialectChoice,
+        embedded_dialect: str | None = None,
+    ) -> None:
         self.opts = opts
         self.plan = plan
         self.model = model
         self.run_dir = run_dir
+        self.dialect = dialect
+        self.embedded_dialect = embedded_dialect
         self.collector = Collector(run_dir)
         self.stop_reason: str | None = None
         self.target: Target | None = None
@@ -90,23 +123,29 @@ class _Conductor:
     # -- set-up ---------------------------------------------------------------------------
 
     def _start_target(self) -> Target:
+        dialect = self.dialect.dialect
         if self.opts.target:
             url = self.opts.target
-            target = Target(url, ws_url_of(url), False)
+            target = Target(url, ws_url_for(dialect, url, None), False)
             if target.loopback:
                 cfg = fetch_json(url + "/admin/config", timeout_s=2.0)
                 target.config = cfg or {}
-            return target
-        peak = max(
-            [p.users for p in self.plan.phases]
-            + [self.plan.search.max_users if self.plan.search else 0.0]
-        )
-        accounts = self.opts.exchange_accounts or max(100, math.ceil(peak * 1.2))
-        return start_embedded(
-            self.opts.target_config or _default_target_config(),
-            accounts,
-            self.run_dir / "server" / "exchange.log",
-        )
+        else:
+            peak = max(
+                [p.users for p in self.plan.phases]
+                + [self.plan.search.max_users if self.plan.search else 0.0]
+            )
+            accounts = self.opts.exchange_accounts or max(100, math.ceil(peak * 1.2))
+            target = start_embedded(
+                self.opts.target_config or _default_target_config(),
+                accounts,
+                self.run_dir / "server" / "exchange.log",
+                self.embedded_dialect,
+            )
+            target.ws_url = ws_url_for(dialect, target.url, target.ws_url)
+        if target.ws_url:
+            check_ws_url(target.ws_url, self.opts.allow_remote_target)
+        return target
 
     def _program(self):
         from surgeproof.load.program import SearchProgram, TimelineProgram
@@ -175,6 +214,7 @@ class _Conductor:
                 ctx = LoadContext(
                     source="local",
                     accounts=accounts_for_target(target.url, embedded_like, opts.accounts_file),
+                    dialect=self.dialect.dialect,
                     ws_url=target.ws_url,
                     max_inflight_per_user=opts.max_inflight_per_user,
                 )
@@ -365,6 +405,7 @@ class _Conductor:
             "scenario_name": self.plan.scenario.name,
             "profile_name": self.plan.profile.name if self.plan.profile else None,
             "load_model": self.model,
+            "dialect": self.dialect.meta(),
             "scale": scale,
             "target": {
                 "url": target.url,
@@ -478,6 +519,7 @@ class _Conductor:
         setup = {
             "url": target.url,
             "ws_url": target.ws_url,
+            "dialect": {"text": self.dialect.dialect.text, "source": self.dialect.dialect.source},
             "embedded_like": target.embedded or target.loopback,
             "accounts_file": self.opts.accounts_file,
             "max_inflight_per_user": self.opts.max_inflight_per_user,
@@ -651,11 +693,37 @@ def _log_to(path: Path) -> None:
     root.setLevel(logging.INFO)
 
 
+def _target_says(opts: RunOptions) -> str | None:
+    """The dialect the target config (embedded) or a loopback surgeproof exchange names."""
+    if opts.target:
+        if not Target(opts.target, None, False).loopback:
+            return None
+        cfg = fetch_json(opts.target + "/admin/config", timeout_s=2.0)
+        said = cfg.get("dialect") if isinstance(cfg, dict) else None
+        return said if isinstance(said, str) else None
+    path = opts.target_config or _default_target_config()
+    if not path:
+        return None
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None  # the exchange itself reports a broken config, with its reason
+    said = doc.get("dialect") if isinstance(doc, dict) else None
+    return said if isinstance(said, str) else None
+
+
+def _behaviours(plan) -> set[str]:
+    """Every behaviour some phase (or the search) gives a share of users."""
+    mixes = [p.mix for p in plan.phases] + ([plan.search.mix] if plan.search else [])
+    return {b for m in mixes for b, share in m.items() if share > 0}
+
+
 def _check_accounts(accounts, plan) -> None:
     from surgeproof.load.users.registry import NEEDS_ACCOUNTS
 
-    mixes = [p.mix for p in plan.phases] + ([plan.search.mix] if plan.search else [])
-    needing = sorted({b for m in mixes for b, share in m.items() if share > 0} & NEEDS_ACCOUNTS)
+    needing = sorted(_behaviours(plan) & NEEDS_ACCOUNTS)
     if needing and not accounts:
         raise UserError(
             f"behaviours {', '.join(needing)} need accounts: pass --accounts-file or set "

@@ -90,14 +90,28 @@ def check_target_url(url: str, allow_remote: bool) -> str:
     return url.rstrip("/")
 
 
+def check_ws_url(url: str, allow_remote: bool) -> str:
+    """A dialect's absolute websocket URL passes the same guard as ``--target``."""
+    parts = urlsplit(url)
+    if not is_loopback_url(url) and not allow_remote:
+        raise UserError(
+            f"websocket {url}: {parts.hostname} is not a loopback address; refusing to send load "
+            "to a remote host without --allow-remote-target"
+        )
+    return url
+
+
 def ws_url_of(url: str) -> str:
     parts = urlsplit(url)
     scheme = "wss" if parts.scheme == "https" else "ws"
     return f"{scheme}://{parts.netloc}/websocket/v1"
 
 
-def start_embedded(config: str | None, accounts: int, log_path: Path) -> Target:
-    """Start ``python -m surgeproof.exchange`` on an ephemeral loopback port and wait for it."""
+def start_embedded(
+    config: str | None, accounts: int, log_path: Path, dialect: str | None = None
+) -> Target:
+    """Start ``python -m surgeproof.exchange`` on an ephemeral loopback port and wait for it,
+    speaking ``dialect`` (a built-in name; None: what the config says)."""
     if config and not Path(config).is_file():
         raise UserError(f"--target-config {config}: file not found")
     cmd = [
@@ -112,6 +126,8 @@ def start_embedded(config: str | None, accounts: int, log_path: Path) -> Target:
     ]
     if config:
         cmd += ["--config", str(config)]
+    if dialect:
+        cmd += ["--dialect", dialect]
     proc, info = _spawn(cmd, log_path)
     url = str(info["url"]).rstrip("/")
     target = Target(url, info.get("ws_url") or ws_url_of(url), True, {}, proc, cmd, log_path)

@@ -1,5 +1,9 @@
 """A websocket ticker subscription, timed and recorded like HTTP calls, cheap enough for 50k.
 
+What to send (the subscribe message, a keepalive) and what counts as market data (a marker near
+a message's start, e.g. Coinone's ``"response_type":"DATA"``) come from the target's dialect;
+the connection, timing and reconnecting are the same for every exchange.
+
 Recorded: the upgrade handshake (``ws_connect``), subscribe → first data message
 (``ws_first_message``) and, every ``GAP_INTERVAL_S``, the longest silence between data
 messages (``ws_gap``: sent_ns = last message before the silence, end_ns = when it ended or the
@@ -27,6 +31,7 @@ import json
 import os
 import socket as _stdsocket
 import struct
+import time
 import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -37,9 +42,11 @@ import websocket
 from surgeproof.load.outcome import outcome_of_error, outcome_of_status
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.source_address import bind_source
+from surgeproof.load.users.act import MARKET
 from surgeproof.rundir.schema import FLAG_RETRY, Kind, Outcome
 
 if TYPE_CHECKING:
+    from surgeproof.dialect.model import WebSocketSpec
     from surgeproof.load.users.surge_user import SurgeUser
 
 GAP_INTERVAL_S = 5.0
@@ -59,6 +66,8 @@ _RETRYABLE = frozenset(
     }
 )
 RECV_BYTES = 16384
+#: How far into a data message its dialect's data marker is looked for.
+MARKER_WINDOW = 512
 #: RFC 6455 opcodes this reader acts on.
 _CONT, _TEXT, _BINARY, _CLOSE, _PING = 0x0, 0x1, 0x2, 0x8, 0x9
 
@@ -79,22 +88,25 @@ def reconnect_delay(attempt: int, u: float) -> float:
     return step * (0.5 + 0.5 * u)
 
 
-def subscribe_message() -> str:
-    """Upbit's subscription: a ticket, KRW-BTC tickers, default format."""
-    return json.dumps(
-        [
-            {"ticket": str(uuid.uuid4())},
-            {"type": "ticker", "codes": ["KRW-BTC"]},
-            {"format": "DEFAULT"},
-        ]
-    )
+def subscribe_message(spec: WebSocketSpec, channel: str, market_vars: dict) -> str:
+    """The dialect's subscription to ``channel`` for one market, with a fresh ticket."""
+    values = {**market_vars, "uuid": str(uuid.uuid4()), "timestamp_ms": time.time_ns() // 10**6}
+    message = spec.subscribe[channel](values)
+    return message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
 
 
 def client_frame(opcode: int, payload: bytes) -> bytes:
-    """A masked client frame (RFC 6455 §5.2) for short control payloads (< 126 bytes)."""
+    """A masked, final client frame (RFC 6455 §5.2); control payloads stay under 126 bytes."""
     mask = os.urandom(4)
-    masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload[:125]))
-    return struct.pack("!BB", 0x80 | opcode, 0x80 | len(masked)) + mask + masked
+    n = len(payload)
+    masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    return head + mask + masked
 
 
 class TickerSubscription:
@@ -108,23 +120,34 @@ class TickerSubscription:
         "_first",
         "_gap_len",
         "_gap_start",
+        "_keepalive_at",
         "_last",
         "_reading",
         "_retry_timer",
         "_skip",
-        "_skip_fin",
+        "_skip_counts",
         "_sock",
         "_subscribed",
+        "_tls",
         "_watcher",
         "source",
+        "spec",
         "url",
         "user",
     )
 
-    def __init__(self, user: SurgeUser, url: str, source: str | None = None) -> None:
+    def __init__(
+        self,
+        user: SurgeUser,
+        url: str,
+        source: str | None = None,
+        spec: WebSocketSpec | None = None,
+    ) -> None:
         self.user = user
         self.url = url
         self.source = source
+        #: The dialect's websocket: what to subscribe with, what data looks like, keepalives.
+        self.spec = spec
         self._attempt = 0  # failed attempts since the last good connect
         self._retry_timer = None
         self._connector: gevent.Greenlet | None = None
@@ -132,7 +155,9 @@ class TickerSubscription:
         self._watcher = None
         self._buf = bytearray()
         self._skip = 0  # payload bytes of the current data frame still to arrive
-        self._skip_fin = False
+        self._skip_counts = False  # ...and whether it completes a market-data message
+        self._keepalive_at = 0
+        self._tls: websocket.WebSocket | None = None  # the client, for wss:// sessions only
         self._reading = False
         self._closed = False
         self._subscribed = 0
@@ -223,8 +248,12 @@ class TickerSubscription:
                 ws.close(timeout=0.1)
             return
         subscribed = now_ns()
+        assert self.spec is not None  # users subscribe only where their dialect describes how
         try:
-            ws.send(subscribe_message())
+            message = subscribe_message(
+                self.spec, "ticker", self.user.ctx.dialect.market_vars(MARKET)
+            )
+            ws.send(message)
         except (OSError, websocket.WebSocketException) as exc:
             outcome = outcome_of_error(exc)
             self._record(Kind.WS_GAP, subscribed, now_ns(), 0, outcome)
@@ -243,6 +272,7 @@ class TickerSubscription:
         raw.setblocking(False)
         self._sock = raw
         self._subscribed = self._last = self._gap_start = subscribed
+        self._keepalive_at = subscribed
         self._connector = None
         self._watcher = gevent.get_hub().loop.io(fd, 1)
         self._watcher.start(self._readable)
@@ -284,14 +314,15 @@ class TickerSubscription:
         """Split ``data`` into frames; data messages completed, or -1 on a close frame."""
         if self._skip >= len(data):
             self._skip -= len(data)
-            return 1 if self._skip == 0 and self._skip_fin else 0
+            return 1 if self._skip == 0 and self._skip_counts else 0
         buf = self._buf
         done = 0
         if self._skip:
             data = data[self._skip :]
             self._skip = 0
-            done = 1 if self._skip_fin else 0
+            done = 1 if self._skip_counts else 0
         buf += data
+        marker = self.spec.data_marker if self.spec is not None else None
         while len(buf) >= 2:
             b0, b1 = buf[0], buf[1]
             n, head = b1 & 0x7F, 2
@@ -307,14 +338,15 @@ class TickerSubscription:
                 head += 4  # servers must not mask, but a masked frame is still framed right
             opcode, fin = b0 & 0x0F, b0 & 0x80
             if opcode in (_TEXT, _BINARY, _CONT):
+                counts = bool(fin) and (marker is None or self._is_data(buf, head, n, marker))
                 if len(buf) < head + n:
                     # Payloads are never read: skip what is still to come instead of buffering.
                     self._skip = head + n - len(buf)
-                    self._skip_fin = bool(fin)
+                    self._skip_counts = counts
                     del buf[:]
                     return done
                 del buf[: head + n]
-                if fin:
+                if counts:
                     done += 1
                 continue
             if len(buf) < head + n:
@@ -328,6 +360,14 @@ class TickerSubscription:
                     self._sock.send(client_frame(0xA, payload))
         return done
 
+    @staticmethod
+    def _is_data(buf: bytearray, head: int, n: int, marker: bytes) -> bool:
+        """Whether a frame's payload start carries the data marker (an answer, error or pong
+        does not); a start cut short by the read counts as data rather than be lost."""
+        want = min(n, MARKER_WINDOW)
+        window = bytes(buf[head : head + want])
+        return marker in window or len(window) < min(want, len(marker) + 64)
+
     def _arrived(self, t: int) -> None:
         if self._first:
             self._first = False
@@ -340,6 +380,15 @@ class TickerSubscription:
         """Record this interval's longest silence (the per-process clock calls it)."""
         if self._closed or not self._reading:
             return
+        keepalive = self.spec.keepalive if self.spec is not None else None
+        if keepalive is not None and now - self._keepalive_at >= keepalive[1] * 1e9:
+            self._keepalive_at = now
+            if self._sock is not None:
+                with contextlib.suppress(OSError):
+                    self._sock.send(client_frame(_TEXT, keepalive[0]))
+            elif self._tls is not None:
+                with contextlib.suppress(OSError, websocket.WebSocketException):
+                    self._tls.send(keepalive[0].decode())
         if self._first:
             if now - self._subscribed > CONNECT_TIMEOUT_S * 1e9:
                 self._record(Kind.WS_FIRST_MESSAGE, self._subscribed, now, 0, Outcome.TIMEOUT)
@@ -377,6 +426,7 @@ class TickerSubscription:
         self._gap_len = 0
         self._buf = bytearray()
         self._skip = 0
+        self._skip_counts = False
         self._connector = gevent.spawn(self._connect)
 
     def _cancel_retry(self) -> None:
@@ -401,15 +451,18 @@ class TickerSubscription:
     # -- TLS targets: a greenlet per session (not the scale path) --------------------------
 
     def _watch_greenlet(self, ws: websocket.WebSocket, subscribed: int) -> None:
-        self._subscribed = self._last = self._gap_start = subscribed
+        self._subscribed = self._last = self._gap_start = self._keepalive_at = subscribed
         self._reading = True
+        self._tls = ws
         GAP_CLOCK.add(self)
+        marker = self.spec.data_marker if self.spec is not None else None
         try:
             while not self._closed:
-                opcode, _data = ws.recv_data(control_frame=False)
+                opcode, data = ws.recv_data(control_frame=False)
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
                     break
-                self._arrived(now_ns())
+                if marker is None or marker in data[:MARKER_WINDOW]:
+                    self._arrived(now_ns())
             if not self._closed:
                 self._lost(Outcome.CONNECTION_ERROR)
         except (OSError, websocket.WebSocketException) as exc:
@@ -417,6 +470,7 @@ class TickerSubscription:
                 self._lost(outcome_of_error(exc))
         finally:
             self._reading = False
+            self._tls = None
             GAP_CLOCK.discard(self)
             with contextlib.suppress(Exception):
                 ws.close(timeout=0.1)

@@ -86,6 +86,10 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
             local = masters  # same filesystem (local workers, shared volume)
         ctx.accounts = accounts_for_target(d["url"], bool(d["embedded_like"]), local)
         ctx.ws_url = d.get("ws_url")
+        if d.get("dialect"):
+            from surgeproof.dialect.catalog import parse_dialect_text
+
+            ctx.dialect = parse_dialect_text(d["dialect"]["text"], d["dialect"]["source"])
         ctx.max_inflight_per_user = int(d["max_inflight_per_user"])
         heard["t"] = time.monotonic()
         runner.send_message(messages.READY, {"source": source, "accounts": len(ctx.accounts)})

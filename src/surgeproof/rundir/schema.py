@@ -21,6 +21,7 @@ SERVER_LEDGER = "server/ledger.json"
 LOCUST_DIR = "locust"
 SCENARIO_COPY = "scenario.yaml"
 PROFILE_COPY = "profile.yaml"
+DIALECT_COPY = "dialect.yaml"
 
 
 class RunDirError(Exception):

@@ -125,6 +125,8 @@ class CapacityProfile:
     exchange: str
     figures: dict[str, ReferenceFigure]
     notes: str = ""
+    #: The API this exchange speaks (a dialect name), when a run names no other.
+    dialect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class Scenario:
     slos: tuple[Slo, ...] = ()
     requirements: tuple[Requirement, ...] = ()
     profile: str | None = None
+    #: The API the target speaks: a built-in dialect name or a dialect file (``--dialect`` wins).
+    dialect: str | None = None
     model: LoadModel = "open"
     #: Wall-clock time the timeline's zero stands for, ISO 8601 with offset
     #: (e.g. "2024-12-03T22:00:00+09:00"), for clock-time labels in reports.

@@ -24,7 +24,7 @@ from surgeproof.scenario.model import (
 SLO_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "error_ratio")
 
 SCENARIO_KEYS = (
-    "name", "description", "profile", "model", "clock_start", "slos", "requirements",
+    "name", "description", "profile", "dialect", "model", "clock_start", "slos", "requirements",
     "timeline", "search",
 )  # fmt: skip
 PHASE_KEYS = (
@@ -79,6 +79,7 @@ def parse_scenario(
         slos=tuple(s for f in top["slos"].items() for s in _slos(f)) if "slos" in top else (),
         requirements=_requirements(top["requirements"]) if "requirements" in top else (),
         profile=top["profile"].text() if "profile" in top else None,
+        dialect=top["dialect"].text() if "dialect" in top else None,
         model=model,  # type: ignore[arg-type]
         clock_start=_clock_start(top["clock_start"]) if "clock_start" in top else None,
         source_path=source,

@@ -332,6 +332,7 @@ def _profile_dict(profile: CapacityProfile | None) -> dict | None:
     return {
         "name": profile.name,
         "exchange": profile.exchange,
+        "dialect": profile.dialect,
         "figures": {
             k: {"value": f.value, "unit": f.unit, "label": f.label, "source": f.source}
             for k, f in profile.figures.items()

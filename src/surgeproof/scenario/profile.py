@@ -13,7 +13,9 @@ UNITS = ("concurrent users", "concurrent orders", "concurrent sessions", "reques
 def parse_profile(doc: object, source: str) -> CapacityProfile:
     """A CapacityProfile from a parsed profile document; ScenarioError naming the field."""
     root = Field(source, "", doc)
-    top = root.fields(("name", "exchange", "figures", "notes"), required=("name", "figures"))
+    top = root.fields(
+        ("name", "exchange", "dialect", "figures", "notes"), required=("name", "figures")
+    )
     figures_field = top["figures"]
     entries = figures_field.fields(_any_keys(figures_field))
     if not entries:
@@ -36,6 +38,7 @@ def parse_profile(doc: object, source: str) -> CapacityProfile:
         exchange=top["exchange"].text() if "exchange" in top else top["name"].text(),
         figures=figures,
         notes=top["notes"].text() if "notes" in top else "",
+        dialect=top["dialect"].text() if "dialect" in top else None,
     )
 
 

@@ -9,20 +9,20 @@ for each answer before the next call and its records carry the closed-model flag
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any
 
 import gevent
 from locust import FastHttpUser, task
 
+from surgeproof.dialect.answer import read_answer
 from surgeproof.load.context import InFlight, LoadContext
-from surgeproof.load.outcome import outcome_of_error, outcome_of_status
+from surgeproof.load.outcome import outcome_of_error, outcome_of_kind, outcome_of_status
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.state import LoadState, role_for
-from surgeproof.load.upbit_auth import bearer, query_string
+from surgeproof.load.users import act
+from surgeproof.load.users.act import MARKET, Act
 from surgeproof.load.users.behaviour import Behaviour
-from surgeproof.load.users.call import Call
 from surgeproof.load.users.connections import (
     ensure_fd_limit,
     shared_session,
@@ -32,11 +32,13 @@ from surgeproof.load.users.connections import (
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
 from surgeproof.load.users.user_random import UserRandom
 from surgeproof.load.websocket import TickerSubscription
-from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, FLAG_RETRY, Outcome
+from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, FLAG_ORDER_SUBMIT, FLAG_RETRY, Outcome
 
 RETRYABLE = frozenset(
     {Outcome.SERVER_ERROR, Outcome.TIMEOUT, Outcome.CONNECTION_ERROR, Outcome.RATE_LIMITED}
 )
+#: Open orders a person remembers (to cancel later); older ones are forgotten, not leaked.
+MAX_OPEN_ORDERS = 32
 
 
 class SurgeUser(FastHttpUser):
@@ -81,20 +83,19 @@ class SurgeUser(FastHttpUser):
         if getattr(self, "_ws", None) is not None:
             self._ws.close()
             self._ws = None
-        if getattr(self, "logged_in", False):
+        if getattr(self, "logged_in", False) and self.ctx.dialect.has("logout"):
             # A person who leaves logs out: the session cap counts concurrent users, not leavers.
-            logout = Call("DELETE", "/v1/session", "login", session=True)
             self.logged_in = False
-            gevent.spawn(self._send, logout, now_ns(), 0, 0, False)
+            gevent.spawn(self._send, act.LOGOUT, now_ns(), 0, 0, False)
 
     @property
     def state(self) -> LoadState:
         return self.ctx.state
 
-    def login_call(self) -> Call:
+    def login_act(self) -> Act | None:
+        """The app login with this person's account (None without one: nothing to log in to)."""
         acct = self.account
-        body = {"member_id": acct.member_id, "password": acct.password} if acct else {}
-        return Call("POST", "/v1/session", "login", body=body, on_answer=_logged_in)
+        return act.login(acct.member_id, acct.password) if acct is not None else None
 
     @task
     def live(self) -> None:
@@ -116,8 +117,8 @@ class SurgeUser(FastHttpUser):
                 next_ns = max(next_ns, self.paused_until_ns)
                 continue
             c = role.next_call(self)
-            if c is None:
-                continue
+            if c is None or c.action not in self.ctx.dialect.actions:
+                continue  # nothing to do, or an action this exchange has not (said before the run)
             if self.state.closed_model:
                 self._send(c, now_ns(), 0, FLAG_CLOSED_MODEL, role.retries)
                 # Closed loop: the next call is only due a think time after this answer.
@@ -127,12 +128,13 @@ class SurgeUser(FastHttpUser):
                 rec = self.ctx.recorder
                 # The target, not the generator, is behind: it has not answered this user's
                 # earlier calls. Recorded against the target (outcome 'backlogged').
+                spec = self.ctx.dialect.actions[c.action]
                 rec.backlogged(
                     intended,
-                    rec.name_id(c.name, c.group),
+                    rec.name_id(spec.name, spec.group),
                     self.uid,
                     round(self.state.target_users),
-                    c.flags,
+                    FLAG_ORDER_SUBMIT if spec.kind.order_submit else 0,
                 )
                 continue
             self._inflight += 1
@@ -148,12 +150,13 @@ class SurgeUser(FastHttpUser):
         name = role_for(self.uid, st.mix)
         if self.role is None or self.role.name != name:
             self.role = BEHAVIOUR_CLASSES[name]()
-        wants_ws = self.role.watches_websocket and self.ctx.ws_url is not None
+        spec = self.ctx.dialect.websocket
+        wants_ws = self.role.watches_websocket and self.ctx.ws_url is not None and spec is not None
         if wants_ws and (self._ws is None or self._ws_epoch != st.reconnect_epoch):
             if self._ws is not None:
                 self._ws.close()
             url = self.ctx.ws_url
-            self._ws = TickerSubscription(self, url, sources_for(url).next())
+            self._ws = TickerSubscription(self, url, sources_for(url).next(), spec)
             self._ws_epoch = st.reconnect_epoch
             self._ws.start()
         elif not wants_ws and self._ws is not None:
@@ -161,33 +164,37 @@ class SurgeUser(FastHttpUser):
             self._ws = None
         return self.role
 
-    def _send_counted(self, c: Call, intended: int, retries: bool) -> None:
+    def _send_counted(self, c: Act, intended: int, retries: bool) -> None:
         try:
             self._send(c, intended, 0, 0, retries)
         finally:
             self._inflight -= 1
 
-    def _send(self, c: Call, intended: int, attempt: int, flags: int, retries: bool) -> None:
+    def _send(self, c: Act, intended: int, attempt: int, flags: int, retries: bool) -> None:
         """Send ``c`` (and, for retrying roles, its retries); one record per attempt."""
         ctx = self.ctx
+        dialect = ctx.dialect
+        spec = dialect.actions[c.action]
         rec = ctx.recorder
-        nid = rec.name_id(c.name, c.group)
+        nid = rec.name_id(spec.name, spec.group)
         conc = round(self.state.target_users)
-        flags |= c.flags
+        if spec.kind.order_submit:
+            flags |= FLAG_ORDER_SUBMIT
+        client = self.client
+        if self.role is not None and self.role.shares_connection:
+            client = shared_session(
+                self.environment, self.host, self.network_timeout, self.connection_timeout
+            )
         while True:
-            headers = {"X-Client-Id": self.client_id}
-            args: dict[str, Any] = {}
-            path = c.path
-            if c.params:
-                path = f"{path}?{query_string(c.params)}"
-            if c.body is not None:
-                args["json"] = c.body
-            if c.private and self.account is not None:
-                headers["Authorization"] = bearer(
-                    self.account.access_key, self.account.secret_key, c.params or c.body
-                )
-            if c.session and self.session_token:
-                headers["X-Session-Token"] = self.session_token
+            if spec.static:
+                target, body, extra = dialect.static_request(spec, MARKET)
+                headers = {"X-Client-Id": self.client_id, **extra}
+            else:
+                values = dialect.market_vars(MARKET)
+                values.update(c.values)
+                draft = dialect.draft(spec, values, self.account, self.session_token)
+                target, body, headers = draft.target, draft.body_bytes, draft.headers
+                headers["X-Client-Id"] = self.client_id
             sent = now_ns()
             token = ctx.begin(
                 InFlight(
@@ -201,21 +208,24 @@ class SurgeUser(FastHttpUser):
                     greenlet=gevent.getcurrent(),
                 )
             )
-            client = self.client
-            if self.role is not None and self.role.shares_connection:
-                client = shared_session(
-                    self.environment, self.host, self.network_timeout, self.connection_timeout
-                )
-            resp = client.request(c.method, path, name=c.name, headers=headers, **args)
+            resp = client.request(spec.method, target, name=spec.name, headers=headers, data=body)
             end = now_ns()
             if ctx.end(token) is None:
                 return  # the run ended while it was in flight: already recorded as cancelled
             status = int(resp.status_code or 0)
-            error = getattr(resp, "error", None)
-            outcome = outcome_of_status(status) if status else outcome_of_error(error)
-            rec.record(intended, sent, end, nid, status, outcome, 0, attempt, flags, self.uid, conc)
             if status:
-                self._after_answer(c, resp, status)
+                reading = read_answer(
+                    dialect, spec, status, resp.headers.get, resp.content, c.wants
+                )
+                outcome = (
+                    outcome_of_kind(reading.kind) if reading.kind else outcome_of_status(status)
+                )
+            else:
+                reading = None
+                outcome = outcome_of_error(getattr(resp, "error", None))
+            rec.record(intended, sent, end, nid, status, outcome, 0, attempt, flags, self.uid, conc)
+            if reading is not None:
+                self._after_answer(c, reading, status)
             policy = self.state.retry
             if not retries or outcome not in RETRYABLE or policy is None:
                 return
@@ -228,39 +238,37 @@ class SurgeUser(FastHttpUser):
             if delay > 0:
                 gevent.sleep(delay)
 
-    def _after_answer(self, c: Call, resp: Any, status: int) -> None:
+    def _after_answer(self, c: Act, reading: Any, status: int) -> None:
+        kind = reading.kind
         honours = self.role is not None and self.role.honours_remaining_req
-        if honours and (status in (429, 418) or _second_used_up(resp)):
-            pause = 1.0 if status != 418 else 5.0
+        if honours and (kind in ("rate_limited", "blocked") or reading.second_used_up):
+            pause = 5.0 if kind == "blocked" else 1.0
             self.paused_until_ns = now_ns() + int(pause * 1e9)
-        if status in (401,) and c.session:
+        if kind == "session_expired":
             self.logged_in = False
-        if c.on_answer is not None:
+            self.session_token = None
+            return
+        if kind is not None:
+            return
+        fields = reading.fields
+        if c.action == "login":
+            self.session_token = fields.get("session_token")
+            self.logged_in = True
+        order_id = fields.get("order_id")
+        if order_id is not None:
+            self.open_orders.append(str(order_id))
+            if len(self.open_orders) > MAX_OPEN_ORDERS:
+                del self.open_orders[0]
+        price = fields.get("price")
+        if price is not None:
             try:
-                data = json.loads(resp.content) if resp.content else None
-            except (ValueError, TypeError):
-                data = None
-            c.on_answer(self, status, data)
+                value = float(price)
+            except (TypeError, ValueError):
+                return
+            if value > 0:
+                self.last_price = value
 
 
 def _stable_hash(text: str) -> int:
     """A seed part that is the same in every process (``hash`` of a str is salted per process)."""
     return zlib.crc32(text.encode())
-
-
-def _logged_in(user: SurgeUser, status: int, data: Any) -> None:
-    if status in (200, 201) and isinstance(data, dict):
-        user.session_token = data.get("session_token")
-        user.logged_in = True
-
-
-def _second_used_up(resp: Any) -> bool:
-    """``Remaining-Req: group=default; min=1800; sec=0`` → this group's second is used up."""
-    header = resp.headers.get("Remaining-Req") if resp.headers else None
-    if not header:
-        return False
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == "sec":
-            return value.strip() == "0"
-    return False
