@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "surgeproof.load.command",  # demo, run, worker
     "surgeproof.exchange.command",  # exchange
     "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
+    "surgeproof.dialect.command",  # dialect list|show|validate|probe
     "surgeproof.analysis.command",  # analyze
     "surgeproof.report.command",  # report, gate, evidence, verify
 )
