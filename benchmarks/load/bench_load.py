@@ -93,14 +93,40 @@ COST_INTENSITY = 750.0
 
 
 def surge_users(
-    url: str, users: int, seconds: int, recording: str, intensity: float | None = None
+    url: str,
+    users: int,
+    seconds: int,
+    recording: str,
+    intensity: float | None = None,
+    root: Path = ROOT,
 ) -> dict:
-    cmd = ["taskset", "-c", "1", PY, str(HERE / "surge_http.py"), url, str(users), str(seconds)]
-    cmd.append(recording)
+    """surgeproof's users as the checkout at ``root`` has them (``--before``: an older commit)."""
+    script = root / "benchmarks" / "load" / "surge_http.py"
+    cmd = ["taskset", "-c", "1", PY, str(script), url, str(users), str(seconds), recording]
     if intensity is not None:
         cmd.append(str(intensity))
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def checkout(commit: str | None):
+    """A detached worktree of ``commit`` for the 'before' rows (None: no such rows)."""
+    if commit is None:
+        yield None
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench-before-"))
+    where = tmp / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(where), commit],
+        check=True,
+    )
+    try:
+        yield where
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(where)])
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def wrk(url: str, seconds: int) -> dict:
@@ -115,6 +141,22 @@ def wrk(url: str, seconds: int) -> dict:
     return {"req_s": float(m.group(1))}
 
 
+def throughput_round(url: str, args: argparse.Namespace, old: Path | None, offered: float):
+    """One round of every generator, one after another on the same pinned core."""
+    users, seconds = args.users, args.seconds
+    rows = [("plain Locust FastHttpUser", plain_locust(url, users, seconds))]
+    rows.append(("surgeproof users, recording on", surge_users(url, users, seconds, "on")))
+    if old is not None:
+        r = surge_users(url, users, seconds, "on", root=old)
+        rows.append((f"surgeproof users at {args.before}, recording on", r))
+    rows.append(("surgeproof users, recording off", surge_users(url, users, seconds, "off")))
+    rows.append(("wrk -t1 -c50", wrk(url + "/v1/ticker?markets=KRW-BTC", seconds)))
+    for rec in ("on", "off"):
+        r = surge_users(url, users, seconds, rec, COST_INTENSITY)
+        rows.append((f"surgeproof users at {offered:,.0f} req/s, recording {rec}", r))
+    return rows
+
+
 def throughput(args: argparse.Namespace) -> str:
     if shutil.which("wrk") is None:
         raise SystemExit("bench_load: wrk is not installed (Debian: apt-get install wrk)")
@@ -122,25 +164,12 @@ def throughput(args: argparse.Namespace) -> str:
     lines = [f"## Requests/s per generator core, {started}", "", machine_line(), ""]
     ex, info = start_exchange(TARGETS / "unlimited.yaml", "0")
     url = info["url"]
-    path = "/v1/ticker?markets=KRW-BTC"
     rows = []
     offered = 0.2 * COST_INTENSITY * args.users
     try:
-        for _round in range(args.rounds):
-            rows.append(("plain Locust FastHttpUser", plain_locust(url, args.users, args.seconds)))
-            rows.append(
-                ("surgeproof users, recording on", surge_users(url, args.users, args.seconds, "on"))
-            )
-            rows.append(
-                (
-                    "surgeproof users, recording off",
-                    surge_users(url, args.users, args.seconds, "off"),
-                )
-            )
-            rows.append(("wrk -t1 -c50", wrk(url + path, args.seconds)))
-            for rec in ("on", "off"):
-                r = surge_users(url, args.users, args.seconds, rec, COST_INTENSITY)
-                rows.append((f"surgeproof users at {offered:,.0f} req/s, recording {rec}", r))
+        with checkout(args.before) as old:
+            for _round in range(args.rounds):
+                rows += throughput_round(url, args, old, offered)
     finally:
         ex.terminate()
         ex.wait(timeout=10)
@@ -632,6 +661,7 @@ def main() -> int:
     t.add_argument("--seconds", type=int, default=8)
     t.add_argument("--rounds", type=int, default=2)
     t.add_argument("--record", action="store_true")
+    t.add_argument("--before", metavar="COMMIT", help="also the users as COMMIT had them")
     s = sub.add_parser("sessions")
     s.add_argument("--sessions", type=int, nargs="+", default=[2000])
     s.add_argument("--workers", type=int, default=1)
