@@ -97,6 +97,7 @@ def _setup(environment) -> None:
         dialect=dialect,
         ws_url=ws_url_for(dialect, host, None),
         accounts=accounts_for_target(host, is_loopback_url(host), None),
+        locust_stats=True,  # Locust's web UI and CSVs show the calls too
     )
     environment.surgeproof = ctx
     shape = environment.shape_class

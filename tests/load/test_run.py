@@ -43,7 +43,8 @@ def test_martial_law_compressed_under_a_minute_gives_a_complete_run_directory(tm
         "timeline.jsonl",
         "server/metrics.jsonl",
         "server/ledger.json",
-        "locust/locust_stats.csv",
+        "locust/locust.log",
+        "dialect.yaml",
     ):
         assert (run_dir / name).is_file(), name
     rs = read_records(run_dir)

@@ -55,6 +55,9 @@ class LoadContext:
     ready: bool = True
     #: Set when the run ends: users send nothing new while calls in flight get time to return.
     finishing: bool = False
+    #: Also feed Locust's own statistics (its web UI, plain-Locust runs); surgeproof's records
+    #: do not need them, so ``surgeproof run`` leaves this off.
+    locust_stats: bool = False
     on_state: list[Callable[[LoadState], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -226,14 +226,13 @@ class _Conductor:
             shape.t0_ns = t0
             self.meta["t0_ns"] = t0
             self._write_meta("running")
-            csv = self._locust_csv(env)
             poller = None
             if target.embedded or (target.loopback and target.config):
                 poller = ServerMetricsPoller(target.url, self.run_dir, started / 1e9 - 1)
                 self.gateways = GatewayWatch()
             self.meta["workers"]["expected"] = opts.workers + opts.expect_workers
             self._loop(env, runner, program, shape, t0, ctx, poller)
-            self._finish(env, runner, ctx, poller, csv, program)
+            self._finish(env, runner, ctx, poller, program)
         finally:
             if self.outage is not None:
                 self.outage.kill(block=False)  # a restart still pending must not outlive the run
@@ -325,7 +324,7 @@ class _Conductor:
             return program.end_s + max(search_grace_s, 30.0)
         return program.end_s + 30.0
 
-    def _finish(self, env, runner, ctx, poller, csv, program) -> None:
+    def _finish(self, env, runner, ctx, poller, program) -> None:
         import gevent
 
         ended = now_ns()
@@ -352,10 +351,6 @@ class _Conductor:
             self._observe_gateways(poller)
             poller.write_ledger()
             poller.close()
-        if csv is not None:
-            writer, greenlet = csv
-            greenlet.kill(block=True)
-            writer.close_files()
         runner.quit()
         status = "partial" if self.stop_reason else "complete"
         self.collector.event("run_end", status=status)
@@ -422,19 +417,6 @@ class _Conductor:
                 "max_inflight_per_user": self.opts.max_inflight_per_user,
             },
         }
-
-    def _locust_csv(self, env):
-        import gevent
-        from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
-
-        (self.run_dir / LOCUST_DIR).mkdir(exist_ok=True)
-        writer = StatsCSVFileWriter(
-            env,
-            PERCENTILES_TO_REPORT,
-            str(self.run_dir / LOCUST_DIR / "locust"),
-            full_history=False,
-        )
-        return writer, gevent.spawn(writer.stats_writer)
 
     def _install_signals(self) -> None:
         import gevent

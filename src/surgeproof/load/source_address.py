@@ -16,9 +16,6 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from geventhttpclient.client import HTTPClient, HTTPClientPool
-from geventhttpclient.url import URL
-
 #: 16 addresses × ~28,000 ports per destination port: room for ~450,000 connections per port.
 SOURCE_COUNT = 16
 #: Linux: bind() reserves no port; connect() picks one unique for the whole 4-tuple.
@@ -56,31 +53,3 @@ def bind_source(sock: Any, address: str | None) -> None:
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
     sock.bind((address, 0))
-
-
-class BoundClientPool(HTTPClientPool):
-    """geventhttpclient's per-host client pool whose new connections come from ``sources``."""
-
-    def __init__(self, sources: SourceCycle, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.sources = sources
-
-    def get_client(self, url: Any) -> HTTPClient:
-        if not isinstance(url, URL):
-            url = URL(url)
-        fresh = (url.host, url.port) not in self.clients
-        client = super().get_client(url)
-        if fresh and self.sources.addresses:
-            pool = client._connection_pool
-            plain = pool._create_tcp_socket
-            sources = self.sources
-
-            # geventhttpclient has no source-address option; its socket factory is the hook.
-            def bound(family: int, socktype: int, protocol: int, _plain=plain):
-                sock = _plain(family, socktype, protocol)
-                if family == socket.AF_INET:
-                    bind_source(sock, sources.next())
-                return sock
-
-            pool._create_tcp_socket = bound
-        return client

@@ -27,7 +27,7 @@ FILE_ROLES: tuple[tuple[str, str], ...] = (
     ("run/timeline.jsonl", "per-second generator samples: offered/active users, generator CPU"),
     ("run/server/metrics.jsonl", "the embedded exchange's own per-second metrics"),
     ("run/server/ledger.json", "the embedded exchange's order ledger reconciliation"),
-    ("run/locust/*", "Locust's own CSV statistics, kept for comparison only"),
+    ("run/locust/*", "Locust's own log (and, in older runs, its CSV statistics)"),
     ("run/analysis.json", "the analysis of the raw data: verdict, ceiling bracket, headroom"),
     ("run/report.html", "the human report (self-contained; opens offline in any browser)"),
     ("run/report.md", "the same report as Markdown"),

@@ -1,24 +1,32 @@
-"""How a simulated person reaches the target: connections spread over source addresses.
+"""How a simulated person reaches the target: keep-alive HTTP without Locust's request machinery.
 
-A person with its own HTTP session keeps its keep-alive connection (as an app does); rare
-pollers (``Behaviour.shares_connection``) send through one pool per process, so 50,000 market
-watchers do not hold 50,000 idle HTTP connections (and descriptors) on both sides. Every new
+surgeproof records every call itself (exact 40-byte records), so Locust's per-request work —
+request events and stats buckets, the cookie jar, URL parsing, response wrappers — is cost it
+does not need: calls go straight to geventhttpclient's keep-alive ``HTTPClient`` (its C header
+parser included). A person with its own HTTP session keeps its connections (as an app does);
+rare pollers (``Behaviour.shares_connection``) send through one pool per process, so 50,000
+market watchers do not hold 50,000 idle connections (and descriptors) on both sides. Every new
 connection to a loopback target comes from the next 127.0.0.x (``source_address``); the
 process's soft open-file limit is raised to the hard one before the first user connects.
 """
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
+
+from geventhttpclient.client import HTTPClient
 
 from surgeproof.load.fd_budget import raise_fd_limit
-from surgeproof.load.source_address import BoundClientPool, SourceCycle, source_addresses
+from surgeproof.load.source_address import SourceCycle, bind_source, source_addresses
 
 #: Connections the shared pool of one process may open to the target.
 SHARED_CONNECTIONS = 128
 
 _sources: dict[str, SourceCycle] = {}
-_shared: dict[tuple[int, str], Any] = {}
+_shared: dict[str, TargetHttp] = {}
 _fd_limit: list[int] = []
 
 
@@ -37,38 +45,66 @@ def sources_for(url: str) -> SourceCycle:
     return cycle
 
 
-def spread_session(session: Any, url: str) -> None:
-    """Make a user's own ``FastHttpSession`` open its connections from spread sources."""
-    sources = sources_for(url)
-    if not sources.addresses:
-        return
-    agent = session.client
-    agent.clientpool = BoundClientPool(sources, **agent.clientpool.client_args)
+class TargetHttp:
+    """A keep-alive connection pool to the target; ``call`` never raises for a failed call."""
 
+    __slots__ = ("client", "prefix")
 
-def shared_session(environment: Any, url: str, network_timeout: float, connection_timeout: float):
-    """The process's one ``FastHttpSession`` for rare pollers of ``url`` (created on first use)."""
-    key = (id(environment), url)
-    session = _shared.get(key)
-    if session is None:
-        from locust.contrib.fasthttp import FastHttpSession
-
-        pool = BoundClientPool(
-            sources_for(url),
-            concurrency=SHARED_CONNECTIONS,
+    def __init__(
+        self, url: str, concurrency: int, network_timeout: float, connection_timeout: float
+    ) -> None:
+        parts = urlsplit(url)
+        self.prefix = parts.path.rstrip("/")
+        self.client = HTTPClient(
+            parts.hostname or "127.0.0.1",
+            parts.port,
+            ssl=parts.scheme == "https",
+            concurrency=concurrency,
             network_timeout=network_timeout,
             connection_timeout=connection_timeout,
-            insecure=False,
         )
-        session = FastHttpSession(
-            url,
-            environment.events.request,
-            None,
-            insecure=False,
-            client_pool=pool,
-            network_timeout=network_timeout,
-            connection_timeout=connection_timeout,
-            max_retries=0,
+        sources = sources_for(url)
+        if sources.addresses:
+            _bind_new_sockets(self.client, sources)
+
+    def call(
+        self, method: str, target: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, Callable[[str], Any], bytes, BaseException | None]:
+        """(status, header lookup, body, None) for an answer; (0, _none, b"", error) for none."""
+        try:
+            resp = self.client.request(method, self.prefix + target, body or b"", headers)
+            content = resp.read()
+        except Exception as exc:  # refused, reset, timed out, TLS: the record says which
+            return 0, _no_header, b"", exc
+        return resp.status_code, resp.get, content, None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _no_header(name: str) -> None:
+    return None
+
+
+def shared_http(url: str, network_timeout: float, connection_timeout: float) -> TargetHttp:
+    """The process's one pool for rare pollers of ``url`` (created on first use)."""
+    http = _shared.get(url)
+    if http is None:
+        http = _shared[url] = TargetHttp(
+            url, SHARED_CONNECTIONS, network_timeout, connection_timeout
         )
-        _shared[key] = session
-    return session
+    return http
+
+
+def _bind_new_sockets(client: HTTPClient, sources: SourceCycle) -> None:
+    # geventhttpclient has no source-address option; its socket factory is the hook.
+    pool = client._connection_pool
+    plain = pool._create_tcp_socket
+
+    def bound(family: int, socktype: int, protocol: int):
+        sock = plain(family, socktype, protocol)
+        if family == socket.AF_INET:
+            bind_source(sock, sources.next())
+        return sock
+
+    pool._create_tcp_socket = bound

@@ -13,7 +13,7 @@ import zlib
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, task
+from locust import User, task
 
 from surgeproof.dialect.answer import read_answer
 from surgeproof.load.context import InFlight, LoadContext
@@ -24,10 +24,10 @@ from surgeproof.load.users import act
 from surgeproof.load.users.act import MARKET, Act
 from surgeproof.load.users.behaviour import Behaviour
 from surgeproof.load.users.connections import (
+    TargetHttp,
     ensure_fd_limit,
-    shared_session,
+    shared_http,
     sources_for,
-    spread_session,
 )
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
 from surgeproof.load.users.user_random import UserRandom
@@ -41,18 +41,17 @@ RETRYABLE = frozenset(
 MAX_OPEN_ORDERS = 32
 
 
-class SurgeUser(FastHttpUser):
+class SurgeUser(User):
     """A person in the surge; its role follows the current phase's mix."""
 
     network_timeout = 10.0
     connection_timeout = 5.0
-    concurrency = 8
-    insecure = False
 
     def __init__(self, environment) -> None:
         super().__init__(environment)
         ensure_fd_limit()
-        spread_session(self.client, self.host)
+        #: This person's own keep-alive connections, opened at its first call of its own.
+        self._http: TargetHttp | None = None
 
     def on_start(self) -> None:
         ctx: LoadContext = self.environment.surgeproof
@@ -83,6 +82,10 @@ class SurgeUser(FastHttpUser):
         if getattr(self, "_ws", None) is not None:
             self._ws.close()
             self._ws = None
+        if getattr(self, "_http", None) is not None:
+            # Its connections close once its last calls (the logout below) are done with them.
+            gevent.spawn_later(self.network_timeout, self._http.close)
+            self._http = None
         if getattr(self, "logged_in", False) and self.ctx.dialect.has("logout"):
             # A person who leaves logs out: the session cap counts concurrent users, not leavers.
             self.logged_in = False
@@ -180,11 +183,7 @@ class SurgeUser(FastHttpUser):
         conc = round(self.state.target_users)
         if spec.kind.order_submit:
             flags |= FLAG_ORDER_SUBMIT
-        client = self.client
-        if self.role is not None and self.role.shares_connection:
-            client = shared_session(
-                self.environment, self.host, self.network_timeout, self.connection_timeout
-            )
+        http = self._connection()
         while True:
             if spec.static:
                 target, body, extra = dialect.static_request(spec, MARKET)
@@ -208,22 +207,20 @@ class SurgeUser(FastHttpUser):
                     greenlet=gevent.getcurrent(),
                 )
             )
-            resp = client.request(spec.method, target, name=spec.name, headers=headers, data=body)
+            status, header, content, error = http.call(spec.method, target, body, headers)
             end = now_ns()
             if ctx.end(token) is None:
                 return  # the run ended while it was in flight: already recorded as cancelled
-            status = int(resp.status_code or 0)
             if status:
-                reading = read_answer(
-                    dialect, spec, status, resp.headers.get, resp.content, c.wants
-                )
-                outcome = (
-                    outcome_of_kind(reading.kind) if reading.kind else outcome_of_status(status)
-                )
+                reading = read_answer(dialect, spec, status, header, content, c.wants)
+                kind = reading.kind
+                outcome = outcome_of_kind(kind) if kind else outcome_of_status(status)
             else:
                 reading = None
-                outcome = outcome_of_error(getattr(resp, "error", None))
+                outcome = outcome_of_error(error)
             rec.record(intended, sent, end, nid, status, outcome, 0, attempt, flags, self.uid, conc)
+            if ctx.locust_stats:
+                self._tell_locust(spec, sent, end, len(content), status, outcome, error)
             if reading is not None:
                 self._after_answer(c, reading, status)
             policy = self.state.retry
@@ -237,6 +234,37 @@ class SurgeUser(FastHttpUser):
             intended = now_ns() + int(delay * 1e9)
             if delay > 0:
                 gevent.sleep(delay)
+
+    def _connection(self) -> TargetHttp:
+        """The shared pool for rare pollers, else this person's own keep-alive connections."""
+        if self.role is not None and self.role.shares_connection:
+            return shared_http(self.host, self.network_timeout, self.connection_timeout)
+        if self._http is None:
+            self._http = TargetHttp(
+                self.host,
+                max(1, self.ctx.max_inflight_per_user),
+                self.network_timeout,
+                self.connection_timeout,
+            )
+        return self._http
+
+    def _tell_locust(self, spec, sent: int, end: int, length: int, status: int, outcome, error):
+        """Locust's own statistics, for people who watch a run in Locust's web UI."""
+        failed = (
+            error
+            if error is not None
+            else (
+                None if outcome == Outcome.OK else RuntimeError(f"{status} {outcome.name.lower()}")
+            )
+        )
+        self.environment.events.request.fire(
+            request_type=spec.method,
+            name=spec.name,
+            response_time=(end - sent) / 1e6,
+            response_length=length,
+            exception=failed,
+            context={},
+        )
 
     def _after_answer(self, c: Act, reading: Any, status: int) -> None:
         kind = reading.kind
