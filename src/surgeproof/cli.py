@@ -20,7 +20,7 @@ COMMAND_MODULES = (
     "surgeproof.exchange.command",  # exchange
     "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
     "surgeproof.analysis.command",  # analyze
-    "surgeproof.report.command",  # report, gate, evidence, verify
+    "surgeproof.report.command",  # report, gate, evidence, verify, keygen
 )
 
 
