@@ -60,7 +60,7 @@ def is_loopback_url(url: str) -> bool:
         pass
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: a host name IDNA cannot encode
         return False
     addrs = {info[4][0] for info in infos}
     return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
@@ -71,7 +71,7 @@ def describe_host(url: str) -> str:
     host = urlsplit(url).hostname or ""
     try:
         addrs = sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
-    except OSError:
+    except (OSError, UnicodeError):
         return f"{host} (does not resolve)"
     shown = ", ".join(addrs[:4]) + (", ..." if len(addrs) > 4 else "")
     return host if addrs == [host] else f"{host} ({shown})"
