@@ -208,3 +208,10 @@ def test_an_archive_with_a_link_outside_is_refused_unread(tmp_path, capsys):
         tar.addfile(info)
     code, _, err = _verify(capsys, pack)
     assert code == 1 and "is a link to an absolute path" in err
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_not_a_pack_and_is_not_read(device, capsys):
+    assert main(["verify", device]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "not a regular file" in line

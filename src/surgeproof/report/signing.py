@@ -173,11 +173,15 @@ def _read_small(path: Path, limit: int, what: str = "") -> bytes:
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
     """Create ``path`` with ``mode`` from the start (never briefly readable by others)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError:
+        if path.parent.exists() and not path.parent.is_dir():
+            raise UserError(f"{path}: {path.parent} is a file, not a folder") from None
         raise UserError(f"{path}: already exists; keygen never overwrites a key") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create ({exc.strerror or exc})") from None
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.chmod(path, mode)  # the umask may have narrowed it; never widened past ``mode``

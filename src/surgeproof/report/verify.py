@@ -72,6 +72,8 @@ def verify_pack(path: Path, key: Path | None = None) -> Verification:
         raise UserError(f"{path}: no such file")
     if path.is_dir():
         return verify_root(find_root(path, path), str(path), key)
+    if not path.is_file():  # /dev/zero would be read for ever, a FIFO would wait for a writer
+        raise UserError(f"{path}: not an evidence pack (not a regular file)")
     with tempfile.TemporaryDirectory(prefix="surgeproof-verify-") as tmp:
         try:
             root = extract_pack(path, Path(tmp))
