@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from surgeproof import __version__
 
@@ -20,13 +21,25 @@ COMMAND_MODULES = (
     "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
     "surgeproof.dialect.command",  # dialect list|show|validate|probe
     "surgeproof.analysis.command",  # analyze
-    "surgeproof.report.command",  # report, gate, evidence, verify
+    "surgeproof.report.command",  # report, gate, evidence, verify, keygen
 )
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors on one line: what was wrong, and where the usage is.
+
+    argparse prints the whole usage (18 lines for ``run``) before its error; the house rule is
+    one line and exit 2. Subparsers inherit the class, so every subcommand answers alike.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand that is installed."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="surgeproof",
         description="Prove whether a crypto exchange survives a traffic surge.",
     )
@@ -52,18 +65,36 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     prepare_process(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed on one line
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except UserError as exc:  # a value type that raised the house error, not argparse's
+        print(f"surgeproof: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
+        print("surgeproof: error: no COMMAND given", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
     except (UserError, RunDirError) as exc:
-        print(f"surgeproof {args.command}: error: {exc}", file=sys.stderr)
+        print(f"surgeproof {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A file or folder the command was pointed at (or writes to) that the system refuses:
+        # the user's environment, not a bug, so one line, not a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        what = exc.strerror or str(exc)
+        print(f"surgeproof {args.command}: error: {where}{what}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"surgeproof {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def _from_ledger(path: Path) -> tuple[dict[str, Any], list[str]]:
         return out, []
     try:
         ledger = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError, OSError) as exc:  # bad JSON or UTF-8, too deep, a loop
         out["note"] = f"server/ledger.json is not valid JSON ({exc.__class__.__name__})"
         return out, [f"{SERVER_LEDGER}: unreadable, reconciliation skipped"]
     if not isinstance(ledger, dict):

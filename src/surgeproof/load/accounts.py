@@ -35,19 +35,23 @@ def accounts_from_rows(rows: list[dict], source: str) -> list[Account]:
     out = []
     for i, row in enumerate(rows):
         try:
-            out.append(
-                Account(
-                    str(row["member_id"]),
-                    str(row["password"]),
-                    str(row["access_key"]),
-                    str(row["secret_key"]),
-                )
-            )
-        except (KeyError, TypeError):
-            raise UserError(
-                f"{source}: account {i} needs member_id, password, access_key, secret_key"
-            ) from None
+            values = [row[k] for k in _KEYS]
+        except (KeyError, TypeError, IndexError):
+            raise UserError(f"{source}: account {i} needs {', '.join(_KEYS)}") from None
+        for key, value in zip(_KEYS, values, strict=True):
+            if not _is_text(value):
+                raise UserError(f"{source}: account {i}: {key} must be text or a number")
+        out.append(Account(*(str(v) for v in values)))
     return out
+
+
+_KEYS = ("member_id", "password", "access_key", "secret_key")
+
+
+def _is_text(value: object) -> bool:
+    if isinstance(value, str):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and value.bit_length() < 64
 
 
 def fetch_embedded_accounts(base_url: str, timeout_s: float = 10.0) -> list[Account]:
@@ -59,17 +63,30 @@ def fetch_embedded_accounts(base_url: str, timeout_s: float = 10.0) -> list[Acco
     return accounts_from_rows(list(rows), url)
 
 
+#: Largest accounts file read (a million accounts in JSON are about 150 MB); checked before
+#: reading, so ``/dev/zero`` or a wrong path to a disk image is refused at once.
+MAX_ACCOUNTS_FILE_BYTES = 512 << 20
+
+
 def load_accounts_file(path: str | Path) -> list[Account]:
-    """Accounts from a JSON or YAML file: a list of rows, or ``{"accounts": [...]}``."""
-    import yaml
+    """Accounts from a JSON or YAML file: a list of rows, or ``{"accounts": [...]}``.
+
+    Error messages name the file and the row, never a value from it (values are secrets).
+    """
+    from surgeproof.scenario.yamlfile import parse_yaml, read_text_bounded
 
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise UserError(f"{p}: accounts file not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"{p}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    text = read_text_bounded(p, f"{p}: accounts file", MAX_ACCOUNTS_FILE_BYTES)
+    data: object = None
+    if text.lstrip()[:1] in ("[", "{"):
+        try:  # JSON, the usual form, parses a hundred times faster than as YAML
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            data = None
+    if data is None:
+        data = parse_yaml(text, f"{p}: accounts file")
     rows = data.get("accounts") if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise UserError(f"{p}: expected a list of accounts (or an 'accounts:' list)")

@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=int, default=0, help="Locust worker processes (0 = users in this process)"
     )
+    p.add_argument(
+        "--allow-many-workers",
+        action="store_true",
+        help="start more than 4 local workers per CPU (up to 1024)",
+    )
     p.add_argument("--time-scale", type=scale_arg, default=1.0, help="e.g. 1/24")
     p.add_argument("--user-scale", type=scale_arg, default=1.0, help="e.g. 1/1000")
     p.add_argument("--profile", help="capacity profile (overrides the scenario's)")
@@ -134,6 +139,7 @@ def _options(args: argparse.Namespace):
         allow_remote_target=args.allow_remote_target,
         target_config=args.target_config,
         workers=args.workers,
+        allow_many_workers=args.allow_many_workers,
         time_scale=args.time_scale,
         user_scale=args.user_scale,
         profile=args.profile,
@@ -170,8 +176,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from surgeproof.load.limits import check_port
     from surgeproof.load.worker import run_worker
 
+    check_port("--master-port", args.master_port, zero_picks=False)
     return run_worker(args.master, args.master_port, args.accounts_file)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -9,7 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from surgeproof.errors import UserError
+from surgeproof.load import limits
+from surgeproof.load.accounts import ACCOUNTS_ENV
 from surgeproof.load.target import check_target_url
+from surgeproof.rundir.schema import RUN_ID_PATTERN
+from surgeproof.scenario.bounds import MAX_DURATION_S, MAX_SCALE, MIN_SCALE
 from surgeproof.scenario.catalog import load_profile, load_scenario
 from surgeproof.scenario.plan import Plan, resolve
 from surgeproof.scenario.units import parse_scale
@@ -50,14 +56,18 @@ class RunOptions:
     #: Abort when the error ratio stays above this for ``abort_after_s`` (None = never).
     abort_error_ratio: float | None = None
     abort_after_s: float = 10.0
+    #: Lift the cap of WORKERS_PER_CPU local workers per CPU (``--allow-many-workers``).
+    allow_many_workers: bool = False
 
 
 def scale_arg(text: str) -> float:
-    """``1/24``, ``0.5`` or ``1:1000`` → a factor; a UserError otherwise."""
+    """``1/24``, ``0.5`` or ``1e-3`` → a factor (an argparse ``type``: its error is one line)."""
     try:
         return parse_scale(text)
-    except (ValueError, UserError) as exc:
-        raise UserError(f"expected a scale like 1/24 or 0.05, got {text!r} ({exc})") from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a scale factor > 0 like 1/24 or 0.05, got {text!r}"
+        ) from None
 
 
 def plan_for(opts: RunOptions) -> Plan:
@@ -70,24 +80,97 @@ def plan_for(opts: RunOptions) -> Plan:
 
 
 def check_options(opts: RunOptions) -> None:
+    """Every flag of ``run`` checked once, before a process, a file or the target is touched."""
     if opts.target:
         opts.target = check_target_url(opts.target, opts.allow_remote_target)
         if opts.target_config:
             raise UserError("--target-config configures the embedded exchange; not with --target")
-    if opts.workers < 0:
-        raise UserError(f"--workers {opts.workers}: expected 0 (in-process) or more")
-    if opts.expect_workers < 0:
-        raise UserError(f"--expect-workers {opts.expect_workers}: expected 0 or more")
+    limits.check_workers(opts.workers, opts.expect_workers, opts.allow_many_workers)
     if opts.outages and opts.target:
         raise UserError(
             "--inject-target-outage kills and restarts the embedded exchange; not with --target"
         )
-    if opts.max_duration is not None and opts.max_duration <= 0:
-        raise UserError(f"--max-duration {opts.max_duration:g}: expected seconds > 0")
-    if opts.run_id is not None and not re.fullmatch(
-        r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}", opts.run_id
-    ):
+    _check_numbers(opts)
+    if opts.run_id is not None and not re.fullmatch(RUN_ID_PATTERN, opts.run_id):
         raise UserError(f"--run-id {opts.run_id!r}: use letters, digits, '.', '_' and '-'")
+    _check_reports_dir(Path(opts.reports_dir))
+    if opts.target_config:
+        _check_target_config(opts.target_config)
+    accounts_file = opts.accounts_file or os.environ.get(ACCOUNTS_ENV)
+    if accounts_file and (opts.workers or not opts.expect_workers):
+        from surgeproof.load.accounts import load_accounts_file
+
+        # Read here, not first after the exchange started: a bad file leaves nothing behind.
+        # (Workers only elsewhere read their own machine's file: not checked here.)
+        load_accounts_file(accounts_file)
+
+
+def _check_numbers(opts: RunOptions) -> None:
+    check = limits.check_number
+    check("--time-scale", opts.time_scale, MIN_SCALE, MAX_SCALE, what="a factor")
+    check("--user-scale", opts.user_scale, MIN_SCALE, MAX_SCALE, what="a factor")
+    check("--max-duration", opts.max_duration, 0, MAX_DURATION_S, low_open=True, what="seconds")
+    check("--timeout", opts.timeout_s, 0, limits.MAX_TIMEOUT_S, low_open=True, what="seconds")
+    check("--abort-after", opts.abort_after_s, 0, limits.MAX_ABORT_AFTER_S, what="seconds")
+    check("--progress-every", opts.progress_every_s, 0, limits.MAX_PROGRESS_S, low_open=True)
+    ratio = opts.abort_error_ratio
+    if ratio is not None and not 0 <= ratio < 1:  # NaN fails too; 1 or more never aborts
+        raise UserError(f"--abort-error-ratio {ratio:g}: expected a ratio >= 0 and < 1")
+    limits.check_port("--master-port", opts.master_port, zero_picks=True)
+    for flag, pairs in (("--inject-stall", opts.stalls), ("--inject-target-outage", opts.outages)):
+        for at_s, seconds in pairs:
+            shown = f"{flag} {at_s:g}:{seconds:g}"
+            check(shown + ": AT", at_s, 0, MAX_DURATION_S, what="seconds")
+            check(shown + ": SECONDS", seconds, 0, limits.MAX_INJECTED_S, low_open=True)
+    for at_s, gateway in opts.gateway_crashes:
+        shown = f"--inject-gateway-crash {at_s:g}:{gateway}"
+        check(shown + ": AT", at_s, 0, MAX_DURATION_S, what="seconds")
+        check(shown + ": ID", gateway, 0, limits.MAX_GATEWAY_ID)
+
+
+def check_injections(opts: RunOptions, plan: Plan) -> None:
+    """Refuse an injected fault due after the run's end: it would never happen, and the run
+    would still say "complete" as if the target had been tested under it."""
+    end_s = plan.duration_s
+    if opts.max_duration is not None:
+        end_s = min(end_s, opts.max_duration)
+    injected = [("--inject-stall", at, f"{at:g}:{s:g}") for at, s in opts.stalls]
+    injected += [("--inject-target-outage", at, f"{at:g}:{s:g}") for at, s in opts.outages]
+    injected += [("--inject-gateway-crash", at, f"{at:g}:{g}") for at, g in opts.gateway_crashes]
+    for flag, at_s, shown in injected:
+        if at_s >= end_s:
+            raise UserError(
+                f"{flag} {shown}: at {at_s:g} s the run is over (it lasts {end_s:g} s); "
+                "inject it earlier"
+            )
+
+
+def _check_reports_dir(folder: Path) -> None:
+    """``--reports-dir`` is a folder this process can create run directories in (or create)."""
+    shown = f"--reports-dir {folder}"
+    existing = folder
+    while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        where = "is a file" if existing == folder else f"is under {existing}, which is a file"
+        raise UserError(f"{shown}: {where}, not a folder")
+    if not existing.exists():  # a dangling symbolic link
+        raise UserError(f"{shown}: {existing} is a broken symbolic link")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{shown}: {existing} is not writable by this user")
+
+
+def _check_target_config(path: str) -> None:
+    """The embedded exchange's config, read as the exchange will (size and nesting bounded)."""
+    from surgeproof.exchange.config import load_config
+    from surgeproof.exchange.errors import ConfigError
+    from surgeproof.scenario.yamlfile import read_yaml
+
+    try:
+        read_yaml(path)  # the file's size, encoding and nesting, before the exchange parses it
+        load_config(path)
+    except (ConfigError, UserError) as exc:
+        raise UserError(f"--target-config {exc}") from None
 
 
 def make_run_dir(opts: RunOptions, plan: Plan) -> Path:
@@ -98,7 +181,12 @@ def make_run_dir(opts: RunOptions, plan: Plan) -> Path:
     run_dir = Path(opts.reports_dir) / run_id
     if run_dir.exists():
         raise UserError(f"{run_dir}: already exists; choose another --run-id")
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise UserError(
+            f"--reports-dir {opts.reports_dir}: cannot create {run_dir}: {exc.strerror or exc}"
+        ) from None
     if plan.scenario.source_path and Path(plan.scenario.source_path).is_file():
         shutil.copyfile(plan.scenario.source_path, run_dir / "scenario.yaml")
     src = _profile_path(plan)

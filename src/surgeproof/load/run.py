@@ -29,7 +29,13 @@ from surgeproof.load.fd_budget import warn_fd_budget
 from surgeproof.load.gateway_fault import GatewayWatch, check_gateway_crashes
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
 from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
-from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
+from surgeproof.load.options import (
+    RunOptions,
+    check_injections,
+    check_options,
+    make_run_dir,
+    plan_for,
+)
 from surgeproof.load.outage import TargetWatch, play_outage
 from surgeproof.load.progress import Progress
 from surgeproof.load.recorder import now_ns
@@ -60,6 +66,7 @@ def execute(opts: RunOptions) -> Path:
         opts.gateway_crashes, opts.target, opts.target_config or _default_target_config()
     )
     plan = plan_for(opts)
+    check_injections(opts, plan)
     target_says = _target_says(opts)
     choice = choose_dialect(opts.dialect, plan, target_says)
     from surgeproof.load.users.fit import check_fit
@@ -119,6 +126,8 @@ class _Conductor:
         self.outage = None  # the greenlet playing an injected target outage
         #: Gateway deaths and returns of the exchange, from the metrics polled every second.
         self.gateways: GatewayWatch | None = None
+        #: Whether the load started (the shape's first tick): before it, a failure is "failed".
+        self.started = False
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -168,6 +177,35 @@ class _Conductor:
     # -- the run --------------------------------------------------------------------------
 
     def run(self) -> Path:
+        try:
+            return self._run()
+        except BaseException as exc:
+            if not self.started:
+                self._mark_failed(exc)
+            raise
+
+    def _mark_failed(self, exc: BaseException) -> None:
+        """A run that ends before its first request says so in run.json, with the reason: never
+        left "running" (which readers take for a run whose writer died mid-way)."""
+        if isinstance(exc, KeyboardInterrupt):
+            reason = "interrupted before the first request"
+        else:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+        utc, kst = iso_pair(now_ns())
+        meta = self.meta or {"run_id": self.run_dir.name, "scenario_name": self.plan.scenario.name}
+        self.collector.close()
+        write_meta(
+            self.run_dir,
+            {
+                **meta,
+                "status": "failed",
+                "failed_reason": reason,
+                "ended_at_utc": utc,
+                "ended_at_kst": kst,
+            },
+        )
+
+    def _run(self) -> Path:
         import locust
         from locust.argument_parser import get_parser
         from locust.env import Environment
@@ -264,6 +302,7 @@ class _Conductor:
             ctx.set_state(first)
         else:
             runner.send_message(messages.STATE, first.to_message())
+        self.started = True
         runner.start_shape()
         while True:
             gevent.sleep(0.2)

@@ -60,7 +60,7 @@ def is_loopback_url(url: str) -> bool:
         pass
     try:
         infos = socket.getaddrinfo(host, None)
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: a host name IDNA cannot encode
         return False
     addrs = {info[4][0] for info in infos}
     return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
@@ -71,7 +71,7 @@ def describe_host(url: str) -> str:
     host = urlsplit(url).hostname or ""
     try:
         addrs = sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
-    except OSError:
+    except (OSError, UnicodeError):
         return f"{host} (does not resolve)"
     shown = ", ".join(addrs[:4]) + (", ..." if len(addrs) > 4 else "")
     return host if addrs == [host] else f"{host} ({shown})"
@@ -79,9 +79,23 @@ def describe_host(url: str) -> str:
 
 def check_target_url(url: str, allow_remote: bool) -> str:
     """Validate ``--target``; refuse a non-loopback host unless explicitly allowed."""
-    parts = urlsplit(url)
+    expected = "expected an http(s) URL like http://127.0.0.1:8080"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UserError(f"--target {url!r}: {expected} (no spaces or control characters)")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for ':abc' or a port beyond 65535
+    except ValueError as exc:
+        raise UserError(f"--target {url!r}: {expected} ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"--target {url!r}: expected an http(s) URL like http://127.0.0.1:8080")
+        raise UserError(f"--target {url!r}: {expected}")
+    if port == 0:
+        raise UserError(f"--target {url!r}: {expected} (port 0 is not a port to connect to)")
+    if parts.username is not None or parts.password is not None:
+        # A password in the URL would be written to run.json and every report.
+        raise UserError(f"--target: {expected}, without user:password@ (use --accounts-file)")
+    if parts.query or parts.fragment:
+        raise UserError(f"--target {url!r}: {expected}, a base URL without ?query or #fragment")
     if not is_loopback_url(url) and not allow_remote:
         raise UserError(
             f"--target {url}: {parts.hostname} is not a loopback address; refusing to send load "

@@ -1,4 +1,5 @@
-"""``surgeproof report | gate | evidence | verify``: the three audiences of a run's result."""
+"""``surgeproof report | gate | evidence | verify | keygen``: the three audiences of a run's
+result (and the key pair that signs its evidence)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("run_dir", metavar="RUN_DIR", type=Path)
     e.add_argument("--out", type=Path, metavar="PACK", help="archive path (.tar.gz)")
+    e.add_argument(
+        "--sign",
+        type=Path,
+        metavar="KEY",
+        help="sign the manifest with this Ed25519 private key (surgeproof keygen makes one)",
+    )
     e.set_defaults(func=_evidence)
 
     v = subparsers.add_parser(
@@ -88,7 +95,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument(
         "pack", metavar="PACK", type=Path, help="the .tar.gz, or a folder it was unpacked to"
     )
+    v.add_argument(
+        "--key",
+        type=Path,
+        metavar="PUB",
+        help="the signer's Ed25519 public key (KEY.pub): the manifest's signature must match it",
+    )
     v.set_defaults(func=_verify)
+
+    k = subparsers.add_parser(
+        "keygen",
+        help="make an Ed25519 key pair for signing evidence packs",
+        description="Write KEY (private, mode 0600: keep it secret, e.g. a CI secret) and "
+        "KEY.pub (public: give it to auditors, who run verify --key KEY.pub).",
+    )
+    k.add_argument("key", metavar="KEY", type=Path, help="private key file to create")
+    k.set_defaults(func=_keygen)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -112,15 +134,28 @@ def _gate(args: argparse.Namespace) -> int:
 
 def _evidence(args: argparse.Namespace) -> int:
     from surgeproof.report.fresh import current_analysis
-    from surgeproof.report.pack import build_pack
+    from surgeproof.report.pack import build_pack, check_packable
     from surgeproof.report.render import write_reports
 
+    check_packable(args.run_dir, args.sign)  # a bad run id, link or key: before any work
     analysis = current_analysis(args.run_dir)
     write_reports(args.run_dir, analysis)
-    pack = build_pack(args.run_dir, analysis, args.out)
+    pack = build_pack(args.run_dir, analysis, args.out, sign=args.sign)
     print(f"evidence pack: {pack.path} ({pack.files} files)")
     print(f"archive sha256:  {pack.sha256}  (also in {pack.path.name}.sha256)")
     print(f"manifest sha256: {pack.manifest_sha256}  (record this: it fingerprints every file)")
+    if pack.key_fingerprint:
+        print(f"signed: Ed25519, public key sha256 {pack.key_fingerprint}")
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from surgeproof.report.signing import keygen
+
+    private, public, fingerprint = keygen(args.key)
+    print(f"private key: {private}  (mode 0600; keep it secret)")
+    print(f"public key:  {public}  (give it to auditors: surgeproof verify PACK --key {public})")
+    print(f"public key sha256 {fingerprint}")
     return 0
 
 
@@ -128,7 +163,7 @@ def _verify(args: argparse.Namespace) -> int:
     from surgeproof.report.verify import verify_pack
 
     started = time.monotonic()
-    result = verify_pack(args.pack)
+    result = verify_pack(args.pack, key=args.key)
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
@@ -136,6 +171,7 @@ def _verify(args: argparse.Namespace) -> int:
         print(
             f"verified: {checked} files match the manifest "
             f"(sha256 {result.integrity.manifest_sha256 if result.integrity else '?'}); "
+            f"{result.signed}; "
             f"re-analysis of the raw data reproduces all {result.compared} values of "
             f"analysis.json; verdict {str(result.verdict).upper()} "
             f"({time.monotonic() - started:.1f} s)"

@@ -26,7 +26,7 @@ def is_stale(run_dir: Path) -> str | None:
         return "analysis.json is older than the raw data"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, or nested past the stack
         return "analysis.json is not valid JSON"
     if not isinstance(doc, dict) or doc.get("analysis_schema_version") != SUPPORTED_SCHEMA:
         return "analysis.json has another schema version"

@@ -8,13 +8,14 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from surgeproof.report.manifest import MANIFEST, MANIFEST_CHECKSUM
+from surgeproof.report.manifest import MANIFEST, MANIFEST_CHECKSUM, MANIFEST_SIGNATURE
 
 #: What each file of a pack is, first match wins (fnmatch patterns on POSIX paths).
 FILE_ROLES: tuple[tuple[str, str], ...] = (
     ("INDEX.md", "this file: what every file is and how to verify the pack"),
     (MANIFEST, "SHA-256 of every file in the pack (coreutils `sha256sum` format)"),
     (MANIFEST_CHECKSUM, f"SHA-256 of {MANIFEST} itself: the fingerprint of the whole pack"),
+    (MANIFEST_SIGNATURE, f"Ed25519 signature (64 raw bytes) over {MANIFEST}'s exact bytes"),
     ("pack.json", "pack metadata: who made it, when, with which tool version; headline numbers"),
     ("environment.json", "the machine and software versions that built this pack"),
     ("formats/*", "the file-format specifications the raw data and analysis follow"),
@@ -42,6 +43,24 @@ def role_of(path: str) -> str:
         if fnmatch.fnmatchcase(path, pattern):
             return role
     return "file of the pack"
+
+
+def _signature_lines(pack: dict[str, Any]) -> list[str]:
+    """How to check the manifest's signature by hand, when the pack was signed."""
+    sig = pack.get("signature")
+    if not isinstance(sig, dict):
+        return []
+    return [
+        f"The manifest is signed (Ed25519; public key SHA-256 `{sig.get('public_key_sha256')}`). "
+        "With the signer's public key, obtained from the signer and not from this pack, "
+        "OpenSSL 3 checks it:",
+        "",
+        "```",
+        f"openssl pkeyutl -verify -pubin -inkey signer.pub -rawin -in {MANIFEST} "
+        f"-sigfile {MANIFEST_SIGNATURE}",
+        "```",
+        "",
+    ]
 
 
 def render_index(pack: dict[str, Any], files: list[str]) -> str:
@@ -79,6 +98,7 @@ def render_index(pack: dict[str, Any], files: list[str]) -> str:
         "signed letter): with it, no file of this pack can be changed without detection, because "
         "changing a file changes the manifest, and changing the manifest changes that hash.",
         "",
+        *_signature_lines(pack),
         "The raw records are plain little-endian binary described in "
         "`formats/rundir-FORMAT.md`; any language can read them and recompute the figures.",
         "",
@@ -86,7 +106,8 @@ def render_index(pack: dict[str, Any], files: list[str]) -> str:
         "",
         "```",
         f"pip install 'surgeproof=={tool['surgeproof']}'",
-        "surgeproof verify <this pack's .tar.gz, or this directory>",
+        "surgeproof verify <this pack's .tar.gz, or this directory>"
+        + (" --key <the signer's public key>" if pack.get("signature") else ""),
         "```",
         "",
         "It checks every hash above, re-runs the analysis on the raw records in `run/` (offline: "

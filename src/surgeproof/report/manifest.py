@@ -8,12 +8,17 @@ line out of band (a ticket, a signed letter) as the fingerprint of the whole pac
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = "MANIFEST.sha256"
 MANIFEST_CHECKSUM = "MANIFEST.sha256.sha256"
+#: The Ed25519 signature over the manifest's bytes (``signing.py``), beside it, not in it.
+MANIFEST_SIGNATURE = "MANIFEST.sha256.sig"
+_NOT_LISTED = (MANIFEST, MANIFEST_CHECKSUM, MANIFEST_SIGNATURE)
 _CHUNK = 1 << 20
 
 
@@ -27,9 +32,38 @@ def sha256_file(path: Path) -> str:
 
 
 def pack_files(root: Path) -> list[str]:
-    """Every regular file under ``root`` as sorted POSIX paths, the manifest pair excluded."""
-    paths = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
-    return sorted(p for p in paths if p not in (MANIFEST, MANIFEST_CHECKSUM))
+    """Every regular file under ``root`` as sorted POSIX paths, the manifest, its checksum and
+    its signature excluded; symbolic links are not files of a pack (see ``links``)."""
+    paths = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        for name in names:
+            path = Path(folder) / name
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                paths.append(path.relative_to(root).as_posix())
+    return sorted(p for p in paths if p not in _NOT_LISTED)
+
+
+def links(root: Path) -> list[str]:
+    """Every symbolic link or special file under ``root`` (never followed), as POSIX paths."""
+    found = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        for name in dirs + names:
+            path = Path(folder) / name
+            mode = os.lstat(path).st_mode
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                found.append(path.relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _plain(root: Path, rel: str) -> bool:
+    """Whether ``root/rel`` is reached through folders and a file, not one link among them."""
+    path = root
+    for part in Path(rel).parts:
+        path = path / part
+        if path.is_symlink():
+            return False
+    return True
 
 
 def format_lines(entries: Iterable[tuple[str, str]]) -> str:
@@ -78,6 +112,9 @@ def parse_lines(text: str, source: str) -> dict[str, str]:
 def check_manifest(root: Path) -> IntegrityReport:
     """Check the manifest against its checksum and every file against the manifest."""
     manifest_path, checksum_path = root / MANIFEST, root / MANIFEST_CHECKSUM
+    for path in (manifest_path, checksum_path):
+        if path.is_symlink():
+            return IntegrityReport("", problems=[f"{path.name}: a symbolic link; not read"])
     if not manifest_path.is_file():
         return IntegrityReport("", problems=[f"{MANIFEST}: missing"])
     own = sha256_file(manifest_path)
@@ -89,7 +126,9 @@ def check_manifest(root: Path) -> IntegrityReport:
         report.problems.append(f"{MANIFEST}: altered ({exc})")
     for path, expected in listed.items():
         target = root / path
-        if not _inside(root, target):
+        if not _plain(root, path):
+            report.problems.append(f"{path}: reached through a symbolic link; not read")
+        elif not _inside(root, target):
             report.problems.append(f"{MANIFEST}: lists {path}, a path outside the pack")
         elif not target.is_file():
             report.problems.append(f"{path}: missing (listed in {MANIFEST})")

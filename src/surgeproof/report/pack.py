@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import platform
+import re
 import shutil
 import socket
+import stat
 import tarfile
 import tempfile
 import zlib
@@ -19,7 +22,16 @@ from typing import Any
 from surgeproof import __version__
 from surgeproof.errors import UserError
 from surgeproof.report.index import render_index
-from surgeproof.report.manifest import format_lines, pack_files, sha256_file, write_manifest
+from surgeproof.report.manifest import (
+    MANIFEST,
+    format_lines,
+    pack_files,
+    sha256_file,
+    write_manifest,
+)
+from surgeproof.report.signing import ALGORITHM, SIGNATURE, private_key_fingerprint, sign_manifest
+from surgeproof.rundir.reader import read_meta
+from surgeproof.rundir.schema import RUN_ID_PATTERN
 
 PACK_FORMAT = 1
 PACK_SUFFIXES = (".tar.gz", ".tgz")
@@ -42,6 +54,8 @@ class Pack:
     sha256: str
     manifest_sha256: str
     files: int
+    #: SHA-256 of the signing key's raw public key, when the manifest was signed.
+    key_fingerprint: str | None = None
 
 
 def default_pack_path(run_dir: Path, run_id: str) -> Path:
@@ -49,11 +63,14 @@ def default_pack_path(run_dir: Path, run_id: str) -> Path:
     return run_dir.resolve().parent / f"{run_id}.evidence.tar.gz"
 
 
-def build_pack(run_dir: Path, analysis: dict[str, Any], out: Path | None = None) -> Pack:
-    """Pack ``run_dir`` (analysed, reports written) with metadata, formats, INDEX and manifest."""
+def build_pack(
+    run_dir: Path, analysis: dict[str, Any], out: Path | None = None, sign: Path | None = None
+) -> Pack:
+    """Pack ``run_dir`` (analysed, reports written) with metadata, formats, INDEX and manifest;
+    with ``sign`` (an Ed25519 private key file), the manifest signed too."""
     run_dir = Path(run_dir)
-    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    run_id = str(meta.get("run_id") or run_dir.name)
+    run_id, key_fp = check_packable(run_dir, sign)
+    meta = read_meta(run_dir)
     out = Path(out) if out else default_pack_path(run_dir, run_id)
     if not out.name.endswith(PACK_SUFFIXES):
         raise UserError(f"{out}: an evidence pack is a .tar.gz (or .tgz) file")
@@ -75,16 +92,64 @@ def build_pack(run_dir: Path, analysis: dict[str, Any], out: Path | None = None)
             "run_made_by": (meta.get("versions") or {}).get("surgeproof"),
             "headline": headline(analysis),
         }
+        if key_fp is not None:
+            pack_meta["signature"] = {
+                "algorithm": ALGORITHM,
+                "file": SIGNATURE,
+                "signs": MANIFEST,
+                "public_key_sha256": key_fp,
+            }
         _write_json(root / "pack.json", pack_meta)
         files = [*pack_files(root), "MANIFEST.sha256", "MANIFEST.sha256.sha256"]
+        files += [SIGNATURE] if sign is not None else []
         (root / "INDEX.md").write_text(render_index(pack_meta, sorted(files)), encoding="utf-8")
         manifest_sha = write_manifest(root)
+        if sign is not None:
+            sign_manifest(root, sign)
         out.parent.mkdir(parents=True, exist_ok=True)
         _write_tar(root, out, mtime=int(now.timestamp()))
-        count = len(pack_files(root)) + 2
+        count = len(pack_files(root)) + 2 + (sign is not None)
     digest = sha256_file(out)
     out.with_name(out.name + ".sha256").write_text(format_lines([(out.name, digest)]))
-    return Pack(out, digest, manifest_sha, count)
+    return Pack(out, digest, manifest_sha, count, key_fp)
+
+
+def check_packable(run_dir: Path, sign: Path | None = None) -> tuple[str, str | None]:
+    """What must hold before a pack is built (and before reports are drawn for it): a run id
+    that is not a path, only regular files, a usable signing key. (run id, key fingerprint)."""
+    key_fp = private_key_fingerprint(sign) if sign is not None else None
+    run_id = pack_run_id(run_dir, read_meta(run_dir))
+    _check_regular_files(run_dir)
+    return run_id, key_fp
+
+
+def pack_run_id(run_dir: Path, meta: dict[str, Any]) -> str:
+    """The run id that names the pack and its top folder: run.json's (or the folder's name),
+    and only if it is a run id — a ``../x`` or ``/etc/x`` in run.json never becomes a path."""
+    run_id = meta.get("run_id") or Path(run_dir).resolve().name
+    if not isinstance(run_id, str) or not re.fullmatch(RUN_ID_PATTERN, run_id):
+        shown = repr(run_id) if len(repr(run_id)) <= 60 else repr(run_id)[:57] + "..."
+        raise UserError(
+            f"{Path(run_dir) / 'run.json'}: run_id {shown} is not a run id (letters, digits, "
+            "'.', '_', '-'); it names the pack's files, so it is refused"
+        )
+    return run_id
+
+
+def _check_regular_files(run_dir: Path) -> None:
+    """Refuse a run directory holding a symbolic link or a special file: a pack copies files,
+    and a link would copy whatever it points to (``/etc/shadow``, a loop) into the evidence."""
+    for folder, dirs, names in os.walk(run_dir, followlinks=False):
+        for name in dirs + names:
+            path = Path(folder) / name
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                raise UserError(
+                    f"{path}: a symbolic link; an evidence pack holds only the run's own files "
+                    "(replace the link by a copy of the file)"
+                )
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise UserError(f"{path}: not a regular file; an evidence pack holds only files")
 
 
 def headline(analysis: dict[str, Any]) -> dict[str, Any]:

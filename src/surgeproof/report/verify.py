@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof.errors import UserError
-from surgeproof.report.manifest import IntegrityReport, check_manifest
+from surgeproof.report.manifest import IntegrityReport, check_manifest, links
 from surgeproof.report.pack import DamagedArchive, extract_pack, find_root
+from surgeproof.report.signing import SIGNATURE, SignatureCheck, check_signature
 
 #: Fields that legitimately differ between the original analysis and its re-run.
 VOLATILE = frozenset({"generated_at_utc", "surgeproof_version", "input.path"})
@@ -41,28 +42,38 @@ class Verification:
     run_id: str | None = None
     compared: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The signature check against ``--key`` (None when no key was given).
+    signature: SignatureCheck | None = None
+    #: What the pack says about its signature, in one sentence (signed by whom, or unsigned).
+    signed: str = "unsigned"
 
     @property
     def ok(self) -> bool:
         intact = self.integrity is not None and self.integrity.ok
-        return intact and not self.differences and self.reanalysis_error is None
+        signed = self.signature is None or self.signature.valid
+        return intact and signed and not self.differences and self.reanalysis_error is None
 
     def problems(self) -> list[str]:
         """Every finding as one line each, hashes first."""
         out = list(self.integrity.problems if self.integrity else [])
+        if self.signature is not None and self.signature.problem:
+            out.insert(0, self.signature.problem)
         if self.reanalysis_error:
             out.append(f"re-analysis failed: {self.reanalysis_error}")
         out.extend(self.differences)
         return out
 
 
-def verify_pack(path: Path) -> Verification:
-    """Verify a pack archive, or a folder it was extracted to."""
+def verify_pack(path: Path, key: Path | None = None) -> Verification:
+    """Verify a pack archive, or a folder it was extracted to; with ``key`` (an Ed25519 public
+    key file), its manifest's signature too."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file")
     if path.is_dir():
-        return verify_root(find_root(path, path), str(path))
+        return verify_root(find_root(path, path), str(path), key)
+    if not path.is_file():  # /dev/zero would be read for ever, a FIFO would wait for a writer
+        raise UserError(f"{path}: not an evidence pack (not a regular file)")
     with tempfile.TemporaryDirectory(prefix="surgeproof-verify-") as tmp:
         try:
             root = extract_pack(path, Path(tmp))
@@ -70,13 +81,24 @@ def verify_pack(path: Path) -> Verification:
             result = Verification(str(path))
             result.integrity = IntegrityReport("", problems=[str(exc)])
             return result
-        return verify_root(root, str(path))
+        return verify_root(root, str(path), key)
 
 
-def verify_root(root: Path, shown: str) -> Verification:
-    """Verify an unpacked pack rooted at ``root``."""
+def verify_root(root: Path, shown: str, key: Path | None = None) -> Verification:
+    """Verify an unpacked pack rooted at ``root``. Nothing outside ``root`` is read: a member
+    that is a symbolic link is a finding, and a run holding one is not re-analysed."""
     result = Verification(shown, integrity=check_manifest(root))
+    _check_signature(root, key, result)
+    linked = links(root)
+    assert result.integrity is not None
+    result.integrity.problems.extend(
+        f"{rel}: a symbolic link or special file (a pack holds only regular files); not read"
+        for rel in linked
+    )
     run_dir = root / "run"
+    if (root / "run").is_symlink() or any(rel.startswith("run/") for rel in linked):
+        result.reanalysis_error = "not re-analysed: run/ holds a symbolic link (see above)"
+        return result
     if not (run_dir / "run.json").is_file():
         result.reanalysis_error = "run/run.json is missing: the raw data cannot be re-analysed"
         return result
@@ -107,6 +129,37 @@ def verify_root(root: Path, shown: str) -> Verification:
     return result
 
 
+def _check_signature(root: Path, key: Path | None, result: Verification) -> None:
+    """Check the signature with ``key``; without one, say what the pack claims."""
+    declared = (_read_json(root / "pack.json") or {}).get("signature")
+    fp = declared.get("public_key_sha256") if isinstance(declared, dict) else None
+    has_sig = (root / SIGNATURE).is_file() and not (root / SIGNATURE).is_symlink()
+    if key is not None:
+        result.signature = check_signature(root, key)
+        result.signed = (
+            f"signature valid (Ed25519, key {result.signature.key_fingerprint[:16]}…)"
+            if result.signature.valid
+            else "signature NOT valid"
+        )
+        return
+    if has_sig:
+        who = f" by key {str(fp)[:16]}…" if fp else ""
+        result.signed = f"signed{who}, signature not checked (give --key KEY.pub to check it)"
+        result.notes.append(result.signed)
+    else:
+        result.signed = "unsigned"
+        result.notes.append(
+            "the pack is not signed: only the manifest fingerprint recorded when it was made "
+            "proves it is the pack that was made (sign packs with evidence --sign KEY)"
+        )
+        if fp:
+            assert result.integrity is not None
+            result.integrity.problems.append(
+                f"pack.json says the manifest was signed (key {str(fp)[:16]}…), but "
+                f"{SIGNATURE} is missing"
+            )
+
+
 def _recompute(
     run_dir: Path, stored: dict[str, Any] | None, result: Verification
 ) -> dict[str, Any] | None:
@@ -116,7 +169,7 @@ def _recompute(
         return reanalyze(run_dir, write=False, like=stored)
     except UserError as exc:
         result.reanalysis_error = str(exc)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+    except (ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
         # Altered raw data can break the analysis itself; that is a finding, not a crash.
         result.reanalysis_error = f"{type(exc).__name__}: {exc}"
     return None
@@ -181,9 +234,11 @@ def count_leaves(doc: Any) -> int:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    if path.is_symlink():
+        return None  # never read through a link: it may point outside the pack
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+    except (OSError, ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
 

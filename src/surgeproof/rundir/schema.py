@@ -20,6 +20,8 @@ SERVER_METRICS = "server/metrics.jsonl"
 SERVER_LEDGER = "server/ledger.json"
 LOCUST_DIR = "locust"
 SCENARIO_COPY = "scenario.yaml"
+#: What a run id may be: it names the run's folder and its evidence pack, so never a path.
+RUN_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}"
 PROFILE_COPY = "profile.yaml"
 DIALECT_COPY = "dialect.yaml"
 

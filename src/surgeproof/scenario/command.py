@@ -244,10 +244,17 @@ def _mix(mix: dict[str, float]) -> str:
 
 
 def _scale(text: str, option: str) -> float:
+    from surgeproof.scenario.bounds import MAX_SCALE, MIN_SCALE
+
     try:
-        return parse_scale(text)
+        value = parse_scale(text)
     except ValueError as exc:
         raise ScenarioError(option, "", str(exc)) from None
+    if not MIN_SCALE <= value <= MAX_SCALE:
+        raise ScenarioError(
+            option, "", f"expected a factor from {MIN_SCALE:g} to {MAX_SCALE:g}, got {text!r}"
+        )
+    return value
 
 
 def _duration(text: str, option: str) -> float:

@@ -36,6 +36,8 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         text = value if len(value) <= 40 else value[:37] + "..."
         return repr(text)
+    if isinstance(value, int) and value.bit_length() > 50:  # beyond 10**15: its size is the news
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     if isinstance(value, int | float):
         return f"{value:g}"
     if isinstance(value, dict):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime
 
+from surgeproof.scenario.bounds import (
+    MAX_ATTEMPTS,
+    MAX_BACKOFF_FACTOR,
+    MAX_FACTOR,
+    MAX_STEP_FACTOR,
+    MAX_USERS,
+)
 from surgeproof.scenario.fields import Field
 from surgeproof.scenario.model import (
     BEHAVIOURS,
@@ -110,15 +118,14 @@ def check_figures(scenario: Scenario, profile: CapacityProfile, top: dict[str, F
 
 
 def parse_users(f: Field) -> UsersExpr:
-    """``540000``, ``peak``, ``peak * 1.2`` or ``1.2 * peak``."""
+    """``540000``, ``peak``, ``peak * 1.2`` or ``1.2 * peak``; at most MAX_USERS users and a
+    factor of at most MAX_FACTOR, both finite."""
     what = "a number of users or a figure expression like 'peak * 1.2'"
     v = f.value
     if isinstance(v, bool):
         raise f.expected(what)
     if isinstance(v, int | float):
-        if v < 0:
-            raise f.expected("a number of users >= 0")
-        return UsersExpr(float(v))
+        return UsersExpr(_user_count(f, v))
     if not isinstance(v, str):
         raise f.expected(what)
     text = v.strip().replace("_", "") if v.strip().replace("_", "").isdigit() else v.strip()
@@ -127,16 +134,31 @@ def parse_users(f: Field) -> UsersExpr:
     except ValueError:
         pass
     else:
-        if number < 0:
-            raise f.expected("a number of users >= 0")
-        return UsersExpr(number)
+        return UsersExpr(_user_count(f, number))
     m = _FIGURE_FIRST.match(text)
     if m:
-        return UsersExpr(float(m.group(2)) if m.group(2) else 1.0, m.group(1))
+        return UsersExpr(_factor(f, m.group(2)) if m.group(2) else 1.0, m.group(1))
     m = _FACTOR_FIRST.match(text)
     if m:
-        return UsersExpr(float(m.group(1)), m.group(2))
+        return UsersExpr(_factor(f, m.group(1)), m.group(2))
     raise f.expected(what)
+
+
+def _user_count(f: Field, value: float) -> float:
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or not 0 <= number <= MAX_USERS:
+        raise f.expected(f"a number of users between 0 and {MAX_USERS:,.0f}")
+    return number
+
+
+def _factor(f: Field, text: str) -> float:
+    factor = float(text)
+    if not math.isfinite(factor) or factor > MAX_FACTOR:
+        raise f.expected(f"a figure expression with a factor of at most {MAX_FACTOR:g}")
+    return factor
 
 
 def parse_mix(f: Field) -> dict[str, float]:
@@ -164,7 +186,9 @@ def _phase(f: Field) -> SurgePhase:
         raise p["ramp"].expected("a duration >= 0")
     if ramp > duration:
         raise p["ramp"].error(f"ramp is longer than the phase's duration ({p['duration'].value})")
-    intensity = p["intensity"].number(positive=True) if "intensity" in p else 1.0
+    intensity = (
+        p["intensity"].number(positive=True, maximum=MAX_FACTOR) if "intensity" in p else 1.0
+    )
     sell_bias = p["sell_bias"].number(minimum=0.0) if "sell_bias" in p else 0.5
     if sell_bias > 1:
         raise p["sell_bias"].expected("a share between 0 and 1")
@@ -197,10 +221,23 @@ def _retry(f: Field) -> RetryPolicy:
         return RetryPolicy(max_attempts=1)
     r = f.fields(RETRY_KEYS)
     return RetryPolicy(
-        max_attempts=r["max_attempts"].integer(minimum=1) if "max_attempts" in r else 3,
-        backoff_s=r["backoff"].duration(positive=False) if "backoff" in r else 0.0,
-        backoff_factor=r["backoff_factor"].number(minimum=1.0) if "backoff_factor" in r else 2.0,
+        max_attempts=(
+            r["max_attempts"].integer(minimum=1, maximum=MAX_ATTEMPTS) if "max_attempts" in r else 3
+        ),
+        backoff_s=_backoff(r["backoff"]) if "backoff" in r else 0.0,
+        backoff_factor=(
+            r["backoff_factor"].number(minimum=1.0, maximum=MAX_BACKOFF_FACTOR)
+            if "backoff_factor" in r
+            else 2.0
+        ),
     )
+
+
+def _backoff(f: Field) -> float:
+    seconds = f.duration(positive=False)
+    if seconds < 0:
+        raise f.expected("a duration >= 0")
+    return seconds
 
 
 def _search(f: Field) -> StepSearch:
@@ -208,12 +245,18 @@ def _search(f: Field) -> StepSearch:
     search = StepSearch(
         start=parse_users(s["start"]),
         max_users=parse_users(s["max"]),
-        step_factor=s["step_factor"].number(positive=True) if "step_factor" in s else 1.5,
+        step_factor=(
+            s["step_factor"].number(positive=True, maximum=MAX_STEP_FACTOR)
+            if "step_factor" in s
+            else 1.5
+        ),
         hold_s=s["hold"].duration() if "hold" in s else 30.0,
-        settle_s=s["settle"].duration(positive=False) if "settle" in s else 5.0,
+        settle_s=_backoff(s["settle"]) if "settle" in s else 5.0,
         resolution=s["resolution"].ratio() if "resolution" in s else 0.05,
         mix=parse_mix(s["mix"]) if "mix" in s else {"app_user": 1.0},
-        intensity=s["intensity"].number(positive=True) if "intensity" in s else 1.0,
+        intensity=(
+            s["intensity"].number(positive=True, maximum=MAX_FACTOR) if "intensity" in s else 1.0
+        ),
     )
     if search.step_factor <= 1:
         raise s["step_factor"].expected("a factor greater than 1")

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from surgeproof.scenario.bounds import MAX_DURATION_S, MAX_SCALE, MAX_USERS, MIN_SCALE
 from surgeproof.scenario.errors import ScenarioError
 from surgeproof.scenario.model import (
     CapacityProfile,
@@ -192,16 +193,24 @@ def resolve(
 ) -> Plan:
     """The Plan for ``scenario``; profile None means the scenario's own ``profile:``."""
     source = scenario.source_path or scenario.name
-    if not time_scale > 0 or not math.isfinite(time_scale):
-        raise ScenarioError(source, "time_scale", f"expected a factor > 0, got {time_scale:g}")
-    if not user_scale > 0 or not math.isfinite(user_scale):
-        raise ScenarioError(source, "user_scale", f"expected a factor > 0, got {user_scale:g}")
+    for name, factor in (("time_scale", time_scale), ("user_scale", user_scale)):
+        if not MIN_SCALE <= factor <= MAX_SCALE:  # NaN fails too
+            expected = f"expected a factor from {MIN_SCALE:g} to {MAX_SCALE:g}"
+            raise ScenarioError(source, name, f"{expected}, got {factor:g}")
     if profile is None and scenario.profile is not None:
         from surgeproof.scenario.catalog import profile_of
 
         profile = profile_of(scenario)
 
     def real(expr: UsersExpr, where: str) -> float:
+        value = _real(expr, where)
+        if value > MAX_USERS:
+            raise ScenarioError(
+                source, where, f"{expr} is {value:,.0f} users, more than {MAX_USERS:,.0f}"
+            )
+        return value
+
+    def _real(expr: UsersExpr, where: str) -> float:
         if expr.figure is None:
             return expr.value
         if profile is None:
@@ -289,13 +298,22 @@ def resolve(
             ResolvedRequirement(r.figure, r.factor, value, value * user_scale, unit)
         )
 
+    duration_s = t if search is None else search.max_duration_s
+    if not duration_s <= MAX_DURATION_S:
+        where = "timeline" if search is None else "search"
+        raise ScenarioError(
+            source,
+            where,
+            f"lasts {duration_s:,.0f} s at time scale {time_scale:g}, longer than the "
+            f"{MAX_DURATION_S:,.0f} s (7 days) a run may last",
+        )
     return Plan(
         scenario=scenario,
         profile=profile,
         time_scale=time_scale,
         user_scale=user_scale,
         phases=tuple(phases),
-        duration_s=t if search is None else search.max_duration_s,
+        duration_s=duration_s,
         search=search,
         requirements=tuple(requirements),
         assumptions=_assumptions(profile, time_scale, user_scale),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from surgeproof.scenario.bounds import MAX_USERS
 from surgeproof.scenario.fields import Field
 from surgeproof.scenario.model import CapacityProfile, ReferenceFigure
 
@@ -28,7 +29,7 @@ def parse_profile(doc: object, source: str) -> CapacityProfile:
             raise spec["unit"].expected(f"one of {', '.join(UNITS)}")
         figures[key] = ReferenceFigure(
             key=key,
-            value=spec["value"].number(positive=True),
+            value=spec["value"].number(positive=True, maximum=MAX_USERS),
             unit=unit,
             label=spec["label"].text() if "label" in spec else key,
             source=spec["source"].text(),

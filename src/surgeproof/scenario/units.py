@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import math
 import re
-from fractions import Fraction
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _DURATION_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|m|min|h)\s*$")
 _RATE_SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_SCALE = re.compile(rf"^\s*({_DECIMAL})\s*(?:/\s*({_DECIMAL})\s*)?$")
+
+
+def _finite(value: float | int | str, what: str) -> float:
+    """``float(value)``, or a ValueError for NaN, an infinity or an int too large for a float.
+
+    Every parser here answers with a finite number or a ValueError, nothing else: ``1e400``,
+    ``.inf`` and a 400-digit integer are input errors, not numbers to compute with.
+    """
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{what} is too large: {str(value)[:20]}...") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite number, got {str(value)[:20]!r}")
+    return number
 
 
 def parse_duration(text: str | float) -> float:
@@ -16,16 +33,16 @@ def parse_duration(text: str | float) -> float:
     if isinstance(text, bool):
         raise ValueError("a boolean is not a duration")
     if isinstance(text, int | float):
-        return float(text)
+        return _finite(text, "a duration")
+    if not isinstance(text, str):
+        raise ValueError(f"not a duration: {type(text).__name__}")
     compact = text.strip().replace(" ", "")
     if not compact:
         raise ValueError("empty duration")
     if compact.startswith("-") and len(compact) > 1:
         return -parse_duration(compact[1:])
-    try:
-        return float(compact)
-    except ValueError:
-        pass
+    if _is_number(compact):
+        return _finite(compact, "a duration")
     pos, total, seen = 0, 0.0, []
     for m in _DURATION_PART.finditer(compact):
         if m.start() != pos:
@@ -38,7 +55,7 @@ def parse_duration(text: str | float) -> float:
         pos = m.end()
     if pos != len(compact) or not seen:
         raise ValueError(f"not a duration: {text!r}")
-    return total
+    return _finite(total, "a duration")
 
 
 def _order(unit: str) -> int:
@@ -49,23 +66,21 @@ def parse_latency_ms(text: str | float) -> float:
     """Milliseconds in ``800ms``, ``1.5s``, or a plain number (already milliseconds)."""
     if isinstance(text, bool):
         raise ValueError("a boolean is not a latency")
-    if isinstance(text, int | float):
-        return float(text)
-    return parse_duration(text) * 1000.0 if not _is_number(text) else float(text)
+    if isinstance(text, int | float) or (isinstance(text, str) and _is_number(text)):
+        return _finite(text, "a latency")
+    return _finite(parse_duration(text) * 1000.0, "a latency")
 
 
 def parse_rate(text: str | float) -> float:
     """Events per second in ``500/s``, ``30000/min``, ``2/h`` or a plain number (per second)."""
     if isinstance(text, bool):
         raise ValueError("a boolean is not a rate")
-    if isinstance(text, int | float):
-        return float(text)
-    if _is_number(text):
-        return float(text)
-    m = _RATE.match(text)
+    if isinstance(text, int | float) or (isinstance(text, str) and _is_number(text)):
+        return _finite(text, "a rate")
+    m = _RATE.match(text) if isinstance(text, str) else None
     if not m:
         raise ValueError(f"not a rate: {text!r}")
-    return float(m.group(1)) / _RATE_SECONDS[m.group(2)]
+    return _finite(float(m.group(1)) / _RATE_SECONDS[m.group(2)], "a rate")
 
 
 def parse_ratio(text: str | float) -> float:
@@ -73,26 +88,37 @@ def parse_ratio(text: str | float) -> float:
     if isinstance(text, bool):
         raise ValueError("a boolean is not a ratio")
     if isinstance(text, int | float):
-        return float(text)
+        return _finite(text, "a ratio")
+    if not isinstance(text, str):
+        raise ValueError(f"not a ratio: {type(text).__name__}")
     stripped = text.strip()
     if stripped.endswith("%") and _is_number(stripped[:-1]):
-        return float(stripped[:-1]) / 100.0
+        return _finite(stripped[:-1], "a ratio") / 100.0
     if _is_number(stripped):
-        return float(stripped)
+        return _finite(stripped, "a ratio")
     raise ValueError(f"not a ratio: {text!r}")
 
 
 def parse_scale(text: str | float) -> float:
-    """A positive scale factor from ``1/24``, ``0.001`` or ``1e-3``."""
+    """A positive, finite scale factor from ``1/24``, ``0.001`` or ``1e-3``.
+
+    Read with floats, not ``fractions.Fraction``: Fraction builds ``10**n`` exactly for an
+    exponent ``n``, so ``1e999999999`` would take minutes and gigabytes before failing.
+    """
     if isinstance(text, int | float) and not isinstance(text, bool):
-        value = float(text)
+        value = _finite(text, "a scale factor")
     else:
-        try:
-            value = float(Fraction(str(text).strip()))
-        except (ValueError, ZeroDivisionError) as exc:
-            raise ValueError(f"not a scale factor: {text!r} (use e.g. 1/24 or 0.5)") from exc
-    if not value > 0:
-        raise ValueError(f"a scale factor must be positive, got {text!r}")
+        m = _SCALE.match(str(text))
+        if not m:
+            raise ValueError(f"not a scale factor: {text!r} (use e.g. 1/24 or 0.5)")
+        value = float(m.group(1))
+        if m.group(2) is not None:
+            divisor = float(m.group(2))
+            if divisor == 0:
+                raise ValueError(f"not a scale factor: {text!r} (division by zero)")
+            value = value / divisor
+    if not math.isfinite(value) or not value > 0:
+        raise ValueError(f"a scale factor must be positive and finite, got {text!r}")
     return value
 
 
@@ -113,6 +139,6 @@ def format_duration(seconds: float) -> str:
 def _is_number(text: str) -> bool:
     try:
         float(text)
-    except ValueError:
+    except (ValueError, TypeError):
         return False
     return True

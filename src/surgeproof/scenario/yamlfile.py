@@ -1,23 +1,49 @@
-"""Reading a YAML file strictly: syntax errors with line numbers, duplicate keys refused."""
+"""Reading a YAML file strictly: syntax errors with line numbers, duplicate keys refused, and
+the file's size and nesting bounded before they can cost memory or the stack."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from surgeproof.scenario.bounds import MAX_DEPTH, MAX_FILE_BYTES
 from surgeproof.scenario.errors import ScenarioError
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently),
+    a key that is a list or a mapping, an integer too long to be one, and nesting deeper than
+    ``MAX_DEPTH`` (PyYAML's composer recurses once per level: 10,000 ``[`` overflow the stack).
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key that is a list or a mapping (keys are text)", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
         if isinstance(key, str | int | float) and key in seen:
@@ -31,7 +57,17 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:  # Python refuses to parse integers of more than 4,300 digits
+        raise yaml.constructor.ConstructorError(
+            None, None, "an integer too long to be a number", node.start_mark
+        ) from None
+
+
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def display_path(path: str | Path) -> str:
@@ -44,26 +80,51 @@ def display_path(path: str | Path) -> str:
     return rel if not rel.startswith("..") else os.path.abspath(text)
 
 
-def read_yaml(path: str | Path) -> tuple[Any, str]:
+def read_yaml(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[Any, str]:
     """The parsed document and the display name of ``path``; ScenarioError on any failure."""
     source = display_path(path)
+    return parse_yaml(read_text_bounded(path, source, max_bytes), source), source
+
+
+def read_text_bounded(path: str | Path, source: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``; ScenarioError otherwise.
+
+    The size is known before the text is: a device (``/dev/zero``), a pipe or a file larger than
+    the bound is refused after reading at most ``max_bytes + 1`` bytes.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        # stat before open: opening a FIFO would block until something writes to it.
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ScenarioError(source, "", "is a directory, expected a YAML file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(source, "", "not a regular file (a device or a pipe?)")
+        if info.st_size > max_bytes:
+            raise ScenarioError(source, "", _too_large(info.st_size, max_bytes))
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise ScenarioError(source, "", "no such file") from None
     except IsADirectoryError:
         raise ScenarioError(source, "", "is a directory, expected a YAML file") from None
+    except OSError as exc:
+        raise ScenarioError(source, "", f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:  # grew while being read
+        raise ScenarioError(source, "", _too_large(len(data), max_bytes))
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScenarioError(source, "", f"not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ScenarioError(source, "", f"cannot read: {exc.strerror}") from None
-    return parse_yaml(text, source), source
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"{size:,} bytes, larger than the {limit:,} a file of this kind may have"
 
 
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text; a syntax error becomes ``<source>: line N, column M: bad YAML: ...``."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
