@@ -66,7 +66,7 @@ def checks_only(monkeypatch):
         raise ChecksPassed
 
     monkeypatch.setattr("surgeproof.load.command.prepare_process", lambda argv: None)
-    monkeypatch.setattr("surgeproof.load.run.make_run_dir", stop)
+    monkeypatch.setattr("surgeproof.load.launch.make_run_dir", stop)
     return stop
 
 

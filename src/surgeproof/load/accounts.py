@@ -104,3 +104,15 @@ def accounts_for_target(base_url: str, embedded_like: bool, path: str | None) ->
         except OSError:
             return []
     return []
+
+
+def require_accounts(accounts: list[Account], behaviours: frozenset[str]) -> None:
+    """A UserError when behaviours that log in or sign would run without any account."""
+    from surgeproof.load.users.registry import NEEDS_ACCOUNTS
+
+    needing = sorted(behaviours & NEEDS_ACCOUNTS)
+    if needing and not accounts:
+        raise UserError(
+            f"behaviours {', '.join(needing)} need accounts: pass --accounts-file or set "
+            "$SURGEPROOF_ACCOUNTS_FILE (the embedded exchange provides its own)"
+        )

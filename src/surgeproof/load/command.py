@@ -165,7 +165,7 @@ def _options(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from surgeproof.load.run import execute
+    from surgeproof.load.launch import execute
 
     opts = _options(args)
     run_dir = execute(opts)

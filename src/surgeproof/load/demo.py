@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from surgeproof.load.launch import execute
 from surgeproof.load.options import RunOptions
-from surgeproof.load.run import execute
 from surgeproof.report.fresh import current_analysis
 from surgeproof.report.gate_run import gate
 from surgeproof.report.junit import write_junit

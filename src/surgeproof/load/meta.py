@@ -52,3 +52,38 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def base_meta(run_id: str, started_ns: int, plan, model: str, dialect, target, opts) -> dict:
+    """``run.json`` as written at the start (the end adds counts, status and what happened)."""
+    utc, kst = iso_pair(started_ns)
+    return {
+        "run_id": run_id,
+        "started_at_utc": utc,
+        "started_at_kst": kst,
+        "t0_ns": 0,
+        "scenario": plan.to_dict(),
+        "scenario_name": plan.scenario.name,
+        "profile_name": plan.profile.name if plan.profile else None,
+        "load_model": model,
+        "dialect": dialect.meta(),
+        "scale": {
+            "time_scale": plan.time_scale,
+            "user_scale": plan.user_scale,
+            "assumption": "; ".join(plan.assumptions) or "unscaled",
+        },
+        "target": {
+            "url": target.url,
+            "embedded": target.embedded,
+            "loopback": target.loopback,
+            "config": target.config,
+        },
+        "workers": {"expected": opts.workers + opts.expect_workers, "seen": [], "lost": []},
+        "host": host_info(),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "client": {
+            "timeout_s": opts.timeout_s,
+            "max_inflight_per_user": opts.max_inflight_per_user,
+        },
+    }

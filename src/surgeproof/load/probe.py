@@ -201,7 +201,7 @@ def _websocket(dialect: Dialect, url: str, market: str, timeout_s: float) -> Pro
     """Subscribe to the ticker and wait for the first market-data message."""
     import websocket
 
-    from surgeproof.load.websocket import MARKER_WINDOW, subscribe_message
+    from surgeproof.load.subscription import MARKER_WINDOW, subscribe_message
 
     spec = dialect.websocket
     assert spec is not None

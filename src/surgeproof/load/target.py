@@ -232,3 +232,34 @@ def fetch_json(url: str, timeout_s: float = 5.0, data: bytes | None = None) -> A
             return json.loads(resp.read() or b"null")
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def default_target_config() -> str | None:
+    """``scenarios/targets/default.yaml``: the embedded exchange as the demo and docs describe it
+    (per-user rate-limit identity, since every simulated user shares 127.0.0.1)."""
+    from surgeproof.scenario.catalog import scenarios_dir
+
+    path = scenarios_dir() / "targets" / "default.yaml"
+    return str(path) if path.is_file() else None
+
+
+def target_says(target_url: str | None, target_config: str | None) -> str | None:
+    """The dialect the target names: a loopback surgeproof exchange's ``/admin/config``, or
+    (embedded) the target config's ``dialect:``; None when it says nothing."""
+    if target_url:
+        if not is_loopback_url(target_url):
+            return None
+        cfg = fetch_json(target_url + "/admin/config", timeout_s=2.0)
+        said = cfg.get("dialect") if isinstance(cfg, dict) else None
+        return said if isinstance(said, str) else None
+    path = target_config or default_target_config()
+    if not path:
+        return None
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None  # the exchange itself reports a broken config, with its reason
+    said = doc.get("dialect") if isinstance(doc, dict) else None
+    return said if isinstance(said, str) else None

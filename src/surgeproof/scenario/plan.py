@@ -118,6 +118,17 @@ class Plan:
     def slos(self) -> tuple[Slo, ...]:
         return self.scenario.slos
 
+    @property
+    def behaviours(self) -> frozenset[str]:
+        """Every behaviour some phase (or the search) gives a share of users."""
+        mixes = [p.mix for p in self.phases] + ([self.search.mix] if self.search else [])
+        return frozenset(b for m in mixes for b, share in m.items() if share > 0)
+
+    @property
+    def peak_users(self) -> float:
+        """The most simulated users the plan offers at once (a search's maximum included)."""
+        return max([p.users for p in self.phases] + [self.search.max_users if self.search else 0])
+
     def phase_at(self, t_s: float) -> ResolvedPhase | None:
         """The phase running at ``t_s``; the first one before 0, None at or after the end."""
         if not self.phases or t_s >= self.duration_s:

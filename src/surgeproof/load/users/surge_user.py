@@ -20,6 +20,7 @@ from surgeproof.load.context import InFlight, LoadContext
 from surgeproof.load.outcome import outcome_of_error, outcome_of_kind, outcome_of_status
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.state import LoadState, role_for
+from surgeproof.load.subscription import TickerSubscription
 from surgeproof.load.users import act
 from surgeproof.load.users.act import MARKET, Act
 from surgeproof.load.users.behaviour import Behaviour
@@ -31,7 +32,6 @@ from surgeproof.load.users.connections import (
 )
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
 from surgeproof.load.users.user_random import UserRandom
-from surgeproof.load.websocket import TickerSubscription
 from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, FLAG_ORDER_SUBMIT, FLAG_RETRY, Outcome
 
 RETRYABLE = frozenset(

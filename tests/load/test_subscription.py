@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from surgeproof.load.websocket import (
+from surgeproof.load.subscription import (
     RECONNECT_BASE_S,
     RECONNECT_CAP_S,
     TickerSubscription,

@@ -1,0 +1,384 @@
+"""The conductor of a run: from the target's start to a complete (or honestly partial) run dir.
+
+The conductor (this process) owns the plan, the shape, the run directory and the target; the
+simulated users run in-process (``--workers 0``) or in Locust workers (``worker_fleet``) that
+receive the current ``LoadState`` every second and ship their records back every second. The
+faults a run replays live in ``fault_schedule``, run.json's first form in ``meta``.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+from pathlib import Path
+from typing import Any
+
+from surgeproof.load import messages
+from surgeproof.load.abort_rule import AbortRule
+from surgeproof.load.collector import Collector
+from surgeproof.load.dialect_choice import (
+    DialectChoice,
+    ws_url_for,
+)
+from surgeproof.load.fault_schedule import FaultSchedule
+from surgeproof.load.liveness import tune_locust_heartbeat
+from surgeproof.load.meta import base_meta, iso_pair
+from surgeproof.load.options import RunOptions
+from surgeproof.load.progress import Progress
+from surgeproof.load.recorder import now_ns
+from surgeproof.load.server_metrics import ServerMetricsPoller
+from surgeproof.load.target import (
+    Target,
+    check_ws_url,
+    default_target_config,
+    fetch_json,
+    start_embedded,
+)
+from surgeproof.load.worker_fleet import WorkerFleet
+from surgeproof.rundir.schema import LOCUST_DIR
+from surgeproof.rundir.writer import write_meta
+
+#: Time between the conductor's start signal and t0, so workers and users start together.
+LEAD_S = 1.0
+#: Longest the end of a run waits for calls still in flight before recording them cancelled.
+DRAIN_CAP_S = 10.0
+
+
+class Conductor:
+    """One run: the target, the Locust runner, the tick loop and the run directory."""
+
+    def __init__(
+        self,
+        opts: RunOptions,
+        plan,
+        model: str,
+        run_dir: Path,
+        dialect: DialectChoice,
+        embedded_dialect: str | None = None,
+    ) -> None:
+        self.opts = opts
+        self.plan = plan
+        self.model = model
+        self.run_dir = run_dir
+        self.dialect = dialect
+        self.embedded_dialect = embedded_dialect
+        self.collector = Collector(run_dir)
+        self.stop_reason: str | None = None
+        self.meta: dict[str, Any] = {}
+        self.fleet = WorkerFleet(opts, self.collector, run_dir / "server" / "workers.log")
+        self.faults: FaultSchedule | None = None
+        #: Whether the load started (the shape's first tick): before it, a failure is "failed".
+        self.started = False
+
+    def run(self) -> Path:
+        try:
+            return self._run()
+        except BaseException as exc:
+            if not self.started:
+                self._mark_failed(exc)
+            raise
+
+    def _mark_failed(self, exc: BaseException) -> None:
+        """A run that ends before its first request says so in run.json, with the reason: never
+        left "running" (which readers take for a run whose writer died mid-way)."""
+        if isinstance(exc, KeyboardInterrupt):
+            reason = "interrupted before the first request"
+        else:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+        utc, kst = iso_pair(now_ns())
+        meta = self.meta or {"run_id": self.run_dir.name, "scenario_name": self.plan.scenario.name}
+        self.collector.close()
+        write_meta(
+            self.run_dir,
+            {
+                **meta,
+                "status": "failed",
+                "failed_reason": reason,
+                "ended_at_utc": utc,
+                "ended_at_kst": kst,
+            },
+        )
+
+    def _write_meta(self, status: str, **extra: Any) -> None:
+        write_meta(self.run_dir, {**self.meta, "status": status, **extra})
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _start_target(self) -> Target:
+        dialect = self.dialect.dialect
+        if self.opts.target:
+            url = self.opts.target
+            target = Target(url, ws_url_for(dialect, url, None), False)
+            if target.loopback:
+                cfg = fetch_json(url + "/admin/config", timeout_s=2.0)
+                target.config = cfg or {}
+        else:
+            accounts = self.opts.exchange_accounts or max(
+                100, math.ceil(self.plan.peak_users * 1.2)
+            )
+            target = start_embedded(
+                self.opts.target_config or default_target_config(),
+                accounts,
+                self.run_dir / "server" / "exchange.log",
+                self.embedded_dialect,
+            )
+            target.ws_url = ws_url_for(dialect, target.url, target.ws_url)
+        if target.ws_url:
+            check_ws_url(target.ws_url, self.opts.allow_remote_target)
+        return target
+
+    def _program(self):
+        from surgeproof.load.program import SearchProgram, TimelineProgram
+
+        closed = self.model == "closed"
+        if self.plan.search is None:
+            return TimelineProgram(self.plan, closed_model=closed)
+        from surgeproof.load.judge import level_judge
+
+        return SearchProgram(
+            self.plan,
+            level_judge(self.run_dir, self.plan.slos),
+            judge_delay_s=self.opts.timeout_s + 1.5,
+            closed_model=closed,
+        )
+
+    def _local_context(self, target: Target, program):
+        """The in-process users' context (``--workers 0``)."""
+        from surgeproof.load.accounts import accounts_for_target, require_accounts
+        from surgeproof.load.context import LoadContext
+
+        embedded_like = target.embedded or target.loopback
+        ctx = LoadContext(
+            source="local",
+            accounts=accounts_for_target(target.url, embedded_like, self.opts.accounts_file),
+            dialect=self.dialect.dialect,
+            ws_url=target.ws_url,
+            max_inflight_per_user=self.opts.max_inflight_per_user,
+        )
+        require_accounts(ctx.accounts, self.plan.behaviours)
+        ctx.set_state(program.state_at(0.0))
+        return ctx
+
+    def _worker_setup(self, target: Target) -> dict[str, Any]:
+        """What every worker needs to play its share (sent once, when it says hello)."""
+        dialect = self.dialect.dialect
+        return {
+            "url": target.url,
+            "ws_url": target.ws_url,
+            "dialect": {"text": dialect.text, "source": dialect.source},
+            "embedded_like": target.embedded or target.loopback,
+            "accounts_file": self.opts.accounts_file,
+            "max_inflight_per_user": self.opts.max_inflight_per_user,
+            "timeout_s": self.opts.timeout_s,
+        }
+
+    # -- the run --------------------------------------------------------------------------
+
+    def _run(self) -> Path:
+        import locust
+        from locust.argument_parser import get_parser
+        from locust.env import Environment
+
+        from surgeproof.load.shape import SurgeShape
+        from surgeproof.load.users.surge_user import SurgeUser
+
+        opts = self.opts
+        started = now_ns()
+        _log_to(self.run_dir / LOCUST_DIR / "locust.log")
+        target = self._start_target()
+        self.faults = FaultSchedule(opts, target, self.collector)
+        try:
+            program = self._program()
+            shape = SurgeShape(program, now_ns())
+            options = get_parser(default_config_files=[]).parse_args(
+                ["--headless", "--enable-rebalancing"]
+            )
+            options.host = target.url
+            SurgeUser.network_timeout = opts.timeout_s
+            SurgeUser.connection_timeout = min(5.0, opts.timeout_s)
+            SurgeUser.host = target.url
+            env = Environment(
+                user_classes=[SurgeUser],
+                shape_class=shape,
+                host=target.url,
+                parsed_options=options,
+                events=locust.events,
+            )
+            self.meta = base_meta(
+                self.run_dir.name, started, self.plan, self.model, self.dialect, target, opts
+            )
+            self._write_meta("running")
+            self.collector.event("run_start", t_ns=started)
+            self._install_signals()
+            if self.fleet.expected:
+                tune_locust_heartbeat()
+                runner = env.create_master_runner(opts.master_bind_host, self.fleet.master_port())
+                self.fleet.start(runner, self._worker_setup(target), lambda: self.stop_reason)
+                ctx = None
+            else:
+                runner = env.create_local_runner()
+                ctx = env.surgeproof = self._local_context(target, program)
+            # t0 only once every process is ready: the plan's second 0 is the same for all.
+            t0 = now_ns() + int(LEAD_S * 1e9)
+            shape.t0_ns = t0
+            self.meta["t0_ns"] = t0
+            self._write_meta("running")
+            poller = None
+            if target.embedded or (target.loopback and target.config):
+                poller = ServerMetricsPoller(target.url, self.run_dir, started / 1e9 - 1)
+                self.faults.watch_gateways()
+            self._loop(runner, program, shape, t0, ctx, poller)
+            self._finish(runner, ctx, poller, program)
+        finally:
+            self.faults.cancel()
+            self.fleet.stop()
+            target.stop()
+        return self.run_dir
+
+    def _send_state(self, runner, ctx, state) -> None:
+        if ctx is not None:
+            ctx.set_state(state)
+        else:
+            runner.send_message(messages.STATE, state.to_message())
+
+    def _loop(self, runner, program, shape, t0, ctx, poller) -> None:
+        import gevent
+
+        from surgeproof.load.sampler import Sampler
+
+        opts = self.opts
+        assert self.faults is not None
+        sampler = Sampler(ctx) if ctx is not None else None
+        progress = Progress(self.collector, program, t0, opts.progress_every_s)
+        abort = AbortRule(opts.abort_error_ratio, opts.abort_after_s)
+        search_grace_s = self.plan.duration_s + 120.0 - program.end_s
+        last_state = None
+        last_second = 0
+        while now_ns() < t0:
+            gevent.sleep(0.02)
+        self._send_state(runner, ctx, program.state_at(0.0))
+        self.started = True
+        runner.start_shape()
+        while True:
+            gevent.sleep(0.2)
+            t_s = (now_ns() - t0) / 1e9
+            if hasattr(program, "advance"):
+                program.advance(t_s, t0)
+            for ev in program.events_until(t_s, t0):
+                self.collector.event(ev.pop("type"), **ev)
+            state = program.state_at(t_s)
+            second = int(t_s)
+            if state != last_state or second != last_second:
+                self._send_state(runner, ctx, state)
+                last_state = state
+            self.faults.tick(t_s)
+            if sampler is None:
+                # Every tick, not every second: a dead local worker is handed to Locust at once.
+                self.fleet.tick(runner)
+            if second != last_second:
+                last_second = second
+                if sampler is not None:
+                    raw, names, sample = sampler.take()
+                    self.collector.batch("local", raw, names, sample)
+                if poller is not None:
+                    poller.poll()
+                    self.faults.observe(poller)
+                progress.maybe_print(t_s, state)
+                self._check_abort(abort, t_s)
+            if self.stop_reason is not None:
+                break
+            if t_s >= program.end_s or program.users_for_tick(t_s) is None:
+                break
+            deadline = t0 + int(self._cap_s(program, search_grace_s) * 1e9)
+            if now_ns() >= deadline:
+                self.stop_reason = f"stopped at the duration cap ({(deadline - t0) / 1e9:.0f}s)"
+                break
+
+    def _check_abort(self, abort: AbortRule, t_s: float) -> None:
+        ratio = abort.check(t_s, self.collector.latest.values())
+        if ratio is not None and self.stop_reason is None:
+            self.collector.event("abort", rule=abort.rule, value=ratio)
+            self.stop_reason = (
+                f"aborted: error ratio {ratio:.2f} > {abort.ratio:g} for {abort.after_s:g}s"
+            )
+
+    def _cap_s(self, program, search_grace_s: float) -> float:
+        """Seconds after t0 at which the run is cut: ``--max-duration``, else the program's end
+        plus a grace (a search's end moves out with every level it holds again)."""
+        if self.opts.max_duration is not None:
+            return self.opts.max_duration
+        if self.plan.search is not None:
+            return program.end_s + max(search_grace_s, 30.0)
+        return program.end_s + 30.0
+
+    def _finish(self, runner, ctx, poller, program) -> None:
+        import gevent
+
+        ended = now_ns()
+        if ctx is not None:
+            grace = min(self.opts.timeout_s + 0.5, DRAIN_CAP_S)
+            ctx.drain(grace)
+            runner.stop()
+            ctx.drain(grace)  # users leaving log out: their last calls get the same grace
+            ctx.cancel_all()
+            from surgeproof.load.sampler import Sampler
+
+            raw, names, _sample = Sampler(ctx).take()
+            self.collector.batch("local", raw, names, None)
+        else:
+            self.fleet.finish(runner)
+            runner.stop()
+        if poller is not None:
+            gevent.sleep(1.1)  # let the exchange close the last second
+            poller.poll(final=True)
+            self.faults.observe(poller)  # type: ignore[union-attr]
+            poller.write_ledger()
+            poller.close()
+        runner.quit()
+        status = "partial" if self.stop_reason else "complete"
+        self.collector.event("run_end", status=status)
+        utc, kst = iso_pair(ended)
+        counts = self.collector.record_counts()
+        extra: dict[str, Any] = {
+            "ended_at_utc": utc,
+            "ended_at_kst": kst,
+            "partial_reason": self.stop_reason,
+            "counts": {"records": counts},
+        }
+        if self.stop_reason:
+            extra["stopped_at_utc"] = utc
+        summary = program.summary()
+        if summary is not None:
+            extra["search"] = summary
+        self.meta["workers"].update(self.fleet.meta(counts))
+        self.collector.close()
+        self._write_meta(status, **extra)
+        print(
+            f"surgeproof run: {status}"
+            + (f" ({self.stop_reason})" if self.stop_reason else "")
+            + f"; {sum(counts.values())} records in {self.run_dir}",
+            flush=True,
+        )
+
+    def _install_signals(self) -> None:
+        import gevent
+
+        def stop(signame: str) -> None:
+            if self.stop_reason is None:
+                self.stop_reason = f"interrupted ({signame})"
+                print(f"surgeproof run: {signame}: stopping, flushing records...", flush=True)
+
+        gevent.signal_handler(signal.SIGINT, stop, "SIGINT")
+        gevent.signal_handler(signal.SIGTERM, stop, "SIGTERM")
+
+
+def _log_to(path: Path) -> None:
+    """Locust's own log goes to the run directory, not over the progress lines."""
+    import logging
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)

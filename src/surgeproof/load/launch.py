@@ -1,0 +1,60 @@
+"""``surgeproof run``: everything checked before anything starts, then the conductor.
+
+Bad flags, an unreadable scenario, a dialect that cannot play the scenario's behaviours, an
+injection after the run's end: each is one line and exit 2 before a process is started or a
+run directory is made. Then the run directory is made and the conductor takes over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from surgeproof.load.conductor import Conductor
+from surgeproof.load.dialect_choice import choose_dialect, embedded_dialect_arg
+from surgeproof.load.fd_budget import warn_fd_budget
+from surgeproof.load.gateway_fault import check_gateway_crashes
+from surgeproof.load.options import (
+    RunOptions,
+    check_injections,
+    check_options,
+    make_run_dir,
+    plan_for,
+)
+from surgeproof.load.target import Target, default_target_config, describe_host, target_says
+from surgeproof.rundir.schema import DIALECT_COPY
+
+
+def execute(opts: RunOptions) -> Path:
+    """Run ``opts`` to the end; returns the run directory. Raises UserError on bad input."""
+    check_options(opts)
+    check_gateway_crashes(
+        opts.gateway_crashes, opts.target, opts.target_config or default_target_config()
+    )
+    plan = plan_for(opts)
+    check_injections(opts, plan)
+    said = target_says(opts.target, opts.target_config)
+    choice = choose_dialect(opts.dialect, plan, said)
+    from surgeproof.load.users.fit import check_fit
+
+    for note in check_fit(choice.dialect, plan.behaviours):
+        print(f"surgeproof run: note: {note}", flush=True)
+    embedded_dialect = None
+    if not opts.target:
+        name = embedded_dialect_arg(choice)
+        embedded_dialect = name if name != (said or "upbit") else None
+    # Before anything starts: say when the users per process will not fit the fd limit.
+    warn_fd_budget(plan, opts.workers + opts.expect_workers)
+    model = opts.model or plan.scenario.model
+    if opts.target and not Target(opts.target, None, False).loopback:
+        print(
+            f"surgeproof run: REMOTE target {opts.target}: host {describe_host(opts.target)} "
+            "(allowed by --allow-remote-target)",
+            flush=True,
+        )
+    run_dir = make_run_dir(opts, plan)
+    (run_dir / DIALECT_COPY).write_text(choice.dialect.text, encoding="utf-8")
+
+    import gevent  # noqa: F401 - Locust monkey-patches on import; import it before anything else
+    import locust  # noqa: F401
+
+    return Conductor(opts, plan, model, run_dir, choice, embedded_dialect).run()

@@ -1,0 +1,265 @@
+"""The conductor's workers: started (here) or awaited (elsewhere), fed, lost and rebalanced.
+
+Locust's master runner does the dispatching; this is what surgeproof adds around it: the
+SETUP each worker needs (target, dialect, accounts, client settings), the record batches each
+one ships into the run directory, and an honest account of every worker that was lost — how it
+was noticed, the last batch it shipped, and when its users ran again elsewhere (the window in
+which the offered load fell short, which the analysis holds against every level it overlaps).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from surgeproof.errors import UserError
+from surgeproof.load import messages
+from surgeproof.load.collector import Collector
+from surgeproof.load.liveness import LocalWorkers, die_with_parent
+from surgeproof.load.options import RunOptions
+from surgeproof.load.recorder import now_ns
+
+WORKER_CONNECT_TIMEOUT_S = 60.0
+#: Workers on other machines are started by hand or by an orchestrator: give them longer.
+REMOTE_WORKER_CONNECT_TIMEOUT_S = 180.0
+#: How long the end of a run waits for every living worker's last batch.
+LAST_BATCH_WAIT_S = 8.0
+
+
+class WorkerFleet:
+    """The workers of one distributed run, as the conductor sees them."""
+
+    def __init__(self, opts: RunOptions, collector: Collector, log_path) -> None:
+        self.opts = opts
+        self.collector = collector
+        self.log_path = log_path
+        self.lost: list[dict[str, Any]] = []
+        self.seen: list[str] = []
+        self.done_sources: set[str] = set()
+        self.local = LocalWorkers()
+        #: source -> {"host", "pid", "node", "shipped", "received"} (run.json workers.nodes).
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.last_batch_ns: dict[str, int] = {}
+        self._await_rebalance: list[dict[str, Any]] = []
+        self._prev: dict[str, int] = {}
+
+    @property
+    def expected(self) -> int:
+        return self.opts.workers + self.opts.expect_workers
+
+    def master_port(self) -> int:
+        """``--master-port``, else a free loopback port."""
+        if self.opts.master_port:
+            return self.opts.master_port
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def start(self, runner, setup: dict[str, Any], stopping: Callable[[], str | None]) -> None:
+        """Listen for workers, start the local ones, wait until every expected one is ready."""
+        import gevent
+
+        self._listen(runner, setup)
+        port = runner.master_bind_port
+        self._spawn_local(port)
+        timeout = WORKER_CONNECT_TIMEOUT_S
+        if self.opts.expect_workers:
+            timeout = REMOTE_WORKER_CONNECT_TIMEOUT_S
+            print(
+                f"surgeproof run: waiting up to {timeout:.0f}s for {self.opts.expect_workers} "
+                f"worker(s): surgeproof worker --master {self.opts.master_bind_host} "
+                f"--master-port {port}",
+                flush=True,
+            )
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < self.expected:
+            reason = stopping()
+            if reason is not None:
+                raise UserError(f"{reason} while waiting for workers")
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"only {len(self.seen)} of {self.expected} workers connected within "
+                    f"{timeout:.0f}s"
+                )
+            gevent.sleep(0.1)
+
+    def _listen(self, runner, setup: dict[str, Any]) -> None:
+        collector = self.collector
+
+        def on_batch(environment, msg, **_kw) -> None:
+            d = msg.data
+            source = str(d["source"])
+            self.last_batch_ns[source] = now_ns()
+            names = {int(i): (str(n), str(g)) for i, n, g in d.get("names", [])}
+            collector.batch(source, bytes(d.get("raw") or b""), names, d.get("sample"))
+
+        def on_ready(environment, msg, **_kw) -> None:
+            source = str(msg.data["source"])
+            if source not in self.seen:
+                self.seen.append(source)
+                collector.event("worker_joined", source=source, users=0, node=str(msg.node_id))
+
+        def on_done(environment, msg, **_kw) -> None:
+            source = str(msg.data["source"])
+            self.done_sources.add(source)
+            if "shipped" in msg.data:
+                self.nodes.setdefault(source, {})["shipped"] = int(msg.data["shipped"])
+
+        def on_hello(environment, msg, **_kw) -> None:
+            d = msg.data or {}
+            source = str(d.get("source") or messages.source_of(msg.node_id))
+            pid, host = d.get("pid"), d.get("host")
+            self.nodes[source] = {"host": host, "pid": pid, "node": str(msg.node_id)}
+            if host == socket.gethostname() and pid in {p.pid for p in self.local.procs}:
+                self.local.node_pid[str(msg.node_id)] = int(pid)
+            runner.send_message(messages.SETUP, setup, client_id=msg.node_id)
+
+        runner.register_message(messages.BATCH, on_batch)
+        runner.register_message(messages.READY, on_ready)
+        runner.register_message(messages.DONE, on_done)
+        runner.register_message(messages.HELLO, on_hello)
+
+    def _spawn_local(self, port: int) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the workers hold it; closed below
+        bind = self.opts.master_bind_host
+        local_master = "127.0.0.1" if bind in ("", "*", "0.0.0.0", "::") else bind
+        cmd = [sys.executable, "-m", "surgeproof.cli", "worker", "--master", local_master]
+        cmd += ["--master-port", str(port)]
+        for _ in range(self.opts.workers):
+            self.local.procs.append(
+                subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    # Ctrl-C reaches the conductor only, which finishes the workers in order;
+                    # a SIGKILLed conductor takes its workers with it.
+                    start_new_session=True,
+                    preexec_fn=die_with_parent,
+                )
+            )
+        log.close()
+
+    # -- while running --------------------------------------------------------------------
+
+    def tick(self, runner) -> None:
+        """Every conductor tick: a dead local worker is handed to Locust at once, and losses
+        and restorations become events."""
+        self._flag_exited(runner)
+        self._prev = self._track(runner, self._prev)
+
+    def _flag_exited(self, runner) -> None:
+        """A local worker whose process exited is missing now, not after its heartbeats lapse."""
+        for node_id in self.local.exited_nodes():
+            node = runner.clients.get(node_id)
+            if node is not None and node.state != "missing":
+                node.heartbeat = -1  # Locust marks it missing and rebalances on its next beat
+
+    def _track(self, runner, prev: dict[str, int]) -> dict[str, int]:
+        """worker_lost / rebalanced events from Locust's view of its workers."""
+        now: dict[str, int] = {}
+        for node in runner.clients.values():
+            if node.state != "missing":
+                now[node.id] = sum(node.user_classes_count.values())
+        for node_id, users in prev.items():
+            if node_id in now:
+                continue
+            source = messages.source_of(node_id)
+            if node_id in self.local.reported:
+                how = "process exit"
+            elif node_id in runner.clients:
+                how = "heartbeat"
+            else:
+                how = "worker stopped"
+            t_lost = now_ns()
+            entry = {
+                "source": source,
+                "t_ns": t_lost,
+                "users": users,
+                "detected_by": how,
+                "last_batch_ns": self.last_batch_ns.get(source),
+            }
+            self.lost.append(entry)
+            self.collector.latest.pop(source, None)  # its last sample no longer counts
+            self.collector.event(
+                "worker_lost",
+                t_ns=t_lost,
+                source=source,
+                users=users,
+                detected_by=how,
+                last_batch_ns=entry["last_batch_ns"],
+            )
+            self._await_rebalance.append(entry)
+        if self._await_rebalance and now:
+            self._check_restored(runner, now)
+        return now
+
+    def _check_restored(self, runner, now: dict[str, int]) -> None:
+        """``rebalanced`` once the living workers' own samples, taken after the loss, show the
+        offered users running again (Locust's dispatch alone is not users running)."""
+        first = self._await_rebalance[0]
+        target = runner.target_user_count
+        samples = [self.collector.latest.get(messages.source_of(n)) for n in now]
+        if target <= 0 or not all(s and s["t_ns"] > first["t_ns"] for s in samples):
+            return
+        active = sum(int(s.get("active_users", 0)) for s in samples if s)
+        if active < target:  # restored means every offered user runs again, not most of them
+            return
+        t = max(int(s["t_ns"]) for s in samples if s)
+        self.collector.event(
+            "rebalanced",
+            t_ns=t,
+            workers=len(now),
+            users=active,
+            gap_s=(t - first["t_ns"]) / 1e9,
+            short_from_ns=first["last_batch_ns"] or first["t_ns"],
+        )
+        for entry in self._await_rebalance:
+            # The window in which offered load fell short: from the last batch the worker
+            # shipped (it may have died any time after) to the users running again.
+            entry["short_from_ns"] = entry["last_batch_ns"] or entry["t_ns"]
+            entry["restored_t_ns"] = t
+            entry["short_s"] = (t - entry["short_from_ns"]) / 1e9
+        self._await_rebalance = []
+
+    # -- the end --------------------------------------------------------------------------
+
+    def finish(self, runner) -> None:
+        """Tell every worker to finish and wait for the living ones' last batches."""
+        import gevent
+
+        runner.send_message(messages.FINISH, {})
+        wait_until = time.monotonic() + LAST_BATCH_WAIT_S
+        lost = {x["source"] for x in self.lost}
+        live = {s for s in self.seen if s not in lost}
+        while time.monotonic() < wait_until and not live <= self.done_sources:
+            gevent.sleep(0.1)
+
+    def meta(self, received: dict[str, int]) -> dict[str, Any]:
+        """run.json's ``workers`` entries: who was seen and lost, what each shipped and what
+        reached the run directory."""
+        out: dict[str, Any] = {"lost": self.lost, "seen": self.seen}
+        if self.nodes:
+            for source, node in self.nodes.items():
+                node["received"] = received.get(source, 0)
+            out["nodes"] = self.nodes
+        return out
+
+    def stop(self) -> None:
+        """Wait for the local worker processes (they stop by themselves), then end them."""
+        for p in self.local.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
