@@ -12,10 +12,11 @@ import contextlib
 import ipaddress
 import logging
 import time
+from dataclasses import replace
 
 from aiohttp import web
 
-from surgeproof.exchange import admin, websocket
+from surgeproof.exchange import admin, openapi, websocket
 from surgeproof.exchange.capacity import Shed
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.dialects import get_dialect
@@ -42,6 +43,13 @@ DIALECT: web.AppKey[Dialect] = web.AppKey("dialect", Dialect)
 #: aiohttp route -> its RouteSpec (the dialect's route table, resolved at build time).
 SPECS: web.AppKey[dict] = web.AppKey("specs", dict)
 WEBSOCKET_SPEC = RouteSpec("websocket", "websocket-connect", pooled=False)
+#: /openapi.json: counted as "other", in no rate-limit group, no pool.
+DOCUMENT_SPEC = RouteSpec("other", "openapi", pooled=False)
+OPENAPI: web.AppKey[bytes] = web.AppKey("openapi", bytes)
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], headers={"Content-Type": JSON})
 
 
 def is_loopback(remote: str | None) -> bool:
@@ -69,6 +77,37 @@ def from_http(exc: web.HTTPException) -> ApiError:
     if exc.status == 413:
         return ApiError(413, "payload_too_large", "request body is too large")
     return ApiError(exc.status, "validation_error", exc.reason or "bad request")
+
+
+#: An oversized body is read and thrown away (up to this much, for at most this long) before
+#: its 413 is sent and the connection closed, so the client, still writing, reads the answer
+#: instead of a connection reset. Beyond either bound the connection is closed anyway.
+DRAIN_BYTES = 16 << 20
+DRAIN_S = 2.0
+
+
+async def drain_body(request: web.Request) -> None:
+    """Discard what is left of a request body, within ``DRAIN_BYTES`` and ``DRAIN_S``."""
+    content = request.content
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_S
+    drained = 0
+    with contextlib.suppress(Exception):
+        while not content.at_eof() and drained < DRAIN_BYTES:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            chunk = await asyncio.wait_for(content.readany(), left)
+            if not chunk:
+                break
+            drained += len(chunk)
+
+
+async def _closing(request: web.Request, response: web.Response) -> web.Response:
+    """A 413 answer: body drained first, connection closed after it."""
+    await drain_body(request)
+    response.force_close()
+    return response
 
 
 def _outcome(status: int) -> str:
@@ -149,7 +188,11 @@ async def surge_middleware(request: web.Request, handler) -> web.StreamResponse:
         except ApiError as exc:
             return admin_error(exc)
         except web.HTTPException as exc:
-            return admin_error(from_http(exc))
+            answer = admin_error(from_http(exc))
+            return await _closing(request, answer) if exc.status == 413 else answer
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, path)
+            return admin_error(ApiError(500, "server_error", "internal error"))
     app = request.app
     state = app[STATE]
     dialect = app[DIALECT]
@@ -180,6 +223,8 @@ async def surge_middleware(request: web.Request, handler) -> web.StreamResponse:
         response = _error(request, ApiError(500, "server_error", "internal error"), spec, dialect)
     if not request.get(RECORDED):
         Metrics.outcome(stats, spec.family, _outcome(status or response.status))
+    if status == 413:
+        return await _closing(request, response)
     return response
 
 
@@ -205,9 +250,13 @@ def build_app(config: ExchangeConfig) -> web.Application:
     resources: dict = {}
     for route in dialect.routes:
         _add(app, route, resources)
-    ws_route = app.router.add_get(protocol.path, websocket.websocket, allow_head=False)
-    app[SPECS][ws_route] = WEBSOCKET_SPEC
+    ws = Route("GET", protocol.path, websocket.websocket, WEBSOCKET_SPEC, "websocket upgrade")
+    ws = replace(ws, ok_status=101, tags=("websocket",))
+    doc = Route("GET", "/openapi.json", openapi_document, DOCUMENT_SPEC, "this document")
+    for route in (ws, doc):
+        _add(app, route, resources)
     admin.add_routes(app)
+    app[OPENAPI] = openapi.document_bytes(dialect, [*dialect.routes, ws, doc, *admin.ROUTES])
 
     async def clock(app: web.Application):
         task = asyncio.get_running_loop().create_task(state.run_clock())
