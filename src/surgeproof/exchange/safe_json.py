@@ -55,12 +55,6 @@ def loads_bounded(raw: bytes | str, max_depth: int = MAX_DEPTH) -> object:
     depth = nesting_depth(data)
     if depth > max_depth:
         raise JsonTooComplex(f"nested {depth} levels deep, at most {max_depth} accepted")
-    try:
-        return json.loads(
-            data,
-            parse_int=_number(int),
-            parse_float=_number(float),
-            parse_constant=_constant,
-        )
-    except RecursionError:  # unreachable after the depth check; kept as a last guard
-        raise JsonTooComplex("nested too deeply") from None
+    return json.loads(
+        data, parse_int=_number(int), parse_float=_number(float), parse_constant=_constant
+    )
