@@ -14,8 +14,8 @@ from aiohttp import web
 
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.money import fmt
-from surgeproof.exchange.safe_json import loads_bounded
 from surgeproof.exchange.routes import STATE, Param, Route, RouteSpec
+from surgeproof.exchange.safe_json import loads_bounded
 
 JSON = "application/json; charset=utf-8"
 
