@@ -13,7 +13,7 @@ import jwt
 
 from surgeproof.dialect.catalog import load_dialect
 from surgeproof.exchange.accounts import seed_accounts
-from surgeproof.exchange.auth import Authenticator
+from surgeproof.exchange.dialects.jwt_verifier import JwtVerifier
 
 #: An account as the embedded exchange seeds it (its verifier knows these keys).
 SERVER_ACCOUNT = seed_accounts(1, 7)[0]
@@ -32,14 +32,17 @@ def draft(dialect: str, action: str, session: str | None = None, **values):
     return d.draft(d.actions[action], v, Keys(), session)
 
 
-def test_upbit_jwt_passes_the_embedded_exchanges_own_verifier():
-    server = Authenticator([SERVER_ACCOUNT])
+def test_upbit_and_bithumb_jwts_pass_the_embedded_exchanges_own_verifiers():
+    server = JwtVerifier([SERVER_ACCOUNT])
     d = draft("upbit", "limit_order", side="bid", price="1000", volume="0.1")
     params = [(k, str(v)) for k, v in json.loads(d.body_bytes).items()]
     assert server.verify(d.headers["Authorization"], params, None).access_key == Keys.access_key
     q = draft("upbit", "cancel_order", order_id="u-1")
     assert q.target == "/v1/order?uuid=u-1"
     assert server.verify(q.headers["Authorization"], parse_qsl("uuid=u-1"), "uuid=u-1")
+    bithumb = JwtVerifier([SERVER_ACCOUNT], ("HS256",), timestamp_skew_s=60)
+    b = draft("bithumb", "order_status", order_id="C0101000000000001")
+    assert bithumb.verify(b.headers["Authorization"], parse_qsl(b.target.split("?")[1]), None)
 
 
 def test_bithumb_jwt_carries_a_millisecond_timestamp_and_the_query_hash():

@@ -79,3 +79,21 @@ def test_bad_gateway_values_are_one_line_errors():
         out, err = proc.communicate(timeout=10)
         assert proc.returncode == 2, args
         assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_dialect_flag_overrides_the_config_and_is_announced(tmp_path):
+    target = tmp_path / "target.yaml"
+    target.write_text("dialect: bithumb\n")
+    proc = _start("--config", str(target), "--dialect", "coinone", "--no-limits")
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["dialect"] == "coinone" and info["config"]["dialect"] == "coinone"
+        assert info["ws_url"] == info["url"].replace("http", "ws") + "/"
+        with urllib.request.urlopen(info["url"] + "/admin/config", timeout=5) as r:
+            assert json.load(r)["dialect"] == "coinone"
+        with urllib.request.urlopen(info["url"] + "/public/v2/ticker_new/KRW", timeout=5) as r:
+            assert json.load(r)["result"] == "success"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0

@@ -19,3 +19,14 @@ def test_gateway_restart_must_be_true_or_false(value):
     with pytest.raises(ConfigError, match="'gateway_restart' must be true or false") as err:
         build_config({"gateway_restart": value})
     assert "\n" not in str(err.value)
+
+
+def test_the_dialect_picks_its_rate_limit_groups():
+    assert build_config({}).dialect == "upbit"
+    coinone = build_config({"dialect": "coinone", "rate_limits": {"public": 60}})
+    assert coinone.rate_limits["public"] == 60 and "ticker" not in coinone.rate_limits
+    assert build_config({"dialect": "bithumb"}).rate_limits["private"] == 140
+    with pytest.raises(ConfigError, match="unknown rate-limit group 'ticker' of the coinone"):
+        build_config({"dialect": "coinone", "rate_limits": {"ticker": 5}})
+    with pytest.raises(ConfigError, match="'dialect' must be one of upbit, bithumb, coinone"):
+        build_config({"dialect": "kraken"})

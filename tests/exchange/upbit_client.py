@@ -27,9 +27,13 @@ def token(
     nonce: str | None = None,
     secret: str | None = None,
     query_hash: str | None = None,
+    timestamp_ms: int | None = None,
 ) -> str:
-    """A bearer token signed the way Upbit's docs show (query_hash over the unquoted params)."""
+    """A bearer token signed the way Upbit's docs show (query_hash over the unquoted params);
+    with ``timestamp_ms``, Bithumb's millisecond ``timestamp`` claim too."""
     payload: dict = {"access_key": account.access_key, "nonce": nonce or str(uuid.uuid4())}
+    if timestamp_ms is not None:
+        payload["timestamp"] = timestamp_ms
     if params:
         encoded = unquote(urlencode(params, doseq=True))
         payload["query_hash"] = query_hash or hashlib.sha512(encoded.encode()).hexdigest()

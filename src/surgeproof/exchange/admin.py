@@ -7,13 +7,15 @@ always read the exchange's own truth while it is drowning.
 from __future__ import annotations
 
 import json
+import math
 import time
 
 from aiohttp import web
 
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.money import fmt
-from surgeproof.exchange.routes import STATE
+from surgeproof.exchange.routes import STATE, Param, Route, RouteSpec
+from surgeproof.exchange.safe_json import loads_bounded
 
 JSON = "application/json; charset=utf-8"
 
@@ -24,9 +26,22 @@ def _json(data: object) -> web.Response:
     )
 
 
+def _finite(value: object, name: str, low: float, high: float) -> float:
+    """A JSON number within [low, high] (NaN, infinities and huge integers refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise validation(f"{name} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or not low <= number <= high:
+        raise validation(f"{name} must be a finite number in [{low:g}, {high:g}]")
+    return number
+
+
 async def _body(request: web.Request) -> dict:
     try:
-        data = await request.json()
+        data = loads_bounded(await request.read())
     except ValueError:
         raise validation("the request body must be JSON") from None
     if not isinstance(data, dict):
@@ -53,6 +68,8 @@ async def metrics(request: web.Request) -> web.Response:
         since_f = float(since) if since else None
     except ValueError:
         raise validation("since must be unix seconds") from None
+    if since_f is not None and not (math.isfinite(since_f) and 0 <= since_f < 1e11):
+        raise validation("since must be unix seconds (a finite number >= 0)")
     now = time.time()
     state.sample(now)
     return _json(
@@ -97,8 +114,8 @@ async def ledger(request: web.Request) -> web.Response:
 async def stall(request: web.Request) -> web.Response:
     state = request.app[STATE]
     body = await _body(request)
-    seconds = body.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= 600:
+    seconds = _finite(body.get("seconds"), "seconds", 0.0, 600.0)
+    if seconds <= 0:
         raise validation("seconds must be a number in (0, 600]")
     now = time.time()
     state.stall_until = max(state.stall_until, now + seconds)
@@ -111,29 +128,59 @@ async def price(request: web.Request) -> web.Response:
     state = request.app[STATE]
     body = await _body(request)
     market = body.get("market")
-    if market not in state.prices.refs:
+    if not isinstance(market, str) or market not in state.prices.refs:
         raise ApiError(404, "market_does_not_exist", f"market {market!r} does not exist")
-    shock = body.get("shock", 0.0)
-    over_s = body.get("over_s", 0.0)
-    recover_s = body.get("recover_s", 0.0)
-    for name, value in (("shock", shock), ("over_s", over_s), ("recover_s", recover_s)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise validation(f"{name} must be a number")
-    if not -0.95 <= shock <= 10 or over_s < 0 or recover_s < 0:
-        raise validation("shock must be in [-0.95, 10]; over_s and recover_s >= 0")
-    start, end = state.prices.shock(
-        market, float(shock), float(over_s), time.time(), float(recover_s)
-    )
+    shock = _finite(body.get("shock", 0.0), "shock", -0.95, 10.0)
+    # A leg of more than a week would never end in any run; NaN would stop the market clock.
+    over_s = _finite(body.get("over_s", 0.0), "over_s", 0.0, 7 * 86400.0)
+    recover_s = _finite(body.get("recover_s", 0.0), "recover_s", 0.0, 7 * 86400.0)
+    start, end = state.prices.shock(market, shock, over_s, time.time(), recover_s)
     return _json(
         {"market": market, "start": start, "end": end, "price": state.prices.refs[market].price}
     )
 
 
+ADMIN = RouteSpec("admin", "admin", pooled=False)
+ROUTES = (
+    Route("GET", "/admin/health", health, ADMIN, "liveness", tags=("admin",)),
+    Route("GET", "/admin/config", config, ADMIN, "the resolved config", tags=("admin",)),
+    Route("GET", "/admin/accounts", accounts, ADMIN, "every seeded account", tags=("admin",)),
+    Route(
+        "GET",
+        "/admin/metrics",
+        metrics,
+        ADMIN,
+        "per-second truth of the exchange",
+        (Param("since", type="number", description="unix seconds"),),
+        tags=("admin",),
+    ),
+    Route("GET", "/admin/ledger", ledger, ADMIN, "reconciliation", tags=("admin",)),
+    Route(
+        "POST",
+        "/admin/stall",
+        stall,
+        ADMIN,
+        "freeze every non-admin answer for a while (they get none until it ends)",
+        (Param("seconds", where="body", type="number", required=True),),
+        tags=("admin",),
+    ),
+    Route(
+        "POST",
+        "/admin/price",
+        price,
+        ADMIN,
+        "a price leg (crash and recovery)",
+        (
+            Param("market", where="body", required=True),
+            Param("shock", where="body", type="number"),
+            Param("over_s", where="body", type="number"),
+            Param("recover_s", where="body", type="number"),
+        ),
+        tags=("admin",),
+    ),
+)
+
+
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/health", health)
-    app.router.add_get("/admin/config", config)
-    app.router.add_get("/admin/accounts", accounts)
-    app.router.add_get("/admin/metrics", metrics)
-    app.router.add_get("/admin/ledger", ledger)
-    app.router.add_post("/admin/stall", stall)
-    app.router.add_post("/admin/price", price)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)

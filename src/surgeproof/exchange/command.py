@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "start the embedded reference exchange (Upbit API v1 shapes) on a loopback port"
+HELP = (
+    "start the embedded reference exchange on a loopback port, speaking the upbit (default), "
+    "bithumb or coinone API"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE.yaml", help="capacity config (scenarios/targets)")
     parser.add_argument("--json", action="store_true", help="print one JSON line once listening")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+    parser.add_argument(
+        "--dialect",
+        choices=("upbit", "bithumb", "coinone"),
+        help="the exchange API to speak (overrides 'dialect:' of --config; default upbit)",
+    )
     parser.add_argument("--seed", type=int, help="seed of accounts, prices and uuids")
     parser.add_argument("--accounts", type=int, help="number of seeded accounts")
     parser.add_argument("--api-workers", type=int, help="API worker pool size (0 = unbounded)")
@@ -44,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("ip", "header"),
         help="rate-limit identity for public calls: IP or X-Client-Id header",
     )
+    parser.add_argument(
+        "--ws-ping-timeout-s",
+        type=float,
+        help="coinone: close websockets that sent no PING for this long (0 = never)",
+    )
     parser.add_argument("--no-limits", action="store_true", help="turn rate limits off")
 
 
@@ -54,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     from surgeproof.exchange.server import check_host, serve
 
     overrides = {
+        "dialect": args.dialect,
+        "ws_ping_timeout_s": args.ws_ping_timeout_s,
         "seed": args.seed,
         "accounts": args.accounts,
         "api_workers": args.api_workers,

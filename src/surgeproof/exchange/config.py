@@ -7,20 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECT_RATE_LIMITS
 from surgeproof.exchange.errors import ConfigError
 
+#: The APIs the exchange can speak (``dialect:`` in the target config, ``--dialect``).
+DIALECTS = tuple(DIALECT_RATE_LIMITS)
 #: Upbit's published per-second limits per rate-limit group (BRIEF §4), plus the app login.
-UPBIT_RATE_LIMITS: dict[str, int] = {
-    "market": 10,
-    "ticker": 10,
-    "orderbook": 10,
-    "candle": 10,
-    "trade": 10,
-    "default": 30,
-    "order": 8,
-    "websocket-connect": 5,
-    "session": 5,
-}
+UPBIT_RATE_LIMITS: dict[str, int] = DIALECT_RATE_LIMITS["upbit"]
 
 #: Start prices (KRW) just before 22:23 KST on 3 Dec 2024, roughly.
 DEFAULT_MARKETS: dict[str, dict[str, Any]] = {
@@ -70,6 +63,8 @@ class ExchangeConfig:
     """Every knob of the reference exchange; its capacity is the ground truth of a test."""
 
     seed: int = 1
+    # The API spoken on the wire: upbit | bithumb | coinone (the engine behind is the same).
+    dialect: str = "upbit"
     accounts: int = 100
     markets: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(DEFAULT_MARKETS))
     # API worker pool: 0 workers means unbounded (no pool at all).
@@ -93,6 +88,8 @@ class ExchangeConfig:
     # (0 = push on every trade / every book change, which costs O(subscribers) per trade).
     ticker_interval_ms: float = 500.0
     orderbook_interval_ms: float = 500.0
+    # Coinone's websocket closes a connection that sent no PING for this long (0 = never).
+    ws_ping_timeout_s: float = 1800.0
     # Minutes of 1-minute candles generated from the price process at start.
     candle_history_minutes: int = 200
     # Rate limits.
@@ -158,6 +155,10 @@ def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
 
 
 def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
+    if config.dialect not in DIALECTS:
+        raise ConfigError(
+            f"{where}: 'dialect' must be one of {', '.join(DIALECTS)}, got {config.dialect!r}"
+        )
     if config.client_identity not in ("ip", "header"):
         raise ConfigError(f"{where}: 'client_identity' must be ip or header")
     if not config.markets:
@@ -192,7 +193,13 @@ def build_config(
     """A validated config from a mapping (e.g. parsed YAML) plus keyword overrides."""
     merged: dict[str, Any] = dict(data or {})
     merged.update({k: v for k, v in overrides.items() if v is not None})
-    kwargs: dict[str, Any] = {}
+    dialect = merged.get("dialect", "upbit")
+    if not isinstance(dialect, str) or dialect not in DIALECTS:
+        raise ConfigError(
+            f"{where}: 'dialect' must be one of {', '.join(DIALECTS)}, got {dialect!r}"
+        )
+    group_defaults = DIALECT_RATE_LIMITS[dialect]
+    kwargs: dict[str, Any] = {"rate_limits": dict(group_defaults)}
     for key, value in merged.items():
         if key not in _FIELDS:
             raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(_FIELDS))})")
@@ -202,7 +209,15 @@ def build_config(
         if key == "rate_limits":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: 'rate_limits' must map group to requests per second")
-            value = {**UPBIT_RATE_LIMITS, **value}
+            unknown = sorted(str(g) for g in value if g not in group_defaults)
+            if unknown:
+                raise ConfigError(
+                    f"{where}: unknown rate-limit group {unknown[0]!r} of the {dialect} dialect "
+                    f"(known: {', '.join(group_defaults)})"
+                )
+            value = {**group_defaults, **value}
+        elif key == "dialect":
+            pass  # checked above
         elif key == "markets":
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: 'markets' must map KRW-XXX to {{price: ...}}")

@@ -43,6 +43,8 @@ class Engine:
         self.fee_bp = fee_bp
         self.books = {m: Book() for m in markets}
         self.orders: dict[str, Order] = {}
+        self.by_seq: dict[int, Order] = {}
+        self._by_identifier: dict[tuple[str, str], Order] = {}
         self.open_by_account: dict[str, dict[str, Order]] = {}
         self.tape: dict[str, deque[Trade]] = {m: deque(maxlen=5000) for m in markets}
         self.on_trade: list[Callable[[Trade], None]] = []
@@ -120,6 +122,9 @@ class Engine:
             ) from None
 
         self.orders[order.uuid] = order
+        self.by_seq[order.seq] = order
+        if identifier is not None:
+            self._by_identifier[(account, identifier)] = order
         self._match(order, book)
         if order.state == "wait":
             if ord_type == "limit" and order.remaining > 0:
@@ -216,6 +221,14 @@ class Engine:
         if order is None or order.account != account:
             raise ApiError(404, "order_not_found", "order not found")
         return order
+
+    def by_identifier(self, account: str, identifier: str) -> Order | None:
+        """An account's order by the client's own identifier."""
+        return self._by_identifier.get((account, identifier))
+
+    def orders_of(self, account: str):
+        """Every order of an account (any state), in entry order."""
+        return (o for o in self.orders.values() if o.account == account)
 
     def cancel(self, account: str, uuid: str) -> Order:
         """Cancel a resting order and release its locked funds."""

@@ -1,4 +1,4 @@
-"""Errors of the exchange: API errors in Upbit's JSON shape, and bad configuration."""
+"""Errors of the exchange: API errors (rendered by each dialect), and bad configuration."""
 
 from __future__ import annotations
 
@@ -10,17 +10,31 @@ class ConfigError(ValueError):
 
 
 class ApiError(Exception):
-    """An error answered as ``{"error": {"name": ..., "message": ...}}`` with an HTTP status."""
+    """An error answer: its status (what the metrics book), a name, a message.
 
-    def __init__(self, status: int, name: str, message: str, headers: dict | None = None):
+    ``name`` is the exchange's own vocabulary (Upbit's error names, which the engine raises);
+    each dialect renders it in its own envelope, and may send another HTTP status on the wire
+    (Coinone answers application errors with 200). ``code`` is set where a dialect raised an
+    error of its own with its own code (Coinone's numeric ``error_code``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        name: str,
+        message: str,
+        headers: dict | None = None,
+        code: str | None = None,
+    ):
         super().__init__(f"{status} {name}: {message}")
         self.status = status
         self.name = name
         self.message = message
         self.headers = headers or {}
+        self.code = code
 
     def body(self) -> bytes:
-        """The JSON body Upbit sends for this error."""
+        """The error in Upbit's JSON shape ``{"error": {"name", "message"}}``."""
         return json.dumps({"error": {"name": self.name, "message": self.message}}).encode()
 
 

@@ -1,7 +1,8 @@
 """A WebSocket gateway process (``python -m surgeproof.exchange.gateway``, started by the core).
 
-It serves ``/websocket/v1`` on a listening socket it inherits from the core (one of N
-SO_REUSEPORT sockets on the same port, so the kernel spreads connections over the gateways),
+It serves the dialect's websocket path (``/websocket/v1``; Coinone's ``/``) on a listening
+socket it inherits from the core (one of N SO_REUSEPORT sockets on the same port, so the kernel
+spreads connections over the gateways),
 asks the core to admit every upgrade (global connection cap, connect rate limit, metrics), and
 fans out the market data the core sends over the channel. It exits when the core goes: the
 channel reaches EOF, and on Linux the kernel also sends SIGTERM when the parent dies. It ignores
@@ -20,13 +21,13 @@ import os
 import signal
 import socket
 import sys
-import time
 
 from aiohttp import web
 
 from surgeproof.exchange.fdlimit import connection_budget, raise_fd_limit
 from surgeproof.exchange.gateway_channel import Channel
 from surgeproof.exchange.wsfanout import MAX_REQUEST_BYTES, Fanout, Subscriber, run_session
+from surgeproof.exchange.wsprotocol import WsProtocol
 
 JSON = "application/json; charset=utf-8"
 #: Backlog of the inherited listener: a reconnect storm arrives thousands at a time.
@@ -52,12 +53,20 @@ def die_with_parent(parent_pid: int) -> None:
 class Gateway:
     """One gateway: its subscribers, the latest message of every stream, pending admissions."""
 
-    def __init__(self, gid: int, listener: socket.socket, channel_sock: socket.socket, markets):
+    def __init__(
+        self,
+        gid: int,
+        listener: socket.socket,
+        channel_sock: socket.socket,
+        markets,
+        protocol: WsProtocol,
+    ):
         self.gid = gid
         self.listener = listener
         self.channel_sock = channel_sock
         self.markets = set(markets)
-        self.fanout = Fanout()
+        self.protocol = protocol
+        self.fanout = Fanout(protocol)
         self.latest: dict[tuple[str, str], dict] = {}
         self.grants: dict[int, asyncio.Future[dict]] = {}
         self.pending = 0
@@ -109,10 +118,7 @@ class Gateway:
     # -- the handlers ----------------------------------------------------------------------
 
     def _snapshot(self, kind: str, code: str) -> dict | None:
-        message = self.latest.get((kind, code))
-        if message is not None and kind == "ticker":
-            message = {**message, "timestamp": int(time.time() * 1000)}
-        return message
+        return self.latest.get((kind, code))
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         self._rid += 1
@@ -165,7 +171,7 @@ class Gateway:
         return ws
 
     async def not_found(self, request: web.Request) -> web.Response:
-        return _error(404, "not_found", "this port serves /websocket/v1 only")
+        return _error(404, "not_found", f"this port serves {self.protocol.path} only")
 
     # -- life ------------------------------------------------------------------------------
 
@@ -174,7 +180,7 @@ class Gateway:
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         self.channel = await Channel.open(self.channel_sock)
         app = web.Application()
-        app.router.add_get("/websocket/v1", self.websocket)
+        app.router.add_get(self.protocol.path, self.websocket, allow_head=False)
         app.router.add_route("*", "/{tail:.*}", self.not_found)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -210,12 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--channel-fd", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--markets", required=True, help="comma-separated market codes")
+    parser.add_argument("--dialect", default="upbit", help="the API the exchange speaks")
+    parser.add_argument("--ws-ping-timeout-s", type=float, default=0.0)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(args.parent_pid)
     listener = socket.socket(fileno=args.listen_fd)
     channel_sock = socket.socket(fileno=args.channel_fd)
-    gateway = Gateway(args.id, listener, channel_sock, args.markets.split(","))
+    from surgeproof.exchange.dialects import get_dialect
+
+    protocol = get_dialect(args.dialect).websocket(args.ws_ping_timeout_s)
+    gateway = Gateway(args.id, listener, channel_sock, args.markets.split(","), protocol)
     asyncio.run(gateway.run())
     return 0
 

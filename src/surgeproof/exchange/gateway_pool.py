@@ -69,7 +69,10 @@ class GatewayPool:
     def __init__(
         self, state: ExchangeState, count: int, backoff: RestartBackoff = DEFAULT_BACKOFF
     ) -> None:
+        from surgeproof.exchange.dialects import get_dialect
+
         self.state = state
+        self.render_error = get_dialect(state.config.dialect).render_error
         self.count = count
         self.restart = state.config.gateway_restart
         self.backoff = backoff
@@ -166,6 +169,10 @@ class GatewayPool:
             str(os.getpid()),
             "--markets",
             ",".join(self.state.engine.books),
+            "--dialect",
+            self.state.config.dialect,
+            "--ws-ping-timeout-s",
+            str(self.state.config.ws_ping_timeout_s),
         ]
         try:
             process = subprocess.Popen(
@@ -288,13 +295,7 @@ class GatewayPool:
                 message = hub.snapshot(kind, code)
                 if message is not None:
                     channel.send(
-                        {
-                            "op": "md",
-                            "kind": kind,
-                            "code": code,
-                            "msg": {**message, "stream_type": "REALTIME"},
-                            "realtime": False,
-                        }
+                        {"op": "md", "kind": kind, "code": code, "msg": message, "realtime": False}
                     )
 
     # -- admission -------------------------------------------------------------------------
@@ -390,16 +391,18 @@ class GatewayPool:
             if msg.get("full"):
                 raise ApiError(503, "server_busy", "this gateway is at its open-file limit")
         except ApiError as exc:
-            headers = {"Content-Type": JSON, **exc.headers}
-            headers.setdefault("Remaining-Req", state.limiter.peek(group, identity, time.time()))
+            header = state.limiter.style.header
+            if header is not None and header not in exc.headers:
+                exc.headers[header] = state.limiter.peek(group, identity, time.time())
             Metrics.outcome(stats, "websocket", _outcome(exc.status))
+            answer = self.render_error(exc)
             channel.send(
                 {
                     "op": "grant",
                     "rid": rid,
-                    "status": exc.status,
-                    "body": exc.body().decode(),
-                    "headers": headers,
+                    "status": answer.status,
+                    "body": answer.body.decode() if isinstance(answer.body, bytes) else "",
+                    "headers": dict(answer.headers),
                 }
             )
             return

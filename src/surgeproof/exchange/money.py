@@ -29,13 +29,25 @@ _KRW_TICKS = (
 )
 
 
+#: Longest amount text accepted ("1000000000000000.00000001" is 25 characters).
+MAX_AMOUNT_CHARS = 40
+#: Amounts are refused beyond 10^±this before any arithmetic: Decimal work on "1e300000" (an
+#: integer of 300,000 digits) is quadratic and stalls the event loop; 1e999999 overflows.
+_MAX_EXPONENT = 30
+
+
 def parse_amount(text: object) -> int | None:
     """Decimal text (or number) to units; None when it is not a finite number of at most 8 dp."""
+    raw = str(text).strip()
+    if len(raw) > MAX_AMOUNT_CHARS:
+        return None
     try:
-        value = Decimal(str(text).strip())
+        value = Decimal(raw)
     except (InvalidOperation, ValueError):
         return None
     if not value.is_finite():
+        return None
+    if value and not -_MAX_EXPONENT <= value.adjusted() <= _MAX_EXPONENT:
         return None
     scaled = value * _UNIT_DEC
     if scaled != scaled.to_integral_value():

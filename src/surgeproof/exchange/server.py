@@ -45,6 +45,7 @@ class RunningExchange:
             "url": self.url,
             "ws_url": self.ws_url,
             "pid": os.getpid(),
+            "dialect": self.state.config.dialect,
             "config": self.state.config.to_dict(),
             "accounts": [a.to_json() for a in accounts[:shown_accounts]],
             "accounts_total": len(accounts),
@@ -84,6 +85,7 @@ async def running_exchange(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     state = app[STATE]
+    ws_path = state.hub.protocol.path
     pool = None
     ws_bound = bound
     try:
@@ -95,7 +97,7 @@ async def running_exchange(
             state.gateways = pool
         yield RunningExchange(
             url=f"http://{shown}:{bound}",
-            ws_url=f"ws://{shown}:{ws_bound}/websocket/v1",
+            ws_url=f"ws://{shown}:{ws_bound}{ws_path}",
             port=bound,
             state=state,
             ws_port=ws_bound,
@@ -154,8 +156,8 @@ async def _serve(
             sys.stdout.write(json.dumps(ex.announcement(), ensure_ascii=False) + "\n")
         else:
             sys.stdout.write(
-                f"surgeproof exchange listening on {ex.url} (websocket {ex.ws_url}"
-                f"{gateways}), "
+                f"surgeproof exchange ({ex.state.config.dialect} API) listening on {ex.url} "
+                f"(websocket {ex.ws_url}{gateways}), "
                 f"{len(ex.state.accounts)} seeded accounts; admin at {ex.url}/admin/health; "
                 "Ctrl-C to stop\n"
             )

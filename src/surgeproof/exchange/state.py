@@ -8,7 +8,6 @@ import time
 from typing import TYPE_CHECKING
 
 from surgeproof.exchange.accounts import Account, seed_accounts
-from surgeproof.exchange.auth import Authenticator
 from surgeproof.exchange.candle_history import seed_candles
 from surgeproof.exchange.capacity import AutoScaler, WorkerPool
 from surgeproof.exchange.config import ExchangeConfig
@@ -19,9 +18,10 @@ from surgeproof.exchange.marketdata import MarketData
 from surgeproof.exchange.metrics import Metrics
 from surgeproof.exchange.money import UNIT
 from surgeproof.exchange.pricing import PriceModel
-from surgeproof.exchange.ratelimit import RateLimiter
+from surgeproof.exchange.ratelimit import LimitStyle, RateLimiter
 from surgeproof.exchange.sessions import SessionTable
 from surgeproof.exchange.wshub import WsHub
+from surgeproof.exchange.wsprotocol import WsProtocol
 
 if TYPE_CHECKING:
     from surgeproof.exchange.gateway_pool import GatewayPool
@@ -30,7 +30,18 @@ if TYPE_CHECKING:
 class ExchangeState:
     """The exchange's resources, books, ledger and counters (one per server)."""
 
-    def __init__(self, config: ExchangeConfig) -> None:
+    def __init__(
+        self,
+        config: ExchangeConfig,
+        protocol: WsProtocol | None = None,
+        limit_style: LimitStyle | None = None,
+    ) -> None:
+        if protocol is None or limit_style is None:
+            from surgeproof.exchange.dialects import get_dialect
+
+            dialect = get_dialect(config.dialect)
+            protocol = protocol or dialect.websocket(config.ws_ping_timeout_s)
+            limit_style = limit_style or dialect.limit_style
         self.config = config
         self.started = time.time()
         self.accounts: list[Account] = seed_accounts(config.accounts, config.seed)
@@ -55,10 +66,15 @@ class ExchangeState:
                 ),
             )
         self.liquidity = Liquidity(self.engine, config.market_maker)
-        self.auth = Authenticator(self.accounts)
+        # The dialect's request verifier (API-key signatures, nonces); set by the app.
+        self.auth: object | None = None
         self.sessions = SessionTable(config.max_sessions, config.session_ttl_s)
         self.limiter = RateLimiter(
-            config.rate_limits, config.limits, config.block_after_429s, config.block_s
+            config.rate_limits,
+            config.limits,
+            config.block_after_429s,
+            config.block_s,
+            limit_style,
         )
         self.metrics = Metrics()
         self.api_pool = (
@@ -71,6 +87,7 @@ class ExchangeState:
             self.autoscaler = AutoScaler(self.api_pool, a.threshold, a.lag_s, a.step, a.max_workers)
         self.hub = WsHub(
             self.marketdata,
+            protocol,
             ticker_interval_s=config.ticker_interval_ms / 1000.0,
             orderbook_interval_s=config.orderbook_interval_ms / 1000.0,
         )

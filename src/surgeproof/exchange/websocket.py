@@ -1,7 +1,8 @@
-"""``/websocket/v1`` served by the core process (``ws_gateways: 0``, and always on the core's port).
+"""The dialect's websocket endpoint served by the core process (``ws_gateways: 0``, and always
+on the core's port).
 
-The request format, snapshots, realtime streams and errors live in ``wsprotocol`` and
-``wsfanout``, shared with the gateway processes.
+The request format, snapshots, realtime streams and errors are the dialect's ``WsProtocol``,
+shared with the gateway processes; this module admits the upgrade and runs the session.
 """
 
 from __future__ import annotations
@@ -12,14 +13,10 @@ from aiohttp import web
 
 from surgeproof.exchange.errors import ApiError
 from surgeproof.exchange.metrics import Metrics
-from surgeproof.exchange.routes import RECORDED, STATE, STATS, spec
+from surgeproof.exchange.routes import RECORDED, STATE, STATS
 from surgeproof.exchange.wsfanout import MAX_REQUEST_BYTES, Subscriber, run_session
-from surgeproof.exchange.wsprotocol import RequestError, parse_request
-
-__all__ = ["RequestError", "add_routes", "parse_request", "websocket"]
 
 
-@spec("websocket", "websocket-connect", pooled=False)
 async def websocket(request: web.Request) -> web.StreamResponse:
     # The connect rate limit (group websocket-connect) was applied by the middleware already.
     state = request.app[STATE]
@@ -45,7 +42,3 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     finally:
         hub.fanout.remove(sub)
     return ws
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/websocket/v1", websocket)

@@ -5,33 +5,29 @@ A realtime message is rendered once per format and framed once; each subscriber 
 idle subscribers cost memory for their sockets only. A subscriber whose socket buffer is over
 ``SLOW_READER_BYTES`` (a reader that does not keep up) loses messages instead of growing the
 exchange's memory, as the in-process queue did before.
+
+The dialect's ``WsProtocol`` decides the shapes, the frame type and the request format; this
+module only moves bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from surgeproof.exchange.wsprotocol import RequestError, encode, parse_request
+from surgeproof.exchange.wsprotocol import RequestError, WsProtocol
+
+log = logging.getLogger("surgeproof.exchange")
 
 #: Unsent bytes a subscriber may have buffered before new messages are dropped for it.
 SLOW_READER_BYTES = 256 * 1024
-#: Largest subscription request accepted (Upbit's requests are a few hundred bytes).
+#: Largest client message accepted (subscription requests are a few hundred bytes).
 MAX_REQUEST_BYTES = 64 * 1024
-
-
-def binary_frame(payload: bytes) -> bytes:
-    """One unmasked, final, binary WebSocket frame (RFC 6455 §5.2) carrying ``payload``."""
-    n = len(payload)
-    if n < 126:
-        header = bytes((0x82, n))
-    elif n < 1 << 16:
-        header = bytes((0x82, 126)) + n.to_bytes(2, "big")
-    else:
-        header = bytes((0x82, 127)) + n.to_bytes(8, "big")
-    return header + payload
 
 
 class Subscriber:
@@ -47,9 +43,10 @@ class Subscriber:
 
 
 class Fanout:
-    """Subscribers indexed by (type, code); counts messages written and dropped."""
+    """Subscribers indexed by (kind, code); counts messages written and dropped."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: WsProtocol) -> None:
+        self.protocol = protocol
         self.subscribers: set[Subscriber] = set()
         self._by_key: dict[tuple[str, str], set[Subscriber]] = {}
         self.sent = 0
@@ -91,16 +88,17 @@ class Fanout:
         subs = self._by_key.get((kind, code))
         if not subs:
             return
+        protocol = self.protocol
         frames: dict[str, bytes] = {}
         for sub in list(subs):
             frame = frames.get(sub.fmt)
             if frame is None:
-                frame = frames[sub.fmt] = binary_frame(encode(kind, message, sub.fmt))
+                frame = frames[sub.fmt] = protocol.frame(protocol.encode(kind, message, sub.fmt))
             self.write(sub, frame)
 
     def send(self, sub: Subscriber, payload: bytes) -> None:
-        """Write one message (a snapshot or an error frame) to one subscriber."""
-        self.write(sub, binary_frame(payload))
+        """Write one message (a snapshot, a reply or an error) to one subscriber."""
+        self.write(sub, self.protocol.frame(payload))
 
     def write(self, sub: Subscriber, frame: bytes) -> None:
         t = sub.transport
@@ -114,8 +112,34 @@ class Fanout:
         self.sent += 1
 
 
-#: (type, code) -> the current message of that stream (DEFAULT names), or None if there is none.
+#: (kind, code) -> the current message of that stream, or None if there is none.
 SnapshotSource = Callable[[str, str], dict | None]
+
+
+def _apply(fanout: Fanout, sub: Subscriber, command, snapshot: SnapshotSource) -> None:
+    protocol = fanout.protocol
+    for reply in command.replies:
+        fanout.send(sub, reply)
+    if command.types is None:
+        return
+    realtime = {
+        (kind, code)
+        for kind, want in command.types.items()
+        if want["realtime"]
+        for code in want["codes"]
+    }
+    if command.remove:
+        fanout.subscribe(sub, sub.fmt, sub.keys - realtime)
+        return
+    keys = sub.keys | realtime if command.additive else realtime
+    fanout.subscribe(sub, command.fmt, frozenset(keys))
+    for kind, want in command.types.items():
+        if not want["snapshot"]:
+            continue
+        for code in sorted(want["codes"]):
+            message = snapshot(kind, code)
+            if message is not None:
+                fanout.send(sub, protocol.encode_snapshot(kind, message, command.fmt))
 
 
 async def run_session(
@@ -125,23 +149,40 @@ async def run_session(
     markets: set[str],
     snapshot: SnapshotSource,
 ) -> None:
-    """Serve one upgraded connection until it closes: requests in, snapshots and errors out."""
-    async for msg in ws:
-        if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-            continue
-        raw = msg.data if msg.type == WSMsgType.TEXT else msg.data.decode("utf-8", "replace")
-        try:
-            _, types, fmt = parse_request(raw, markets)
-        except RequestError as exc:
-            fanout.send(sub, exc.frame())
-            continue
-        realtime = [(kind, want["codes"]) for kind, want in types.items() if want["realtime"]]
-        keys = frozenset((kind, code) for kind, codes in realtime for code in codes)
-        fanout.subscribe(sub, fmt, keys)
-        for kind, want in types.items():
-            if not want["snapshot"]:
+    """Serve one upgraded connection until it closes: requests in, snapshots and errors out.
+
+    Whatever a client sends, the connection ends with a close frame, never with an HTTP
+    answer written into the upgraded socket.
+    """
+    protocol = fanout.protocol
+    idle = protocol.idle_timeout_s
+    alive_until = time.monotonic() + idle if idle else None
+    try:
+        while True:
+            timeout = None if alive_until is None else max(alive_until - time.monotonic(), 0.0)
+            try:
+                msg = await ws.receive(timeout=timeout)
+            except TimeoutError:
+                await ws.close(code=WSCloseCode.OK, message=b"no PING received in time")
+                return
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
+            if msg.type == WSMsgType.ERROR:
+                return
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 continue
-            for code in sorted(want["codes"]):
-                message = snapshot(kind, code)
-                if message is not None:
-                    fanout.send(sub, encode(kind, {**message, "stream_type": "SNAPSHOT"}, fmt))
+            raw = msg.data if msg.type == WSMsgType.TEXT else msg.data.decode("utf-8", "replace")
+            try:
+                command = protocol.parse(raw, markets)
+            except RequestError as exc:
+                fanout.send(sub, protocol.error(exc))
+                continue
+            if command.keepalive and idle:
+                alive_until = time.monotonic() + idle
+            _apply(fanout, sub, command, snapshot)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("websocket session failed")
+        with contextlib.suppress(Exception):
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")

@@ -1,4 +1,4 @@
-"""Quotation endpoints (public market data), Upbit API v1 shapes."""
+"""Quotation endpoints (public market data), Upbit API v1 shapes (Bithumb serves the same)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiohttp import web
 
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.marketdata import CANDLE_UNITS
-from surgeproof.exchange.routes import STATE, spec
+from surgeproof.exchange.routes import STATE
 
 JSON = "application/json; charset=utf-8"
 
@@ -45,14 +45,12 @@ def _market(request: web.Request) -> str:
     return market
 
 
-@spec("quotation", "market")
 async def market_all(request: web.Request) -> web.Response:
     md = request.app[STATE].marketdata
     details = request.query.get("isDetails", request.query.get("is_details", "false"))
     return _body(md.market_all_details if details.lower() == "true" else md.market_all)
 
 
-@spec("quotation", "ticker")
 async def ticker(request: web.Request) -> web.Response:
     markets = request.query.get("markets")
     if not markets:
@@ -63,7 +61,6 @@ async def ticker(request: web.Request) -> web.Response:
     return _body(body)
 
 
-@spec("quotation", "orderbook")
 async def orderbook(request: web.Request) -> web.Response:
     markets = request.query.get("markets")
     if not markets:
@@ -74,7 +71,6 @@ async def orderbook(request: web.Request) -> web.Response:
     return _body(body)
 
 
-@spec("quotation", "candle")
 async def candles_minutes(request: web.Request) -> web.Response:
     try:
         unit = int(request.match_info["unit"])
@@ -98,17 +94,8 @@ async def candles_minutes(request: web.Request) -> web.Response:
     return _body(md.candles_body(market, unit, count, to))
 
 
-@spec("quotation", "trade")
 async def trades_ticks(request: web.Request) -> web.Response:
     market = _market(request)
     count = _count(request, 1, 500)
     md = request.app[STATE].marketdata
     return _body(json.dumps(md.trades(market, count)).encode())
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/market/all", market_all)
-    app.router.add_get("/v1/ticker", ticker)
-    app.router.add_get("/v1/orderbook", orderbook)
-    app.router.add_get("/v1/candles/minutes/{unit}", candles_minutes)
-    app.router.add_get("/v1/trades/ticks", trades_ticks)
