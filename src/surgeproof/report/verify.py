@@ -110,7 +110,7 @@ def verify_root(root: Path, shown: str) -> Verification:
 def _recompute(
     run_dir: Path, stored: dict[str, Any] | None, result: Verification
 ) -> dict[str, Any] | None:
-    from surgeproof.report.fresh import reanalyze
+    from surgeproof.analysis.freshness import reanalyze
 
     try:
         return reanalyze(run_dir, write=False, like=stored)
