@@ -329,11 +329,10 @@ def _measure(
         li = win.of(s.intended_ns)
         req = s.kind != Kind.WS_GAP
         stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1))
-        timed = req & (li >= 0) & has_latency(s.outcome)
-        lat_n += np.bincount(li[timed], minlength=n)
-        lat_sum += np.bincount(
-            li[timed], weights=(s.end_ns[timed] - s.intended_ns[timed]) / 1e6, minlength=n
-        )
+        # Rows outside every window or without a latency go to the spare bin n.
+        k = np.where(req & has_latency(s.outcome) & (li >= 0), li, n)
+        lat_n += np.bincount(k, minlength=n + 1)[:n]
+        lat_sum += np.bincount(k, weights=s.end_ns - s.intended_ns, minlength=n + 1)[:n] / 1e6
         rs = req & (li >= 0) & (s.sent_ns > 0)
         sent += np.bincount(li[rs], minlength=n)
         lag_ms = (s.sent_ns[rs] - s.intended_ns[rs]) / 1e6
