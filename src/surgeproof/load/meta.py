@@ -10,6 +10,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+#: ``run.json`` ``driver.kind`` of a run conducted by ``surgeproof run`` / ``demo``.
+DRIVER_SURGEPROOF = "surgeproof run"
+#: ... and of one driven by plain Locust with ``loadtests/locustfile.py``.
+DRIVER_PLAIN_LOCUST = "plain locust"
+
 KST = timezone(timedelta(hours=9), "KST")
 
 
@@ -52,3 +57,41 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def run_meta(
+    *,
+    run_id: str,
+    started_ns: int,
+    t0_ns: int,
+    plan: Any,
+    model: str,
+    target: dict[str, Any],
+    workers_expected: int,
+    client: dict[str, Any] | None,
+    driver: dict[str, Any],
+) -> dict[str, Any]:
+    """The run.json fields known at the start of a run (FORMAT.md), for every driver alike."""
+    utc, kst = iso_pair(started_ns)
+    return {
+        "run_id": run_id,
+        "driver": driver,
+        "started_at_utc": utc,
+        "started_at_kst": kst,
+        "t0_ns": t0_ns,
+        "scenario": plan.to_dict(),
+        "scenario_name": plan.scenario.name,
+        "profile_name": plan.profile.name if plan.profile else None,
+        "load_model": model,
+        "scale": {
+            "time_scale": plan.time_scale,
+            "user_scale": plan.user_scale,
+            "assumption": "; ".join(plan.assumptions) or "unscaled",
+        },
+        "target": target,
+        "workers": {"expected": workers_expected, "seen": [], "lost": []},
+        "host": host_info(),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "client": client,
+    }

@@ -97,12 +97,17 @@ def make_run_dir(opts: RunOptions, plan: Plan) -> Path:
     if run_dir.exists():
         raise UserError(f"{run_dir}: already exists; choose another --run-id")
     run_dir.mkdir(parents=True)
+    copy_inputs(plan, run_dir)
+    return run_dir
+
+
+def copy_inputs(plan: Plan, run_dir: Path) -> None:
+    """The scenario and profile files copied into ``run_dir`` as run (any driver)."""
     if plan.scenario.source_path and Path(plan.scenario.source_path).is_file():
         shutil.copyfile(plan.scenario.source_path, run_dir / "scenario.yaml")
     src = _profile_path(plan)
     if src is not None:
         shutil.copyfile(src, run_dir / "profile.yaml")
-    return run_dir
 
 
 def _profile_path(plan: Plan) -> Path | None:

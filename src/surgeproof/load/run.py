@@ -22,7 +22,7 @@ from surgeproof.load.collector import Collector
 from surgeproof.load.fd_budget import warn_fd_budget
 from surgeproof.load.gateway_fault import GatewayWatch, check_gateway_crashes
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
-from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
+from surgeproof.load.meta import DRIVER_SURGEPROOF, iso_pair, run_meta
 from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
 from surgeproof.load.outage import TargetWatch, play_outage
 from surgeproof.load.progress import Progress
@@ -350,37 +350,25 @@ class _Conductor:
     # -- pieces ---------------------------------------------------------------------------
 
     def _base_meta(self, started: int, t0: int, target: Target) -> dict[str, Any]:
-        utc, kst = iso_pair(started)
-        scale = {
-            "time_scale": self.plan.time_scale,
-            "user_scale": self.plan.user_scale,
-            "assumption": "; ".join(self.plan.assumptions) or "unscaled",
-        }
-        return {
-            "run_id": self.run_dir.name,
-            "started_at_utc": utc,
-            "started_at_kst": kst,
-            "t0_ns": t0,
-            "scenario": self.plan.to_dict(),
-            "scenario_name": self.plan.scenario.name,
-            "profile_name": self.plan.profile.name if self.plan.profile else None,
-            "load_model": self.model,
-            "scale": scale,
-            "target": {
+        return run_meta(
+            run_id=self.run_dir.name,
+            started_ns=started,
+            t0_ns=t0,
+            plan=self.plan,
+            model=self.model,
+            target={
                 "url": target.url,
                 "embedded": target.embedded,
                 "loopback": target.loopback,
                 "config": target.config,
             },
-            "workers": {"expected": self.opts.workers, "seen": [], "lost": []},
-            "host": host_info(),
-            "versions": versions(),
-            "git_commit": git_commit(),
-            "client": {
+            workers_expected=self.opts.workers,
+            client={
                 "timeout_s": self.opts.timeout_s,
                 "max_inflight_per_user": self.opts.max_inflight_per_user,
             },
-        }
+            driver={"kind": DRIVER_SURGEPROOF},
+        )
 
     def _locust_csv(self, env):
         import gevent
