@@ -217,6 +217,126 @@ def queue_run(
     return run
 
 
+@dataclass(frozen=True)
+class ClosedQueue:
+    """Closed-loop users against a c-worker FIFO server with a fixed service time.
+
+    Each user sends, waits for the answer, then waits before the next call: ``pace_s`` users
+    (Locust's ``constant_throughput(1 / pace_s)``) send at most once per pace interval;
+    ``think_s`` users think that long after each answer (uniform in ±``jitter`` of it). The
+    saturation point is known exactly: where the users' unloaded demand meets the capacity.
+    """
+
+    workers: int
+    service_s: float
+    pace_s: float | None = None
+    think_s: float | None = None
+    jitter: float = 0.0
+
+    @property
+    def capacity_rps(self) -> float:
+        return self.workers / self.service_s
+
+    @property
+    def saturation_users(self) -> float:
+        cycle = self.pace_s if self.pace_s is not None else self.service_s + (self.think_s or 0)
+        return self.capacity_rps * cycle
+
+
+def closed_queue_run(
+    path: Path,
+    model: ClosedQueue,
+    users: Sequence[int],
+    *,
+    hold_s: float = 10.0,
+    settle_s: float = 3.0,
+    seed: int = 11,
+) -> SyntheticRun:
+    """Write a closed-model step run (one level per entry of ``users``) into ``path``."""
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True, exist_ok=True)
+    run = SyntheticRun(path, names=[(n, g) for n, g, _ in ENDPOINTS])
+    events = JsonlLog(path / "events.jsonl")
+    timeline = JsonlLog(path / "timeline.jsonl")
+    events.append({"t_ns": T0_NS, "type": "run_start"})
+    svc = int(model.service_s * NS)
+    wait_s = model.pace_s if model.pace_s is not None else model.think_s or 0.0
+    batches = []
+    t = T0_NS
+    for i, n_users in enumerate(users):
+        span = int((settle_s + hold_s) * NS)
+        free = [t] * model.workers
+        # (send time, user, time of that user's previous send)
+        due = [(t + int(rng.random() * wait_s * NS), u, 0) for u in range(n_users)]
+        heapq.heapify(due)
+        sends, ends, who = [], [], []
+        while due and due[0][0] < t + span:
+            sent, user, _prev = heapq.heappop(due)
+            end = max(sent, heapq.heappop(free)) + svc
+            heapq.heappush(free, end)
+            sends.append(sent)
+            ends.append(end)
+            who.append(user)
+            if model.pace_s is not None:
+                nxt = max(sent + int(model.pace_s * NS), end)
+            else:
+                think = (model.think_s or 0.0) * (1 + model.jitter * (2 * rng.random() - 1))
+                nxt = end + int(think * NS)
+            heapq.heappush(due, (nxt, user, sent))
+        n = len(sends)
+        rec = np.zeros(n, dtype=RECORD_DTYPE)
+        rec["intended_ns"] = sends
+        rec["sent_ns"] = sends
+        rec["end_ns"] = ends
+        rec["outcome"] = Outcome.OK
+        rec["status"] = 200
+        ep = np.arange(n) % len(ENDPOINTS)
+        rec["name_id"] = ep
+        rec["flags"] = (
+            np.array([f for _, _, f in ENDPOINTS], dtype=np.uint8)[ep] | FLAG_CLOSED_MODEL
+        )
+        rec["kind"] = Kind.HTTP
+        rec["user"] = who
+        rec["concurrency"] = n_users
+        batches.append(rec)
+        hold_start, hold_end = t + int(settle_s * NS), t + span
+        events.append(
+            {
+                "t_ns": hold_end,
+                "type": "level",
+                "start_ns": hold_start,
+                "end_ns": hold_end,
+                "target_users": n_users,
+                "label": f"level-{i + 1}",
+            }
+        )
+        run.levels.append((n_users, hold_start, hold_end))
+        for sec in range(int(settle_s + hold_s)):
+            timeline.append(
+                {
+                    "t_ns": t + sec * NS + NS // 2,
+                    "source": "local",
+                    "target_users": n_users,
+                    "active_users": n_users,
+                    "cpu_percent": 35.0,
+                    "late_sends": 0,
+                    "missed": 0,
+                    "inflight": 0,
+                }
+            )
+        # The next level starts once this one's last answers are in: levels do not overlap.
+        t = max(ends, default=t + span) + NS
+    events.append({"t_ns": t, "type": "run_end", "status": "complete"})
+    events.close()
+    timeline.close()
+    records = np.concatenate(batches)
+    records = records[np.argsort(records["end_ns"], kind="stable")]
+    run.records = records
+    _write_records(path, records, 1)
+    write_meta(path, _meta("complete", 1.0, "closed"))
+    return run
+
+
 def usl_throughput(n: np.ndarray, sigma: float, kappa: float, lam: float) -> np.ndarray:
     """X(N) = λN / (1 + σ(N−1) + κN(N−1))."""
     n = np.asarray(n, dtype=float)

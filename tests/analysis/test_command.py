@@ -47,7 +47,7 @@ def test_writes_analysis_json_and_prints_the_summary(run_dir, tmp_path, capsys):
     assert "ceiling (bracketed): held 75 users; failed at 90 users" in out
     assert "vs peak: " in out
     a = json.loads((run_dir / "analysis.json").read_text())
-    assert a["analysis_schema_version"] == 1
+    assert a["analysis_schema_version"] == 2
     assert [s["source"] for s in a["slos"]] == ["file", "file"]
     assert a["comparison"]["figures"][1]["requirement"]["factor"] == 1.2
 

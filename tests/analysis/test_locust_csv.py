@@ -1,8 +1,8 @@
-"""``surgeproof analyze --csv`` on a real plain-Locust run: closed model and reduced precision
-stated, user-count steps become levels, the throughput plateau brackets the ceiling."""
+"""``surgeproof analyze --csv`` on a real plain-Locust run against a server of known capacity:
+closed model and reduced precision stated, user-count steps become levels, and the saturation
+rule's bracket contains the true saturation point."""
 
 import asyncio
-import json
 import subprocess
 import sys
 import textwrap
@@ -11,35 +11,42 @@ import threading
 import pytest
 from aiohttp import web
 
+from surgeproof.analysis import Judging
+from surgeproof.analysis.locust_csv import analyze_locust_csv
 from surgeproof.cli import main
+from surgeproof.scenario.model import Slo
 
 LOCUSTFILE = textwrap.dedent(
     """
-    from locust import HttpUser, LoadTestShape, constant, task
+    from locust import HttpUser, LoadTestShape, constant_throughput, task
 
     class Watcher(HttpUser):
-        wait_time = constant(0.1)
+        wait_time = constant_throughput(5)  # each user asks for 5 req/s
 
         @task
         def ticker(self):
             self.client.get("/v1/ticker")
 
     class Steps(LoadTestShape):
-        steps = [(2, 3), (4, 3), (8, 3), (14, 3)]
+        steps = [(10, 6), (16, 6), (26, 6), (34, 6)]
 
         def tick(self):
             elapsed, end = self.get_run_time(), 0
             for users, seconds in self.steps:
                 end += seconds
                 if elapsed < end:
-                    return (users, users)
+                    return (users, 100)
             return None
     """
 )
 
+#: The server's capacity; with 5 req/s per user the true saturation point is 20 users.
+CAPACITY_RPS = 100.0
 
-class OneWorkerServer:
-    """A loopback aiohttp server that serves one request at a time in 20 ms: 50 req/s."""
+
+class SlottedServer:
+    """A loopback aiohttp server that answers at most one request per 10 ms slot, in arrival
+    order: a known capacity of exactly 100 req/s (late wake-ups do not accumulate)."""
 
     def __init__(self):
         self.loop = asyncio.new_event_loop()
@@ -49,11 +56,13 @@ class OneWorkerServer:
 
     def _run(self):
         asyncio.set_event_loop(self.loop)
-        gate = asyncio.Semaphore(1)
+        slot = 1.0 / CAPACITY_RPS
+        next_free = [0.0]
 
         async def ticker(request):
-            async with gate:
-                await asyncio.sleep(0.02)
+            now = self.loop.time()
+            next_free[0] = max(now, next_free[0]) + slot
+            await asyncio.sleep(next_free[0] - now)
             return web.json_response([{"market": "KRW-BTC", "trade_price": 131_000_000}])
 
         app = web.Application()
@@ -82,7 +91,7 @@ def locust_prefix(tmp_path_factory):
     d = tmp_path_factory.mktemp("locust")
     (d / "locustfile.py").write_text(LOCUSTFILE)
     prefix = d / "plain"
-    with OneWorkerServer() as server:
+    with SlottedServer() as server:
         subprocess.run(
             [
                 sys.executable,
@@ -98,41 +107,50 @@ def locust_prefix(tmp_path_factory):
                 "--only-summary",
                 "--loglevel",
                 "WARNING",
+                "-t",
+                "60s",  # a bound; the shape ends the test after its 24 s
             ],
             check=True,
-            timeout=60,
+            timeout=90,
             capture_output=True,
         )
     return prefix
 
 
 @pytest.mark.slow
-def test_plain_locust_csv_gives_levels_a_plateau_and_states_reduced_precision(
+def test_plain_locust_steps_bracket_the_known_capacity_and_state_reduced_precision(
     locust_prefix, tmp_path, capsys
 ):
-    slo = tmp_path / "slo.yaml"
-    slo.write_text(
-        "slos:\n  - {group: '*', p95: 2s, error_ratio: 1%}\n  - {group: orders, p99: 1s}\n"
+    # 4 s windows (6 s steps, the first second settling): judged with a 4 s minimum.
+    a = analyze_locust_csv(
+        locust_prefix,
+        slos=[Slo("*", "p95", 2000.0), Slo("*", "error_ratio", 0.01), Slo("orders", "p99", 1e3)],
+        judging=Judging(min_window_s=4.0),
     )
-    assert main(["analyze", "--csv", str(locust_prefix), "--slo", str(slo)]) == 0
-    out = capsys.readouterr().out
-    assert "reduced precision" in out and "closed-model" in out
-    a = json.loads(locust_prefix.with_name("plain_analysis.json").read_text())
     assert a["input"]["kind"] == "locust_csv"
     dq = a["data_quality"]
     assert dq["precision"] == "reduced" and dq["closed_model"]
     assert any("147→150 ms" in n for n in dq["precision_notes"])
     assert any("orders p99" in c and "not judged" in c for c in dq["caveats"])
-    assert [lv["offered_users"] for lv in a["levels"]] == [2, 4, 8, 14]
-    # One worker at 20 ms serves at most 50 req/s; 14 closed-loop users offer far more.
-    top = a["levels"][-1]
-    assert top["achieved_rps"] <= 52
-    assert a["ceiling"]["plateau"]["detected"]
-    assert top["verdict"] == "fail"
-    assert a["ceiling"]["status"] == "bracketed"
-    assert a["ceiling"]["first_fail"]["users"] <= 14
+    assert [lv["offered_users"] for lv in a["levels"]] == [10, 16, 26, 34]
+    c = a["ceiling"]
+    assert c["status"] == "bracketed", [lv["reasons"] for lv in a["levels"]]
+    # The truth: 100 req/s over 5 req/s per user = 20 users.
+    assert c["last_pass"]["users"] < CAPACITY_RPS / 5 <= c["first_fail"]["users"]
+    assert c["failed_first"]["slo"] == "target saturated"
+    assert c["plateau"]["detected"]
+    assert c["plateau"]["throughput_rps"] == pytest.approx(CAPACITY_RPS, rel=0.05)
+    assert 16 <= a["knee"]["users"] <= 26
+    assert a["settings"]["judging"]["min_window_s"] == 4.0
     # Same incident shape as a run directory's: no fault can be seen in Locust's CSVs.
     assert a["incidents"]["target_outages"] == a["incidents"]["gateway_outages"] == []
+    # The command line writes it and says what limits it.
+    slo = tmp_path / "slo.yaml"
+    slo.write_text("slos:\n  - {group: '*', error_ratio: 1%}\n")
+    assert main(["analyze", "--csv", str(locust_prefix), "--slo", str(slo)]) == 0
+    out = capsys.readouterr().out
+    assert "reduced precision" in out and "closed-model" in out
+    assert locust_prefix.with_name("plain_analysis.json").is_file()
 
 
 def test_missing_history_file_is_one_line(tmp_path, capsys):

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from synthetic import Level, QueueModel, queue_run
 
 from surgeproof.analysis.run import analyze_run, write_analysis
@@ -36,10 +37,12 @@ def test_every_documented_top_level_key_is_present_and_json_is_strict(tmp_path):
     assert again["input"]["records"]["per_source"].keys() == {"worker-0", "worker-1"}
 
 
-def test_knee_sits_at_the_last_level_before_throughput_flattens(tmp_path):
-    queue_run(
-        tmp_path / "r", QueueModel(), [Level(20), Level(40), Level(75), Level(100), Level(130)]
-    )
+def test_knee_is_where_demand_meets_the_measured_maximum_inside_the_saturation_bracket(tmp_path):
+    # The model serves 160 req/s: 80 users at 2 req/s each. Latency is not judged at all.
+    model = QueueModel()
+    queue_run(tmp_path / "r", model, [Level(20), Level(40), Level(75), Level(100), Level(130)])
     knee = analyze_run(tmp_path / "r", slos=[Slo("*", "p99", 1e9)])["knee"]
-    assert knee["users"] == 75
-    assert knee["extrapolated"] is False
+    assert (knee["last_unsaturated_users"], knee["first_saturated_users"]) == (75, 100)
+    assert knee["users"] == pytest.approx(model.capacity_users, rel=0.02)
+    assert knee["throughput_rps"] == pytest.approx(model.capacity_rps, rel=0.02)
+    assert knee["method"] == "asymptotic bounds" and knee["extrapolated"] is False

@@ -54,6 +54,15 @@ def test_martial_law_compressed_under_a_minute_gives_a_complete_run_directory(tm
     phases = [e["name"] for e in events(run_dir) if e["type"] == "phase"]
     assert phases[0] == "evening-baseline" and "panic-selling" in phases
     assert "users" in out.stdout and "req/s" in out.stdout  # progress lines
+    # Before the load: which steady windows the time scale makes too short to judge.
+    assert (
+        "surgeproof run: warning: at 1/240, 5 of 7 steady windows are under 5 s (shortest "
+        "0.75 s) and will be inconclusive; 1/36 keeps them all judgeable"
+    ) in out.stdout
+    # After it: the answer, as the demo ends, and the analysis.json it came from.
+    assert "  verdict: " in out.stdout and "  ceiling (" in out.stdout
+    assert f"analysis: {run_dir / 'analysis.json'}" in out.stdout
+    assert (run_dir / "analysis.json").is_file()
 
 
 @pytest.mark.slow

@@ -43,7 +43,7 @@ class Step:
     users: int
     latency_ms: float
     error_share: float = 0.0
-    hold_s: float = 4.0
+    hold_s: float = 5.0
 
 
 #: 300k, 500k, 600k real users hold; 700k breaks the p99 SLO: the ceiling is 600,000.

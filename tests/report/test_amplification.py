@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from surgeproof.analysis.freshness import current_analysis
 from surgeproof.report.charts import retries_chart
 from surgeproof.report.content import build_content, retries_sentences
-from surgeproof.report.fresh import current_analysis
 from surgeproof.report.render import CHART_DIR, write_reports
 
 NONE = "No retries or reconnects: no HTTP call was re-sent and no websocket reconnected."

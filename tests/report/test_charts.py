@@ -6,8 +6,8 @@ import copy
 import pytest
 from faultruns import write_fault_run
 
+from surgeproof.analysis.freshness import current_analysis
 from surgeproof.report.charts import concurrency_chart, errors_chart
-from surgeproof.report.fresh import current_analysis
 
 
 @pytest.fixture(scope="module")

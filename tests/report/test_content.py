@@ -6,9 +6,9 @@ import json
 import pytest
 from faultruns import DOWN_S, RESTORED_S, SHORT_FROM_S, UP_S, write_fault_run
 
+from surgeproof.analysis.freshness import current_analysis
 from surgeproof.cli import main
 from surgeproof.report.content import build_content, endpoints_table
-from surgeproof.report.fresh import current_analysis
 
 
 @pytest.fixture(scope="module")

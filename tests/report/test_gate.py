@@ -4,8 +4,10 @@ The step run's truth: levels of 300k, 500k and 600k real users hold (p99 20/30/4
 700k breaks (p99 2,000 ms, 5% server errors). Its measured ceiling is 600,000 real users.
 """
 
+import json
 import shutil
 
+import pytest
 from junitparser import Failure, JUnitXml
 from stepruns import STEPS, Step, write_step_run
 
@@ -144,3 +146,88 @@ def test_gate_analyses_a_run_that_has_no_analysis_yet(step_run):
     assert not (step_run / "analysis.json").exists()
     gate(step_run, "--require-ceiling", "500000")
     assert (step_run / "analysis.json").is_file()
+
+
+SMALL_GROUP_SCENARIO = """\
+name: small-group
+description: One level; orders are a small share of the calls and fail often.
+model: open
+slos:
+  - {group: "*", error_ratio: 1%}
+search:
+  start: 100
+  max: 200
+"""
+
+
+def _small_group_failing_run(path):
+    """150 users, 10 s: 96% quotation (all ok), 4% orders of which 20% fail with 503.
+
+    Pooled over all calls the error ratio is 0.8% (under 1%); orders alone are at 20%.
+    """
+    import numpy as np
+
+    from surgeproof.rundir.schema import RECORD_DTYPE, Kind, Outcome
+    from surgeproof.rundir.writer import JsonlLog, RecordFile, write_meta
+
+    t0, ns = 1_733_230_800_000_000_000, 1_000_000_000
+    path.mkdir(parents=True)
+    (path / "scenario.yaml").write_text(SMALL_GROUP_SCENARIO)
+    n = 3000
+    rec = np.zeros(n, dtype=RECORD_DTYPE)
+    rec["intended_ns"] = t0 + np.arange(n) * (10 * ns // n)
+    rec["sent_ns"] = rec["intended_ns"] + 100_000
+    rec["end_ns"] = rec["intended_ns"] + 20_000_000
+    orders = np.arange(n) % 25 == 0  # 4%
+    failed = orders & (np.cumsum(orders) % 5 == 0)  # a fifth of the orders
+    rec["name_id"] = np.where(orders, 1, 0)
+    rec["outcome"] = np.where(failed, Outcome.SERVER_ERROR, Outcome.OK)
+    rec["status"] = np.where(failed, 503, 200)
+    rec["kind"] = Kind.HTTP
+    rec["concurrency"] = 150
+    source = RecordFile(path, "local")
+    source.add_names({0: ("GET /v1/ticker", "quotation"), 1: ("POST /v1/orders", "orders")})
+    source.append(rec)
+    source.close()
+    events = JsonlLog(path / "events.jsonl")
+    level = {"start_ns": t0, "end_ns": t0 + 10 * ns, "target_users": 150, "label": "level-1"}
+    events.append({"t_ns": t0 + 10 * ns, "type": "level", **level})
+    events.close()
+    write_meta(
+        path,
+        {
+            "run_id": "small-group",
+            "status": "complete",
+            "t0_ns": t0,
+            "scenario_name": "small-group",
+            "load_model": "open",
+            "scale": {"time_scale": 1.0, "user_scale": 1.0, "assumption": "unscaled"},
+            "target": {"url": "http://127.0.0.1:40000", "embedded": True, "config": {}},
+            "workers": {"expected": 0, "seen": ["local"], "lost": []},
+        },
+    )
+    return path
+
+
+def test_a_small_group_failing_star_slo_is_one_verdict_everywhere(tmp_path, capsys):
+    # `*` means every group on its own: the analysis, its summary, the gate, JUnit and the report
+    # all say orders broke it, although the pooled error ratio (0.8%) would have held.
+    run = _small_group_failing_run(tmp_path / "run")
+    junit = tmp_path / "junit.xml"
+    assert gate(run, "--junit", junit) == 1
+    out = capsys.readouterr().out
+    assert (
+        "FAIL  * error_ratio <= 0.01 (steady-state windows): measured 0.2 (20.00%) on orders" in out
+    )
+    case = next(c for suite in JUnitXml.fromfile(str(junit)) for c in suite)
+    assert any(isinstance(r, Failure) and "on orders" in r.message for r in case.result)
+    analysis = json.loads((run / "analysis.json").read_text())
+    assert analysis["verdict"]["status"] == "fail"
+    assert analysis["levels"][0]["reasons"][0] == "orders error_ratio 20.00% > 1.00%"
+    assert "orders error_ratio 20.00% > 1.00%" in analysis["summary"][0]
+    assert analysis["overall"]["groups"]["*"]["error_ratio"] == pytest.approx(0.008)
+    # A flag on the same SLO is judged by the same rule.
+    assert gate(run, "--no-scenario", "--max-error-ratio", "1%") == 1
+    assert main(["report", str(run)]) == 0
+    report = (run / "report.md").read_text()
+    assert "**Verdict — FAIL" in report and "orders error_ratio 20.00% > 1.00%" in report

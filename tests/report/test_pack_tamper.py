@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from stepruns import write_step_run
 
+from surgeproof.analysis.freshness import reanalyze
 from surgeproof.cli import main
-from surgeproof.report.fresh import reanalyze
 from surgeproof.report.manifest import write_manifest
 from surgeproof.rundir.schema import RECORD_DTYPE
 

@@ -9,8 +9,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from surgeproof.analysis.freshness import is_stale
 from surgeproof.cli import main
-from surgeproof.report.fresh import is_stale
 
 CHART_KEYS = ("concurrency", "capacity", "errors", "groups", "websocket")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -99,3 +99,17 @@ def test_from_trace_bad_options_are_one_line_errors(tmp_path, capsys, extra, mes
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_show_warns_when_the_time_scale_makes_steady_windows_too_short_to_judge(capsys):
+    assert main(["scenario", "show", "martial-law-2024-12-03-trace", "--time-scale", "1/240"]) == 0
+    warning = capsys.readouterr().out.strip().splitlines()[-1]
+    assert warning == (
+        "warning: at 1/240, 2 of 3 steady windows are under 5 s (shortest 0.25 s) and will be "
+        "inconclusive; 1/12 keeps them all judgeable"
+    )
+
+
+def test_show_does_not_warn_at_a_compression_that_keeps_windows_judgeable(capsys):
+    assert main(["scenario", "show", "martial-law-2024-12-03-trace", "--time-scale", "1/12"]) == 0
+    assert "warning" not in capsys.readouterr().out

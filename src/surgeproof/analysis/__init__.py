@@ -7,6 +7,7 @@ step-to-break search.
 
 from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance
 from surgeproof.analysis.groupstats import GroupStats
+from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.levels import LevelVerdict, judge_level
 from surgeproof.analysis.run import analyze_run, write_analysis
 from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach
@@ -16,6 +17,7 @@ __all__ = [
     "GeneratorHealth",
     "GeneratorTolerance",
     "GroupStats",
+    "Judging",
     "LevelVerdict",
     "SloBreach",
     "analyze_run",

@@ -52,14 +52,21 @@ def is_capacity_error(outcome: np.ndarray) -> np.ndarray:
     return np.isin(outcome, np.array(CAPACITY_ERRORS, dtype=np.uint8))
 
 
+#: Lookup tables by outcome code (u1): one gather per chunk instead of a set-membership test.
+_ANSWERED = np.zeros(256, dtype=bool)
+_ANSWERED[list(ANSWERED)] = True
+_SENT = np.ones(256, dtype=bool)
+_SENT[list(UNSENT)] = False
+
+
 def is_answered(outcome: np.ndarray) -> np.ndarray:
     """Mask of outcomes that carried a response from the target."""
-    return np.isin(outcome, np.array(ANSWERED, dtype=np.uint8))
+    return _ANSWERED[np.asarray(outcome, dtype=np.uint8)]
 
 
 def has_latency(outcome: np.ndarray) -> np.ndarray:
     """Mask of outcomes that were sent, so that their latency is defined."""
-    return ~np.isin(outcome, np.array(UNSENT, dtype=np.uint8))
+    return _SENT[np.asarray(outcome, dtype=np.uint8)]
 
 
 def cause_counts(outcome: np.ndarray) -> dict[str, int]:

@@ -1,23 +1,17 @@
 """The ceiling as a bracket: the last level that held every SLO and the first that did not.
 
-Inconclusive (generator-bound) levels are listed but never move the bracket. A throughput
-plateau — more users, no more completed requests — is the saturation signal, and the only one
-closed-model data give.
+Inconclusive levels (generator-bound, too short, cut short) are listed but never move the
+bracket. Levels that passed above the lowest failure (non-monotonic data) are named in the
+statement with the failure, never summarised away.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 from surgeproof.analysis.levels import LevelVerdict
 from surgeproof.analysis.scale import Scale
-
-#: A plateau: at least this much more load ...
-PLATEAU_LOAD_STEP = 0.10
-#: ... bought less than this much more throughput.
-PLATEAU_GAIN = 0.05
 
 
 def level_ref(v: LevelVerdict | None) -> dict[str, Any] | None:
@@ -31,49 +25,6 @@ def level_ref(v: LevelVerdict | None) -> dict[str, Any] | None:
         "end_ns": v.end_ns,
         "achieved_rps": v.achieved_rps,
     }
-
-
-def throughput_plateau(levels: Sequence[LevelVerdict]) -> dict[str, Any]:
-    """Where achieved throughput stopped rising with offered users (conclusive levels only)."""
-    pts = sorted(
-        (v for v in levels if v.verdict != "inconclusive" and v.records),
-        key=lambda v: v.offered_users,
-    )
-    for prev, cur in itertools.pairwise(pts):
-        more_load = cur.offered_users >= prev.offered_users * (1 + PLATEAU_LOAD_STEP)
-        gain = cur.achieved_rps - prev.achieved_rps
-        if more_load and prev.achieved_rps > 0 and gain < PLATEAU_GAIN * prev.achieved_rps:
-            return {
-                "detected": True,
-                "from_users": prev.offered_users,
-                "throughput_rps": prev.achieved_rps,
-                "note": (
-                    f"throughput stopped rising: {prev.achieved_rps:.1f} req/s at "
-                    f"{prev.offered_users:g} users, {cur.achieved_rps:.1f} req/s at "
-                    f"{cur.offered_users:g} users"
-                ),
-            }
-    return {
-        "detected": False,
-        "from_users": None,
-        "throughput_rps": None,
-        "note": "throughput rose with every conclusive level" if pts else "no conclusive level",
-    }
-
-
-def apply_closed_model_plateau(levels: Sequence[LevelVerdict], plateau: dict[str, Any]) -> None:
-    """Closed-model data hide overload: levels past the plateau fail as saturated."""
-    if not plateau["detected"]:
-        return
-    edge = plateau["from_users"]
-    for v in levels:
-        if v.verdict == "pass" and v.offered_users > edge * (1 + PLATEAU_LOAD_STEP / 2):
-            v.verdict = "fail"
-            v.saturated = True
-            v.reasons = [
-                f"throughput plateau (closed model): {v.achieved_rps:.1f} req/s at "
-                f"{v.offered_users:g} users, no more than at {edge:g} users"
-            ]
 
 
 def ceiling_bracket(
@@ -97,7 +48,13 @@ def ceiling_bracket(
     else:
         status = "none"
     inconclusive = [
-        {"label": v.label, "users": v.offered_users, "reasons": list(v.reasons)}
+        {
+            "label": v.label,
+            "users": v.offered_users,
+            "reasons": list(v.reasons),
+            "too_short": v.too_short,
+            "generator": v.generator.bound,
+        }
         for v in levels
         if v.verdict == "inconclusive"
     ]
@@ -124,7 +81,7 @@ def ceiling_bracket(
         "generator_bound": generator_bound,
         "non_monotonic": [level_ref(v) for v in non_monotonic],
     }
-    out["statement"] = _statement(out, last_pass, first_fail, scale, generator_bound)
+    out["statement"] = _statement(out, last_pass, first_fail, scale, generator_bound, non_monotonic)
     return out
 
 
@@ -133,12 +90,13 @@ def _failed_first(v: LevelVerdict | None) -> dict[str, Any] | None:
         return None
     if v.breaches:
         return v.breaches[0].to_dict()
+    sat = v.saturation or {}
     return {
         "slo": "target saturated",
         "group": "*",
         "metric": "achieved_rps",
         "value": v.achieved_rps,
-        "limit": v.sent_rps,
+        "limit": sat.get("demand_rps"),
         "unit": "req/s",
         "first_s": None,
         "reason": v.reasons[0] if v.reasons else None,
@@ -151,24 +109,45 @@ def _statement(
     first_fail: LevelVerdict | None,
     scale: Scale,
     generator_bound: bool,
+    above: Sequence[LevelVerdict] = (),
 ) -> str:
     parts = []
     if last_pass:
         parts.append(f"held {_users(last_pass.offered_users, scale)}")
-    else:
+    elif first_fail and above:
+        parts.append("no level below the lowest failure held every SLO")
+    elif first_fail:
         parts.append("no level held every SLO")
+    else:
+        parts.append("no conclusive level: no ceiling can be claimed")
     if first_fail:
         why = first_fail.reasons[0] if first_fail.reasons else "failed"
         parts.append(f"failed at {_users(first_fail.offered_users, scale)}: {why}")
     elif last_pass:
         parts.append("no conclusive level failed, so the ceiling is at least that")
+    if first_fail and above:
+        held = ", ".join(f"{v.offered_users:g}" for v in sorted(above, key=_by_users))
+        parts.append(
+            f"yet {held} users held every SLO above that failure (non-monotonic: the levels "
+            "disagree; the ceiling is taken below the lowest failure)"
+        )
+    short = [i for i in out["inconclusive"] if i.get("too_short")]
+    if short:
+        parts.append(
+            f"{len(short)} level{'s' if len(short) > 1 else ''} too short to judge "
+            f"(inconclusive): " + ", ".join(f"{i['label']} ({i['users']:g} users)" for i in short)
+        )
     if generator_bound:
         parts.append(
             "the generator was the bottleneck at "
-            + ", ".join(f"{i['users']:g}" for i in out["inconclusive"])
+            + ", ".join(f"{i['users']:g}" for i in out["inconclusive"] if i.get("generator"))
             + " users (inconclusive, not counted)"
         )
     return "; ".join(parts)
+
+
+def _by_users(v: LevelVerdict) -> float:
+    return v.offered_users
 
 
 def _users(sim: float, scale: Scale) -> str:

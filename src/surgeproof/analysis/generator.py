@@ -24,8 +24,6 @@ class GeneratorTolerance:
     late_ms: float = 100.0  # a send later than this after its intended time is late
     late_ratio: float = 0.01  # more than this share of late or missed sends: generator-bound
     cpu_percent: float = 90.0  # a source's mean CPU at or above this: generator-bound
-    saturation_ratio: float = 0.9  # achieved below this share of sent rate: target saturated
-    min_samples: int = 20  # fewer samples in a group: its SLOs are not judged
 
 
 @dataclass

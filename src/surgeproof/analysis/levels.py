@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from surgeproof.analysis.causes import is_answered
+from surgeproof.analysis.causes import has_latency, is_answered
 from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance, health_of
 from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, GroupStats, KeyedStats
+from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.keyed import KeyedValues
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
@@ -58,6 +59,25 @@ class LevelVerdict:
     #: Generator sources whose users or records were missing from part of the window (a lost
     #: worker; in a running run also a worker whose records have not arrived): inconclusive.
     short_of: list[str] = field(default_factory=list)
+    #: Calls the window counted (any outcome but missed and cancelled: answered, failed, timed
+    #: out, backlogged): what its users asked the target for.
+    calls: int = 0
+    #: Mean latency (ms) of the window's calls that have one (Little's law needs the mean).
+    mean_latency_ms: float | None = None
+    #: The window was shorter, or held fewer calls, than a verdict needs (``Judging``).
+    too_short: bool = False
+    #: What the saturation rule measured (``saturation.Saturation.to_dict``), once settled.
+    saturation: dict[str, Any] | None = None
+
+    @property
+    def asked_rps(self) -> float:
+        """Calls the users asked the target for, per second of the window."""
+        return self.calls / max(self.duration_s, 1e-9)
+
+    @property
+    def per_user_rps(self) -> float | None:
+        """Achieved throughput per offered user."""
+        return self.achieved_rps / self.offered_users if self.offered_users > 0 else None
 
     @property
     def duration_s(self) -> float:
@@ -79,11 +99,16 @@ class LevelVerdict:
             "achieved_rps": self.achieved_rps,
             "ok_rps": self.ok_rps,
             "records": self.records,
+            "calls": self.calls,
+            "asked_rps": self.asked_rps,
+            "mean_latency_ms": self.mean_latency_ms,
             "verdict": self.verdict,
             "reasons": list(self.reasons),
             "breaches": [b.to_dict() for b in self.breaches],
             "unjudged": list(self.unjudged),
             "saturated": self.saturated,
+            "saturation": self.saturation,
+            "too_short": self.too_short,
             "groups": {g: st.to_dict() for g, st in self.groups.items()},
             "ws_gap_ms": self.ws_gap_ms,
             "short_of": list(self.short_of),
@@ -110,12 +135,19 @@ def judge_level(
     target_users: float | None = None,
     label: str | None = None,
     tolerance: GeneratorTolerance | None = None,
+    judging: Judging | None = None,
+    earlier: Sequence[LevelVerdict] = (),
 ) -> LevelVerdict:
     """Judge the steady-state window ``[start_ns, end_ns)`` of a (possibly running) run.
 
-    A window overlapping a lost worker's shortfall (run.json ``workers.lost``, else the
-    ``worker_lost``/``rebalanced`` events a running run appends) is inconclusive, naming it.
+    By the same rules as the full analysis (:func:`surgeproof.analysis.saturation.settle`):
+    ``earlier`` = the levels judged before in this run (the saturation rule compares with the
+    lowest-load level and the highest throughput among them and this one). A window overlapping
+    a lost worker's shortfall (run.json ``workers.lost``, else the ``worker_lost``/``rebalanced``
+    events a running run appends) is inconclusive, naming it.
     """
+    from surgeproof.analysis.saturation import settle
+
     run_dir = Path(run_dir)
     timeline, _ = read_timeline(run_dir)
     meta = read_meta(run_dir)
@@ -124,16 +156,21 @@ def judge_level(
     # Only a run still being written can lack the window's data; a finished one has all it has.
     running = meta.get("status") == "running"
     spec = LevelSpec(int(start_ns), int(end_ns), target_users, label)
+    scan = RecordScan.open(run_dir)
+    judging = judging or Judging()
     [verdict] = judge_levels(
-        RecordScan.open(run_dir),
+        scan,
         [spec],
         timeline,
         slos,
         tolerance=tolerance,
+        judging=judging,
         check_fresh=running,
         lost_sources={w.source for w in shortfalls},
     )
     apply_shortfalls([verdict], shortfalls, _t0_of(meta, events, int(start_ns)))
+    closed = meta.get("load_model") == "closed" or scan.census().closed_model
+    settle([verdict], judging, closed_model=closed, earlier=earlier)
     return verdict
 
 
@@ -147,11 +184,12 @@ def judge_samples(
     target_users: float | None = None,
     label: str | None = None,
     tolerance: GeneratorTolerance | None = None,
+    judging: Judging | None = None,
     ended: tuple[int, int] | None = None,
     check_fresh: bool = False,
-    closed_model: bool = False,
 ) -> LevelVerdict:
-    """Judge records already selected for ``[start_ns, end_ns)`` (``window``).
+    """Judge records already selected for ``[start_ns, end_ns)`` (``window``), before the
+    cross-level saturation rule (see :func:`judge_levels`).
 
     ``ended`` = (answers, ok answers) whose end falls in the window, when known from the whole
     run; otherwise counted from ``window`` alone.
@@ -163,8 +201,8 @@ def judge_samples(
         timeline,
         slos,
         tolerance=tolerance,
+        judging=judging,
         check_fresh=check_fresh,
-        closed_model=closed_model,
         ended=[ended] if ended is not None else None,
     )[0]
 
@@ -176,19 +214,22 @@ def judge_levels(
     slos: Sequence[Slo],
     *,
     tolerance: GeneratorTolerance | None = None,
+    judging: Judging | None = None,
     check_fresh: bool = False,
-    closed_model: bool = False,
     ended: Sequence[tuple[int, int]] | None = None,
     lost_sources: Collection[str] = (),
 ) -> list[LevelVerdict]:
-    """Judge every window of ``specs`` in a few chunked passes over ``records``.
+    """Measure and judge every window of ``specs`` in a few chunked passes over ``records``.
 
-    Achieved throughput counts answers *ending* in a window, whenever they were intended.
+    Each level is judged on its own here (minimums, generator, SLOs); the saturation rule, which
+    compares levels with one another, is applied afterwards by ``saturation.settle``. Achieved
+    throughput counts answers *ending* in a window, whenever they were intended.
     ``lost_sources`` (lost workers, judged by the shortfall rule) are not waited for by
     ``check_fresh``: their timeline ended with them.
     """
     scan = records if isinstance(records, RecordScan) else RecordScan.of(records)
     tol = tolerance or GeneratorTolerance()
+    judging = judging or Judging()
     slos = tuple(slos) or DEFAULT_SLOS
     census = scan.census(tol.late_ms)
     out: list[LevelVerdict | None] = [None] * len(specs)
@@ -197,20 +238,26 @@ def judge_levels(
         for i, m in zip(layer, measured, strict=True):
             if ended is not None:
                 m.answered, m.ok = ended[i]
-            m.breaches, m.unjudged = evaluate(slos, m.groups, tol.min_samples)
+            m.breaches, m.unjudged = evaluate(slos, m.groups, judging)
         failing = [(i, m) for i, m in zip(layer, measured, strict=True) if m.breaches]
         if failing:
             _first_breach_seconds(scan, census, [specs[i] for i, _ in failing], failing)
         for i, m in zip(layer, measured, strict=True):
-            out[i] = _decide(
-                specs[i], m, slos, timeline, tol, check_fresh, closed_model, lost_sources
+            out[i] = decide(
+                specs[i],
+                m,
+                slos,
+                judging,
+                timeline=timeline,
+                check_fresh=check_fresh,
+                lost_sources=lost_sources,
             )
     return [v for v in out if v is not None]
 
 
 @dataclass
-class _Measured:
-    """What one window's records showed, before judging."""
+class LevelMeasure:
+    """What one window's records showed, before judging (any input: records or Locust CSV)."""
 
     records: int
     intended: int
@@ -221,6 +268,9 @@ class _Measured:
     health: GeneratorHealth
     median_users: float
     ws_gap_ms: dict[str, float | None] | None
+    calls: int = 0
+    mean_latency_ms: float | None = None
+    active_users: float | None = None
     breaches: list[SloBreach] = field(default_factory=list)
     unjudged: list[str] = field(default_factory=list)
 
@@ -264,7 +314,7 @@ def _measure(
     specs: Sequence[LevelSpec],
     timeline: Sequence[dict[str, Any]],
     tol: GeneratorTolerance,
-) -> list[_Measured]:
+) -> list[LevelMeasure]:
     win = _Windows(specs)
     n, n_groups = len(win), max(len(scan.groups), 1)
     stats = KeyedStats(n * n_groups, census.counted, (census.latency, census.service))
@@ -272,10 +322,17 @@ def _measure(
     late = np.zeros(n, dtype=np.int64)
     answered = np.zeros(n, dtype=np.int64)
     ok = np.zeros(n, dtype=np.int64)
+    # Little's law needs mean latency: summed (ms) over the calls that have one.
+    lat_sum = np.zeros(n, dtype=np.float64)
+    lat_n = np.zeros(n, dtype=np.int64)
     for s in scan.chunks(within=win.span):
         li = win.of(s.intended_ns)
         req = s.kind != Kind.WS_GAP
         stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1))
+        # Rows outside every window or without a latency go to the spare bin n.
+        k = np.where(req & has_latency(s.outcome) & (li >= 0), li, n)
+        lat_n += np.bincount(k, minlength=n + 1)[:n]
+        lat_sum += np.bincount(k, weights=s.end_ns - s.intended_ns, minlength=n + 1)[:n] / 1e6
         rs = req & (li >= 0) & (s.sent_ns > 0)
         sent += np.bincount(li[rs], minlength=n)
         lag_ms = (s.sent_ns[rs] - s.intended_ns[rs]) / 1e6
@@ -310,7 +367,7 @@ def _measure(
             tol=tol,
         )
         out.append(
-            _Measured(
+            LevelMeasure(
                 records=int(t.sum()),
                 intended=int(t.sum() - t[Outcome.CANCELLED]),
                 sent=int(sent[i]),
@@ -320,6 +377,8 @@ def _measure(
                 health=health,
                 median_users=users.get(i, 0.0),
                 ws_gap_ms=gaps.get(i),
+                calls=int(t.sum() - t[Outcome.CANCELLED] - t[Outcome.MISSED]),
+                mean_latency_ms=float(lat_sum[i] / lat_n[i]) if lat_n[i] else None,
             )
         )
     return out
@@ -364,7 +423,7 @@ def _first_breach_seconds(
     scan: RecordScan,
     census: Census,
     specs: Sequence[LevelSpec],
-    failing: Sequence[tuple[int, _Measured]],
+    failing: Sequence[tuple[int, LevelMeasure]],
 ) -> None:
     """Set each breach's ``first_s``: the first whole second of its window in which it broke."""
     win = _Windows(specs)
@@ -397,16 +456,21 @@ def _first_breach_seconds(
         m.breaches = timed
 
 
-def _decide(
+def decide(
     spec: LevelSpec,
-    m: _Measured,
+    m: LevelMeasure,
     slos: Sequence[Slo],
-    timeline: Sequence[dict[str, Any]],
-    tol: GeneratorTolerance,
-    check_fresh: bool,
-    closed_model: bool,
+    judging: Judging,
+    *,
+    timeline: Sequence[dict[str, Any]] = (),
+    check_fresh: bool = False,
     lost_sources: Collection[str] = (),
 ) -> LevelVerdict:
+    """One window's own verdict: no data, not flushed, too short, generator-bound, SLOs broken.
+
+    Whether the target kept up (saturation) needs the other levels too and is settled after
+    all of them (``saturation.settle``), which also applies the minimum number of calls.
+    """
     start_ns, end_ns = spec.start_ns, spec.end_ns
     duration = max((end_ns - start_ns) / 1e9, 1e-9)
     offered_users = (
@@ -427,18 +491,18 @@ def _decide(
         groups=m.groups,
         generator=health,
         label=spec.label,
-        active_users=_mean_active(timeline, start_ns, end_ns),
+        active_users=(
+            m.active_users
+            if m.active_users is not None
+            else _mean_active(timeline, start_ns, end_ns)
+        ),
         ws_gap_ms=m.ws_gap_ms,
+        calls=m.calls,
+        mean_latency_ms=m.mean_latency_ms,
     )
-    stats = m.groups
     verdict.breaches = sorted(m.breaches, key=_breach_order)
     verdict.unjudged = m.unjudged
-    unjudged = m.unjudged
-    intended, sent = m.intended, m.sent
-    if not closed_model and sent and verdict.achieved_rps < tol.saturation_ratio * verdict.sent_rps:
-        verdict.saturated = True
-
-    if intended == 0:
+    if m.intended == 0:
         verdict.verdict = "inconclusive"
         verdict.reasons.append("no records in the window")
         return verdict
@@ -454,12 +518,13 @@ def _decide(
             )
             return verdict
     failures = [b.describe() for b in verdict.breaches]
-    if verdict.saturated:
-        failures.append(
-            f"target saturated: achieved {verdict.achieved_rps:.0f} req/s of "
-            f"{verdict.sent_rps:.0f} sent ({verdict.achieved_rps / verdict.sent_rps:.0%}); "
-            "answers arrive late"
-        )
+    if duration < judging.min_window_s:
+        verdict.verdict = "inconclusive"
+        verdict.too_short = True
+        verdict.reasons.append(too_short_reason(duration, m.calls, judging))
+        if failures:
+            verdict.reasons.append("not counted: " + "; ".join(failures))
+        return verdict
     if health.bound:
         verdict.verdict = "inconclusive"
         verdict.reasons.extend(health.reasons)
@@ -471,12 +536,21 @@ def _decide(
         verdict.verdict = "fail"
         verdict.reasons.extend(failures)
         return verdict
-    if unjudged and len(unjudged) == sum(1 for _ in _judgeable(slos, stats)):
+    judgeable = _judgeable(slos, m.groups)
+    if judgeable and len(verdict.unjudged) >= len(judgeable):
         verdict.verdict = "inconclusive"
-        verdict.reasons.append("too few samples to judge any SLO: " + "; ".join(unjudged))
+        verdict.reasons.append("too few samples to judge any SLO: " + "; ".join(verdict.unjudged))
         return verdict
     verdict.reasons.append(f"held every SLO at {offered_users:g} users")
     return verdict
+
+
+def too_short_reason(duration_s: float, calls: int, judging: Judging) -> str:
+    """``inconclusive: too short: 0.25 s window with 14 calls (a verdict needs at least ...)``."""
+    return (
+        f"inconclusive: too short: a {duration_s:.3g} s window with {calls:,} calls (a verdict "
+        f"needs at least {judging.min_window_s:g} s and {judging.min_calls:,} calls)"
+    )
 
 
 def _breach_order(b: SloBreach) -> tuple[float, float]:

@@ -2,40 +2,34 @@
 ``PREFIX_stats_history.csv``, ``PREFIX_failures.csv``), with the reduced precision stated.
 
 Locust users are closed-loop, its percentiles are bucketed and its history percentiles cover a
-rolling window; only the cumulative counts are exact. Steps of the user count become levels,
-judged by the SLOs the data allow and by the throughput plateau.
+rolling window; only the cumulative counts (and sums behind the cumulative mean) are exact.
+Steps of the user count become levels, judged like a run directory's (``builder``): by the SLOs
+the data allow and by the saturation rule for closed-model data.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from surgeproof import __version__
+from surgeproof.analysis.builder import Measured, build_analysis
 from surgeproof.analysis.causes import CAUSES
-from surgeproof.analysis.ceiling import (
-    apply_closed_model_plateau,
-    ceiling_bracket,
-    throughput_plateau,
-)
-from surgeproof.analysis.generator import GeneratorHealth
+from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance
 from surgeproof.analysis.groupstats import ALL_GROUPS, GroupStats
-from surgeproof.analysis.headroom import compare_with_profile
-from surgeproof.analysis.knee import find_knee
-from surgeproof.analysis.levels import LevelVerdict
-from surgeproof.analysis.run import ANALYSIS_SCHEMA_VERSION, CLOSED_MODEL_CAVEAT
+from surgeproof.analysis.judging import Judging
+from surgeproof.analysis.levels import LevelMeasure, LevelSpec, LevelVerdict, decide
 from surgeproof.analysis.scale import Scale
-from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach, slo_dict
-from surgeproof.analysis.summary import summary_lines
-from surgeproof.analysis.usl import fit_usl
-from surgeproof.analysis.verdict import run_verdict
+from surgeproof.analysis.slo import DEFAULT_SLOS, evaluate, over_limit
+from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
+
+#: The one group a Locust CSV has: its Aggregated row (all requests together).
+CSV_GROUP = "aggregated"
 
 #: Locust history columns → our percentile keys.
 _PCT_COLUMNS = {
@@ -65,8 +59,25 @@ def analyze_locust_csv(
     profile: CapacityProfile | None = None,
     slos: Sequence[Slo] | None = None,
     requirements: Sequence[Requirement] | None = None,
+    judging: Judging | None = None,
 ) -> dict[str, Any]:
     """The analysis.json content for a plain Locust run's CSV files."""
+    return build_analysis(
+        measure_locust_csv(
+            prefix, profile=profile, slos=slos, requirements=requirements, judging=judging
+        )
+    )
+
+
+def measure_locust_csv(
+    prefix: str | Path,
+    *,
+    profile: CapacityProfile | None = None,
+    slos: Sequence[Slo] | None = None,
+    requirements: Sequence[Requirement] | None = None,
+    judging: Judging | None = None,
+) -> Measured:
+    """What a plain Locust run's CSV files show: one level per step of the user count."""
     prefix = str(prefix)
     history = _read_csv(Path(f"{prefix}_stats_history.csv"), required=True)
     stats = _read_csv(Path(f"{prefix}_stats.csv"), required=False)
@@ -81,9 +92,14 @@ def analyze_locust_csv(
         failed = np.array([float(r["Total Failure Count"]) for r in rows])
     except (KeyError, ValueError) as exc:
         raise UserError(f"{prefix}_stats_history.csv: missing or bad column ({exc})") from None
+    mean_ms = np.array([_num(r.get("Total Average Response Time")) for r in rows])
     pct = {k: np.array([_num(r.get(col)) for r in rows]) for k, col in _PCT_COLUMNS.items()}
+    rules = judging or Judging()
 
-    caveats = [CLOSED_MODEL_CAVEAT]
+    caveats = [
+        "Locust CSV has no endpoint groups: SLOs on '*' are judged on Locust's Aggregated row "
+        "(all requests together)"
+    ]
     slo_source = "file" if slos else "default"
     slos = tuple(slos) if slos else DEFAULT_SLOS
     if slo_source == "default":
@@ -91,33 +107,16 @@ def analyze_locust_csv(
             "no SLOs given (--slo): judged by the default SLOs "
             + ", ".join(str(s) for s in DEFAULT_SLOS)
         )
-    judgeable = [s for s in slos if s.group == ALL_GROUPS]
+    judgeable = tuple(s for s in slos if s.group == ALL_GROUPS)
     for s in slos:
         if s.group != ALL_GROUPS:
             caveats.append(f"SLO {s} not judged: Locust CSV has no endpoint groups")
 
-    levels = _steps(t, users, total, failed, pct, judgeable)
-    plateau = throughput_plateau(levels)
-    apply_closed_model_plateau(levels, plateau)
-    scale = Scale()
-    ceiling = ceiling_bracket(levels, scale, plateau)
-    points = [(v.offered_users, v.achieved_rps) for v in levels if v.verdict != "inconclusive"]
-    usl = fit_usl(points)
-    comparison = (
-        compare_with_profile(
-            profile, ceiling["real"]["last_pass_users"], requirements or (), scale, usl
-        )
-        if profile is not None
-        else None
-    )
+    levels = _steps(t, users, total, failed, mean_ms, pct, judgeable, rules)
     t0_ns = int(t[0]) * 1_000_000_000
     series = _series(t, users, total, failed, pct, judgeable)
-    overall = _overall(stats)
-    analysis: dict[str, Any] = {
-        "analysis_schema_version": ANALYSIS_SCHEMA_VERSION,
-        "generated_at_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "surgeproof_version": __version__,
-        "input": {
+    return Measured(
+        input={
             "kind": "locust_csv",
             "path": prefix,
             "run_id": None,
@@ -138,18 +137,23 @@ def analyze_locust_csv(
             },
             "window_s": 1.0,
         },
-        "scale": scale.to_dict(),
-        "slos": [slo_dict(s, slo_source) for s in slos],
-        "verdict": run_verdict(levels, ceiling, comparison, scale),
-        "ceiling": ceiling,
-        "levels": [v.to_dict(t0_ns) for v in levels],
-        "usl": usl,
-        "knee": find_knee(points),
-        "timeseries": series,
-        "overall": {"groups": overall},
-        "comparison": comparison,
-        "incidents": _incidents(series, failures),
-        "reconciliation": {
+        scale=Scale(),
+        slos=slos,
+        slo_source=slo_source,
+        requirements=tuple(requirements or ()),
+        requirement_source="option" if requirements else "none",
+        profile=profile,
+        profile_source="option" if profile is not None else "none",
+        tolerance=GeneratorTolerance(),
+        judging=rules,
+        window_s=1.0,
+        window_min_samples=WINDOW_MIN_SAMPLES,
+        closed_model=True,
+        levels=levels,
+        timeseries=series,
+        overall={"groups": _overall(stats)},
+        incidents=_incidents(series, failures),
+        reconciliation={
             "available": False,
             "lost_acknowledged_orders": None,
             "acknowledged_orders": None,
@@ -160,19 +164,16 @@ def analyze_locust_csv(
             "details": {},
             "note": "a plain Locust run has no exchange ledger",
         },
-        "data_quality": {
+        data_quality={
             "partial": False,
             "partial_reason": None,
             "damage": [],
             "precision": "reduced",
             "precision_notes": list(PRECISION_NOTES),
-            "closed_model": True,
             "caveats": caveats,
             "shortfall_windows": [],
         },
-        "generator": {
-            "bottleneck": False,
-            "inconclusive_levels": [],
+        generator={
             "late_ratio": None,
             "missed": None,
             "cpu_max_percent": None,
@@ -180,9 +181,7 @@ def analyze_locust_csv(
             "lost_workers": [],
             "statement": "unknown: Locust CSV carries no generator CPU or send-lag data",
         },
-    }
-    analysis["summary"] = summary_lines(analysis)
-    return analysis
+    )
 
 
 def _read_csv(path: Path, required: bool) -> list[dict[str, str]]:
@@ -204,14 +203,7 @@ def _num(text: str | None) -> float:
         return float("nan")
 
 
-def _steps(
-    t: np.ndarray,
-    users: np.ndarray,
-    total: np.ndarray,
-    failed: np.ndarray,
-    pct: dict[str, np.ndarray],
-    slos: Sequence[Slo],
-) -> list[LevelVerdict]:
+def _steps(t, users, total, failed, mean_ms, pct, slos, judging) -> list[LevelVerdict]:
     """One level per run of equal user counts; its first row (the step change) is settling."""
     out: list[LevelVerdict] = []
     i = 0
@@ -221,51 +213,50 @@ def _steps(
             j += 1
         # Rows i..j share a user count; the interval (i, j] after the first row is steady.
         if users[i] > 0 and j - i >= 1 and t[j] > t[i]:
-            out.append(_level(t, users, total, failed, pct, slos, i, j, len(out) + 1))
+            out.append(_level(t, users, total, failed, mean_ms, pct, slos, judging, i, j, out))
         i = j + 1
     return out
 
 
-def _level(t, users, total, failed, pct, slos, i, j, n) -> LevelVerdict:
-    dt = float(t[j] - t[i])
+def _level(t, users, total, failed, mean_ms, pct, slos, judging, i, j, out) -> LevelVerdict:
     reqs = float(total[j] - total[i])
     fails = float(failed[j] - failed[i])
     lat = {k: _max_finite(v[i + 1 : j + 1]) for k, v in pct.items()}
-    ratio = fails / reqs if reqs else None
     errors = dict.fromkeys(CAUSES, 0)
-    stats = {
-        ALL_GROUPS: GroupStats(int(reqs), int(reqs - fails), errors, ratio, lat, dict.fromkeys(lat))
-    }
-    breaches = []
-    for slo in slos:
-        value = ratio if slo.metric == "error_ratio" else lat.get(slo.metric)
-        if value is not None and value > slo.limit:
-            breaches.append(SloBreach(slo, ALL_GROUPS, float(value)))
-    verdict = "fail" if breaches else ("pass" if reqs else "inconclusive")
-    reasons = [b.describe() for b in breaches] or (
-        [f"held every judged SLO at {users[i]:g} users"] if reqs else ["no requests in the step"]
+    group = GroupStats(
+        int(reqs),
+        int(reqs - fails),
+        errors,
+        fails / reqs if reqs else None,
+        lat,
+        dict.fromkeys(lat),
     )
-    start_ns = int(t[i]) * 1_000_000_000
-    end_ns = int(t[j]) * 1_000_000_000
-    health = GeneratorHealth(0, 0, 0, {}, None, None)
-    rps = reqs / dt
-    return LevelVerdict(
-        verdict=verdict,  # type: ignore[arg-type]
-        reasons=reasons,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        offered_users=float(users[i]),
-        offered_rps=rps,
-        sent_rps=rps,
-        achieved_rps=rps,
-        ok_rps=(reqs - fails) / dt,
+    # The interval's mean latency from Locust's cumulative mean and count (exact sums).
+    mean = None
+    if reqs > 0 and np.isfinite(mean_ms[i]) and np.isfinite(mean_ms[j]):
+        mean = float((mean_ms[j] * total[j] - mean_ms[i] * total[i]) / reqs)
+    m = LevelMeasure(
         records=int(reqs),
-        groups=stats,
-        generator=health,
-        breaches=breaches,
-        label=f"step-{n} ({users[i]:g} users)",
+        intended=int(reqs),
+        sent=int(reqs),
+        answered=int(reqs),
+        ok=int(reqs - fails),
+        groups={CSV_GROUP: group, ALL_GROUPS: group},
+        health=GeneratorHealth(int(reqs), 0, 0, {}, None, None),
+        median_users=float(users[i]),
+        ws_gap_ms=None,
+        calls=int(reqs),
+        mean_latency_ms=mean,
         active_users=float(users[i]),
     )
+    m.breaches, m.unjudged = evaluate(slos, m.groups, judging)
+    spec = LevelSpec(
+        int(t[i]) * 1_000_000_000,
+        int(t[j]) * 1_000_000_000,
+        float(users[i]),
+        f"step-{len(out) + 1} ({users[i]:g} users)",
+    )
+    return decide(spec, m, slos, judging)
 
 
 def _max_finite(v: np.ndarray) -> float | None:
@@ -284,7 +275,7 @@ def _series(t, users, total, failed, pct, slos) -> dict[str, Any]:
         v = err if slo.metric == "error_ratio" else pct.get(slo.metric)
         if v is not None:
             with np.errstate(invalid="ignore"):
-                breach |= v > slo.limit
+                breach |= over_limit(v, slo.limit)
 
     def col(a):
         return [None if not np.isfinite(x) else float(x) for x in a]

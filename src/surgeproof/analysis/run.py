@@ -1,30 +1,32 @@
-"""``analyze_run``: the whole ``analysis.json`` of a run directory, from its raw data alone."""
+"""``analyze_run``: the whole ``analysis.json`` of a run directory, from its raw data alone.
+
+``measure_run`` reads the raw data; ``builder.build_analysis`` judges across levels.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from surgeproof import __version__
 from surgeproof.analysis.amplification import annotate_incidents, measure_amplification
-from surgeproof.analysis.ceiling import (
-    apply_closed_model_plateau,
-    ceiling_bracket,
-    throughput_plateau,
+from surgeproof.analysis.builder import (
+    ANALYSIS_FILE,
+    ANALYSIS_SCHEMA_VERSION,
+    CLOSED_MODEL_CAVEAT,
+    Measured,
+    build_analysis,
 )
 from surgeproof.analysis.endpoints import overall_stats
 from surgeproof.analysis.gateway_outages import gateway_outages
 from surgeproof.analysis.generator import GeneratorTolerance
-from surgeproof.analysis.headroom import compare_with_profile
 from surgeproof.analysis.incidents import incident_view
-from surgeproof.analysis.knee import find_knee
-from surgeproof.analysis.levels import LevelSpec, LevelVerdict, judge_levels
+from surgeproof.analysis.judging import Judging, as_judging
+from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import reconcile
 from surgeproof.analysis.scale import Scale
@@ -35,14 +37,10 @@ from surgeproof.analysis.settings import (
     as_requirements,
     as_slos,
     as_tolerance,
-    settings_dict,
 )
 from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
-from surgeproof.analysis.slo import DEFAULT_SLOS, slo_dict
-from surgeproof.analysis.summary import summary_lines
+from surgeproof.analysis.slo import DEFAULT_SLOS
 from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES, build_series
-from surgeproof.analysis.usl import fit_usl
-from surgeproof.analysis.verdict import run_verdict
 from surgeproof.errors import UserError
 from surgeproof.rundir.reader import (
     open_record_sources,
@@ -54,13 +52,14 @@ from surgeproof.rundir.reader import (
 from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, RunDirError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
 
-ANALYSIS_SCHEMA_VERSION = 1
-ANALYSIS_FILE = "analysis.json"
-
-CLOSED_MODEL_CAVEAT = (
-    "closed-model data understate overload: users wait for each response, so offered load falls "
-    "as the target slows (coordinated omission); the throughput plateau is the saturation signal"
-)
+__all__ = [
+    "ANALYSIS_FILE",
+    "ANALYSIS_SCHEMA_VERSION",
+    "CLOSED_MODEL_CAVEAT",
+    "analyze_run",
+    "measure_run",
+    "write_analysis",
+]
 
 
 def analyze_run(
@@ -71,6 +70,7 @@ def analyze_run(
     window_s: float = 1.0,
     requirements: Sequence[Requirement | Mapping[str, Any]] | None = None,
     tolerance: GeneratorTolerance | Mapping[str, Any] | None = None,
+    judging: Judging | Mapping[str, Any] | None = None,
     slo_source: str = "argument",
     requirement_source: str | None = None,
     profile_source: str = "argument",
@@ -84,11 +84,46 @@ def analyze_run(
     where SLOs, requirements and the profile came from; ``requirement_source`` left None is
     "scenario" when the requirements equal the scenario copy's, else "argument".
     """
+    return build_analysis(
+        measure_run(
+            run_dir,
+            profile=profile,
+            slos=slos,
+            window_s=window_s,
+            requirements=requirements,
+            tolerance=tolerance,
+            judging=judging,
+            slo_source=slo_source,
+            requirement_source=requirement_source,
+            profile_source=profile_source,
+            min_samples=min_samples,
+            window_min_samples=window_min_samples,
+        )
+    )
+
+
+def measure_run(
+    run_dir: str | Path,
+    *,
+    profile: CapacityProfile | Mapping[str, Any] | str | Path | None,
+    slos: Sequence[Slo | Mapping[str, Any]] | None,
+    window_s: float,
+    requirements: Sequence[Requirement | Mapping[str, Any]] | None,
+    tolerance: GeneratorTolerance | Mapping[str, Any] | None,
+    judging: Judging | Mapping[str, Any] | None,
+    slo_source: str,
+    requirement_source: str | None,
+    profile_source: str,
+    min_samples: int | None,
+    window_min_samples: int,
+) -> Measured:
+    """Everything a run directory's raw data show, each level judged on its own."""
     run_dir = Path(run_dir)
     if not window_s > 0:
         raise UserError(f"--window must be positive, got {window_s:g} s")
     meta = read_meta(run_dir)
-    tol = as_tolerance(tolerance, min_samples)
+    tol, moved = as_tolerance(tolerance)
+    rules = as_judging(judging, **moved, min_samples=min_samples)
     caveats: list[str] = []
     scan = RecordScan.open(run_dir)
     census = scan.census(tol.late_ms)
@@ -134,19 +169,9 @@ def analyze_run(
     t0_ns = first_ns if t0_ns is None else min(t0_ns, first_ns)
 
     specs = _level_specs(events)
-    levels = judge_levels(
-        scan, specs, timeline, slos, tolerance=tol, closed_model=load_model == "closed"
-    )
+    levels = judge_levels(scan, specs, timeline, slos, tolerance=tol, judging=rules)
     shortfalls = shortfall_windows(meta, events)
     short_levels = apply_shortfalls(levels, shortfalls, t0_ns)
-    plateau = throughput_plateau(levels)
-    if load_model == "closed":
-        apply_closed_model_plateau(levels, plateau)
-        caveats.append(CLOSED_MODEL_CAVEAT)
-    ceiling = ceiling_bracket(levels, scale, plateau)
-    points = [(v.offered_users, v.achieved_rps) for v in levels if v.verdict != "inconclusive"]
-    usl = fit_usl(points, scale.user_scale)
-    knee = find_knee(points)
     series = build_series(
         scan, timeline, t0_ns, window_s, slos, window_min_samples=window_min_samples
     )
@@ -165,12 +190,6 @@ def analyze_run(
     incidents["gateway_outages"] = gateway_outages(events, amplification)
     reconciliation, rec_damage = reconcile(run_dir, incidents["target_outages"])
     damage += rec_damage
-    ceiling_real = ceiling["real"]["last_pass_users"]
-    comparison = (
-        compare_with_profile(profile, ceiling_real, requirements, scale, usl)
-        if profile is not None
-        else None
-    )
     endpoints, overall = overall_stats(scan)
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
@@ -191,40 +210,31 @@ def analyze_run(
     if damage and not reason:
         reason = "; ".join(damage)
 
-    analysis: dict[str, Any] = {
-        "analysis_schema_version": ANALYSIS_SCHEMA_VERSION,
-        "generated_at_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "surgeproof_version": __version__,
-        "input": _input(run_dir, meta, scan, census, t0_ns, window_s, load_model),
-        "settings": settings_dict(
-            window_s=window_s,
-            slos=slos,
-            slo_source=slo_source,
-            requirements=requirements,
-            requirement_source=requirement_source,
-            tolerance=tol,
-            window_min_samples=window_min_samples,
-            profile=profile,
-            profile_source=profile_source if profile is not None else "none",
-        ),
-        "scale": scale.to_dict(),
-        "slos": [slo_dict(s, slo_source) for s in slos],
-        "verdict": run_verdict(levels, ceiling, comparison, scale),
-        "ceiling": ceiling,
-        "levels": [v.to_dict(t0_ns) for v in levels],
-        "usl": usl,
-        "knee": knee,
-        "timeseries": series.to_dict(),
-        "overall": {
+    return Measured(
+        input=_input(run_dir, meta, scan, census, t0_ns, window_s, load_model),
+        scale=scale,
+        slos=slos,
+        slo_source=slo_source,
+        requirements=requirements,
+        requirement_source=requirement_source,
+        profile=profile,
+        profile_source=profile_source,
+        tolerance=tol,
+        judging=rules,
+        window_s=window_s,
+        window_min_samples=window_min_samples,
+        closed_model=load_model == "closed",
+        levels=levels,
+        timeseries=series.to_dict(),
+        overall={
             "groups": {g: st.to_dict() for g, st in overall.items()},
             "endpoints": endpoints,
         },
-        "server_vs_client": server_vs_client(server_rows, int(client_sent.sum())),
-        "comparison": comparison,
-        "incidents": incidents,
-        "amplification": amplification.to_dict(incidents["breach_windows"]),
-        "reconciliation": reconciliation,
-        "data_quality": {
+        server_vs_client=server_vs_client(server_rows, int(client_sent.sum())),
+        incidents=incidents,
+        amplification=amplification.to_dict(incidents["breach_windows"]),
+        reconciliation=reconciliation,
+        data_quality={
             "partial": partial,
             "partial_reason": reason,
             "damage": damage,
@@ -233,16 +243,13 @@ def analyze_run(
                 "latency percentiles are exact order statistics of the raw records, from the "
                 "intended send time"
             ],
-            "closed_model": load_model == "closed",
             "caveats": caveats,
             "shortfall_windows": [
                 w.to_dict(t0_ns, short_levels.get(i, [])) for i, w in enumerate(shortfalls)
             ],
         },
-        "generator": _generator(scan, census, timeline, levels, meta, tol, ceiling),
-    }
-    analysis["summary"] = summary_lines(analysis)
-    return analysis
+        generator=_generator(scan, census, timeline, meta),
+    )
 
 
 def write_analysis(
@@ -347,28 +354,16 @@ def _generator(
     scan: RecordScan,
     census: Census,
     timeline: list[dict[str, Any]],
-    levels: Sequence[LevelVerdict],
     meta: dict[str, Any],
-    tol: GeneratorTolerance,
-    ceiling: dict[str, Any],
 ) -> dict[str, Any]:
+    """The generator section's measurements (the builder adds which levels it bound)."""
     per_src: dict[str, list[float]] = {}
     for row in timeline:
         c = row.get("cpu_percent")
         if isinstance(c, int | float):
             per_src.setdefault(str(row.get("source", "local")), []).append(float(c))
-    bound = [v for v in levels if v.verdict == "inconclusive" and v.generator.bound]
-    if bound:
-        at = ", ".join(f"{v.offered_users:g}" for v in bound)
-        lp = ceiling["last_pass"]
-        claim = f"no ceiling is claimed above {lp['users']:g}" if lp else "no ceiling is claimed"
-        statement = f"the generator was the bottleneck at {at} users: {claim} from those levels"
-    else:
-        statement = "the generator kept its schedule at every level"
     workers = meta.get("workers") if isinstance(meta.get("workers"), dict) else {}
     return {
-        "bottleneck": bool(bound),
-        "inconclusive_levels": [v.label for v in bound],
         "late_ratio": census.late / census.sent if census.sent else None,
         "missed": census.missed,
         "cpu_max_percent": max((max(v) for v in per_src.values()), default=None),
@@ -382,5 +377,4 @@ def _generator(
             for src, v in sorted(per_src.items())
         },
         "lost_workers": list(workers.get("lost") or []),
-        "statement": statement,
     }

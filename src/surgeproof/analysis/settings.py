@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof.analysis.generator import GeneratorTolerance
+from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirement, Slo
 
@@ -25,13 +26,15 @@ def settings_dict(
     requirements: Sequence[Requirement],
     requirement_source: str,
     tolerance: GeneratorTolerance,
+    judging: Judging,
     window_min_samples: int,
     profile: CapacityProfile | None,
     profile_source: str,
 ) -> dict[str, Any]:
     """The ``settings`` object of analysis.json."""
     tol = asdict(tolerance)
-    min_samples = tol.pop("min_samples")
+    rules = judging.to_dict()
+    min_samples = rules.pop("min_samples")
     return {
         "window_s": window_s,
         "slos": [{"group": s.group, "metric": s.metric, "limit": s.limit} for s in slos],
@@ -41,6 +44,7 @@ def settings_dict(
         "tolerance": tol,
         "min_samples": min_samples,
         "window_min_samples": window_min_samples,
+        "judging": rules,
         "profile": profile_dict(profile) if profile is not None else None,
         "profile_source": profile_source,
     }
@@ -57,22 +61,28 @@ def as_requirements(items: Sequence[Requirement | Mapping[str, Any]]) -> tuple[R
 
 
 def as_tolerance(
-    value: GeneratorTolerance | Mapping[str, Any] | None, min_samples: int | None
-) -> GeneratorTolerance:
-    """The tolerance as given (record, settings form or default), with ``min_samples`` applied."""
+    value: GeneratorTolerance | Mapping[str, Any] | None,
+) -> tuple[GeneratorTolerance, dict[str, Any]]:
+    """The generator tolerance as given (record, settings form or default), and the verdict
+    thresholds an analysis of schema 1 kept in it (``saturation_ratio``, ``min_samples``)."""
     if value is None:
-        tol = GeneratorTolerance()
-    elif isinstance(value, GeneratorTolerance):
-        tol = value
-    else:
-        known = {f.name for f in fields(GeneratorTolerance)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise UserError(f"tolerance: unknown fields {', '.join(unknown)}")
-        tol = GeneratorTolerance(**dict(value))
-    if min_samples is not None:
-        tol = GeneratorTolerance(**{**asdict(tol), "min_samples": int(min_samples)})
-    return tol
+        return GeneratorTolerance(), {}
+    if isinstance(value, GeneratorTolerance):
+        return value, {}
+    known = {f.name for f in fields(GeneratorTolerance)}
+    moved = {k: value[k] for k in _MOVED_TO_JUDGING if k in value}
+    unknown = sorted(set(value) - known - set(moved))
+    if unknown:
+        raise UserError(f"tolerance: unknown fields {', '.join(unknown)}")
+    try:
+        tol = GeneratorTolerance(**{k: v for k, v in value.items() if k in known})
+    except TypeError as exc:
+        raise UserError(f"tolerance: {exc}") from None
+    return tol, moved
+
+
+#: Fields of schema-1 tolerance objects that are verdict thresholds, now in ``judging``.
+_MOVED_TO_JUDGING = ("saturation_ratio", "min_samples")
 
 
 def as_profile(value: CapacityProfile | Mapping[str, Any] | str | Path) -> CapacityProfile:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof.analysis.groupstats import ALL_GROUPS, GroupStats
+from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import Slo
 
@@ -58,26 +59,55 @@ class SloBreach:
 
 
 def groups_of(slo: Slo, stats: dict[str, GroupStats]) -> list[str]:
-    """The groups an SLO applies to: its own, or each group separately for ``*``."""
+    """The groups an SLO applies to: its own, or each group separately for ``*``.
+
+    ``*`` means "every endpoint group, each on its own" (never all traffic pooled): one small
+    group failing badly breaks it even when the pooled figure would hold.
+    """
     if slo.group == ALL_GROUPS:
         return sorted(g for g in stats if g != ALL_GROUPS)
     return [slo.group]
 
 
+def over_limit(value: Any, limit: float) -> Any:
+    """The one SLO comparison (scalars or numpy arrays): a value above its limit breaks it."""
+    return value > limit
+
+
+def samples_of(stats: GroupStats | None, slo: Slo) -> int:
+    """What ``slo`` is judged on in ``stats``: calls for an error ratio, latency samples else."""
+    if stats is None:
+        return 0
+    if slo.metric == "error_ratio":
+        return stats.count
+    return stats.count - int(stats.errors.get("backlogged", 0))
+
+
+def judged_groups(slo: Slo, stats: dict[str, GroupStats], judging: Judging) -> list[str]:
+    """The groups of ``stats`` with enough samples to judge ``slo`` on."""
+    need = judging.samples_for(slo)
+    return [g for g in groups_of(slo, stats) if samples_of(stats.get(g), slo) >= need]
+
+
 def evaluate(
-    slos: Sequence[Slo], stats: dict[str, GroupStats], min_samples: int
+    slos: Sequence[Slo], stats: dict[str, GroupStats], judging: Judging
 ) -> tuple[list[SloBreach], list[str]]:
-    """(breaches, texts of SLOs not judged for too few samples) of ``stats`` under ``slos``."""
+    """(breaches, texts of SLOs not judged for too few samples) of ``stats`` under ``slos``.
+
+    A group is judged on an SLO only with at least ``judging.samples_for(slo)`` samples.
+    """
     breaches: list[SloBreach] = []
     unjudged: list[str] = []
     for slo in slos:
+        judged = judged_groups(slo, stats, judging)
         for group in groups_of(slo, stats):
             g = stats.get(group)
-            if g is None or g.count < min_samples:
-                unjudged.append(f"{slo} on {group} ({g.count if g else 0} samples)")
+            if group not in judged:
+                need = judging.samples_for(slo)
+                unjudged.append(f"{slo} on {group} ({samples_of(g, slo)} samples, needs {need})")
                 continue
-            value = g.metric(slo.metric)
-            if value is not None and value > slo.limit:
+            value = g.metric(slo.metric) if g is not None else None
+            if value is not None and over_limit(value, slo.limit):
                 breaches.append(SloBreach(slo, group, float(value)))
     return breaches, unjudged
 

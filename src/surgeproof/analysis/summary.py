@@ -25,6 +25,9 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
         lines.append(f"bracket width: {c['width_ratio']:.1%} of the last passing level")
     if c["plateau"]["detected"]:
         lines.append(f"plateau: {c['plateau']['note']}")
+    knee = a.get("knee") or {}
+    if knee.get("users") is not None:
+        lines.append(f"knee: {knee['users']:,.1f} users: {knee['note']}")
     comp = a.get("comparison")
     if comp:
         for f in comp["figures"]:
@@ -36,6 +39,8 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
     usl = a["usl"]
     if usl["status"] == "fit":
         ns = f", N* {usl['n_star']:,.0f} users ({usl['label']})" if usl["n_star"] else ""
+        if usl.get("withheld"):
+            ns = f"; no model peak reported: {usl['withheld']['reason']}"
         lines.append(
             f"USL: σ={usl['sigma']:.4f} κ={usl['kappa']:.6f} λ={usl['lambda_rps']:.2f} req/s"
             f"{ns}, R² {usl['r2']:.3f}"

@@ -15,6 +15,7 @@ from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, KeyedStats, a
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import RecordScan
+from surgeproof.analysis.slo import over_limit
 from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, Kind, Outcome
 from surgeproof.scenario.model import Slo
 
@@ -52,6 +53,9 @@ class Series:
     sent: np.ndarray | None = None
     #: The target's own per-second metrics aligned to these windows (see ``server.py``).
     server: dict[str, Any] | None = None
+    #: Websocket connect attempts per window (by intended time): connected, and not.
+    ws_connects_ok: np.ndarray | None = None
+    ws_connects_failed: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start_ns)
@@ -73,6 +77,14 @@ class Series:
             "breach": [bool(b) for b in self.breach],
             "groups": {g: _group_dict(cols) for g, cols in self.groups.items()},
             "server": self.server,
+            "ws_connects": (
+                {
+                    "ok": [int(v) for v in self.ws_connects_ok],
+                    "failed": [int(v) for v in self.ws_connects_failed],
+                }
+                if self.ws_connects_ok is not None and self.ws_connects_failed is not None
+                else None
+            ),
         }
 
 
@@ -125,6 +137,8 @@ def build_series(
     ok = np.zeros(n_win, dtype=np.int64)
     sent = np.zeros(n_win, dtype=np.int64)
     orders = np.zeros((n_win, N_OUTCOMES), dtype=np.int64)
+    ws_ok = np.zeros(n_win, dtype=np.int64)
+    ws_failed = np.zeros(n_win, dtype=np.int64)
     for s in scan.chunks():
         w = np.clip((s.intended_ns - t0_ns) // wns, 0, top)
         req = s.kind != Kind.WS_GAP
@@ -137,6 +151,11 @@ def build_series(
         to_target = (s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT)
         ws = np.clip((s.sent_ns[to_target] - t0_ns) // wns, 0, top)
         sent += np.bincount(ws, minlength=n_win)
+        connect = s.kind == Kind.WS_CONNECT
+        if connect.any():
+            good = s.outcome[connect] == Outcome.OK
+            ws_ok += np.bincount(w[connect][good], minlength=n_win)
+            ws_failed += np.bincount(w[connect][~good], minlength=n_win)
         is_order = (s.flags & FLAG_ORDER_SUBMIT) != 0
         add_tally(orders, w[is_order], s.outcome[is_order])
         if need_conc and req.any():
@@ -175,6 +194,8 @@ def build_series(
         broken=broken,
         orders=orders,
         sent=sent,
+        ws_connects_ok=ws_ok,
+        ws_connects_failed=ws_failed,
     )
 
 
@@ -264,6 +285,6 @@ def _breaches(
             key = "error_ratio" if slo.metric == "error_ratio" else f"{slo.metric}_ms"
             values = cols[key]
             with np.errstate(invalid="ignore"):
-                mask |= (cols["count"] >= min_samples) & (values > slo.limit)
+                mask |= (cols["count"] >= min_samples) & over_limit(values, slo.limit)
         out[str(slo)] = mask
     return out

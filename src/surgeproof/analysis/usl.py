@@ -112,6 +112,7 @@ def _empty(pts: list[tuple[float, float]]) -> dict[str, Any]:
         "extrapolated": False,
         "label": None,
         "curve": [],
+        "withheld": None,
     }
 
 
@@ -119,3 +120,39 @@ def _refuse(out: dict[str, Any], reason: str) -> dict[str, Any]:
     out["status"] = "refused"
     out["reason"] = reason
     return out
+
+
+def withhold_beyond_plateau(
+    usl_fit: dict[str, Any], plateau: dict[str, Any], flat: float
+) -> dict[str, Any]:
+    """A model never contradicts the data: no peak beyond a measured hard cap is a finding.
+
+    When the data show throughput flat from ``plateau.from_users`` on and the fit puts its peak
+    further out, the peak is moved to ``withheld`` (with why), ``n_star`` is null and the curve
+    is drawn over the measured range only; the plateau's measured maximum is the finding.
+    """
+    n_star = usl_fit.get("n_star")
+    if usl_fit.get("status") != "fit" or not plateau.get("detected") or n_star is None:
+        usl_fit.setdefault("withheld", None)
+        return usl_fit
+    edge = float(plateau["from_users"]) * (1 + flat)
+    if n_star <= edge:
+        usl_fit.setdefault("withheld", None)
+        return usl_fit
+    usl_fit["withheld"] = {
+        "n_star": n_star,
+        "x_n_star_rps": usl_fit.get("x_n_star_rps"),
+        "reason": (
+            f"the model's peak ({n_star:,.0f} users) lies beyond the measured hard cap: "
+            f"throughput is flat at {plateau['throughput_rps']:,.1f} req/s from "
+            f"{plateau['from_users']:g} users on"
+        ),
+    }
+    usl_fit.update(n_star=None, x_n_star_rps=None, n_star_real=None, extrapolated=False)
+    usl_fit["label"] = "model peak withheld: the data show a hard cap (see plateau)"
+    grid = np.linspace(0, float(usl_fit.get("max_measured_users") or 0.0), 50)
+    fitted = usl(grid, usl_fit["sigma"], usl_fit["kappa"], usl_fit["lambda_rps"])
+    usl_fit["curve"] = [
+        {"users": float(u), "rps": float(v)} for u, v in zip(grid, fitted, strict=True)
+    ]
+    return usl_fit

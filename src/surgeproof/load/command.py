@@ -102,6 +102,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--abort-after", type=float, default=10.0)
     p.add_argument("--progress-every", type=float, default=5.0)
+    p.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="do not write analysis.json and print the verdict at the end (analyse elsewhere)",
+    )
     p.set_defaults(func=_run)
 
     w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
@@ -165,14 +170,31 @@ def _options(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
+    import json
+
     from surgeproof.load.launch import execute
 
     opts = _options(args)
     run_dir = execute(opts)
-    import json
-
     status = json.loads((Path(run_dir) / "run.json").read_text())["status"]
+    if not args.no_analyze:
+        _print_answer(Path(run_dir))
     return 0 if status == "complete" else 3
+
+
+def _print_answer(run_dir: Path) -> None:
+    """The run's analysis.json written and its summary printed, as ``demo`` ends."""
+    from surgeproof.analysis.freshness import current_analysis
+    from surgeproof.errors import UserError
+
+    try:
+        analysis = current_analysis(run_dir)
+    except UserError as exc:
+        print(f"surgeproof run: no analysis: {exc}", flush=True)
+        return
+    for line in analysis.get("summary") or []:
+        print(f"  {line}")
+    print(f"analysis: {run_dir / 'analysis.json'}", flush=True)
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from surgeproof.load.dialect_choice import (
 )
 from surgeproof.load.fault_schedule import FaultSchedule
 from surgeproof.load.liveness import tune_locust_heartbeat
-from surgeproof.load.meta import base_meta, iso_pair
+from surgeproof.load.meta import DRIVER_SURGEPROOF, iso_pair, run_meta
 from surgeproof.load.options import RunOptions
 from surgeproof.load.progress import Progress
 from surgeproof.load.recorder import now_ns
@@ -204,8 +204,25 @@ class Conductor:
                 parsed_options=options,
                 events=locust.events,
             )
-            self.meta = base_meta(
-                self.run_dir.name, started, self.plan, self.model, self.dialect, target, opts
+            self.meta = run_meta(
+                run_id=self.run_dir.name,
+                started_ns=started,
+                t0_ns=0,
+                plan=self.plan,
+                model=self.model,
+                dialect=self.dialect.meta(),
+                target={
+                    "url": target.url,
+                    "embedded": target.embedded,
+                    "loopback": target.loopback,
+                    "config": target.config,
+                },
+                workers_expected=self.fleet.expected,
+                client={
+                    "timeout_s": opts.timeout_s,
+                    "max_inflight_per_user": opts.max_inflight_per_user,
+                },
+                driver={"kind": DRIVER_SURGEPROOF},
             )
             self._write_meta("running")
             self.collector.event("run_start", t_ns=started)

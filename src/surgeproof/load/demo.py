@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from surgeproof.analysis.freshness import current_analysis
 from surgeproof.load.launch import execute
 from surgeproof.load.options import RunOptions
-from surgeproof.report.fresh import current_analysis
 from surgeproof.report.gate_run import gate
 from surgeproof.report.junit import write_junit
 from surgeproof.report.render import write_reports

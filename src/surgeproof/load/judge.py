@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from surgeproof.scenario.model import Slo
 
@@ -19,19 +20,28 @@ class Judgement:
     short_of: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class LevelJudge:
     """A judge for ``SearchProgram`` over the run directory being written."""
 
     run_dir: Path
     slos: tuple[Slo, ...]
+    #: The levels judged so far: the saturation rule compares each level with them.
+    judged: list[Any] = field(default_factory=list)
 
     def __call__(self, start_ns: int, end_ns: int, users: int, label: str) -> Judgement:
         from surgeproof.analysis import judge_level
 
         v = judge_level(
-            self.run_dir, start_ns, end_ns, self.slos, target_users=float(users), label=label
+            self.run_dir,
+            start_ns,
+            end_ns,
+            self.slos,
+            target_users=float(users),
+            label=label,
+            earlier=tuple(self.judged),
         )
+        self.judged.append(v)
         return Judgement(str(v.verdict), [str(r) for r in v.reasons], tuple(v.short_of))
 
     def load_restored(self) -> bool:

@@ -22,6 +22,7 @@ from surgeproof.load.options import (
 )
 from surgeproof.load.target import Target, default_target_config, describe_host, target_says
 from surgeproof.rundir.schema import DIALECT_COPY
+from surgeproof.scenario.judgeable import window_warning
 
 
 def execute(opts: RunOptions) -> Path:
@@ -32,6 +33,9 @@ def execute(opts: RunOptions) -> Path:
     )
     plan = plan_for(opts)
     check_injections(opts, plan)
+    warning = window_warning(plan)
+    if warning:
+        print(f"surgeproof run: warning: {warning}", flush=True)
     said = target_says(opts.target, opts.target_config)
     choice = choose_dialect(opts.dialect, plan, said)
     from surgeproof.load.users.fit import check_fit

@@ -10,6 +10,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+#: ``run.json`` ``driver.kind`` of a run conducted by ``surgeproof run`` / ``demo``.
+DRIVER_SURGEPROOF = "surgeproof run"
+#: ... and of one driven by plain Locust with ``loadtests/locustfile.py``.
+DRIVER_PLAIN_LOCUST = "plain locust"
+
 KST = timezone(timedelta(hours=9), "KST")
 
 
@@ -54,36 +59,41 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def base_meta(run_id: str, started_ns: int, plan, model: str, dialect, target, opts) -> dict:
-    """``run.json`` as written at the start (the end adds counts, status and what happened)."""
+def run_meta(
+    *,
+    run_id: str,
+    started_ns: int,
+    t0_ns: int,
+    plan: Any,
+    model: str,
+    target: dict[str, Any],
+    workers_expected: int,
+    client: dict[str, Any] | None,
+    driver: dict[str, Any],
+    dialect: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run.json fields known at the start of a run (FORMAT.md), for every driver alike."""
     utc, kst = iso_pair(started_ns)
     return {
         "run_id": run_id,
+        "driver": driver,
         "started_at_utc": utc,
         "started_at_kst": kst,
-        "t0_ns": 0,
+        "t0_ns": t0_ns,
         "scenario": plan.to_dict(),
         "scenario_name": plan.scenario.name,
         "profile_name": plan.profile.name if plan.profile else None,
         "load_model": model,
-        "dialect": dialect.meta(),
+        "dialect": dialect,
         "scale": {
             "time_scale": plan.time_scale,
             "user_scale": plan.user_scale,
             "assumption": "; ".join(plan.assumptions) or "unscaled",
         },
-        "target": {
-            "url": target.url,
-            "embedded": target.embedded,
-            "loopback": target.loopback,
-            "config": target.config,
-        },
-        "workers": {"expected": opts.workers + opts.expect_workers, "seen": [], "lost": []},
+        "target": target,
+        "workers": {"expected": workers_expected, "seen": [], "lost": []},
         "host": host_info(),
         "versions": versions(),
         "git_commit": git_commit(),
-        "client": {
-            "timeout_s": opts.timeout_s,
-            "max_inflight_per_user": opts.max_inflight_per_user,
-        },
+        "client": client,
     }

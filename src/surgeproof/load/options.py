@@ -187,12 +187,17 @@ def make_run_dir(opts: RunOptions, plan: Plan) -> Path:
         raise UserError(
             f"--reports-dir {opts.reports_dir}: cannot create {run_dir}: {exc.strerror or exc}"
         ) from None
+    copy_inputs(plan, run_dir)
+    return run_dir
+
+
+def copy_inputs(plan: Plan, run_dir: Path) -> None:
+    """The scenario and profile files copied into ``run_dir`` as run (any driver)."""
     if plan.scenario.source_path and Path(plan.scenario.source_path).is_file():
         shutil.copyfile(plan.scenario.source_path, run_dir / "scenario.yaml")
     src = _profile_path(plan)
     if src is not None:
         shutil.copyfile(src, run_dir / "profile.yaml")
-    return run_dir
 
 
 def _profile_path(plan: Plan) -> Path | None:

@@ -17,8 +17,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from surgeproof.report.websocket import WebsocketSeries
-
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
 _CAUSE_COLOURS = {
     "rate_limited": "#e6a700",
@@ -344,20 +342,22 @@ def group_latency_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def websocket_chart(ws: WebsocketSeries, analysis: dict[str, Any]) -> Chart:
+def websocket_chart(analysis: dict[str, Any]) -> Chart:
     """Websocket connects per second (ok/failed) and open sessions reported by the target."""
+    ts = _ts(analysis)
+    window = float(ts.get("window_s") or 1.0)
+    t = _arr(ts.get("t_s"))
+    connects = ts.get("ws_connects") or {}
+    ok, failed = _arr(connects.get("ok")), _arr(connects.get("failed"))
     fig = _figure()
     ax = fig.add_subplot()
-    if len(ws.t_s):
-        ax.bar(ws.t_s, ws.connects_ok, width=1.0, color="#2b8a3e", label="connects ok", lw=0)
-        ax.bar(
-            ws.t_s,
-            ws.connects_failed,
-            width=1.0,
-            bottom=ws.connects_ok,
-            color="#c92a2a",
-            label="connects failed",
-            lw=0,
+    if len(ok) == len(t) and len(failed) == len(t) and (ok.sum() + failed.sum()) > 0:
+        _stacked(
+            ax,
+            t,
+            window,
+            (ok / window, "#2b8a3e", "connects ok"),
+            (failed / window, "#c92a2a", "connects failed"),
         )
     else:
         ax.text(0.5, 0.5, "no websocket connects in this run", transform=ax.transAxes, ha="center")
@@ -367,11 +367,13 @@ def websocket_chart(ws: WebsocketSeries, analysis: dict[str, Any]) -> Chart:
     _shade_breaches(ax, analysis)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
-    if len(ws.server_t_s):
+    server = ts.get("server") or {}
+    open_sessions = _arr(server.get("ws_connections"))
+    if len(open_sessions) == len(t) and np.isfinite(open_sessions).any():
         open_ax = ax.twinx()
         open_ax.plot(
-            ws.server_t_s,
-            ws.server_open,
+            t + window / 2,
+            open_sessions,
             color="#1864ab",
             lw=1.5,
             label="open sessions (target's count)",
@@ -388,7 +390,8 @@ def websocket_chart(ws: WebsocketSeries, analysis: dict[str, Any]) -> Chart:
         _png(fig),
         "Websocket connection attempts per second, ok and failed, and the number of open "
         "sessions the embedded exchange reported.",
-        "Open sessions come from the embedded exchange's own metrics (absent for a real target).",
+        f"Per window of {window:g} s, from analysis.json (timeseries.ws_connects; open sessions: "
+        "the highest the embedded exchange reported in the window, absent for a real target).",
     )
 
 

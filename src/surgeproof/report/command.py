@@ -114,7 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from surgeproof.report.fresh import current_analysis
+    from surgeproof.analysis.freshness import current_analysis
     from surgeproof.report.render import write_reports
 
     analysis = current_analysis(args.run_dir)
@@ -133,7 +133,7 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _evidence(args: argparse.Namespace) -> int:
-    from surgeproof.report.fresh import current_analysis
+    from surgeproof.analysis.freshness import current_analysis
     from surgeproof.report.pack import build_pack, check_packable
     from surgeproof.report.render import write_reports
 

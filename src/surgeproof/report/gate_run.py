@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.freshness import current_analysis
 from surgeproof.errors import UserError
 from surgeproof.report.checks import GateResult
-from surgeproof.report.fresh import current_analysis
 from surgeproof.report.gate import judge_run
 from surgeproof.report.junit import write_junit
 from surgeproof.report.regression import Incomparable, check_comparable, regression_checks

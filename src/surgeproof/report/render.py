@@ -18,18 +18,16 @@ def write_reports(
     from surgeproof.report import charts as ch
     from surgeproof.report.html import render_html
     from surgeproof.report.markdown import render_markdown
-    from surgeproof.report.websocket import websocket_series
 
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0_ns = int((analysis.get("input") or {}).get("t0_ns") or 0)
     drawn = [
         ch.concurrency_chart(analysis),
         ch.capacity_chart(analysis),
         ch.errors_chart(analysis),
         ch.group_latency_chart(analysis),
-        ch.websocket_chart(websocket_series(run_dir, t0_ns), analysis),
+        ch.websocket_chart(analysis),
     ]
     retries = ch.retries_chart(analysis)  # only when the run re-sent or reconnected anything
     if retries is not None:

@@ -163,7 +163,7 @@ def _check_signature(root: Path, key: Path | None, result: Verification) -> None
 def _recompute(
     run_dir: Path, stored: dict[str, Any] | None, result: Verification
 ) -> dict[str, Any] | None:
-    from surgeproof.report.fresh import reanalyze
+    from surgeproof.analysis.freshness import reanalyze
 
     try:
         return reanalyze(run_dir, write=False, like=stored)

@@ -134,6 +134,7 @@ def _show(args: argparse.Namespace) -> int:
             f"{s.resolution:.0%}, at most {s.max_levels} levels"
         )
         print(f"mix: {_mix(s.mix)}")
+        _warn_short_windows(plan)
         return 0
     rows = [("phase", "start", "end", "clock", "users", "real users", "mix")]
     for p in plan.phases:
@@ -152,7 +153,16 @@ def _show(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    _warn_short_windows(plan)
     return 0
+
+
+def _warn_short_windows(plan) -> None:
+    from surgeproof.scenario.judgeable import window_warning
+
+    warning = window_warning(plan)
+    if warning:
+        print(f"warning: {warning}")
 
 
 def _from_trace(args: argparse.Namespace) -> int:

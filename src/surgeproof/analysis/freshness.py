@@ -1,4 +1,6 @@
-"""The run's analysis, recomputed when ``analysis.json`` is missing or older than the raw data."""
+"""Whether ``analysis.json`` is current for its run directory, and the run's analysis: read when
+it is, recomputed from the raw data (and written) when it is missing, older than the raw data or
+of another schema. Report, gate and evidence get their analysis here."""
 
 from __future__ import annotations
 
@@ -6,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.builder import ANALYSIS_FILE as ANALYSIS
+from surgeproof.analysis.builder import ANALYSIS_SCHEMA_VERSION as SUPPORTED_SCHEMA
 from surgeproof.errors import UserError
 from surgeproof.rundir.schema import RunDirError
 
-ANALYSIS = "analysis.json"
-SUPPORTED_SCHEMA = 1
 #: Raw inputs of the analysis; derived files (analysis.json, report.*, gate/) are not among them.
 _RAW = ("run.json", "scenario.yaml", "profile.yaml", "events.jsonl", "timeline.jsonl")
 _RAW_DIRS = ("records", "server")

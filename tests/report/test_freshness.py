@@ -3,9 +3,9 @@ outside the run directory is handed back; what the run directory itself holds is
 
 import json
 
+from surgeproof.analysis.freshness import reanalyze, settings_of
 from surgeproof.analysis.run import analyze_run, write_analysis
 from surgeproof.cli import main
-from surgeproof.report.fresh import reanalyze, settings_of
 from surgeproof.report.verify import compare
 from surgeproof.scenario.model import Slo
 

@@ -1,0 +1,152 @@
+"""Whether an SLO or a ceiling requirement holds on a finished analysis, by its own rules.
+
+The gate judges the scenario's requirements and the ones its flags add (``--max-p99 login=800ms``,
+``--require-ceiling 600000``) with these functions, on what ``analysis.json`` holds: the same
+SLO evaluation (``slo.evaluate``: ``*`` is every group on its own, the sample minimums of
+``settings``) over the same levels, so a flag can never be judged by another rule than the
+analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from surgeproof.analysis.groupstats import GroupStats
+from surgeproof.analysis.judging import Judging, as_judging
+from surgeproof.analysis.slo import evaluate, judged_groups
+from surgeproof.scenario.model import Slo
+
+
+@dataclass(frozen=True)
+class SloHolds:
+    """One SLO over the steady-state windows in scope (else the whole run)."""
+
+    slo: Slo
+    passed: bool | None  # None: nothing to judge it on
+    value: float | None  # the worst breach, else the highest judged value
+    group: str | None
+    where: str  # "in window step-4 (70 sim. users)" | "over the whole run" | ""
+    scope: str  # "steady-state windows", "... up to 594,000 real users", "whole run"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CeilingHolds:
+    """The measured ceiling (real users) against a required figure."""
+
+    passed: bool
+    ceiling_real: float | None
+    required: float
+    note: str
+
+
+def judging_of(analysis: dict[str, Any]) -> Judging:
+    """The thresholds ``analysis`` was judged by (its ``settings``), defaults where absent."""
+    settings = analysis.get("settings") or {}
+    rules = dict(settings.get("judging") or {})
+    if isinstance(settings.get("min_samples"), int):
+        rules["min_samples"] = settings["min_samples"]
+    return as_judging(rules)
+
+
+def slo_holds(analysis: dict[str, Any], slo: Slo, *, up_to_real: float | None = None) -> SloHolds:
+    """``slo`` judged on every conclusive level up to ``up_to_real`` real users, worst deciding;
+    on the whole-run figures when no level in scope could judge it (the scope says so)."""
+    judging = judging_of(analysis)
+    user_scale = float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    levels = [
+        lv
+        for lv in analysis.get("levels") or []
+        if lv.get("verdict") != "inconclusive"
+        and (up_to_real is None or _users(lv) / user_scale <= up_to_real * (1 + 1e-9))
+    ]
+    scope = "steady-state windows" + (f" up to {up_to_real:,.0f} real users" if up_to_real else "")
+    found = _judge(slo, [(lv, _where(lv)) for lv in levels], judging)
+    if found is None:
+        overall = {"groups": (analysis.get("overall") or {}).get("groups") or {}}
+        found, scope = _judge(slo, [(overall, "over the whole run")], judging), "whole run"
+    if found is None:
+        return SloHolds(
+            slo,
+            None,
+            None,
+            None,
+            "",
+            scope,
+            f"no {slo.group} samples (at least {judging.samples_for(slo):,} per window) to judge "
+            "it on",
+        )
+    passed, value, group, where = found
+    return SloHolds(slo, passed, value, group, where, scope)
+
+
+def ceiling_holds(analysis: dict[str, Any], required_real: float) -> CeilingHolds:
+    """The last level that held every SLO (real users) against ``required_real``."""
+    ceiling = analysis.get("ceiling") or {}
+    last = (ceiling.get("real") or {}).get("last_pass_users")
+    if last is None:
+        why = {
+            "upper_bound": "no level held the SLOs: even the lowest measured level failed",
+            "none": "no conclusive level: nothing can be claimed",
+        }.get(str(ceiling.get("status")), "no ceiling was measured")
+        return CeilingHolds(False, None, required_real, why)
+    passed = float(last) >= required_real
+    note = ""
+    if not passed:
+        first = (ceiling.get("real") or {}).get("first_fail_users")
+        if first is not None:
+            failed = (ceiling.get("failed_first") or {}).get("slo")
+            note = f"failed at {float(first):,.0f} real users" + (f": {failed}" if failed else "")
+        else:
+            note = "not demonstrated: no level at or above the required load was measured"
+        if ceiling.get("generator_bound"):
+            note += "; levels above were generator-bound (no ceiling claimed there)"
+    return CeilingHolds(passed, float(last), required_real, note)
+
+
+def _judge(
+    slo: Slo, places: list[tuple[dict[str, Any], str]], judging: Judging
+) -> tuple[bool, float, str, str] | None:
+    """(passed, deciding value, its group, where) over ``places``; None if none could judge."""
+    worst_breach: tuple[float, float, str, str] | None = None
+    worst: tuple[float, float, str, str] | None = None
+    for place, where in places:
+        stats = {g: group_stats(d) for g, d in (place.get("groups") or {}).items()}
+        breaches, _ = evaluate([slo], stats, judging)
+        for group in judged_groups(slo, stats, judging):
+            value = stats[group].metric(slo.metric)
+            if value is None:
+                continue
+            ratio = value / slo.limit if slo.limit else float("inf") if value else 0.0
+            if worst is None or ratio > worst[0]:
+                worst = (ratio, float(value), group, where)
+        for b in breaches:
+            ratio = b.value / b.limit if b.limit else float("inf")
+            if worst_breach is None or ratio > worst_breach[0]:
+                worst_breach = (ratio, b.value, b.group, where)
+    if worst_breach is not None:
+        return False, worst_breach[1], worst_breach[2], worst_breach[3]
+    if worst is not None:
+        return True, worst[1], worst[2], worst[3]
+    return None
+
+
+def group_stats(d: dict[str, Any]) -> GroupStats:
+    """A group-stats object of analysis.json back as :class:`GroupStats`."""
+    return GroupStats(
+        count=int(d.get("count") or 0),
+        ok=int(d.get("ok") or 0),
+        errors={k: int(v) for k, v in (d.get("errors") or {}).items()},
+        error_ratio=d.get("error_ratio"),
+        latency_ms=dict(d.get("latency_ms") or {}),
+        service_ms=dict(d.get("service_ms") or {}),
+    )
+
+
+def _users(level: dict[str, Any]) -> float:
+    return float(level.get("target_users") or level.get("offered_users") or 0.0)
+
+
+def _where(level: dict[str, Any]) -> str:
+    return f"in window {level.get('label')} ({_users(level):,.0f} sim. users)"
