@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from surgeproof.exchange import admin, login, quotation, trading, websocket
+from surgeproof.exchange import admin, login, prometheus, quotation, trading, websocket
 from surgeproof.exchange.capacity import Shed
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.errors import ApiError, validation
@@ -198,6 +198,7 @@ def build_app(config: ExchangeConfig) -> web.Application:
     login.add_routes(app)
     websocket.add_routes(app)
     admin.add_routes(app)
+    prometheus.add_routes(app)
 
     async def clock(app: web.Application):
         task = asyncio.get_running_loop().create_task(state.run_clock())
