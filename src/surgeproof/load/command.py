@@ -92,6 +92,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--abort-after", type=float, default=10.0)
     p.add_argument("--progress-every", type=float, default=5.0)
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve live Prometheus metrics (every worker merged) on PORT, e.g. 9646",
+    )
+    p.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address of --metrics-port (default loopback; 0.0.0.0 for a Prometheus elsewhere)",
+    )
+    p.add_argument(
+        "--metrics-linger",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep serving the final metrics this long after the run (your scrape interval)",
+    )
     p.set_defaults(func=_run)
 
     w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
@@ -149,6 +167,9 @@ def _options(args: argparse.Namespace):
         abort_error_ratio=args.abort_error_ratio,
         abort_after_s=args.abort_after,
         progress_every_s=args.progress_every,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        metrics_linger_s=args.metrics_linger,
     )
 
 

@@ -48,6 +48,12 @@ class RunOptions:
     #: Abort when the error ratio stays above this for ``abort_after_s`` (None = never).
     abort_error_ratio: float | None = None
     abort_after_s: float = 10.0
+    #: ``--metrics-port``: serve live Prometheus metrics there (None = no exporter; 0 = any port).
+    metrics_port: int | None = None
+    #: Loopback unless widened explicitly (``--metrics-host 0.0.0.0`` for a cluster's Prometheus).
+    metrics_host: str = "127.0.0.1"
+    #: Seconds the exporter keeps serving the final values after the run ends.
+    metrics_linger_s: float = 0.0
 
 
 def scale_arg(text: str) -> float:
@@ -82,6 +88,10 @@ def check_options(opts: RunOptions) -> None:
         )
     if opts.max_duration is not None and opts.max_duration <= 0:
         raise UserError(f"--max-duration {opts.max_duration:g}: expected seconds > 0")
+    if opts.metrics_port is not None and not 0 <= opts.metrics_port <= 65535:
+        raise UserError(f"--metrics-port {opts.metrics_port}: expected a port in 0-65535")
+    if opts.metrics_linger_s < 0:
+        raise UserError(f"--metrics-linger {opts.metrics_linger_s:g}: expected seconds >= 0")
     if opts.run_id is not None and not re.fullmatch(
         r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}", opts.run_id
     ):

@@ -21,6 +21,7 @@ from surgeproof.load import messages
 from surgeproof.load.collector import Collector
 from surgeproof.load.fd_budget import warn_fd_budget
 from surgeproof.load.gateway_fault import GatewayWatch, check_gateway_crashes
+from surgeproof.load.live_metrics import LiveMetrics, open_live_metrics
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
 from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
 from surgeproof.load.options import RunOptions, check_options, make_run_dir, plan_for
@@ -57,21 +58,25 @@ def execute(opts: RunOptions) -> Path:
             "(allowed by --allow-remote-target)",
             flush=True,
         )
+    live = open_live_metrics(opts, plan)  # binds now: a busy port fails before the run dir exists
     run_dir = make_run_dir(opts, plan)
 
     import gevent  # noqa: F401 - Locust monkey-patches on import; import it before anything else
     import locust  # noqa: F401
 
-    return _Conductor(opts, plan, model, run_dir).run()
+    return _Conductor(opts, plan, model, run_dir, live).run()
 
 
 class _Conductor:
-    def __init__(self, opts: RunOptions, plan, model: str, run_dir: Path) -> None:
+    def __init__(
+        self, opts: RunOptions, plan, model: str, run_dir: Path, live: LiveMetrics | None = None
+    ) -> None:
         self.opts = opts
         self.plan = plan
         self.model = model
         self.run_dir = run_dir
         self.collector = Collector(run_dir)
+        self.live = live
         self.stop_reason: str | None = None
         self.target: Target | None = None
         self.meta: dict[str, Any] = {}
@@ -143,6 +148,8 @@ class _Conductor:
         _log_to(self.run_dir / LOCUST_DIR / "locust.log")
         self.target = target = self._start_target()
         try:
+            if self.live is not None:
+                self.live.start(self.collector, self.run_dir.name)
             program = self._program()
             shape = SurgeShape(program, now_ns())
             options = get_parser(default_config_files=[]).parse_args(
@@ -199,6 +206,8 @@ class _Conductor:
                 self.outage.kill(block=False)  # a restart still pending must not outlive the run
             self._stop_workers()
             target.stop()
+            if self.live is not None:
+                self.live.close()
         return self.run_dir
 
     def _loop(self, env, runner, program, shape, t0, ctx, poller) -> None:
