@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "surgeproof.exchange.command",  # exchange
     "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
     "surgeproof.analysis.command",  # analyze
+    "surgeproof.rundir.command",  # export
     "surgeproof.report.command",  # report, gate, evidence, verify
 )
 
