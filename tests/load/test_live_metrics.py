@@ -198,6 +198,7 @@ class Scraper(threading.Thread):
         super().__init__(daemon=True)
         self.url = url
         self.scrapes: list[tuple[int, int, dict]] = []
+        self.target: list[dict] = []  # the embedded exchange's /metrics, relayed
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -210,6 +211,11 @@ class Scraper(threading.Thread):
                 text = None
             if text is not None:
                 self.scrapes.append((before, time.time_ns(), parse(text)))
+            try:
+                with urllib.request.urlopen(self.url + "/target", timeout=2) as r:
+                    self.target.append(parse(r.read().decode()))
+            except OSError:
+                pass  # not up yet, or the run and its exchange have ended
             self.stop.wait(0.25)
 
 
@@ -299,6 +305,12 @@ def test_scraped_counters_agree_with_the_run_directory_through_a_worker_kill(tmp
         assert final[key] == n, (group, outcome)
     # Phases as the run played them, the killed worker's share gone.
     assert final[("surgeproof_phase", (("index", "1"), ("phase", "hold")))] == 1
+    # The embedded exchange's own counters, relayed on the same port while it served.
+    assert scraper.target, "no /metrics/target scrape answered"
+    seen_by_target = scraper.target[-1][
+        ("surgeproof_exchange_requests_total", (("family", "quotation"),))
+    ]
+    assert seen_by_target > 0
     survivor = next(s for s in meta["workers"]["seen"] if s != lost["source"])
     assert final[("surgeproof_generator_share_ratio", (("source", survivor),))] == 1.0
 

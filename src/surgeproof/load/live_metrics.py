@@ -48,6 +48,8 @@ BASE_BUCKETS_S: tuple[float, ...] = (
 
 #: Port of ``--metrics-port`` in the docs, the Kubernetes manifests and the Grafana dashboard.
 DEFAULT_PORT = 9646
+#: Where the conductor relays the embedded exchange's own ``/metrics`` (its port is ephemeral).
+TARGET_PATH = "/metrics/target"
 
 _N_KINDS = len(Kind)
 _N_OUTCOMES = len(Outcome)
@@ -417,7 +419,8 @@ def _grow(arr: np.ndarray, rows: int) -> np.ndarray:
 
 
 class LiveMetrics:
-    """The tally served over HTTP (``/metrics``) from a gevent server in the conductor."""
+    """The tally served over HTTP (``/metrics``) from a gevent server in the conductor; the
+    embedded exchange's own metrics relayed on ``/metrics/target``."""
 
     def __init__(self, tally: LiveTally, host: str, port: int, linger_s: float = 0.0) -> None:
         from gevent.pywsgi import WSGIServer
@@ -425,10 +428,12 @@ class LiveMetrics:
 
         self.tally = tally
         self.linger_s = linger_s
+        self.target_url: str | None = None
         registry = CollectorRegistry(auto_describe=False)
         registry.register(tally)
         ProcessCollector(registry=registry)  # the conductor's own CPU and memory
-        self._server = WSGIServer((host, port), make_wsgi_app(registry), log=None)
+        self._metrics = make_wsgi_app(registry)
+        self._server = WSGIServer((host, port), self._route, log=None)
         try:
             self._server.init_socket()
         except OSError as exc:
@@ -440,9 +445,34 @@ class LiveMetrics:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/metrics"
 
-    def start(self, collector, run_id: str) -> None:
-        """Observe ``collector`` (the run directory's writer) and start serving."""
+    def _route(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path in ("/", "/metrics"):
+            return self._metrics(environ, start_response)
+        if path == TARGET_PATH and self.target_url:
+            return self._relay(start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found: /metrics, or /metrics/target with the embedded exchange\n"]
+
+    def _relay(self, start_response):
+        """The exchange's exposition as it answered; 502 while it is down (Prometheus: up 0)."""
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.target_url + "/metrics", timeout=5) as r:
+                body, ctype = r.read(), r.headers.get("Content-Type", "text/plain")
+        except OSError as exc:
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [f"target /metrics did not answer: {exc}\n".encode()]
+        start_response("200 OK", [("Content-Type", ctype)])
+        return [body]
+
+    def start(self, collector, run_id: str, target=None) -> None:
+        """Observe ``collector`` (the run directory's writer) and start serving; relay
+        ``target``'s /metrics when it is a surgeproof exchange (embedded or on loopback)."""
         self.tally.info["run_id"] = run_id
+        if target is not None and (target.embedded or (target.loopback and target.config)):
+            self.target_url = target.url
         collector.observers.append(self.tally)
         self._server.start()
         print(f"surgeproof run: live metrics on {self.url}", flush=True)

@@ -149,7 +149,7 @@ class _Conductor:
         self.target = target = self._start_target()
         try:
             if self.live is not None:
-                self.live.start(self.collector, self.run_dir.name)
+                self.live.start(self.collector, self.run_dir.name, target)
             program = self._program()
             shape = SurgeShape(program, now_ns())
             options = get_parser(default_config_files=[]).parse_args(
