@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
     "surgeproof.dialect.command",  # dialect list|show|validate|probe
     "surgeproof.analysis.command",  # analyze
+    "surgeproof.rundir.command",  # export
     "surgeproof.report.command",  # report, gate, evidence, verify, keygen
 )
 

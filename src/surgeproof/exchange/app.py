@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from surgeproof.exchange import admin, openapi, websocket
+from surgeproof.exchange import admin, openapi, prometheus, websocket
 from surgeproof.exchange.capacity import Shed
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.dialects import get_dialect
@@ -256,6 +256,7 @@ def build_app(config: ExchangeConfig) -> web.Application:
     for route in (ws, doc):
         _add(app, route, resources)
     admin.add_routes(app)
+    prometheus.add_routes(app)
     app[OPENAPI] = openapi.document_bytes(dialect, [*dialect.routes, ws, doc, *admin.ROUTES])
 
     async def clock(app: web.Application):

@@ -53,6 +53,8 @@ class Route:
 
 
 OTHER = RouteSpec("other", "default", pooled=False)
+#: Every family a route belongs to (metrics ``by_group``; the same in every dialect).
+FAMILIES = ("login", "quotation", "orders", "account", "websocket", "other")
 
 # Per-request values the middleware hands to handlers.
 STATS: web.RequestKey[object] = web.RequestKey("stats", object)

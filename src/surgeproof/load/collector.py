@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from surgeproof.load.recorder import now_ns
 from surgeproof.rundir.schema import EVENTS, TIMELINE
 from surgeproof.rundir.writer import JsonlLog, RecordFile
+
+
+class Observer(Protocol):
+    """Sees what the run directory gets, as it gets it (e.g. the live metrics exporter)."""
+
+    def on_event(self, event: dict[str, Any]) -> None: ...
+
+    def on_batch(
+        self,
+        source: str,
+        raw: bytes,
+        names: dict[int, tuple[str, str]],
+        sample: dict[str, Any] | None,
+    ) -> None: ...
 
 
 @dataclass
@@ -19,13 +33,17 @@ class Collector:
     files: dict[str, RecordFile] = field(default_factory=dict)
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    observers: list[Observer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.events = JsonlLog(self.run_dir / EVENTS)
         self.timeline = JsonlLog(self.run_dir / TIMELINE)
 
     def event(self, type_: str, **fields: Any) -> None:
-        self.events.append({"t_ns": fields.pop("t_ns", None) or now_ns(), "type": type_, **fields})
+        record = {"t_ns": fields.pop("t_ns", None) or now_ns(), "type": type_, **fields}
+        self.events.append(record)
+        for o in self.observers:
+            o.on_event(record)
 
     def batch(
         self,
@@ -50,6 +68,8 @@ class Collector:
             )
             for key in t:
                 t[key] += int(sample.get(key, 0))
+        for o in self.observers:
+            o.on_batch(source, raw, names, sample)
 
     def record_counts(self) -> dict[str, int]:
         return {s: f.count for s, f in self.files.items()}

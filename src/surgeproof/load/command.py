@@ -107,6 +107,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not write analysis.json and print the verdict at the end (analyse elsewhere)",
     )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve live Prometheus metrics (every worker merged) on PORT, e.g. 9646",
+    )
+    p.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address of --metrics-port (default loopback; 0.0.0.0 for a Prometheus elsewhere)",
+    )
+    p.add_argument(
+        "--metrics-linger",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep serving the final metrics this long after the run (your scrape interval)",
+    )
     p.set_defaults(func=_run)
 
     w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
@@ -166,6 +184,9 @@ def _options(args: argparse.Namespace):
         abort_error_ratio=args.abort_error_ratio,
         abort_after_s=args.abort_after,
         progress_every_s=args.progress_every,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+        metrics_linger_s=args.metrics_linger,
     )
 
 

@@ -21,6 +21,7 @@ from surgeproof.load.dialect_choice import (
     ws_url_for,
 )
 from surgeproof.load.fault_schedule import FaultSchedule
+from surgeproof.load.live_metrics import LiveMetrics
 from surgeproof.load.liveness import tune_locust_heartbeat
 from surgeproof.load.meta import DRIVER_SURGEPROOF, iso_pair, run_meta
 from surgeproof.load.options import RunOptions
@@ -55,6 +56,7 @@ class Conductor:
         run_dir: Path,
         dialect: DialectChoice,
         embedded_dialect: str | None = None,
+        live: LiveMetrics | None = None,
     ) -> None:
         self.opts = opts
         self.plan = plan
@@ -63,6 +65,8 @@ class Conductor:
         self.dialect = dialect
         self.embedded_dialect = embedded_dialect
         self.collector = Collector(run_dir)
+        #: The live Prometheus exporter (``--metrics-port``), fed by the collector.
+        self.live = live
         self.stop_reason: str | None = None
         self.meta: dict[str, Any] = {}
         self.fleet = WorkerFleet(opts, self.collector, run_dir / "server" / "workers.log")
@@ -188,6 +192,8 @@ class Conductor:
         target = self._start_target()
         self.faults = FaultSchedule(opts, target, self.collector)
         try:
+            if self.live is not None:
+                self.live.start(self.collector, self.run_dir.name, target)
             program = self._program()
             shape = SurgeShape(program, now_ns())
             options = get_parser(default_config_files=[]).parse_args(
@@ -250,6 +256,8 @@ class Conductor:
             self.faults.cancel()
             self.fleet.stop()
             target.stop()
+            if self.live is not None:
+                self.live.close()
         return self.run_dir
 
     def _send_state(self, runner, ctx, state) -> None:

@@ -13,6 +13,7 @@ from surgeproof.load.conductor import Conductor
 from surgeproof.load.dialect_choice import choose_dialect, embedded_dialect_arg
 from surgeproof.load.fd_budget import warn_fd_budget
 from surgeproof.load.gateway_fault import check_gateway_crashes
+from surgeproof.load.live_metrics import open_live_metrics
 from surgeproof.load.options import (
     RunOptions,
     check_injections,
@@ -55,10 +56,11 @@ def execute(opts: RunOptions) -> Path:
             "(allowed by --allow-remote-target)",
             flush=True,
         )
+    live = open_live_metrics(opts, plan)  # binds now: a busy port fails before the run dir exists
     run_dir = make_run_dir(opts, plan)
     (run_dir / DIALECT_COPY).write_text(choice.dialect.text, encoding="utf-8")
 
     import gevent  # noqa: F401 - Locust monkey-patches on import; import it before anything else
     import locust  # noqa: F401
 
-    return Conductor(opts, plan, model, run_dir, choice, embedded_dialect).run()
+    return Conductor(opts, plan, model, run_dir, choice, embedded_dialect, live).run()

@@ -58,6 +58,12 @@ class RunOptions:
     abort_after_s: float = 10.0
     #: Lift the cap of WORKERS_PER_CPU local workers per CPU (``--allow-many-workers``).
     allow_many_workers: bool = False
+    #: ``--metrics-port``: serve live Prometheus metrics there (None = no exporter; 0 = any port).
+    metrics_port: int | None = None
+    #: Loopback unless widened explicitly (``--metrics-host 0.0.0.0`` for a cluster's Prometheus).
+    metrics_host: str = "127.0.0.1"
+    #: Seconds the exporter keeps serving the final values after the run ends.
+    metrics_linger_s: float = 0.0
 
 
 def scale_arg(text: str) -> float:
@@ -117,6 +123,9 @@ def _check_numbers(opts: RunOptions) -> None:
     if ratio is not None and not 0 <= ratio < 1:  # NaN fails too; 1 or more never aborts
         raise UserError(f"--abort-error-ratio {ratio:g}: expected a ratio >= 0 and < 1")
     limits.check_port("--master-port", opts.master_port, zero_picks=True)
+    if opts.metrics_port is not None:
+        limits.check_port("--metrics-port", opts.metrics_port, zero_picks=True)
+    check("--metrics-linger", opts.metrics_linger_s, 0, limits.MAX_INJECTED_S, what="seconds")
     for flag, pairs in (("--inject-stall", opts.stalls), ("--inject-target-outage", opts.outages)):
         for at_s, seconds in pairs:
             shown = f"{flag} {at_s:g}:{seconds:g}"

@@ -8,6 +8,7 @@ import psutil
 
 from surgeproof.load.context import LoadContext
 from surgeproof.load.recorder import now_ns
+from surgeproof.load.subscription import GAP_CLOCK
 
 
 class Sampler:
@@ -35,5 +36,7 @@ class Sampler:
             "sent": c.sent,
             "errors": c.errors,
             "phase": ctx.state.phase_name,
+            # Subscribed and being read now: records show connects and losses, not who is live.
+            "ws_sessions": len(GAP_CLOCK),
         }
         return raw, names, sample

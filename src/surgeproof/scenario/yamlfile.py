@@ -102,15 +102,16 @@ def read_text_bounded(path: str | Path, source: str, max_bytes: int = MAX_FILE_B
         if info.st_size > max_bytes:
             raise ScenarioError(source, "", _too_large(info.st_size, max_bytes))
         with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+            # Ask for the size stat gave (+1 to see growth): read(n) allocates n bytes first.
+            data = fh.read(info.st_size + 1)
     except FileNotFoundError:
         raise ScenarioError(source, "", "no such file") from None
     except IsADirectoryError:
         raise ScenarioError(source, "", "is a directory, expected a YAML file") from None
     except OSError as exc:
         raise ScenarioError(source, "", f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > max_bytes:  # grew while being read
-        raise ScenarioError(source, "", _too_large(len(data), max_bytes))
+    if len(data) > info.st_size:
+        raise ScenarioError(source, "", "grew while being read (still being written?)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

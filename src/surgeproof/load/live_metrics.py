@@ -1,0 +1,500 @@
+"""``surgeproof run --metrics-port``: the conductor's merge of every generator, served live to
+Prometheus.
+
+The exporter sees exactly what the run directory gets, as the conductor gets it (it observes the
+``Collector``): every source's records, names and per-second samples, and every run event. So a
+counter scraped at time T holds the records the run directory held at T, whichever worker sent
+them, and gauges are the sum (or the maximum) over the generators alive now — a lost worker's
+last sample stops counting when it is declared lost, as in the progress line.
+
+Counters follow the analysis's counting rules (``analysis/FORMAT.md``): *offered* = requests and
+websocket events that came due (not cancelled, not ``ws_gap``), *answered* = those that got a
+response (achieved throughput). Rates are PromQL's job: ``rate(surgeproof_requests_offered_total
+[1m])``. Latency is measured from the intended send time, into histogram buckets that are dense
+where SLOs sit (100 ms to 2 s) and include every SLO limit of the scenario as an exact bound, so
+the share of calls within a limit is exact and ``histogram_quantile(0.99, ...)`` is within one
+narrow bucket at the limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
+
+from surgeproof.analysis.causes import ANSWERED, UNSENT
+from surgeproof.errors import UserError
+from surgeproof.rundir.schema import OUTCOME_NAMES, RECORD_DTYPE, Kind, Outcome
+from surgeproof.scenario.model import Slo
+
+#: Bucket bounds (s) of the latency histograms before the scenario's SLO limits are added:
+#: 25 ms steps to 200 ms, 50 ms to 500 ms, 100 ms to 1 s, 250 ms to 2 s, then coarser to 60 s.
+BASE_BUCKETS_S: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075,
+    0.1, 0.125, 0.15, 0.175, 0.2,
+    0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
+    0.6, 0.7, 0.8, 0.9, 1.0,
+    1.25, 1.5, 1.75, 2.0,
+    2.5, 3.0, 4.0, 5.0, 7.5, 10.0, 15.0, 20.0, 30.0, 60.0,
+)  # fmt: skip
+
+#: Port of ``--metrics-port`` in the docs, the Kubernetes manifests and the Grafana dashboard.
+DEFAULT_PORT = 9646
+#: Where the conductor relays the embedded exchange's own ``/metrics`` (its port is ephemeral).
+TARGET_PATH = "/metrics/target"
+
+_N_KINDS = len(Kind)
+_N_OUTCOMES = len(Outcome)
+#: Per outcome code: whether it carried a response / has a latency (the analysis's rules).
+_ANSWERED = np.array([o in ANSWERED for o in Outcome])
+_HAS_LATENCY = np.array([o not in UNSENT for o in Outcome])
+
+
+def latency_buckets(slos: Iterable[Slo]) -> tuple[float, ...]:
+    """The histogram's upper bounds (s): the base ladder plus every latency SLO limit."""
+    limits = {s.limit / 1000.0 for s in slos if s.metric != "error_ratio" and s.limit > 0}
+    return tuple(sorted(set(BASE_BUCKETS_S) | limits))
+
+
+class LiveTally:
+    """Everything the exporter serves, merged over sources; a Prometheus custom collector."""
+
+    def __init__(
+        self,
+        slos: Sequence[Slo] = (),
+        *,
+        run_id: str = "",
+        scenario: str = "",
+        model: str = "",
+        workers_expected: int = 0,
+    ) -> None:
+        self.slos = list(slos)
+        self.info = {"run_id": run_id, "scenario": scenario, "model": model}
+        self.workers_expected = workers_expected
+        self.bounds_s = latency_buckets(self.slos)
+        self._bounds_ns = np.array([round(b * 1e9) for b in self.bounds_s], dtype=np.int64)
+        self.groups: list[str] = []
+        self._group_index: dict[str, int] = {}
+        #: [group, kind, outcome] record counts.
+        self.counts = np.zeros((0, _N_KINDS, _N_OUTCOMES), dtype=np.int64)
+        self.answered = np.zeros(0, dtype=np.int64)
+        #: [group, bucket] latency counts (not cumulative; last column = above every bound).
+        self.buckets = np.zeros((0, len(self.bounds_s) + 1), dtype=np.int64)
+        self.latency_sum_s = np.zeros(0, dtype=np.float64)
+        self.reconnects = np.zeros(_N_OUTCOMES, dtype=np.int64)
+        self.sessions_lost = 0
+        self.late_sends = 0
+        #: Per source: run-wide group index of each local name id (-1 = not declared yet).
+        self._id_group: dict[str, np.ndarray] = {}
+        self.records: dict[str, int] = {}
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.alive: set[str] = set()
+        self.lost: set[str] = set()
+        self.phase: tuple[str, int] | None = None
+        self.phase_starts: dict[tuple[str, int], float] = {}
+        self.levels: dict[str, int] = {}
+        self.events: dict[str, int] = {}
+        self.target_up = 1
+        self.started_s: float | None = None
+        self.status = "running"
+
+    # -- what the collector sees -----------------------------------------------------------
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = str(event.get("type"))
+        t_s = int(event.get("t_ns") or 0) / 1e9
+        self.events[kind] = self.events.get(kind, 0) + 1
+        if kind == "run_start":
+            self.started_s = t_s
+        elif kind == "run_end":
+            self.status = str(event.get("status") or "complete")
+        elif kind == "phase":
+            key = (str(event.get("name", "")), int(event.get("index", -1)))
+            self.phase = key
+            self.phase_starts.setdefault(key, t_s)
+        elif kind == "level":
+            verdict = str(event.get("verdict") or "unjudged")
+            self.levels[verdict] = self.levels.get(verdict, 0) + 1
+        elif kind == "worker_joined":
+            self.alive.add(str(event["source"]))
+        elif kind == "worker_lost":
+            source = str(event["source"])
+            self.alive.discard(source)
+            self.lost.add(source)
+            self.latest.pop(source, None)
+        elif kind == "target_down":
+            self.target_up = 0
+        elif kind == "target_up":
+            self.target_up = 1
+
+    def on_batch(
+        self,
+        source: str,
+        raw: bytes,
+        names: dict[int, tuple[str, str]],
+        sample: dict[str, Any] | None,
+    ) -> None:
+        if names:
+            self._declare(source, names)
+        n = len(raw) // RECORD_DTYPE.itemsize
+        if n:
+            self._add_records(source, np.frombuffer(raw, dtype=RECORD_DTYPE, count=n))
+        if sample is not None and source not in self.lost:
+            self.latest[source] = sample
+            self.alive.add(source)
+            self.late_sends += int(sample.get("late_sends", 0))
+
+    def _group(self, name: str) -> int:
+        idx = self._group_index.get(name)
+        if idx is None:
+            idx = self._group_index[name] = len(self.groups)
+            self.groups.append(name)
+            g = len(self.groups)
+            self.counts = _grow(self.counts, g)
+            self.answered = _grow(self.answered, g)
+            self.buckets = _grow(self.buckets, g)
+            self.latency_sum_s = _grow(self.latency_sum_s, g)
+        return idx
+
+    def _declare(self, source: str, names: dict[int, tuple[str, str]]) -> None:
+        table = self._id_group.get(source, np.full(0, -1, dtype=np.int64))
+        top = max(names) + 1
+        if top > len(table):
+            table = np.concatenate([table, np.full(top - len(table), -1, dtype=np.int64)])
+        for name_id, (_name, group) in names.items():
+            table[name_id] = self._group(group)
+        self._id_group[source] = table
+
+    def _add_records(self, source: str, rec: np.ndarray) -> None:
+        self.records[source] = self.records.get(source, 0) + len(rec)
+        ids = rec["name_id"].astype(np.int64)
+        # One slot past the largest id declared so far reads -1 for every undeclared id.
+        table = np.append(self._id_group.get(source, np.empty(0, dtype=np.int64)), -1)
+        group = table[np.minimum(ids, len(table) - 1)]
+        if (group < 0).any():
+            # An id whose name never arrived: the reader files it under "other" too.
+            group = np.where(group < 0, self._group("other"), group)
+        kind = np.minimum(rec["kind"], _N_KINDS - 1).astype(np.int64)
+        outcome = np.minimum(rec["outcome"], _N_OUTCOMES - 1).astype(np.int64)
+        n_groups = len(self.groups)
+        flat = (group * _N_KINDS + kind) * _N_OUTCOMES + outcome
+        self.counts += np.bincount(flat, minlength=n_groups * _N_KINDS * _N_OUTCOMES).reshape(
+            self.counts.shape
+        )
+        request = kind != Kind.WS_GAP
+        answered = request & _ANSWERED[outcome] & (rec["end_ns"] > 0)
+        self.answered += np.bincount(group[answered], minlength=n_groups)
+        timed = request & _HAS_LATENCY[outcome]
+        if timed.any():
+            lat = np.maximum(rec["end_ns"][timed] - rec["intended_ns"][timed], 0)
+            slot = np.searchsorted(self._bounds_ns, lat, side="left")
+            width = self.buckets.shape[1]
+            self.buckets += np.bincount(
+                group[timed] * width + slot, minlength=n_groups * width
+            ).reshape(self.buckets.shape)
+            self.latency_sum_s += np.bincount(group[timed], weights=lat / 1e9, minlength=n_groups)
+        ws = kind == Kind.WS_CONNECT
+        retried = ws & (rec["attempt"] >= 1)
+        if retried.any():
+            self.reconnects += np.bincount(outcome[retried], minlength=_N_OUTCOMES)
+        gaps = (kind == Kind.WS_GAP) & (outcome != Outcome.OK)
+        self.sessions_lost += int(gaps.sum())
+
+    # -- what a scrape gets ----------------------------------------------------------------
+
+    def describe(self) -> list[Metric]:
+        return []  # names are not fixed before the run: the registry must not cache them
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._counters()
+        yield self._histogram()
+        yield from self._gauges()
+
+    def _counters(self) -> Iterator[Metric]:
+        records = CounterMetricFamily(
+            "surgeproof_records",
+            "Records received from each generator process (what the run directory holds).",
+            labels=["source"],
+        )
+        for source, n in sorted(self.records.items()):
+            records.add_metric([source], n)
+        yield records
+        requests = CounterMetricFamily(
+            "surgeproof_requests",
+            "Requests and websocket connects/subscribes by endpoint group and outcome "
+            "(errors by cause: outcome != ok).",
+            labels=["group", "outcome"],
+        )
+        offered = CounterMetricFamily(
+            "surgeproof_requests_offered",
+            "Requests that came due on the schedule (sent or not; cancelled ones excluded).",
+            labels=["group"],
+        )
+        answered = CounterMetricFamily(
+            "surgeproof_requests_answered",
+            "Requests that got a response from the target (achieved throughput).",
+            labels=["group"],
+        )
+        for g, name in enumerate(self.groups):
+            per_outcome = self.counts[g, :, :].sum(axis=0) - self.counts[g, Kind.WS_GAP, :]
+            if not per_outcome.any():
+                continue
+            for code, n in enumerate(per_outcome.tolist()):
+                requests.add_metric([name, OUTCOME_NAMES[code]], n)
+            offered.add_metric([name], int(per_outcome.sum() - per_outcome[Outcome.CANCELLED]))
+            answered.add_metric([name], int(self.answered[g]))
+        yield requests
+        yield offered
+        yield answered
+        reconnects = CounterMetricFamily(
+            "surgeproof_ws_reconnects",
+            "Websocket reconnect attempts (ws_connect records with attempt >= 1) by outcome.",
+            labels=["outcome"],
+        )
+        for code, n in enumerate(self.reconnects.tolist()):
+            if n:
+                reconnects.add_metric([OUTCOME_NAMES[code]], n)
+        yield reconnects
+        yield CounterMetricFamily(
+            "surgeproof_ws_sessions_lost",
+            "Websocket sessions lost (a ws_gap record with an error outcome).",
+            value=self.sessions_lost,
+        )
+        yield CounterMetricFamily(
+            "surgeproof_late_sends",
+            "HTTP calls sent later than 50 ms after their intended time (generator behind).",
+            value=self.late_sends,
+        )
+        levels = CounterMetricFamily(
+            "surgeproof_levels",
+            "Steady-state windows completed, by verdict (step search) or 'unjudged'.",
+            labels=["verdict"],
+        )
+        for verdict, n in sorted(self.levels.items()):
+            levels.add_metric([verdict], n)
+        yield levels
+        events = CounterMetricFamily(
+            "surgeproof_events", "Run events (events.jsonl) by type.", labels=["type"]
+        )
+        for kind, n in sorted(self.events.items()):
+            events.add_metric([kind], n)
+        yield events
+
+    def _histogram(self) -> Metric:
+        hist = HistogramMetricFamily(
+            "surgeproof_request_latency_seconds",
+            "Latency from the intended send time to the answer or error, by endpoint group "
+            "(missed, backlogged and cancelled calls have none).",
+            labels=["group"],
+        )
+        bounds = [floatToGoString(b) for b in self.bounds_s] + ["+Inf"]
+        for g, name in enumerate(self.groups):
+            cumulative = np.cumsum(self.buckets[g]).tolist()
+            if not cumulative[-1]:
+                continue
+            hist.add_metric(
+                [name],
+                list(zip(bounds, cumulative, strict=True)),
+                sum_value=float(self.latency_sum_s[g]),
+            )
+        return hist
+
+    def _gauges(self) -> Iterator[Metric]:
+        latest = self.latest
+        yield _gauge(
+            "surgeproof_offered_users",
+            "Offered concurrent (simulated) users: the plan's target now.",
+            max((float(s.get("target_users", 0)) for s in latest.values()), default=0.0),
+        )
+        for key, metric, doc in (
+            ("active_users", "surgeproof_active_users", "Simulated users alive, all generators."),
+            ("inflight", "surgeproof_inflight_calls", "Calls sent and not answered yet."),
+            ("ws_sessions", "surgeproof_ws_sessions", "Websocket sessions subscribed now."),
+        ):
+            yield _gauge(metric, doc, sum(float(s.get(key, 0)) for s in latest.values()))
+        yield _gauge(
+            "surgeproof_workers_alive",
+            "Generator processes alive (workers joined and not lost; 1 for --workers 0).",
+            len(self.alive),
+        )
+        yield _gauge(
+            "surgeproof_workers_expected", "Workers the run waits for.", self.workers_expected
+        )
+        users = GaugeMetricFamily(
+            "surgeproof_generator_users", "Users alive on each generator.", labels=["source"]
+        )
+        share = GaugeMetricFamily(
+            "surgeproof_generator_share_ratio",
+            "Each generator's share of the users alive (0-1).",
+            labels=["source"],
+        )
+        cpu = GaugeMetricFamily(
+            "surgeproof_generator_cpu_percent",
+            "CPU of each generator process (100 = one core: saturation).",
+            labels=["source"],
+        )
+        total = sum(float(s.get("active_users", 0)) for s in latest.values())
+        for source, s in sorted(latest.items()):
+            active = float(s.get("active_users", 0))
+            users.add_metric([source], active)
+            share.add_metric([source], active / total if total else 0.0)
+            cpu.add_metric([source], float(s.get("cpu_percent", 0.0)))
+        yield users
+        yield share
+        yield cpu
+        yield from self._run_gauges()
+
+    def _run_gauges(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "surgeproof_run_info",
+            "The run being played (always 1).",
+            labels=["run_id", "scenario", "model", "status"],
+        )
+        info.add_metric([*self.info.values(), self.status], 1)
+        yield info
+        if self.started_s is not None:
+            yield _gauge(
+                "surgeproof_run_start_timestamp_seconds", "When the run started.", self.started_s
+            )
+        phase = GaugeMetricFamily(
+            "surgeproof_phase",
+            "The phase (or step-search level) being played now: 1.",
+            labels=["phase", "index"],
+        )
+        starts = GaugeMetricFamily(
+            "surgeproof_phase_start_timestamp_seconds",
+            "When each phase started (Grafana annotations: value as time).",
+            labels=["phase", "index"],
+        )
+        if self.phase is not None:
+            phase.add_metric([self.phase[0], str(self.phase[1])], 1)
+        for (name, index), t in self.phase_starts.items():
+            starts.add_metric([name, str(index)], t)
+        yield phase
+        yield starts
+        yield _gauge(
+            "surgeproof_phase_index", "Index of the phase being played (-1 before the first).",
+            self.phase[1] if self.phase else -1,
+        )  # fmt: skip
+        yield _gauge(
+            "surgeproof_target_up",
+            "0 while the embedded target is down (an injected outage), else 1.",
+            self.target_up,
+        )
+        latency = GaugeMetricFamily(
+            "surgeproof_slo_latency_seconds",
+            "Latency SLO limits of the scenario (draw them beside the quantiles).",
+            labels=["group", "percentile"],
+        )
+        errors = GaugeMetricFamily(
+            "surgeproof_slo_error_ratio",
+            "Error-ratio SLO limits of the scenario (0-1).",
+            labels=["group"],
+        )
+        for slo in self.slos:
+            if slo.metric == "error_ratio":
+                errors.add_metric([slo.group], slo.limit)
+            else:
+                latency.add_metric([slo.group, slo.metric], slo.limit / 1000.0)
+        yield latency
+        yield errors
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+def _grow(arr: np.ndarray, rows: int) -> np.ndarray:
+    """``arr`` with zero rows appended up to ``rows`` along the first axis."""
+    extra = np.zeros((rows - arr.shape[0], *arr.shape[1:]), dtype=arr.dtype)
+    return np.concatenate([arr, extra])
+
+
+class LiveMetrics:
+    """The tally served over HTTP (``/metrics``) from a gevent server in the conductor; the
+    embedded exchange's own metrics relayed on ``/metrics/target``."""
+
+    def __init__(self, tally: LiveTally, host: str, port: int, linger_s: float = 0.0) -> None:
+        from gevent.pywsgi import WSGIServer
+        from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
+
+        self.tally = tally
+        self.linger_s = linger_s
+        self.target_url: str | None = None
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(tally)
+        ProcessCollector(registry=registry)  # the conductor's own CPU and memory
+        self._metrics = make_wsgi_app(registry)
+        self._server = WSGIServer((host, port), self._route, log=None)
+        try:
+            self._server.init_socket()
+        except OSError as exc:
+            raise UserError(f"--metrics-port {port}: cannot listen on {host} ({exc})") from None
+        self.host, self.port = self._server.socket.getsockname()[:2]
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/metrics"
+
+    def _route(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path in ("/", "/metrics"):
+            return self._metrics(environ, start_response)
+        if path == TARGET_PATH and self.target_url:
+            return self._relay(start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found: /metrics, or /metrics/target with the embedded exchange\n"]
+
+    def _relay(self, start_response):
+        """The exchange's exposition as it answered; 502 while it is down (Prometheus: up 0)."""
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.target_url + "/metrics", timeout=5) as r:
+                body, ctype = r.read(), r.headers.get("Content-Type", "text/plain")
+        except OSError as exc:
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [f"target /metrics did not answer: {exc}\n".encode()]
+        start_response("200 OK", [("Content-Type", ctype)])
+        return [body]
+
+    def start(self, collector, run_id: str, target=None) -> None:
+        """Observe ``collector`` (the run directory's writer) and start serving; relay
+        ``target``'s /metrics when it is a surgeproof exchange (embedded or on loopback)."""
+        self.tally.info["run_id"] = run_id
+        if target is not None and (target.embedded or (target.loopback and target.config)):
+            self.target_url = target.url
+        collector.observers.append(self.tally)
+        self._server.start()
+        print(f"surgeproof run: live metrics on {self.url}", flush=True)
+
+    def close(self) -> None:
+        """Stop serving, after ``linger_s`` so a scrape after the end sees the final counters."""
+        import gevent
+
+        if self._server.started and self.linger_s > 0:
+            print(f"surgeproof run: serving the final metrics for {self.linger_s:g}s", flush=True)
+            gevent.sleep(self.linger_s)
+        self._server.stop(timeout=1)
+
+
+def open_live_metrics(opts, plan) -> LiveMetrics | None:
+    """The exporter ``opts`` asks for (``--metrics-port``), bound but not serving yet; or None."""
+    if opts.metrics_port is None:
+        return None
+    tally = LiveTally(
+        plan.slos,
+        scenario=plan.scenario.name,
+        model=opts.model or plan.scenario.model,
+        workers_expected=opts.workers + opts.expect_workers,
+    )
+    return LiveMetrics(tally, opts.metrics_host, opts.metrics_port, opts.metrics_linger_s)
