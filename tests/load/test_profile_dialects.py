@@ -47,7 +47,7 @@ def test_the_night_runs_in_the_profiles_own_dialect(tmp_path, profile):
     if profile == "coinone":
         # The FSS figure counts concurrent orders: every scaled-back number says so.
         text = (run_dir / "report.md").read_text()
-        assert "concurrent orders" in text and "concurrent users" not in text
+        assert "real orders" in text and "real users" not in text
 
 
 def surgeproof_json(run_dir) -> str:

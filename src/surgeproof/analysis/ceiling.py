@@ -153,4 +153,7 @@ def _by_users(v: LevelVerdict) -> float:
 def _users(sim: float, scale: Scale) -> str:
     if not scale.scaled:
         return f"{sim:,.0f} users"
-    return f"{sim:,.0f} simulated users ({scale.real(sim):,.0f} real at {scale.ratio_text})"
+    return (
+        f"{sim:,.0f} simulated users ({scale.real(sim):,.0f} {scale.real_words} at "
+        f"{scale.ratio_text})"
+    )

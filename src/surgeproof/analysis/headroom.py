@@ -89,7 +89,7 @@ def compare_with_profile(
             "n_star_real": n_real,
             "extrapolated": bool(usl.get("extrapolated")),
             "sentence": (
-                f"the USL model puts peak throughput at {n_real:,.0f} real users ({words}; "
+                f"the USL model puts peak throughput at {n_real:,.0f} {scale.real_words} ({words}; "
                 f"{scale.statement})"
             ),
         }

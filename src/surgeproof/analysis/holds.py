@@ -55,13 +55,16 @@ def slo_holds(analysis: dict[str, Any], slo: Slo, *, up_to_real: float | None = 
     on the whole-run figures when no level in scope could judge it (the scope says so)."""
     judging = judging_of(analysis)
     user_scale = float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    real_words = _real_words(analysis)
     levels = [
         lv
         for lv in analysis.get("levels") or []
         if lv.get("verdict") != "inconclusive"
         and (up_to_real is None or _users(lv) / user_scale <= up_to_real * (1 + 1e-9))
     ]
-    scope = "steady-state windows" + (f" up to {up_to_real:,.0f} real users" if up_to_real else "")
+    scope = "steady-state windows" + (
+        f" up to {up_to_real:,.0f} {real_words}" if up_to_real else ""
+    )
     found = _judge(slo, [(lv, _where(lv)) for lv in levels], judging)
     if found is None:
         overall = {"groups": (analysis.get("overall") or {}).get("groups") or {}}
@@ -97,7 +100,9 @@ def ceiling_holds(analysis: dict[str, Any], required_real: float) -> CeilingHold
         first = (ceiling.get("real") or {}).get("first_fail_users")
         if first is not None:
             failed = (ceiling.get("failed_first") or {}).get("slo")
-            note = f"failed at {float(first):,.0f} real users" + (f": {failed}" if failed else "")
+            note = f"failed at {float(first):,.0f} {_real_words(analysis)}" + (
+                f": {failed}" if failed else ""
+            )
         else:
             note = "not demonstrated: no level at or above the required load was measured"
         if ceiling.get("generator_bound"):
@@ -150,3 +155,8 @@ def _users(level: dict[str, Any]) -> float:
 
 def _where(level: dict[str, Any]) -> str:
     return f"in window {level.get('label')} ({_users(level):,.0f} sim. users)"
+
+
+def _real_words(analysis: dict[str, Any]) -> str:
+    """``real users`` (or the profile's unit: ``real orders``) from analysis.json's scale."""
+    return "real " + str((analysis.get("scale") or {}).get("unit") or "users")

@@ -28,7 +28,7 @@ def run_verdict(
         )
         for f in reqs:
             required = f["requirement"]["required"]
-            text = f"{f['requirement']['text']} ({required:,.0f} real users)"
+            text = f"{f['requirement']['text']} ({required:,.0f} {scale.real_words})"
             if f["passed"]:
                 reasons.append(f"met: {text}; measured ceiling {f['ceiling_real']:,.0f}")
             elif (top is not None and top >= required) or (

@@ -153,7 +153,8 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     _shade_breaches(ax, analysis)
     faults = _shade_faults(ax, analysis)
     ax.set_xlabel("time since run start (s)")
-    ax.set_ylabel("concurrent users (real = simulated ÷ user scale)")
+    unit = analysis["scale"].get("unit") or "users"
+    ax.set_ylabel(f"concurrent {unit} (real = simulated ÷ user scale)")
     ax.set_ylim(bottom=0)
     _thousands(ax)
     ax.grid(alpha=0.3)
@@ -163,9 +164,9 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
         "concurrency",
         "Concurrency over time",
         _png(fig),
-        "Offered concurrent users over the run, with the published reference figures and the "
-        "measured ceiling as horizontal lines.",
-        f"Axis in real users. {statement}" + faults,
+        f"Offered load over the run in concurrent {unit}, with the published reference figures "
+        "and the measured ceiling as horizontal lines.",
+        f"Axis in real {unit}. {statement}" + faults,
     )
 
 

@@ -126,7 +126,7 @@ def headroom_table(analysis: dict[str, Any]) -> Table:
         (
             "reference",
             "figure",
-            "measured ceiling (real users)",
+            f"measured ceiling (real {_unit(analysis)})",
             "ratio",
             "headroom",
             "requirement",
@@ -163,7 +163,7 @@ def levels_table(analysis: dict[str, Any]) -> Table:
         (
             "level",
             "users (sim.)",
-            "users (real)",
+            f"{_unit(analysis)} (real)",
             "offered req/s",
             "achieved req/s",
             "p50 ms",
@@ -560,3 +560,8 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def _unit(analysis: dict[str, Any]) -> str:
+    """What real numbers count: users, or the profile's unit (Coinone: orders)."""
+    return str((analysis.get("scale") or {}).get("unit") or "users")

@@ -91,7 +91,7 @@ def regression_checks(
         "ceiling not below baseline",
         _ceiling(analysis),
         _ceiling(baseline),
-        " real users",
+        " real " + str((analysis.get("scale") or {}).get("unit") or "users"),
     )
     lower_is_worse(
         "peak throughput not below baseline",
