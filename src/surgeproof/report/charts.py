@@ -262,7 +262,8 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
         "Achieved throughput per steady-state level against offered users with the Universal "
         "Scalability Law fit drawn over the points; latency percentiles per level.",
         "Each point is one steady-state window; inconclusive (generator-bound) levels are left "
-        "out. Users are simulated here; multiply by the user scale's inverse for real users.",
+        "out. Users are simulated here; multiply by the user scale's inverse for real "
+        f"{analysis['scale'].get('unit') or 'users'}.",
     )
 
 

@@ -335,9 +335,15 @@ def _assumptions(
     profile: CapacityProfile | None, time_scale: float, user_scale: float
 ) -> tuple[str, ...]:
     out = []
+    unit = "users"
+    if profile is not None:
+        odd = [f.unit for f in profile.figures.values() if f.unit != "concurrent users"]
+        if odd and odd[0].startswith("concurrent "):
+            unit = odd[0].removeprefix("concurrent ")
     if user_scale != 1.0:
         out.append(
-            f"1 simulated user stands for {1 / user_scale:g} real users with the same behaviour"
+            f"1 simulated user stands for {1 / user_scale:g} real {unit}"
+            + (" with the same behaviour" if unit == "users" else "")
         )
     if time_scale != 1.0:
         out.append(
