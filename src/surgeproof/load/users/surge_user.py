@@ -82,14 +82,21 @@ class SurgeUser(User):
         if getattr(self, "_ws", None) is not None:
             self._ws.close()
             self._ws = None
-        if getattr(self, "_http", None) is not None:
-            # Its connections close once its last calls (the logout below) are done with them.
-            gevent.spawn_later(self.network_timeout, self._http.close)
-            self._http = None
-        if getattr(self, "logged_in", False) and self.ctx.dialect.has("logout"):
-            # A person who leaves logs out: the session cap counts concurrent users, not leavers.
-            self.logged_in = False
-            gevent.spawn(self._send, act.LOGOUT, now_ns(), 0, 0, False)
+        logs_out = getattr(self, "logged_in", False) and self.ctx.dialect.has("logout")
+        self.logged_in = False
+        if logs_out or getattr(self, "_http", None) is not None:
+            # A person who leaves logs out (the session cap counts concurrent users, not
+            # leavers), on its own connection, which closes after that last call.
+            gevent.spawn(self._leave, logs_out)
+
+    def _leave(self, logs_out: bool) -> None:
+        try:
+            if logs_out:
+                self._send(act.LOGOUT, now_ns(), 0, 0, False)
+        finally:
+            http, self._http = getattr(self, "_http", None), None
+            if http is not None:
+                http.close()
 
     @property
     def state(self) -> LoadState:
