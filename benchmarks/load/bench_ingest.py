@@ -374,7 +374,7 @@ def run_series(args, mode: str, live: bool, shard_dir: bool, work: Path) -> list
     shutil.rmtree(work / "shards", ignore_errors=True)
     procs = args.procs
     per_proc = [args.workers // procs + (i < args.workers % procs) for i in range(procs)]
-    lead_s = 25.0 + args.workers * 0.3  # connect + setup of every worker before the first step
+    lead_s = 10.0 + args.workers * 0.15  # connect + setup of every worker before the first step
     start_ns = time.time_ns() + int(lead_s * 1e9)
     end_ns = start_ns + int(len(rates) * args.step_s * 1e9) + int(args.drain_s * 1e9)
     master_cmd = [PY, __file__, "_master", "--run-dir", str(run_dir)]

@@ -45,9 +45,9 @@ def _free_port() -> int:
 
 def _remote_worker(port: int, shard_dir: Path) -> subprocess.Popen:
     """A worker the master did not start, keeping its shard on "its own host" (``shard_dir``)."""
+    cmd = [sys.executable, "-m", "surgeproof.cli", "worker", "--master", "127.0.0.1"]
     return subprocess.Popen(
-        [sys.executable, "-m", "surgeproof.cli", "worker", "--master", "127.0.0.1"]
-        + ["--master-port", str(port), "--shard-dir", str(shard_dir)],
+        [*cmd, "--master-port", str(port), "--shard-dir", str(shard_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
