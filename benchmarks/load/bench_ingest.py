@@ -159,6 +159,7 @@ def workers_main(args) -> int:
             self.carry = 0.0
             self.shipped = 0
             self.shard = None
+            self.sending = None
             self.sender = ShardSender(self.runner, self.source, {"t": time.monotonic() + 1e6})
             r = self.runner
             r.register_message(messages.SETUP, self.on_setup)
@@ -194,7 +195,7 @@ def workers_main(args) -> int:
                 info["shard"] = self.shard.summary()
             self.runner.send_message(messages.DONE, info)
             if self.shard is not None and not self.shard.place.shared:
-                gevent.spawn(self.sender.send, self.shard)
+                self.sending = gevent.spawn(self.sender.send, self.shard)
 
         def ship(self, n: int, raw: bytes, final: bool = False) -> None:
             names = {}
@@ -259,6 +260,8 @@ def workers_main(args) -> int:
     deadline = time.time() + args.finish_wait_s
     while not all(w.finished for w in workers) and time.time() < deadline:
         gevent.sleep(0.1)
+    # A real worker stays until its master quits it: keep sending shards until they are sent.
+    gevent.joinall([w.sending for w in workers if w.sending], timeout=args.finish_wait_s)
     gevent.sleep(0.5)  # let the last messages leave
     log.write(json.dumps({"totals": {w.source: w.shipped for w in workers}}) + "\n")
     log.close()
