@@ -3,6 +3,9 @@ peak, naming the workers or hosts that would, and none when they can."""
 
 from __future__ import annotations
 
+import pytest
+
+from surgeproof.cli import main
 from surgeproof.dialect.catalog import load_dialect
 from surgeproof.load.fleet import HostSpec, plan_fleet
 from surgeproof.load.fleet_check import Machine, shortfalls, this_machine, warn_fleet
@@ -87,3 +90,37 @@ def test_this_machine_reports_what_it_may_use():
     assert m.host.cores >= 1 and m.host.memory_bytes >= m.available_bytes > 0
     assert m.host.source_addresses == 16 and m.host.ports_per_source > 1000
     assert this_machine(loopback_target=False).host.source_addresses == 1
+
+
+class _Started(Exception):
+    """``run`` got past its checks and warnings: it would make the run directory now."""
+
+
+@pytest.fixture
+def run_checks(monkeypatch, capsys, tmp_path):
+    """``surgeproof run ARGV`` in this process, stopped where the run would begin (no gevent)."""
+
+    def stop(*_args, **_kw):
+        raise _Started
+
+    monkeypatch.setattr("surgeproof.load.command.prepare_process", lambda argv: None)
+    monkeypatch.setattr("surgeproof.load.run.make_run_dir", stop)
+
+    def run(*argv: str) -> list[str]:
+        capsys.readouterr()
+        with pytest.raises(_Started):
+            main(["run", *argv, "--reports-dir", str(tmp_path)])
+        return capsys.readouterr().out.splitlines()
+
+    return run
+
+
+def test_run_warns_before_it_starts_and_goes_on(run_checks):
+    out = run_checks("martial-law-2024-12-03", "--workers", "2")
+    warnings = [line for line in out if line.startswith("surgeproof run: WARNING")]
+    assert any("generator cores" in line and "hosts of" in line for line in warnings)
+
+
+def test_run_at_the_demo_scale_warns_of_nothing(run_checks):
+    out = run_checks("martial-law-2024-12-03", "--time-scale", "1/60", "--user-scale", "1/2000")
+    assert not [line for line in out if "WARNING" in line]

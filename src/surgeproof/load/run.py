@@ -25,7 +25,7 @@ from surgeproof.load.dialect_choice import (
     embedded_dialect_arg,
     ws_url_for,
 )
-from surgeproof.load.fd_budget import warn_fd_budget
+from surgeproof.load.fleet_check import warn_fleet
 from surgeproof.load.gateway_fault import GatewayWatch, check_gateway_crashes
 from surgeproof.load.liveness import LocalWorkers, die_with_parent, tune_locust_heartbeat
 from surgeproof.load.meta import git_commit, host_info, iso_pair, versions
@@ -77,8 +77,8 @@ def execute(opts: RunOptions) -> Path:
     if not opts.target:
         name = embedded_dialect_arg(choice)
         embedded_dialect = name if name != (target_says or "upbit") else None
-    # Before anything starts: say when the users per process will not fit the fd limit.
-    warn_fd_budget(plan, opts.workers + opts.expect_workers)
+    # Before anything starts: say what the machine(s) cannot offer of the peak (CPU, fds...).
+    warn_fleet(plan, opts, choice.dialect)
     model = opts.model or plan.scenario.model
     if opts.target and not Target(opts.target, None, False).loopback:
         print(
