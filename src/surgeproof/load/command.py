@@ -1,4 +1,4 @@
-"""Subcommands of the load layer: ``run``, ``worker`` and ``demo``."""
+"""Subcommands of the load layer: ``run``, ``worker``, ``demo`` and ``plan``."""
 
 from __future__ import annotations
 
@@ -158,6 +158,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
     d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
     d.set_defaults(func=_demo)
+
+    from surgeproof.load.fleet_command import register_plan
+
+    register_plan(subparsers)
 
 
 def _options(args: argparse.Namespace):
