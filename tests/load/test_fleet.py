@@ -189,7 +189,6 @@ def test_every_figure_names_the_benchmark_it_comes_from():
 
 def test_the_mirrored_constants_match_the_code_they_describe():
     from surgeproof.load.subscription import GAP_INTERVAL_S
-
     from surgeproof.load.users.connections import SHARED_CONNECTIONS
 
     assert fleet_figures.SHARED_POOL_CONNECTIONS == SHARED_CONNECTIONS
