@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import os
 import platform
@@ -80,17 +79,16 @@ def child_cpu(run) -> tuple[float, float]:
 
 
 def plain_locust(url: str, users: int, seconds: int) -> dict:
+    """Plain Locust on one pinned core, measured over the same steady window as ours."""
     with tempfile.TemporaryDirectory() as tmp:
-        prefix = Path(tmp) / "plain"
+        report = Path(tmp) / "window.json"
         cmd = ["taskset", "-c", "1", PY, "-m", "locust", "-f", str(HERE / "plain_http.py")]
-        cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
-        cmd += ["-H", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
-        _wall, cpu = child_cpu(lambda: subprocess.run(cmd, capture_output=True, timeout=120))
-        with open(f"{prefix}_stats.csv") as f:
-            total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    n = int(total["Request Count"])
-    # Wall and CPU include Locust's start-up (~1-2 s): per-core figure uses CPU actually spent.
-    return {"req_s": float(total["Requests/s"]), "req_s_per_core": n / cpu, "cpu_s": cpu}
+        # The 2 s warm-up is not measured, as in surge_http.py: run that much longer.
+        cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds + 2}s"]
+        cmd += ["-H", url, "--only-summary", "--loglevel", "ERROR"]
+        env = {**os.environ, "PLAIN_HTTP_REPORT": str(report)}
+        subprocess.run(cmd, capture_output=True, timeout=120, env=env)
+        return json.loads(report.read_text())
 
 
 #: Offered rate for the recording-cost rows: below what one core sends, so nothing is backlogged
