@@ -83,10 +83,28 @@ def samples_of(stats: GroupStats | None, slo: Slo) -> int:
     return stats.count - int(stats.errors.get("backlogged", 0))
 
 
-def judged_groups(slo: Slo, stats: dict[str, GroupStats], judging: Judging) -> list[str]:
-    """The groups of ``stats`` with enough samples to judge ``slo`` on."""
+def decides(stats: GroupStats | None, slo: Slo, judging: Judging) -> bool:
+    """Whether ``stats`` holds enough to judge ``slo``: ``judging.samples_for`` samples, or a breach
+    that no missing sample could undo.
+
+    Below the minimum a pass cannot be claimed, but an error ratio whose errors alone exceed the
+    limit of the minimum number of calls (``errors > limit × need``) breaks it whatever the calls
+    it lacks would have answered: a user who cannot log in at all is a failure at any volume.
+    One error alone still never breaks a 1% limit (``1 > 0.01 × 100`` is false).
+    """
+    n = samples_of(stats, slo)
     need = judging.samples_for(slo)
-    return [g for g in groups_of(slo, stats) if samples_of(stats.get(g), slo) >= need]
+    if n >= need:
+        return True
+    if stats is None or slo.metric != "error_ratio" or stats.error_ratio is None or n == 0:
+        return False
+    errors = stats.error_ratio * n
+    return errors > slo.limit * need + 1e-9
+
+
+def judged_groups(slo: Slo, stats: dict[str, GroupStats], judging: Judging) -> list[str]:
+    """The groups of ``stats`` whose samples decide ``slo`` (see :func:`decides`)."""
+    return [g for g in groups_of(slo, stats) if decides(stats.get(g), slo, judging)]
 
 
 def evaluate(
@@ -94,7 +112,7 @@ def evaluate(
 ) -> tuple[list[SloBreach], list[str]]:
     """(breaches, texts of SLOs not judged for too few samples) of ``stats`` under ``slos``.
 
-    A group is judged on an SLO only with at least ``judging.samples_for(slo)`` samples.
+    A group is judged on an SLO only when its samples decide it (:func:`decides`).
     """
     breaches: list[SloBreach] = []
     unjudged: list[str] = []
