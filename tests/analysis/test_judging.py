@@ -107,3 +107,10 @@ def test_minimums_are_settings_that_change_the_verdicts(tmp_path):
     assert analyze_run(tmp_path / "r", **lenient["settings"])["levels"] == lenient["levels"]
     with pytest.raises(UserError, match=r"judging\.saturation_ratio"):
         analyze_run(tmp_path / "r", judging={"saturation_ratio": 1.5})
+
+
+def test_a_window_a_nanosecond_short_of_the_minimum_is_long_enough():
+    # Step-search windows are built in nanoseconds from float seconds; a rounding is not a
+    # short hold (a 4.999999999-s level was once called too short to judge).
+    assert Judging().long_enough(4.999999999)
+    assert not Judging().long_enough(4.99)

@@ -218,3 +218,14 @@ def test_the_program_gives_up_after_the_last_rehold_and_says_why(tmp_path):
     summary = program.summary()
     assert summary["gave_up"] == [{k: limit[k] for k in ("label", "users", "holds", "reason")}]
     assert summary["bracket"]["first_fail"] == 20
+
+
+def test_every_judged_window_is_exactly_the_hold_long_in_nanoseconds(tmp_path):
+    # The window's two ends were once truncated from float seconds separately, which made some
+    # 4-s holds 3.999999999 s long (and the analysis called them too short to judge).
+    lengths = set()
+    for start_s in (0.2, 3.2, 11.4):
+        judge = ScriptedJudge([("pass", ())] * 8)
+        play(_program(tmp_path, judge), 60, from_s=start_s)
+        lengths |= {end - start for start, end, _, _ in judge.calls}
+    assert lengths == {4_000_000_000}

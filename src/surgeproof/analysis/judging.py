@@ -11,7 +11,9 @@ protects:
 * ``min_samples``: a group with fewer samples has none of its SLOs judged in that window.
 * ``tail_samples``: a percentile p is judged only with at least ``tail_samples / (1 - p)``
   samples (p99: 100, p99.9: 1,000), so that samples lie beyond its rank; an error-ratio limit L
-  needs ``tail_samples / L`` calls (1%: 100), so that one error alone cannot break it.
+  needs ``tail_samples / L`` calls (1%: 100), so that one error alone cannot break it; with
+  fewer, more than ``tail_samples`` errors (``L`` × that minimum) still break it
+  (``slo.decides``): a pass needs the volume, a certain breach does not.
 
 The saturation thresholds (:mod:`surgeproof.analysis.saturation`) live here too.
 """
@@ -67,6 +69,10 @@ class Judging:
         for name, ok in checks:
             if not ok:
                 raise UserError(f"judging.{name}: {getattr(self, name)!r} is out of range")
+
+    def long_enough(self, duration_s: float) -> bool:
+        """Whether a ``duration_s`` window may be judged (a nanosecond's rounding is not short)."""
+        return duration_s >= self.min_window_s - 1e-6
 
     def samples_for(self, slo: Slo) -> int:
         """Samples (percentiles) or calls (error ratio) a group needs before ``slo`` is judged."""

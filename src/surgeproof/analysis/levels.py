@@ -518,7 +518,7 @@ def decide(
             )
             return verdict
     failures = [b.describe() for b in verdict.breaches]
-    if duration < judging.min_window_s:
+    if not judging.long_enough(duration):
         verdict.verdict = "inconclusive"
         verdict.too_short = True
         verdict.reasons.append(too_short_reason(duration, m.calls, judging))

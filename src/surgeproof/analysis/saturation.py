@@ -109,7 +109,7 @@ def measure(
 ) -> Saturation:
     """The saturation rule on one level, against the reference level and the top throughput."""
     per_user = v.per_user_rps
-    judged = v.calls >= judging.min_calls and v.duration_s >= judging.min_window_s
+    judged = v.calls >= judging.min_calls and judging.long_enough(v.duration_s)
     q = _in_target(v)
     if closed_model:
         basis = "low-load rate"

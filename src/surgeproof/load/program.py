@@ -79,10 +79,10 @@ class TimelineProgram:
                 self._emitted_levels.add(p.index)
                 out.append(
                     {
-                        "t_ns": t0_ns + int(p.end_s * 1e9),
+                        "t_ns": t0_ns + round(p.end_s * 1e9),
                         "type": "level",
-                        "start_ns": t0_ns + int(p.ramp_end_s * 1e9),
-                        "end_ns": t0_ns + int(p.end_s * 1e9),
+                        "start_ns": t0_ns + round(p.ramp_end_s * 1e9),
+                        "end_ns": t0_ns + round(p.end_s * 1e9),
                         "target_users": p.users,
                         "label": p.name,
                     }
@@ -178,7 +178,10 @@ class SearchProgram:
         if t_s < win_end + self.judge_delay_s:
             return
         label = self._label
-        start_ns, end_ns = t0_ns + int(win_start * 1e9), t0_ns + int(win_end * 1e9)
+        # The hold's length is added in nanoseconds: two float truncations made 5-s holds
+        # 4.999999999 s long, and the analysis then called them too short to judge.
+        start_ns = t0_ns + round(win_start * 1e9)
+        end_ns = start_ns + round(s.hold_s * 1e9)
         j = self.judge(start_ns, end_ns, self._users, label)
         cut_short = bool(j.short_of) and j.verdict == "inconclusive"
         self.levels.append(JudgedLevel(self._users, j.verdict, cut_short))
