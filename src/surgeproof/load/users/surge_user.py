@@ -68,6 +68,7 @@ class SurgeUser(User):
         self.client_id = f"{ctx.source}-u{self.uid}"
         self.account = ctx.account_for(self.uid)
         self.logged_in = False
+        self._logging_in = False  # a login is out: a person does not log in twice at once
         self.session_token: str | None = None
         self.open_orders: list[str] = []
         self.last_price = 100_000_000.0
@@ -90,19 +91,23 @@ class SurgeUser(User):
         if getattr(self, "_ws", None) is not None:
             self._ws.close()
             self._ws = None
-        logs_out = getattr(self, "logged_in", False) and self.ctx.dialect.has("logout")
-        self.logged_in = False
-        if logs_out or getattr(self, "_http", None) is not None:
+        if getattr(self, "ctx", None) is not None:
             # A person who leaves logs out (the session cap counts concurrent users, not
             # leavers), on its own connection, which closes after that last call.
-            gevent.spawn(self._leave, logs_out)
+            gevent.spawn(self._leave)
 
-    def _leave(self, logs_out: bool) -> None:
+    def _leave(self) -> None:
         try:
-            if logs_out:
+            # A login still in flight would leave a session nobody ends: wait for the answers
+            # first (bounded by the calls' own timeouts), then log out whatever they opened.
+            deadline = now_ns() + int((self.network_timeout + self.connection_timeout) * 1e9)
+            while (self._inflight or self._queued) and now_ns() < deadline:
+                gevent.sleep(0.1)
+            if self.logged_in and self.ctx.dialect.has("logout"):
                 self._send(act.LOGOUT, now_ns(), 0, 0, False)
         finally:
-            http, self._http = getattr(self, "_http", None), None
+            self.logged_in = False
+            http, self._http = self._http, None
             if http is not None:
                 http.close()
 
@@ -113,7 +118,9 @@ class SurgeUser(User):
     def login_act(self) -> Act | None:
         """The app login with this person's account (None without one: nothing to log in to)."""
         acct = self.account
-        return act.login(acct.member_id, acct.password) if acct is not None else None
+        if acct is None or self._logging_in:
+            return None
+        return act.login(acct.member_id, acct.password)
 
     @task
     def live(self) -> None:
@@ -156,6 +163,7 @@ class SurgeUser(User):
                 )
                 continue
             self._queued += 1
+            self._logging_in = self._logging_in or c.action == "login"
             gevent.spawn(self._send_counted, c, intended, role.retries)
 
     def _interval(self) -> float:
@@ -192,6 +200,17 @@ class SurgeUser(User):
 
     def _send(self, c: Act, intended: int, attempt: int, flags: int, retries: bool) -> None:
         """Send ``c`` (and, for retrying roles, its retries); one record per attempt."""
+        if c.action != "login":
+            self._attempts(c, intended, attempt, flags, retries)
+            return
+        # A second login while one is out would open a second session the first never ends.
+        self._logging_in = True
+        try:
+            self._attempts(c, intended, attempt, flags, retries)
+        finally:
+            self._logging_in = False
+
+    def _attempts(self, c: Act, intended: int, attempt: int, flags: int, retries: bool) -> None:
         ctx = self.ctx
         dialect = ctx.dialect
         spec = dialect.actions[c.action]
