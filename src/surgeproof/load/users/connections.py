@@ -2,12 +2,12 @@
 
 surgeproof records every call itself (exact 40-byte records), so Locust's per-request work —
 request events and stats buckets, the cookie jar, URL parsing, response wrappers — is cost it
-does not need: calls go straight to geventhttpclient's keep-alive ``HTTPClient`` (its C header
-parser included). A person with its own HTTP session keeps its connections (as an app does);
-rare pollers (``Behaviour.shares_connection``) send through one pool per process, so 50,000
-market watchers do not hold 50,000 idle connections (and descriptors) on both sides. Every new
-connection to a loopback target comes from the next 127.0.0.x (``source_address``); the
-process's soft open-file limit is raised to the hard one before the first user connects.
+does not need: calls go straight to a lean keep-alive HTTP/1.1 pool (:mod:`.http1`). A person
+with its own HTTP session keeps its connections (as an app does); rare pollers
+(``Behaviour.shares_connection``) send through one pool per process, so 50,000 market watchers
+do not hold 50,000 idle connections (and descriptors) on both sides. Every new connection to a
+loopback target comes from the next 127.0.0.x (``source_address``); the process's soft
+open-file limit is raised to the hard one before the first user connects.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from geventhttpclient.client import HTTPClient
-
 from surgeproof.load.fd_budget import raise_fd_limit
 from surgeproof.load.source_address import SourceCycle, bind_source, source_addresses
+from surgeproof.load.users.http1 import Http1Pool
 
 #: Connections the shared pool of one process may open to the target.
 SHARED_CONNECTIONS = 128
@@ -48,38 +47,44 @@ def sources_for(url: str) -> SourceCycle:
 class TargetHttp:
     """A keep-alive connection pool to the target; ``call`` never raises for a failed call."""
 
-    __slots__ = ("client", "prefix")
+    __slots__ = ("pool", "prefix")
 
     def __init__(
         self, url: str, concurrency: int, network_timeout: float, connection_timeout: float
     ) -> None:
         parts = urlsplit(url)
         self.prefix = parts.path.rstrip("/")
-        self.client = HTTPClient(
+        tls = parts.scheme == "https"
+        sources = sources_for(url)
+        self.pool = Http1Pool(
             parts.hostname or "127.0.0.1",
-            parts.port,
-            ssl=parts.scheme == "https",
+            parts.port or (443 if tls else 80),
+            tls=tls,
             concurrency=concurrency,
             network_timeout=network_timeout,
             connection_timeout=connection_timeout,
+            bind=_binder(sources) if sources.addresses else None,
         )
-        sources = sources_for(url)
-        if sources.addresses:
-            _bind_new_sockets(self.client, sources)
 
     def call(
         self, method: str, target: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[int, Callable[[str], Any], bytes, BaseException | None]:
         """(status, header lookup, body, None) for an answer; (0, _none, b"", error) for none."""
         try:
-            resp = self.client.request(method, self.prefix + target, body or b"", headers)
-            content = resp.read()
+            status, answer_headers, content = self.pool.request(
+                method, self.prefix + target, body or b"", headers
+            )
         except Exception as exc:  # refused, reset, timed out, TLS: the record says which
             return 0, _no_header, b"", exc
-        return resp.status_code, resp.get, content, None
+        return status, _lookup(answer_headers), content, None
 
     def close(self) -> None:
-        self.client.close()
+        self.pool.close()
+
+
+def _lookup(headers: dict[str, str]) -> Callable[[str], str | None]:
+    """A case-insensitive header lookup (the pool keeps names in lower case)."""
+    return lambda name: headers.get(name.lower())
 
 
 def _no_header(name: str) -> None:
@@ -96,15 +101,11 @@ def shared_http(url: str, network_timeout: float, connection_timeout: float) -> 
     return http
 
 
-def _bind_new_sockets(client: HTTPClient, sources: SourceCycle) -> None:
-    # geventhttpclient has no source-address option; its socket factory is the hook.
-    pool = client._connection_pool
-    plain = pool._create_tcp_socket
+def _binder(sources: SourceCycle) -> Callable[[Any], None]:
+    """Bind each new IPv4 socket to the next source address (ports spread over 127.0.0.x)."""
 
-    def bound(family: int, socktype: int, protocol: int):
-        sock = plain(family, socktype, protocol)
-        if family == socket.AF_INET:
+    def bind(sock: Any) -> None:
+        if sock.family == socket.AF_INET:
             bind_source(sock, sources.next())
-        return sock
 
-    pool._create_tcp_socket = bound
+    return bind
