@@ -6,6 +6,11 @@ throughput  exchange (``unlimited.yaml``) pinned to core 0, each generator pinne
 sessions    concurrent live market-watcher sessions held by ``surgeproof run`` (workers,
             gateways, source addresses) vs plain Locust users holding websocket-client
             connections: sessions held, memory per session on both sides, spawn time.
+users       the per-process figures fleet sizing uses (``surgeproof plan``), exchange pinned to
+            core 0, generator to core 1: requests/s per core of each behaviour, saturated, with
+            as many users as a planned worker holds (plain Locust FastHttpUsers beside it), and
+            memory, descriptors and arrival CPU per user for HTTP-only users, market watchers
+            holding a websocket, and plain Locust FastHttpUsers holding a keep-alive connection.
 failover    a generator worker SIGKILLed mid-run (workers started separately, so noticed by
             heartbeats only): seconds until the target's own per-second request count is back,
             ``surgeproof run --expect-workers`` + ``surgeproof worker`` vs plain Locust
@@ -14,13 +19,13 @@ failover    a generator worker SIGKILLed mid-run (workers started separately, so
 /work/venv/bin/python benchmarks/load/bench_load.py throughput --record
 /work/venv/bin/python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --record
 /work/venv/bin/python benchmarks/load/bench_load.py failover --record
+/work/venv/bin/python benchmarks/load/bench_load.py users --record
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import os
 import platform
@@ -74,17 +79,16 @@ def child_cpu(run) -> tuple[float, float]:
 
 
 def plain_locust(url: str, users: int, seconds: int) -> dict:
+    """Plain Locust on one pinned core, measured over the same steady window as ours."""
     with tempfile.TemporaryDirectory() as tmp:
-        prefix = Path(tmp) / "plain"
+        report = Path(tmp) / "window.json"
         cmd = ["taskset", "-c", "1", PY, "-m", "locust", "-f", str(HERE / "plain_http.py")]
-        cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
-        cmd += ["-H", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
-        _wall, cpu = child_cpu(lambda: subprocess.run(cmd, capture_output=True, timeout=120))
-        with open(f"{prefix}_stats.csv") as f:
-            total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    n = int(total["Request Count"])
-    # Wall and CPU include Locust's start-up (~1-2 s): per-core figure uses CPU actually spent.
-    return {"req_s": float(total["Requests/s"]), "req_s_per_core": n / cpu, "cpu_s": cpu}
+        # The 2 s warm-up is not measured, as in surge_http.py: run that much longer.
+        cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds + 2}s"]
+        cmd += ["-H", url, "--only-summary", "--loglevel", "ERROR"]
+        env = {**os.environ, "PLAIN_HTTP_REPORT": str(report)}
+        subprocess.run(cmd, capture_output=True, timeout=120, env=env)
+        return json.loads(report.read_text())
 
 
 #: Offered rate for the recording-cost rows: below what one core sends, so nothing is backlogged
@@ -418,6 +422,207 @@ def sessions(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+# -- users: the per-process figures of fleet sizing --------------------------------------------
+
+#: Behaviours measured one by one (a mix costs the share-weighted sum: checked with the night's
+#: panic-selling mix in the same run).
+FLEET_BEHAVIOURS = ("market_watcher", "app_user", "panic_seller", "api_bot", "retrying_client")
+PANIC_MIX = "market_watcher:0.35,panic_seller:0.3,app_user:0.15,retrying_client:0.15,api_bot:0.05"
+#: Calls per second of each behaviour at intensity 1 (load/users/*.py rate_per_s).
+RATE_PER_S = {
+    "market_watcher": 0.2,
+    "app_user": 0.5,
+    "panic_seller": 1.0,
+    "api_bot": 5.0,
+    "retrying_client": 0.5,
+}
+
+
+def mix_rate(mix: str) -> float:
+    parts = [p.split(":") for p in mix.split(",")]
+    total = sum(float(v) for _k, v in parts)
+    return sum(RATE_PER_S[k] * float(v) for k, v in parts) / total
+
+
+def pinned(script: str, *argv: object) -> dict:
+    cmd = ["taskset", "-c", "1", PY, str(HERE / script), *map(str, argv)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"bench_load: {script} failed: {out.stderr[-1500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def mean_of(rows: list[tuple[str, dict]], name: str, key: str = "req_s_per_core") -> float:
+    values = [r[key] for n, r in rows if n == name and r.get(key)]
+    return sum(values) / len(values) if values else float("nan")
+
+
+#: A level is sustained when nearly every due call went out, none waited for the exchange, and
+#: the core was not yet full.
+SUSTAINED_SENT = 0.97
+SUSTAINED_CPU = 0.95
+
+
+def sustained(run, start: float, factor: float, levels: int = 16) -> dict:
+    """Step the offered rate up by ``factor`` until one core no longer sends it on schedule;
+    the last level it sustained, with the first it did not (``failed``)."""
+    best: dict | None = None
+    offered = start
+    for _ in range(levels):
+        r = {**run(offered), "offered": offered}
+        backlogged = r.get("backlogged", 0) / max(r.get("seconds", 1), 1)
+        held = (
+            r["req_s"] >= SUSTAINED_SENT * offered
+            and backlogged <= 0.01 * offered
+            and r["hold_cpu"] < SUSTAINED_CPU
+        )
+        if not held:
+            return {**(best or r), "failed": r, "sustained": best is not None}
+        best = r
+        offered *= factor
+    return {**best, "failed": None, "sustained": True}
+
+
+def cpu_rows_round(url: str, args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """One round: the highest offered rate one core sustains, for each behaviour and the panic
+    mix with as many users as a planned worker holds and plain Locust with as many; then 20
+    users saturated, as in the throughput benchmark."""
+    n, secs = args.users, args.seconds
+    rows = []
+    for mix in (*(f"{b}:1" for b in FLEET_BEHAVIOURS), PANIC_MIX):
+        name = mix.split(":")[0] if mix.count(":") == 1 else "panic-selling mix"
+
+        def run(offered: float, mix: str = mix) -> dict:
+            intensity = offered / (n * mix_rate(mix))
+            r = pinned("surge_users.py", url, "-", n, mix, intensity, 0, secs)
+            return {**r, "seconds": secs}
+
+        rows.append((name, sustained(run, args.start, args.factor)))
+    rows.append(
+        (
+            "plain Locust",
+            sustained(
+                lambda offered: pinned("plain_users.py", url, n, n / offered, 1, secs),
+                args.start,
+                args.factor,
+            ),
+        )
+    )
+    rows.append(("market_watcher, 20 users, saturated", surge_users(url, 20, secs, "on")))
+    rows.append(("plain Locust, 20 users, saturated", plain_locust(url, 20, secs)))
+    for name, r in rows:
+        print(json.dumps({"row": name, **r}), flush=True)
+    return rows
+
+
+def users(args: argparse.Namespace) -> str:
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [f"## Fleet figures: CPU per request, memory and descriptors per user, {started}"]
+    lines += ["", machine_line(), ""]
+    n, held = args.users, args.held
+    cpu_rows: list[tuple[str, dict]] = []
+    ex, info = start_exchange(TARGETS / "unlimited.yaml", "0")
+    try:
+        for _round in range(args.rounds):
+            cpu_rows += cpu_rows_round(info["url"], args)
+    finally:
+        ex.terminate()
+        ex.wait(timeout=20)
+    mem_rows: list[tuple[str, dict]] = []
+    ex, info = start_exchange(TARGETS / "sessions.yaml", "0")
+    url, ws = info["url"], info["ws_url"]
+    # Held users: HTTP-only ones call every 40 s (each has opened its connection once the hold
+    # is over; the generator is far from saturated), watchers at the sessions benchmark's pace.
+    runs = (
+        ("surgeproof app_user (HTTP only)", "surge_users.py", (url, "-", held, "app_user:1", 0.05)),
+        (
+            "surgeproof market_watcher (websocket)",
+            "surge_users.py",
+            (url, ws, held, "market_watcher:1", 0.02),
+        ),
+        ("plain Locust FastHttpUser (keep-alive)", "plain_users.py", (url, held, 40.0)),
+    )
+    try:
+        for name, script, head in runs:
+            r = pinned(script, *head, args.arrive, args.hold)
+            mem_rows.append((name, r))
+            print(json.dumps({"row": name, **r}), flush=True)
+    finally:
+        ex.terminate()
+        ex.wait(timeout=20)
+    lines += [
+        "Exchange pinned to core 0, each generator pinned to core 1 in turn, full recording "
+        "(drained every second, as a worker ships it).",
+        "",
+        f"Requests per core: exchange `scenarios/targets/unlimited.yaml`. {n:,} users of one "
+        "behaviour (or the night's panic-selling mix) in one process, about as many as a "
+        f"planned worker holds; the offered rate starts at {args.start:,.0f} calls/s and "
+        f"rises x{args.factor:g} per level ({args.seconds} s measured each, after the users "
+        f"arrived) until one core no longer sustains it (under {SUSTAINED_SENT:.0%} of due "
+        "calls sent, calls backlogged behind the exchange, or the core "
+        f"{SUSTAINED_CPU:.0%} busy); the row gives the last level sustained: req/s per core = "
+        "calls sent / CPU seconds of the generator process. Plain Locust FastHttpUsers (as many, "
+        "`constant_pacing` at the offered rate) GET the ticker the same way; then 20 users "
+        "saturated, surgeproof's ticker poller (`surge_http.py`) and plain Locust, as in the "
+        f"throughput benchmark. {args.rounds} round(s).",
+        "",
+        "| generator | "
+        + " | ".join(f"round {i + 1}" for i in range(args.rounds))
+        + " | mean req/s per core | CPU per call vs ticker poll |",
+        "|---|" + "---|" * (args.rounds + 2),
+    ]
+    names = list(dict.fromkeys(name for name, _ in cpu_rows))
+    ticker = mean_of(cpu_rows, "market_watcher")
+    for name in names:
+        per_round = [r for nm, r in cpu_rows if nm == name]
+        cells = []
+        for r in per_round:
+            per = r.get("req_s_per_core")
+            shown = f"{per:,.0f}" if per else "-"
+            if "offered" in r:
+                mark = "" if r["sustained"] else " not sustained at the first level"
+                shown += f" ({r['req_s']:,.0f} sent at {r['hold_cpu']:.2f} CPU{mark})"
+            else:
+                shown += f" ({r['req_s']:,.0f} sent)"
+            cells.append(shown)
+        mean = mean_of(cpu_rows, name)
+        rel = "-" if "20 users" in name or name.startswith("plain") else f"{ticker / mean:.2f}x"
+        label = name if name.startswith("plain") else f"surgeproof {name}"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | **{mean:,.0f}** | {rel} |")
+    parts = [p.split(":") for p in PANIC_MIX.split(",")]
+    weight = {k: float(v) * RATE_PER_S[k] for k, v in parts}
+    predicted = sum(weight.values()) / sum(w / mean_of(cpu_rows, k) for k, w in weight.items())
+    lines += [
+        "",
+        f"The panic-selling mix measured {mean_of(cpu_rows, 'panic-selling mix'):,.0f} req/s per "
+        f"core; predicted from the behaviours' own figures (weighted by their share of calls): "
+        f"{predicted:,.0f}.",
+        "",
+        f"Memory and descriptors: exchange `scenarios/targets/sessions.yaml` (4 websocket "
+        f"gateways, ticker every 3 s). {held:,} users arrive over {args.arrive} s and hold "
+        f"{args.hold} s in one process; per user = (peak - before the users) / users held. "
+        "Arrival CPU = CPU seconds while they arrived / users (spawn, login or websocket "
+        "handshake and subscription, first calls); CPU while held includes their calls "
+        "(HTTP-only users: one every 40 s; watchers: one every 250 s, plus a ticker every 3 s).",
+        "",
+        "| generator | users held | process before users MB | KB per user | descriptors per user "
+        "| arrival CPU ms per user | req/s while held | CPU while held, cores per 10,000 "
+        "| websockets subscribed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in mem_rows:
+        arrival = 1000 * r["arrive_cpu_s"] / max(r["users"], 1)
+        upkeep = r["hold_cpu"] * 10_000 / max(r["users"], 1)
+        subs = r.get("subscribed")
+        lines.append(
+            f"| {name} | {r['users']:,} | {r['base_mb']:.1f} | {r['kb_per_user']:.1f} | "
+            f"{r['fds_per_user']:.2f} | {arrival:.2f} | {r['req_s']:,.0f} | {upkeep:.3f} | "
+            f"{'-' if not subs else f'{subs:,}'} |"
+        )
+    lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
+    return "\n".join(lines)
+
+
 # -- failover ---------------------------------------------------------------------------------
 
 POLLERS = """\
@@ -669,6 +874,16 @@ def main() -> int:
     s.add_argument("--hold", type=int, default=30)
     s.add_argument("--skip-plain", action="store_true")
     s.add_argument("--record", action="store_true")
+    u = sub.add_parser("users")
+    u.add_argument("--users", type=int, default=2000, help="users per CPU-per-request row")
+    u.add_argument("--start", type=float, default=800.0, help="first offered calls/s per row")
+    u.add_argument("--factor", type=float, default=1.25, help="offered rate step per level")
+    u.add_argument("--seconds", type=int, default=10)
+    u.add_argument("--rounds", type=int, default=3)
+    u.add_argument("--held", type=int, default=10_000, help="users in the memory rows")
+    u.add_argument("--arrive", type=int, default=50)
+    u.add_argument("--hold", type=int, default=30)
+    u.add_argument("--record", action="store_true")
     f = sub.add_parser("failover")
     f.add_argument("--users", type=int, default=60)
     f.add_argument("--workers", type=int, default=3)
@@ -676,7 +891,12 @@ def main() -> int:
     f.add_argument("--kill-after", type=int, default=15)
     f.add_argument("--record", action="store_true")
     args = ap.parse_args()
-    commands = {"throughput": throughput, "sessions": sessions, "failover": failover}
+    commands = {
+        "throughput": throughput,
+        "sessions": sessions,
+        "users": users,
+        "failover": failover,
+    }
     text = commands[args.what](args)
     print(text)
     if args.record:

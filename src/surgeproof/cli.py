@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "surgeproof.dialect.command",  # dialect list|show|validate|probe
     "surgeproof.analysis.command",  # analyze
     "surgeproof.rundir.command",  # export
+    "surgeproof.rundir.gather",  # gather
     "surgeproof.report.command",  # report, gate, evidence, verify, keygen
 )
 

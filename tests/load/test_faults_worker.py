@@ -115,10 +115,10 @@ search:
   max: 15
   step_factor: 1.5
   settle: 2s
-  hold: 4s
+  hold: 5s
   resolution: 5%
   mix: {app_user: 1.0}
-  intensity: 4
+  intensity: 10
 """
 
 
@@ -138,7 +138,7 @@ def test_a_step_search_holds_again_the_level_a_killed_worker_cut_short(tmp_path)
         "2",
     )
     run_dir = tmp_path / "s"
-    # level-1 is held from ~0.2 s: settle to ~2.2 s, its judged window to ~6.2 s.
+    # level-1 is held from ~0.2 s: settle to ~2.2 s, its judged window to ~7.2 s.
     sigkill_a_local_worker(proc, run_dir, after_s=3.5)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 0, stderr[-2000:]

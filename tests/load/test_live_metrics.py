@@ -14,7 +14,12 @@ from load_cli import run_meta, sigkill_a_local_worker, start_run
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from surgeproof.load.live_metrics import BASE_BUCKETS_S, LiveTally, latency_buckets
+from surgeproof.load.live_metrics import (
+    BASE_BUCKETS_S,
+    LiveTally,
+    SourceTally,
+    latency_buckets,
+)
 from surgeproof.rundir.reader import read_records
 from surgeproof.rundir.schema import OUTCOME_NAMES, RECORD_DTYPE, Kind, Outcome
 from surgeproof.scenario.model import Slo
@@ -149,6 +154,43 @@ def test_undeclared_names_count_under_other_like_the_reader_files_them():
     tally.on_batch("local", records([(7, Kind.HTTP, Outcome.OK, 1, 0)]), {}, None)
     got = parse(scrape_text(tally))
     assert got[("surgeproof_requests_total", (("group", "other"), ("outcome", "ok")))] == 1
+
+
+def test_shard_keeping_workers_tallies_scrape_exactly_as_their_raw_records_would():
+    """--record-shards: a worker tallies its own records; the merge is the same as from raw."""
+    slos = [Slo("quotation", "p99", 333.0)]
+    rng = np.random.default_rng(7)
+    n = 500
+    rows = list(
+        zip(
+            rng.integers(0, 4, n).tolist(),  # name id 3 is never declared: "other"
+            rng.choice([Kind.HTTP, Kind.WS_CONNECT, Kind.WS_GAP], n).tolist(),
+            rng.integers(0, len(Outcome), n).tolist(),
+            rng.uniform(1, 5000, n).tolist(),
+            rng.integers(0, 3, n).tolist(),
+            strict=True,
+        )
+    )
+    from_raw, from_tally = LiveTally(slos), LiveTally(slos)
+    workers = {
+        "worker-a": SourceTally(from_tally.bounds_s),
+        "worker-b": SourceTally(from_tally.bounds_s),
+    }
+    for i, chunk in enumerate(rows[k : k + 70] for k in range(0, n, 70)):
+        source = "worker-a" if i % 2 else "worker-b"
+        raw = records(list(chunk))
+        names = NAMES if i < 2 else {}
+        s = sample(source, 3 + i)
+        from_raw.on_batch(source, raw, names, s)
+        workers[source].declare(names)
+        from_tally.on_counts(source, len(chunk), workers[source].message(raw), s)
+    assert parse(scrape_text(from_tally)) == parse(scrape_text(from_raw))
+    # A tally of other buckets (another scenario's SLOs) adds counts of nothing rather than lie.
+    other = SourceTally(latency_buckets([Slo("orders", "p99", 420.0)]))
+    other.declare(NAMES)
+    before = from_tally.buckets.copy()
+    from_tally.on_counts("worker-c", 1, other.message(records(rows[:1])), None)
+    assert (from_tally.buckets == before).all()
 
 
 def test_buckets_are_dense_at_the_slo_limits_and_contain_them():

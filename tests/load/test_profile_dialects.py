@@ -23,7 +23,7 @@ ORDER_ENDPOINTS = {"bithumb": "POST /v2/orders", "coinone": "POST /v2.1/order"}
 def test_the_night_runs_in_the_profiles_own_dialect(tmp_path, profile):
     out = surgeproof(
         "run", "martial-law-2024-12-03", "--profile", profile,
-        "--time-scale", "1/480", "--user-scale", "1/10000",
+        "--time-scale", "1/960", "--user-scale", "1/10000",
         "--reports-dir", str(tmp_path), "--run-id", profile, "--timeout", "3",
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-1500:] + out.stderr[-1500:]

@@ -10,7 +10,7 @@ def test_records_and_names_survive_a_drain_into_a_record_file(tmp_path):
     rec = Recorder()
     tick = rec.name_id("GET /v1/ticker", "quotation")
     rec.record(1_000, 1_500, 9_000, tick, 200, Outcome.OK, user=3, concurrency=10)
-    rec.backlogged(2_000, tick, user=3, concurrency=10)
+    rec.unsent(2_000, tick, user=3, concurrency=10)
     raw, names = rec.drain()
     f = RecordFile(tmp_path, "local")
     f.add_names(names)
@@ -40,7 +40,7 @@ def test_counters_tell_late_sends_backlogged_calls_and_errors_apart():
     nid = rec.name_id("x", "quotation")
     rec.record(0, 5, 9, nid, 200, Outcome.OK)
     rec.record(0, 50, 90, nid, 503, Outcome.SERVER_ERROR)
-    rec.backlogged(0, nid, 1, 1)
+    rec.unsent(0, nid, 1, 1)
     c = rec.take_counters()
     assert (c.sent, c.late_sends, c.errors, c.backlogged, c.missed) == (2, 1, 1, 1, 0)
     assert rec.take_counters().sent == 0

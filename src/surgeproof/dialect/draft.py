@@ -54,6 +54,10 @@ class Draft:
         self.body_bytes = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
         self.headers["Content-Type"] = "application/json"
 
+    def key_values(self, access_key: str) -> dict[str, Any]:
+        """What a signer's templates may use: the key id, this request's nonce and time."""
+        return {"access_key": access_key, "uuid": self.nonce, "timestamp_ms": self.timestamp_ms}
+
     @property
     def target(self) -> str:
         """Path and query, as the request line carries them."""

@@ -1,4 +1,10 @@
-"""The run directory's writer on the conductor's side: records, timeline and events per source."""
+"""The run directory's writer on the conductor's side: records, timeline and events per source.
+
+A worker either ships its records here (``batch``) or keeps its own record shard and sends only
+what it counted (``counts``, ``--record-shards local``): then its ``records/<source>.bin`` is
+written by the worker itself (into this run directory when it can reach it) or gathered at the
+end (``worker_fleet``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Any, Protocol
 
 from surgeproof.load.recorder import now_ns
 from surgeproof.rundir.schema import EVENTS, TIMELINE
-from surgeproof.rundir.writer import JsonlLog, RecordFile
+from surgeproof.rundir.writer import JsonlLog, RecordFile, shard_records
 
 
 class Observer(Protocol):
@@ -24,6 +30,14 @@ class Observer(Protocol):
         sample: dict[str, Any] | None,
     ) -> None: ...
 
+    def on_counts(
+        self,
+        source: str,
+        records: int,
+        tally: dict[str, Any] | None,
+        sample: dict[str, Any] | None,
+    ) -> None: ...
+
 
 @dataclass
 class Collector:
@@ -34,6 +48,11 @@ class Collector:
     latest: dict[str, dict[str, Any]] = field(default_factory=dict)
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
     observers: list[Observer] = field(default_factory=list)
+    #: Latency bucket bounds (s) the observers want shard-keeping workers to tally records
+    #: into every second (set by the live exporter); None: counts only.
+    tally_bounds_s: tuple[float, ...] | None = None
+    #: Records each shard-keeping worker said it wrote to its own shard.
+    counted: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events = JsonlLog(self.run_dir / EVENTS)
@@ -60,19 +79,40 @@ class Collector:
             f.add_names(names)
         if raw:
             f.append(raw)
-        if sample is not None:
-            self.timeline.append(sample)
-            self.latest[source] = sample
-            t = self.totals.setdefault(
-                source, {"sent": 0, "errors": 0, "missed": 0, "backlogged": 0}
-            )
-            for key in t:
-                t[key] += int(sample.get(key, 0))
+        self._sample(source, sample)
         for o in self.observers:
             o.on_batch(source, raw, names, sample)
 
+    def counts(
+        self,
+        source: str,
+        records: int,
+        tally: dict[str, Any] | None,
+        sample: dict[str, Any] | None,
+    ) -> None:
+        """One second of a worker that keeps its own shard: how many records it wrote there,
+        their tally (``tally_bounds_s``) and its timeline sample."""
+        self.counted[source] = self.counted.get(source, 0) + int(records)
+        self._sample(source, sample)
+        for o in self.observers:
+            o.on_counts(source, records, tally, sample)
+
+    def _sample(self, source: str, sample: dict[str, Any] | None) -> None:
+        if sample is None:
+            return
+        self.timeline.append(sample)
+        self.latest[source] = sample
+        t = self.totals.setdefault(source, {"sent": 0, "errors": 0, "missed": 0, "backlogged": 0})
+        for key in t:
+            t[key] += int(sample.get(key, 0))
+
     def record_counts(self) -> dict[str, int]:
-        return {s: f.count for s, f in self.files.items()}
+        """Records per source in the run directory now (whole records of the shard files)."""
+        out = {s: f.count for s, f in self.files.items()}
+        for source in self.counted:
+            if source not in out:
+                out[source] = shard_records(self.run_dir, source)
+        return out
 
     def close(self) -> None:
         for f in self.files.values():

@@ -1,4 +1,4 @@
-"""Subcommands of the load layer: ``run``, ``worker`` and ``demo``."""
+"""Subcommands of the load layer: ``run``, ``worker``, ``demo`` and ``plan``."""
 
 from __future__ import annotations
 
@@ -98,6 +98,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also wait for N workers started elsewhere (surgeproof worker --master HOST)",
     )
     p.add_argument(
+        "--record-shards",
+        choices=("auto", "local", "master"),
+        default="auto",
+        help="where workers' records go: master = shipped to this process every second; local "
+        "= each worker writes its own shard (in the run directory when it can reach it, else "
+        "under its --shard-dir, gathered at the end) and ships counts; auto (default) = local "
+        "where the run directory is reachable, else master",
+    )
+    p.add_argument(
         "--abort-error-ratio", type=float, help="stop early when the error ratio stays above this"
     )
     p.add_argument("--abort-after", type=float, default=10.0)
@@ -134,6 +143,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--accounts-file",
         help="credentials on this machine (default: $SURGEPROOF_ACCOUNTS_FILE, then the master's)",
     )
+    w.add_argument(
+        "--shard-dir",
+        metavar="DIR",
+        help="keep this worker's records under DIR/<run-id>/ and send them to the master at the "
+        "end (default: write into the master's run directory when reachable; with "
+        "--record-shards local otherwise ./surgeproof-shards). A shard the master could not "
+        "gather: surgeproof gather RUN_DIR --from DIR",
+    )
     w.set_defaults(func=_worker)
 
     d = subparsers.add_parser("demo", help="the martial-law surge, compressed, then the report")
@@ -141,6 +158,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
     d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
     d.set_defaults(func=_demo)
+
+    from surgeproof.load.fleet_command import register_plan
+
+    register_plan(subparsers)
 
 
 def _options(args: argparse.Namespace):
@@ -180,6 +201,7 @@ def _options(args: argparse.Namespace):
             (c.at_s, c.gateway) for c in map(parse_gateway_crash, args.inject_gateway_crash)
         ],
         expect_workers=args.expect_workers,
+        record_shards=args.record_shards,
         timeout_s=args.timeout,
         abort_error_ratio=args.abort_error_ratio,
         abort_after_s=args.abort_after,
@@ -223,7 +245,7 @@ def _worker(args: argparse.Namespace) -> int:
     from surgeproof.load.worker import run_worker
 
     check_port("--master-port", args.master_port, zero_picks=False)
-    return run_worker(args.master, args.master_port, args.accounts_file)
+    return run_worker(args.master, args.master_port, args.accounts_file, args.shard_dir)
 
 
 def _demo(args: argparse.Namespace) -> int:

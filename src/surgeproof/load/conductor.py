@@ -174,6 +174,9 @@ class Conductor:
             "accounts_file": self.opts.accounts_file,
             "max_inflight_per_user": self.opts.max_inflight_per_user,
             "timeout_s": self.opts.timeout_s,
+            # A step search judges levels from the run directory as it goes: no shard may wait
+            # on a worker's host for the end.
+            "records_while_running": self.plan.search is not None,
         }
 
     # -- the run --------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Every live websocket holds one descriptor, every user with its own HTTP connection another; a
 process past its limit fails connects with EMFILE in the middle of a run. The soft limit is
 raised to the hard one (all an unprivileged process may do), and the run says before it starts
-when the users each process would hold need more than that.
+when the users each process would hold need more than that (``fleet_check.warn_fleet`` prints
+this line with the plan's other shortfalls; ``fleet`` sizes processes by the same rule).
 """
 
 from __future__ import annotations
@@ -74,14 +75,3 @@ def fd_budget_warning(
         f"~{need:,.0f} open files each, over the limit of {limit:,} per process "
         f"(~{fit:,} such users fit per process): use --workers {suggest} or more"
     )
-
-
-def warn_fd_budget(plan, processes: int) -> str | None:
-    """Print (and return) the one-line warning for ``plan``'s peak users, before the run."""
-    mixes_users = [(p.mix, p.users) for p in plan.phases]
-    if plan.search is not None:
-        mixes_users.append((plan.search.mix, plan.search.max_users))
-    line = fd_budget_warning(mixes_users, processes)
-    if line:
-        print(line, flush=True)
-    return line

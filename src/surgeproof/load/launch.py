@@ -11,7 +11,7 @@ from pathlib import Path
 
 from surgeproof.load.conductor import Conductor
 from surgeproof.load.dialect_choice import choose_dialect, embedded_dialect_arg
-from surgeproof.load.fd_budget import warn_fd_budget
+from surgeproof.load.fleet_check import warn_fleet
 from surgeproof.load.gateway_fault import check_gateway_crashes
 from surgeproof.load.live_metrics import open_live_metrics
 from surgeproof.load.options import (
@@ -47,8 +47,8 @@ def execute(opts: RunOptions) -> Path:
     if not opts.target:
         name = embedded_dialect_arg(choice)
         embedded_dialect = name if name != (said or "upbit") else None
-    # Before anything starts: say when the users per process will not fit the fd limit.
-    warn_fd_budget(plan, opts.workers + opts.expect_workers)
+    # Before anything starts: say what the machine(s) cannot offer of the peak (CPU, fds...).
+    warn_fleet(plan, opts, choice.dialect)
     model = opts.model or plan.scenario.model
     if opts.target and not Target(opts.target, None, False).loopback:
         print(

@@ -4,8 +4,11 @@ Prometheus.
 The exporter sees exactly what the run directory gets, as the conductor gets it (it observes the
 ``Collector``): every source's records, names and per-second samples, and every run event. So a
 counter scraped at time T holds the records the run directory held at T, whichever worker sent
-them, and gauges are the sum (or the maximum) over the generators alive now — a lost worker's
-last sample stops counting when it is declared lost, as in the progress line.
+them (a worker that keeps its own record shard, ``--record-shards local``, sends its per-second
+tally instead — the same counters and histogram buckets, counted by the same function on its
+side — and a scrape holds what the shards held a second earlier), and gauges are the sum (or
+the maximum) over the generators alive now — a lost worker's last sample stops counting when it
+is declared lost, as in the progress line.
 
 Counters follow the analysis's counting rules (``analysis/FORMAT.md``): *offered* = requests and
 websocket events that came due (not cancelled, not ``ws_gap``), *answered* = those that got a
@@ -19,6 +22,7 @@ narrow bucket at the limits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +66,121 @@ def latency_buckets(slos: Iterable[Slo]) -> tuple[float, ...]:
     """The histogram's upper bounds (s): the base ladder plus every latency SLO limit."""
     limits = {s.limit / 1000.0 for s in slos if s.metric != "error_ratio" and s.limit > 0}
     return tuple(sorted(set(BASE_BUCKETS_S) | limits))
+
+
+@dataclass
+class RecordTally:
+    """What some records add to the exporter's counters, per group (the analysis's rules)."""
+
+    counts: np.ndarray  # [group, kind, outcome] records
+    answered: np.ndarray  # [group] requests that got a response
+    buckets: np.ndarray  # [group, bucket] latency counts (last column: above every bound)
+    latency_sum_s: np.ndarray  # [group]
+    reconnects: np.ndarray  # [outcome] ws_connect records with attempt >= 1
+    sessions_lost: int
+
+
+def tally_records(
+    rec: np.ndarray, group: np.ndarray, n_groups: int, bounds_ns: np.ndarray
+) -> RecordTally:
+    """Count ``rec`` (RECORD_DTYPE) whose group index (0..n_groups-1) is ``group``."""
+    kind = np.minimum(rec["kind"], _N_KINDS - 1).astype(np.int64)
+    outcome = np.minimum(rec["outcome"], _N_OUTCOMES - 1).astype(np.int64)
+    flat = (group * _N_KINDS + kind) * _N_OUTCOMES + outcome
+    counts = np.bincount(flat, minlength=n_groups * _N_KINDS * _N_OUTCOMES).reshape(
+        n_groups, _N_KINDS, _N_OUTCOMES
+    )
+    request = kind != Kind.WS_GAP
+    answered = request & _ANSWERED[outcome] & (rec["end_ns"] > 0)
+    width = len(bounds_ns) + 1
+    buckets = np.zeros((n_groups, width), dtype=np.int64)
+    latency_sum_s = np.zeros(n_groups, dtype=np.float64)
+    timed = request & _HAS_LATENCY[outcome]
+    if timed.any():
+        lat = np.maximum(rec["end_ns"][timed] - rec["intended_ns"][timed], 0)
+        slot = np.searchsorted(bounds_ns, lat, side="left")
+        buckets = np.bincount(group[timed] * width + slot, minlength=n_groups * width).reshape(
+            n_groups, width
+        )
+        latency_sum_s = np.bincount(group[timed], weights=lat / 1e9, minlength=n_groups)
+    retried = (kind == Kind.WS_CONNECT) & (rec["attempt"] >= 1)
+    reconnects = np.bincount(outcome[retried], minlength=_N_OUTCOMES)
+    gaps = (kind == Kind.WS_GAP) & (outcome != Outcome.OK)
+    return RecordTally(
+        counts=counts,
+        answered=np.bincount(group[answered], minlength=n_groups),
+        buckets=buckets,
+        latency_sum_s=latency_sum_s,
+        reconnects=reconnects,
+        sessions_lost=int(gaps.sum()),
+    )
+
+
+class SourceTally:
+    """A generator's own per-second tally of its records, for a master that does not get them
+    (``--record-shards``): what ``LiveTally`` would have counted, by group name."""
+
+    def __init__(self, bounds_s: Sequence[float]) -> None:
+        self.bounds_s = tuple(float(b) for b in bounds_s)
+        self._bounds_ns = np.array([round(b * 1e9) for b in self.bounds_s], dtype=np.int64)
+        self.groups: list[str] = []
+        self._group_index: dict[str, int] = {}
+        self._id_group = np.empty(0, dtype=np.int64)
+
+    def declare(self, names: dict[int, tuple[str, str]]) -> None:
+        if not names:
+            return
+        top = max(names) + 1
+        if top > len(self._id_group):
+            pad = np.full(top - len(self._id_group), -1, dtype=np.int64)
+            self._id_group = np.concatenate([self._id_group, pad])
+        for name_id, (_name, group) in names.items():
+            self._id_group[name_id] = self._index(group)
+
+    def _index(self, group: str) -> int:
+        idx = self._group_index.get(group)
+        if idx is None:
+            idx = self._group_index[group] = len(self.groups)
+            self.groups.append(group)
+        return idx
+
+    def message(self, raw: bytes) -> dict[str, Any] | None:
+        """The tally of ``raw``'s records as a message (plain lists), or None for no records."""
+        n = len(raw) // RECORD_DTYPE.itemsize
+        if not n:
+            return None
+        rec = np.frombuffer(raw, dtype=RECORD_DTYPE, count=n)
+        table = np.append(self._id_group, -1)
+        group = table[np.minimum(rec["name_id"].astype(np.int64), len(table) - 1)]
+        if (group < 0).any():
+            group = np.where(group < 0, self._index("other"), group)
+        part = tally_records(rec, group, len(self.groups), self._bounds_ns)
+        return {
+            "groups": list(self.groups),
+            "counts": part.counts.ravel().tolist(),
+            "answered": part.answered.tolist(),
+            "buckets": part.buckets.ravel().tolist(),
+            "latency_sum_s": part.latency_sum_s.tolist(),
+            "reconnects": part.reconnects.tolist(),
+            "sessions_lost": part.sessions_lost,
+        }
+
+
+def tally_from_message(msg: dict[str, Any], width: int) -> RecordTally | None:
+    """``SourceTally.message`` read back; None when its buckets are not ``width`` wide."""
+    g = len(msg["groups"])
+    buckets = np.asarray(msg["buckets"], dtype=np.int64)
+    sizes = (len(msg["counts"]), buckets.size, len(msg["answered"]), len(msg["reconnects"]))
+    if sizes != (g * _N_KINDS * _N_OUTCOMES, g * width, g, _N_OUTCOMES):
+        return None
+    return RecordTally(
+        counts=np.asarray(msg["counts"], dtype=np.int64).reshape(g, _N_KINDS, _N_OUTCOMES),
+        answered=np.asarray(msg["answered"], dtype=np.int64),
+        buckets=buckets.reshape(g, width),
+        latency_sum_s=np.asarray(msg["latency_sum_s"], dtype=np.float64),
+        reconnects=np.asarray(msg["reconnects"], dtype=np.int64),
+        sessions_lost=int(msg["sessions_lost"]),
+    )
 
 
 class LiveTally:
@@ -147,6 +266,9 @@ class LiveTally:
         n = len(raw) // RECORD_DTYPE.itemsize
         if n:
             self._add_records(source, np.frombuffer(raw, dtype=RECORD_DTYPE, count=n))
+        self._take_sample(source, sample)
+
+    def _take_sample(self, source: str, sample: dict[str, Any] | None) -> None:
         if sample is not None and source not in self.lost:
             self.latest[source] = sample
             self.alive.add(source)
@@ -182,31 +304,41 @@ class LiveTally:
         if (group < 0).any():
             # An id whose name never arrived: the reader files it under "other" too.
             group = np.where(group < 0, self._group("other"), group)
-        kind = np.minimum(rec["kind"], _N_KINDS - 1).astype(np.int64)
-        outcome = np.minimum(rec["outcome"], _N_OUTCOMES - 1).astype(np.int64)
-        n_groups = len(self.groups)
-        flat = (group * _N_KINDS + kind) * _N_OUTCOMES + outcome
-        self.counts += np.bincount(flat, minlength=n_groups * _N_KINDS * _N_OUTCOMES).reshape(
-            self.counts.shape
-        )
-        request = kind != Kind.WS_GAP
-        answered = request & _ANSWERED[outcome] & (rec["end_ns"] > 0)
-        self.answered += np.bincount(group[answered], minlength=n_groups)
-        timed = request & _HAS_LATENCY[outcome]
-        if timed.any():
-            lat = np.maximum(rec["end_ns"][timed] - rec["intended_ns"][timed], 0)
-            slot = np.searchsorted(self._bounds_ns, lat, side="left")
-            width = self.buckets.shape[1]
-            self.buckets += np.bincount(
-                group[timed] * width + slot, minlength=n_groups * width
-            ).reshape(self.buckets.shape)
-            self.latency_sum_s += np.bincount(group[timed], weights=lat / 1e9, minlength=n_groups)
-        ws = kind == Kind.WS_CONNECT
-        retried = ws & (rec["attempt"] >= 1)
-        if retried.any():
-            self.reconnects += np.bincount(outcome[retried], minlength=_N_OUTCOMES)
-        gaps = (kind == Kind.WS_GAP) & (outcome != Outcome.OK)
-        self.sessions_lost += int(gaps.sum())
+        self._add(tally_records(rec, group, len(self.groups), self._bounds_ns))
+
+    def on_counts(
+        self,
+        source: str,
+        records: int,
+        tally: dict[str, Any] | None,
+        sample: dict[str, Any] | None,
+    ) -> None:
+        """A worker that keeps its own record shard: its per-second counts, pre-aggregated."""
+        self.records[source] = self.records.get(source, 0) + int(records)
+        if tally:
+            self._add_message(tally)
+        self._take_sample(source, sample)
+
+    def _add_message(self, msg: dict[str, Any]) -> None:
+        rows = [self._group(str(g)) for g in msg["groups"]]
+        part = tally_from_message(msg, len(self.bounds_s) + 1)
+        if part is None:
+            return  # not a tally of these buckets (another scenario's SLOs): nothing to add
+        index = np.array(rows, dtype=np.int64)
+        self.counts[index] += part.counts
+        self.answered[index] += part.answered
+        self.buckets[index] += part.buckets
+        self.latency_sum_s[index] += part.latency_sum_s
+        self.reconnects += part.reconnects
+        self.sessions_lost += part.sessions_lost
+
+    def _add(self, part: RecordTally) -> None:
+        self.counts += part.counts
+        self.answered += part.answered
+        self.buckets += part.buckets
+        self.latency_sum_s += part.latency_sum_s
+        self.reconnects += part.reconnects
+        self.sessions_lost += part.sessions_lost
 
     # -- what a scrape gets ----------------------------------------------------------------
 
@@ -474,6 +606,8 @@ class LiveMetrics:
         if target is not None and (target.embedded or (target.loopback and target.config)):
             self.target_url = target.url
         collector.observers.append(self.tally)
+        # Workers that keep their own record shards tally their records into these buckets.
+        collector.tally_bounds_s = self.tally.bounds_s
         self._server.start()
         print(f"surgeproof run: live metrics on {self.url}", flush=True)
 

@@ -48,6 +48,8 @@ class RunOptions:
     gateway_crashes: list[tuple[float, int]] = field(default_factory=list)
     #: Workers started elsewhere (``surgeproof worker --master HOST``) the run waits for.
     expect_workers: int = 0
+    #: Where workers' records go (``--record-shards``): auto | local | master (record_shard.py).
+    record_shards: str = "auto"
     #: Client timeout per call (s); step searches judge a level this long after its window.
     timeout_s: float = 10.0
     progress_every_s: float = 5.0

@@ -47,3 +47,16 @@ def outcome_of_error(exc: BaseException | None) -> Outcome:
     if "timeout" in name:
         return Outcome.TIMEOUT
     return Outcome.CONNECTION_ERROR
+
+
+def unsent_outcome(inflight: int, queued: int, limit: int) -> Outcome | None:
+    """Why a due call cannot go out (None: it can): its user's ``limit`` calls are all out.
+
+    When the target has not answered the ones sent, the target is behind (``backlogged``,
+    against the target); when some still wait for the generator to send them, the generator is
+    (``missed``, against the generator), which keeps a saturated generator from passing its own
+    backlog off as the target's.
+    """
+    if inflight + queued < limit:
+        return None
+    return Outcome.BACKLOGGED if inflight >= limit else Outcome.MISSED

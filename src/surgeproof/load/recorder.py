@@ -104,17 +104,24 @@ class Recorder:
             if outcome != Outcome.OK:
                 c.errors += 1
 
-    def backlogged(
-        self, intended_ns: int, name_id: int, user: int, concurrency: int, flags: int = 0
+    def unsent(
+        self,
+        intended_ns: int,
+        name_id: int,
+        user: int,
+        concurrency: int,
+        flags: int = 0,
+        outcome: int = Outcome.BACKLOGGED,
     ) -> None:
-        """A call that fell due while its user's earlier calls were all still unanswered."""
+        """A call that fell due while its user had the most calls out it may have: backlogged
+        (they were sent and unanswered) or missed (some still waited to be sent)."""
         self.record(
             intended_ns,
             0,
             0,
             name_id,
             0,
-            Outcome.BACKLOGGED,
+            outcome,
             Kind.HTTP,
             0,
             flags,

@@ -5,6 +5,10 @@ master sends the target and t0 once and the current ``LoadState`` every second. 
 come from this machine's accounts file (``--accounts-file`` or ``$SURGEPROOF_ACCOUNTS_FILE``),
 the master's file when it exists here, or the exchange's admin endpoint (loopback).
 
+With ``--record-shards local|auto`` on the master, the worker keeps its records in its own shard
+(``record_shard``: in the master's run directory when it can reach it, else under
+``--shard-dir``, gathered at the end) and ships only counts.
+
 A worker stops by itself, shipping what it holds, when its master goes silent (killed) or on
 SIGINT/SIGTERM; it never outlives its master by more than ``MASTER_SILENCE_S`` plus a grace.
 """
@@ -26,7 +30,12 @@ from surgeproof.load.liveness import (
 from surgeproof.rundir.schema import RECORD_DTYPE
 
 
-def run_worker(master_host: str, master_port: int, accounts_file: str | None = None) -> int:
+def run_worker(
+    master_host: str,
+    master_port: int,
+    accounts_file: str | None = None,
+    shard_dir: str | None = None,
+) -> int:
     import gevent
     import locust
     from locust.argument_parser import get_parser
@@ -34,6 +43,7 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
 
     from surgeproof.load.accounts import ACCOUNTS_ENV, accounts_for_target
     from surgeproof.load.context import LoadContext
+    from surgeproof.load.record_shard import RecordShard, choose_place
     from surgeproof.load.sampler import Sampler
     from surgeproof.load.state import LoadState
     from surgeproof.load.users.surge_user import SurgeUser
@@ -49,19 +59,17 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
     sampler = Sampler(ctx)
     finishing = {"done": False}
     shipped = {"records": 0}
+    shard: dict[str, RecordShard] = {}
 
     def ship(final: bool = False) -> None:
         raw, names, sample = sampler.take()
         shipped["records"] += len(raw) // RECORD_DTYPE.itemsize
-        runner.send_message(
-            messages.BATCH,
-            {
-                "source": source,
-                "raw": raw,
-                "names": [[i, n, g] for i, (n, g) in names.items()],
-                "sample": None if final else sample,
-            },
-        )
+        if "it" in shard:
+            msg = {"source": source, **shard["it"].write(raw, names)}
+        else:
+            declared = [[i, n, g] for i, (n, g) in names.items()]
+            msg = {"source": source, "raw": raw, "names": declared}
+        runner.send_message(messages.BATCH, {**msg, "sample": None if final else sample})
 
     def stop_self(why: str) -> None:
         """Cancel in-flight calls, ship the last batch, leave; a hung exit is cut by SIGALRM."""
@@ -91,8 +99,19 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
 
             ctx.dialect = parse_dialect_text(d["dialect"]["text"], d["dialect"]["source"])
         ctx.max_inflight_per_user = int(d["max_inflight_per_user"])
+        place = choose_place(d, shard_dir)
+        if place is not None and "it" not in shard:
+            bounds = d.get("tally_buckets_s")
+            shard["it"] = RecordShard(place, source, str(d.get("run_id") or "run"), bounds)
         heard["t"] = time.monotonic()
-        runner.send_message(messages.READY, {"source": source, "accounts": len(ctx.accounts)})
+        runner.send_message(
+            messages.READY,
+            {
+                "source": source,
+                "accounts": len(ctx.accounts),
+                "shard": place.describe() if place is not None else None,
+            },
+        )
 
     def on_state(environment, msg, **_kw) -> None:
         heard["t"] = time.monotonic()
@@ -105,10 +124,24 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
         ctx.cancel_all()
         ship(final=True)
         done()
+        it = shard.get("it")
+        if it is not None and not it.place.shared:
+            gevent.spawn(gather.send, it)
 
     def done() -> None:
-        runner.send_message(messages.DONE, {"source": source, "shipped": shipped["records"]})
-        print(f"surgeproof worker {source}: shipped {shipped['records']} records", flush=True)
+        info = {"source": source, "shipped": shipped["records"]}
+        it = shard.get("it")
+        if it is not None:
+            it.close()
+            info["shard"] = it.summary()
+        runner.send_message(messages.DONE, info)
+        where = ""
+        if it is not None and not it.place.shared:
+            where = f" (its shard: {it.place.root})"
+        n = shipped["records"]
+        print(f"surgeproof worker {source}: shipped {n} records{where}", flush=True)
+
+    gather = ShardSender(runner, source, heard)
 
     def on_heartbeat(**_kw) -> None:
         heard["t"] = time.monotonic()
@@ -116,6 +149,7 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
     runner.register_message(messages.SETUP, on_setup)
     runner.register_message(messages.STATE, on_state)
     runner.register_message(messages.FINISH, on_finish)
+    runner.register_message(messages.SHARD_ACK, gather.on_ack)
     env.events.heartbeat_received.add_listener(on_heartbeat)
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stop_self, f"{signal.Signals(signum).name} received")
@@ -139,3 +173,35 @@ def run_worker(master_host: str, master_port: int, accounts_file: str | None = N
     runner.greenlet.join()
     fl.kill(block=False)
     return 0
+
+
+class ShardSender:
+    """Sends a closed shard to the master in chunks, a few in flight at a time."""
+
+    def __init__(self, runner, source: str, heard: dict[str, float]) -> None:
+        self.runner = runner
+        self.source = source
+        self.heard = heard
+        self.acked = 0
+
+    def on_ack(self, environment, msg, **_kw) -> None:
+        self.heard["t"] = time.monotonic()
+        self.acked = max(self.acked, int(msg.data.get("total", 0)))
+
+    def send(self, shard) -> None:
+        import gevent
+
+        from surgeproof.load.record_shard import CHUNK_BYTES, WINDOW_CHUNKS
+
+        sent = 0
+        for part, offset, data in shard.chunks():
+            while sent - self.acked > WINDOW_CHUNKS * CHUNK_BYTES:
+                if time.monotonic() - self.heard["t"] > MASTER_SILENCE_S:
+                    print(f"surgeproof worker {self.source}: master stopped gathering", flush=True)
+                    return
+                gevent.sleep(0.005)
+            self.runner.send_message(
+                messages.SHARD,
+                {"source": self.source, "part": part, "offset": offset, "data": data},
+            )
+            sent += len(data)

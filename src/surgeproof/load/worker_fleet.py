@@ -2,9 +2,12 @@
 
 Locust's master runner does the dispatching; this is what surgeproof adds around it: the
 SETUP each worker needs (target, dialect, accounts, client settings), the record batches each
-one ships into the run directory, and an honest account of every worker that was lost — how it
-was noticed, the last batch it shipped, and when its users ran again elsewhere (the window in
-which the offered load fell short, which the analysis holds against every level it overlaps).
+one ships into the run directory — or, from a worker that keeps its own record shard
+(``record_shard``), its per-second counts and, at the end, its shard gathered in chunks — and an
+honest account of every worker that was lost — how it was noticed, the last batch it shipped,
+and when its users ran again elsewhere (the window in which the offered load fell short, which
+the analysis holds against every level it overlaps) — and of every shard that could not be
+gathered.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ from surgeproof.load import messages
 from surgeproof.load.collector import Collector
 from surgeproof.load.liveness import LocalWorkers, die_with_parent
 from surgeproof.load.options import RunOptions
+from surgeproof.load.record_shard import probe_setup, remove_probe
 from surgeproof.load.recorder import now_ns
+from surgeproof.rundir.writer import ShardInbox, seal_records
 
 WORKER_CONNECT_TIMEOUT_S = 60.0
 #: Workers on other machines are started by hand or by an orchestrator: give them longer.
 REMOTE_WORKER_CONNECT_TIMEOUT_S = 180.0
 #: How long the end of a run waits for every living worker's last batch.
 LAST_BATCH_WAIT_S = 8.0
+#: Gathering shards at the end goes on while chunks keep arriving; it gives up after this long
+#: without one (the shard stays on its worker's host: ``surgeproof gather``).
+GATHER_STALL_S = 15.0
 
 
 class WorkerFleet:
@@ -46,6 +54,9 @@ class WorkerFleet:
         self.last_batch_ns: dict[str, int] = {}
         self._await_rebalance: list[dict[str, Any]] = []
         self._prev: dict[str, int] = {}
+        #: Shards arriving at the end, by source; when the last chunk came.
+        self.inboxes: dict[str, ShardInbox] = {}
+        self._gather_t = 0.0
 
     @property
     def expected(self) -> int:
@@ -65,7 +76,7 @@ class WorkerFleet:
         """Listen for workers, start the local ones, wait until every expected one is ready."""
         import gevent
 
-        self._listen(runner, setup)
+        self._listen(runner, {**setup, **self._shard_setup()})
         port = runner.master_bind_port
         self._spawn_local(port)
         timeout = WORKER_CONNECT_TIMEOUT_S
@@ -89,6 +100,16 @@ class WorkerFleet:
                 )
             gevent.sleep(0.1)
 
+    def _shard_setup(self) -> dict[str, Any]:
+        """SETUP's record-shard fields: the mode, the token in the run directory, the buckets."""
+        mode = self.opts.record_shards
+        out: dict[str, Any] = {"record_shards": mode, "run_id": self.collector.run_dir.name}
+        if mode != "master":
+            out.update(probe_setup(self.collector.run_dir))
+            bounds = self.collector.tally_bounds_s
+            out["tally_buckets_s"] = list(bounds) if bounds else None
+        return out
+
     def _listen(self, runner, setup: dict[str, Any]) -> None:
         collector = self.collector
 
@@ -96,11 +117,28 @@ class WorkerFleet:
             d = msg.data
             source = str(d["source"])
             self.last_batch_ns[source] = now_ns()
+            if "raw" not in d:  # a worker that keeps its own shard
+                collector.counts(source, int(d.get("records", 0)), d.get("tally"), d.get("sample"))
+                return
             names = {int(i): (str(n), str(g)) for i, n, g in d.get("names", [])}
             collector.batch(source, bytes(d.get("raw") or b""), names, d.get("sample"))
 
+        def on_shard(environment, msg, **_kw) -> None:
+            d = msg.data
+            source = str(d["source"])
+            inbox = self.inboxes.get(source)
+            if inbox is None:
+                inbox = self.inboxes[source] = ShardInbox(collector.run_dir, source)
+            inbox.write(str(d["part"]), int(d["offset"]), bytes(d["data"]))
+            self._gather_t = time.monotonic()
+            total = sum(inbox.received.values())
+            runner.send_message(messages.SHARD_ACK, {"total": total}, client_id=msg.node_id)
+
         def on_ready(environment, msg, **_kw) -> None:
             source = str(msg.data["source"])
+            shard = msg.data.get("shard")
+            if shard:
+                self.nodes.setdefault(source, {})["shard"] = dict(shard)
             if source not in self.seen:
                 self.seen.append(source)
                 collector.event("worker_joined", source=source, users=0, node=str(msg.node_id))
@@ -108,14 +146,19 @@ class WorkerFleet:
         def on_done(environment, msg, **_kw) -> None:
             source = str(msg.data["source"])
             self.done_sources.add(source)
+            node = self.nodes.setdefault(source, {})
             if "shipped" in msg.data:
-                self.nodes.setdefault(source, {})["shipped"] = int(msg.data["shipped"])
+                node["shipped"] = int(msg.data["shipped"])
+            if msg.data.get("shard"):
+                node["shard"] = dict(msg.data["shard"])
 
         def on_hello(environment, msg, **_kw) -> None:
             d = msg.data or {}
             source = str(d.get("source") or messages.source_of(msg.node_id))
             pid, host = d.get("pid"), d.get("host")
-            self.nodes[source] = {"host": host, "pid": pid, "node": str(msg.node_id)}
+            self.nodes.setdefault(source, {}).update(
+                {"host": host, "pid": pid, "node": str(msg.node_id)}
+            )
             if host == socket.gethostname() and pid in {p.pid for p in self.local.procs}:
                 self.local.node_pid[str(msg.node_id)] = int(pid)
             runner.send_message(messages.SETUP, setup, client_id=msg.node_id)
@@ -124,6 +167,7 @@ class WorkerFleet:
         runner.register_message(messages.READY, on_ready)
         runner.register_message(messages.DONE, on_done)
         runner.register_message(messages.HELLO, on_hello)
+        runner.register_message(messages.SHARD, on_shard)
 
     def _spawn_local(self, port: int) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,7 +276,8 @@ class WorkerFleet:
     # -- the end --------------------------------------------------------------------------
 
     def finish(self, runner) -> None:
-        """Tell every worker to finish and wait for the living ones' last batches."""
+        """Tell every worker to finish, wait for the living ones' last batches, then gather the
+        shards kept on workers' hosts for as long as their chunks keep coming."""
         import gevent
 
         runner.send_message(messages.FINISH, {})
@@ -241,15 +286,68 @@ class WorkerFleet:
         live = {s for s in self.seen if s not in lost}
         while time.monotonic() < wait_until and not live <= self.done_sources:
             gevent.sleep(0.1)
+        self._gather_t = time.monotonic()
+        while self._ungathered(live) and time.monotonic() - self._gather_t < GATHER_STALL_S:
+            gevent.sleep(0.05)
+        for inbox in self.inboxes.values():
+            inbox.close()
+        for source, node in self.nodes.items():
+            if (node.get("shard") or {}).get("shared") or source in self.inboxes:
+                seal_records(self.collector.run_dir, source)  # whole records only
+        remove_probe(self.collector.run_dir)
+
+    def _ungathered(self, sources) -> list[str]:
+        """Sources whose shard is on their host and has not fully arrived."""
+        return [s for s in sources if self._shard_state(s) == "pending"]
+
+    def _shard_state(self, source: str) -> str | None:
+        """None (no shard kept on the worker's host), "gathered" or "pending"."""
+        shard = self.nodes.get(source, {}).get("shard")
+        if not shard or shard.get("shared"):
+            return None
+        want = shard.get("bytes")
+        if want is None:  # no DONE: the worker never said what its shard holds
+            return "pending"
+        inbox = self.inboxes.get(source)
+        got = inbox.received if inbox else {"records": 0, "names": 0}
+        done = all(got.get(part, 0) >= int(n) for part, n in want.items())
+        return "gathered" if done else "pending"
 
     def meta(self, received: dict[str, int]) -> dict[str, Any]:
         """run.json's ``workers`` entries: who was seen and lost, what each shipped and what
-        reached the run directory."""
-        out: dict[str, Any] = {"lost": self.lost, "seen": self.seen}
+        reached the run directory, and the shards that are still on workers' hosts."""
+        out: dict[str, Any] = {
+            "lost": self.lost,
+            "seen": self.seen,
+            "record_shards": self.opts.record_shards,
+        }
+        missing = []
         if self.nodes:
             for source, node in self.nodes.items():
                 node["received"] = received.get(source, 0)
+                state = self._shard_state(source)
+                if state is not None:
+                    node["shard"]["gathered"] = state == "gathered"
+                if state == "pending":
+                    shard = node["shard"]
+                    missing.append(
+                        {
+                            "source": source,
+                            "host": shard.get("host"),
+                            "path": shard.get("path"),
+                            # What the worker said it wrote: its DONE, else its batches' counts.
+                            "records": int(
+                                shard.get("records", self.collector.counted.get(source, 0))
+                            ),
+                            "received": node["received"],
+                            "recover": (
+                                f"surgeproof gather {self.collector.run_dir} --from "
+                                f"{shard.get('path')}"
+                            ),
+                        }
+                    )
             out["nodes"] = self.nodes
+        out["missing_shards"] = missing
         return out
 
     def stop(self) -> None:

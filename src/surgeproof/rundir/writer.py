@@ -92,3 +92,62 @@ def _as_records(batch: np.ndarray) -> bytes:
     if batch.dtype != RECORD_DTYPE:
         raise ValueError(f"records must have RECORD_DTYPE, got {batch.dtype}")
     return np.ascontiguousarray(batch).tobytes()
+
+
+def shard_records(run_dir: Path, source: str) -> int:
+    """Whole records in ``records/<source>.bin`` (written by a worker itself), 0 if absent."""
+    try:
+        size = (Path(run_dir) / RECORDS_DIR / f"{source}{RECORDS_SUFFIX}").stat().st_size
+    except FileNotFoundError:
+        return 0
+    return size // RECORD_DTYPE.itemsize
+
+
+def seal_records(run_dir: Path, source: str) -> int:
+    """Cut a record file that its writer left mid-record (a SIGKILLed worker) to whole records;
+    the number of bytes cut (readers would drop them too, and call it damage)."""
+    path = Path(run_dir) / RECORDS_DIR / f"{source}{RECORDS_SUFFIX}"
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    cut = size % RECORD_DTYPE.itemsize
+    if cut:
+        os.truncate(path, size - cut)
+    return cut
+
+
+class ShardInbox:
+    """A worker's record shard arriving in chunks at the end of a run (``surgeproof gather``
+    over the worker channel): written in order, each part (``records``, ``names``) from 0."""
+
+    def __init__(self, run_dir: Path, source: str) -> None:
+        rec_dir = Path(run_dir) / RECORDS_DIR
+        rec_dir.mkdir(parents=True, exist_ok=True)
+        self.paths = {
+            "records": rec_dir / f"{source}{RECORDS_SUFFIX}",
+            "names": rec_dir / f"{source}{NAMES_SUFFIX}",
+        }
+        self._files: dict[str, Any] = {}
+        self.received = {"records": 0, "names": 0}
+
+    def write(self, part: str, offset: int, data: bytes) -> int:
+        """Append ``data`` at ``offset`` of ``part``; a chunk out of order is refused (its
+        sender resends from what ``received`` says). Returns the bytes of ``part`` held."""
+        if part not in self.paths:
+            raise ValueError(f"unknown shard part {part!r}")
+        if offset != self.received[part]:
+            return self.received[part]
+        f = self._files.get(part)
+        if f is None:
+            f = self._files[part] = open(self.paths[part], "wb")  # noqa: SIM115 - closed below
+        f.write(data)
+        f.flush()
+        self.received[part] += len(data)
+        return self.received[part]
+
+    def close(self) -> None:
+        for f in self._files.values():
+            if not f.closed:
+                os.fsync(f.fileno())
+                f.close()

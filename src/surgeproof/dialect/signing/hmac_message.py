@@ -48,14 +48,12 @@ class HmacSigner:
             return
         body = draft.body_bytes.decode() if draft.body_bytes else ""
         values = {
+            **draft.key_values(creds.access_key),
             "method": draft.method,
             "path": draft.path,
             "query": draft.query_text,
             "path_query": draft.target,
             "body": body,
-            "timestamp_ms": draft.timestamp_ms,
-            "uuid": draft.nonce,
-            "access_key": creds.access_key,
         }
         key = (
             base64.b64decode(creds.secret_key) if self.secret_base64 else creds.secret_key.encode()

@@ -56,11 +56,7 @@ class JwtSigner:
     def sign(self, draft: Draft, creds: Any, session_token: str | None) -> None:
         if creds is None:
             return
-        values = {
-            "access_key": creds.access_key,
-            "uuid": draft.nonce,
-            "timestamp_ms": draft.timestamp_ms,
-        }
+        values = draft.key_values(creds.access_key)
         payload = self.claims(values)
         if self.hash_claim:
             params = draft.signed_params()

@@ -49,11 +49,7 @@ class PayloadSigner:
     def sign(self, draft: Draft, creds: Any, session_token: str | None) -> None:
         if creds is None:
             return
-        values = {
-            "access_key": creds.access_key,
-            "uuid": draft.nonce,
-            "timestamp_ms": draft.timestamp_ms,
-        }
+        values = draft.key_values(creds.access_key)
         draft.body = {**self.fields(values), **(draft.body or {})}
         draft.encode_body()
         assert draft.body_bytes is not None

@@ -3,8 +3,10 @@
 Calls are due at intended times (the role's rate × the phase's intensity, jittered ±50%)
 whether or not earlier answers came back. A due call goes out in its own greenlet while the
 user has fewer than ``max_inflight_per_user`` calls in flight; beyond that it is recorded as
-``backlogged``. Latency is measured from the intended time. With the closed model the user waits
-for each answer before the next call and its records carry the closed-model flag.
+``backlogged`` when those calls are out and unanswered (the target's failure), or ``missed``
+when some were still waiting for the generator to send them (its own). Latency is measured from
+the intended time. With the closed model the user waits for each answer before the next call
+and its records carry the closed-model flag.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from locust import User, task
 
 from surgeproof.dialect.answer import read_answer
 from surgeproof.load.context import InFlight, LoadContext
-from surgeproof.load.outcome import outcome_of_error, outcome_of_kind, outcome_of_status
+from surgeproof.load.outcome import (
+    outcome_of_error,
+    outcome_of_kind,
+    outcome_of_status,
+    unsent_outcome,
+)
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.state import LoadState, role_for
 from surgeproof.load.subscription import TickerSubscription
@@ -68,7 +75,8 @@ class SurgeUser(User):
         self.role: Behaviour | None = None
         self._ws: TickerSubscription | None = None
         self._ws_epoch = -1
-        self._inflight = 0
+        self._inflight = 0  # sent (their greenlet ran), not answered yet
+        self._queued = 0  # due and handed to a greenlet the generator has not run yet
         self._active = False
         # Arrivals spread over the second the shape spawned them in, not in one clump.
         gevent.sleep(self.rng.random() * ctx.arrival_spread_s)
@@ -82,14 +90,21 @@ class SurgeUser(User):
         if getattr(self, "_ws", None) is not None:
             self._ws.close()
             self._ws = None
-        if getattr(self, "_http", None) is not None:
-            # Its connections close once its last calls (the logout below) are done with them.
-            gevent.spawn_later(self.network_timeout, self._http.close)
-            self._http = None
-        if getattr(self, "logged_in", False) and self.ctx.dialect.has("logout"):
-            # A person who leaves logs out: the session cap counts concurrent users, not leavers.
-            self.logged_in = False
-            gevent.spawn(self._send, act.LOGOUT, now_ns(), 0, 0, False)
+        logs_out = getattr(self, "logged_in", False) and self.ctx.dialect.has("logout")
+        self.logged_in = False
+        if logs_out or getattr(self, "_http", None) is not None:
+            # A person who leaves logs out (the session cap counts concurrent users, not
+            # leavers), on its own connection, which closes after that last call.
+            gevent.spawn(self._leave, logs_out)
+
+    def _leave(self, logs_out: bool) -> None:
+        try:
+            if logs_out:
+                self._send(act.LOGOUT, now_ns(), 0, 0, False)
+        finally:
+            http, self._http = getattr(self, "_http", None), None
+            if http is not None:
+                http.close()
 
     @property
     def state(self) -> LoadState:
@@ -127,20 +142,20 @@ class SurgeUser(User):
                 # Closed loop: the next call is only due a think time after this answer.
                 next_ns = now_ns() + int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
                 continue
-            if self._inflight >= self.ctx.max_inflight_per_user:
+            outcome = unsent_outcome(self._inflight, self._queued, self.ctx.max_inflight_per_user)
+            if outcome is not None:
                 rec = self.ctx.recorder
-                # The target, not the generator, is behind: it has not answered this user's
-                # earlier calls. Recorded against the target (outcome 'backlogged').
                 spec = self.ctx.dialect.actions[c.action]
-                rec.backlogged(
+                rec.unsent(
                     intended,
                     rec.name_id(spec.name, spec.group),
                     self.uid,
                     round(self.state.target_users),
                     FLAG_ORDER_SUBMIT if spec.kind.order_submit else 0,
+                    outcome,
                 )
                 continue
-            self._inflight += 1
+            self._queued += 1
             gevent.spawn(self._send_counted, c, intended, role.retries)
 
     def _interval(self) -> float:
@@ -168,6 +183,8 @@ class SurgeUser(User):
         return self.role
 
     def _send_counted(self, c: Act, intended: int, retries: bool) -> None:
+        self._queued -= 1
+        self._inflight += 1
         try:
             self._send(c, intended, 0, 0, retries)
         finally:
