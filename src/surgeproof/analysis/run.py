@@ -237,6 +237,7 @@ def _measure_run(
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
+    caveats += _missing_shard_caveats(meta)
     if shortfalls:
         caveats.append(
             f"{len(shortfalls)} generator worker(s) lost during the run ("
@@ -331,6 +332,27 @@ def _level_specs(events: Sequence[dict[str, Any]]) -> list[LevelSpec]:
             )
         )
     return specs
+
+
+def _missing_shard_caveats(meta: dict[str, Any]) -> list[str]:
+    """One caveat per record shard a worker wrote that this directory lacks (run.json
+    ``workers.missing_shards``): every figure here is short of its records."""
+    workers = meta.get("workers")
+    missing = workers.get("missing_shards") if isinstance(workers, dict) else None
+    out = []
+    for m in missing if isinstance(missing, list) else []:
+        if not isinstance(m, dict):
+            continue
+        said, got = m.get("records"), m.get("received")
+        held = (
+            f"{got:,} of {said:,}" if isinstance(said, int) and isinstance(got, int) else "not all"
+        )
+        out.append(
+            f"records of {m.get('source', 'a worker')} were not gathered (this directory holds "
+            f"{held} of its records): every figure is short of them; `surgeproof gather` "
+            "brings them in, then analyse again"
+        )
+    return out
 
 
 def _scenario_copy(run_dir: Path, caveats: list[str]):
