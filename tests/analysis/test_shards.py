@@ -34,7 +34,8 @@ def _document(path, **kw):
 def test_two_worker_processes_write_the_same_analysis_as_one(damaged):
     one = _document(damaged, jobs=1)
     assert '"damage": [\n' in one and "left out" in one
-    assert _document(damaged, jobs=2) == one
+    assert _document(damaged, jobs=2) == one  # samples gathered from the workers
+    assert _document(damaged, jobs=2, memory=1 << 14) == one  # counts added up
 
 
 def test_a_memory_too_small_for_the_samples_gives_the_same_analysis(damaged, monkeypatch):
