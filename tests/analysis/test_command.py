@@ -133,3 +133,24 @@ def test_slo_file_with_an_unknown_metric_is_one_line(run_dir, tmp_path, capsys):
     slo.write_text("slos:\n  - {group: orders, p42: 5ms}\n")
     assert main(["analyze", str(run_dir), "--slo", str(slo)]) == 2
     assert "p42" in _error_line(capsys)
+
+
+def test_jobs_and_memory_change_how_it_runs_never_what_it_writes(run_dir, tmp_path, capsys):
+    def written(*flags):
+        out = tmp_path / f"a{len(flags)}.json"
+        assert main(["analyze", str(run_dir), "--quiet", "--out", str(out), *flags]) == 0
+        doc = json.loads(out.read_text())
+        doc["generated_at_utc"] = None
+        return doc
+
+    one = written("--jobs", "1")
+    assert written("--jobs", "2", "--memory", "16MiB") == one
+
+
+@pytest.mark.parametrize(
+    "flag,value,said",
+    [("--jobs", "0", "1 to 1024"), ("--jobs", "two", "'auto'"), ("--memory", "1KiB", "16MiB")],
+)
+def test_bad_jobs_or_memory_is_one_line(run_dir, capsys, flag, value, said):
+    assert main(["analyze", str(run_dir), flag, value]) == 2
+    assert said in _error_line(capsys)

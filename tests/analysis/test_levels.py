@@ -1,11 +1,14 @@
 """judge_level: a steady-state window passes, fails (with which SLO on which group) or is
 inconclusive when the generator, not the target, was the bottleneck."""
 
+import shutil
+
 import numpy as np
 import pytest
 from synthetic import NS, Level, QueueModel, queue_run
 
 from surgeproof.analysis import judge_level
+from surgeproof.analysis.scan import RecordScan
 from surgeproof.rundir.writer import JsonlLog, write_meta
 from surgeproof.scenario.model import Slo
 
@@ -102,3 +105,93 @@ def test_level_dict_carries_every_documented_field(run):
     lat = d["groups"]["orders"]["latency_ms"]
     assert set(lat) == {"p50", "p90", "p95", "p99", "p99.9", "max"}
     assert np.isfinite(lat["p99.9"])
+
+
+# -- the live judge reads only the level's window, and says what the analysis says --------------
+
+#: Blocks of 256 records in these tests, so that a window spans a few of a run's many blocks.
+BLOCK = 256
+
+
+def _damaged_step_run(path):
+    """A two-source step run through the ceiling, one level generator-bound, with a record that
+    cannot be true (stamped 1970) and a record cut off mid-write in one source."""
+    levels = [Level(30), Level(50), Level(70), Level(90), Level(60, generator_bound=True)]
+    run = queue_run(path, MODEL, levels, sources=2)
+    with open(path / "records" / "worker-1.bin", "ab") as fh:
+        fh.write(bytes(40) + b"\x01" * 17)
+    return run
+
+
+def test_judge_level_gives_each_level_exactly_what_the_analysis_gives_it(tmp_path):
+    from surgeproof.analysis.levels import RunIndex
+    from surgeproof.analysis.run import analyze_run
+
+    run = _damaged_step_run(tmp_path / "r")
+    analysis = analyze_run(run.path, slos=SLOS)
+    assert analysis["data_quality"]["damage"]
+    levels = analysis["levels"]
+    assert [lv["verdict"] for lv in levels] == ["pass", "pass", "pass", "fail", "inconclusive"]
+    t0 = analysis["input"]["t0_ns"]
+
+    def judge(i, index, earlier):
+        users, start, end = run.levels[i]
+        return judge_level(
+            run.path, start, end, SLOS, target_users=users, label=f"level-{i + 1}",
+            earlier=earlier, index=index,
+        )  # fmt: skip
+
+    # As the step search judges: in order, one index kept between levels, earlier levels only.
+    index = RunIndex(block=BLOCK)
+    judged = []
+    for i in range(len(levels)):
+        v = judge(i, index, tuple(judged))
+        judged.append(v)
+        assert (v.verdict, v.reasons) == (levels[i]["verdict"], levels[i]["reasons"]), i
+    # With the same references as the whole analysis (every level): every number is the same.
+    for i in range(len(levels)):
+        v = judge(i, RunIndex(block=BLOCK), [w for j, w in enumerate(judged) if j != i])
+        assert v.to_dict(t0) == levels[i]
+    # ... although each level read only the blocks that can touch its window: the records
+    # intended then, those written among them (calls end up to the 5-s timeout late) and the
+    # rest of the blocks at either edge, per source.
+    intended = run.records["intended_ns"]
+    for _, start, end in run.levels:
+        read = RecordScan.of_sources(index.sources).restricted((start, end)).blocks
+        near = (intended >= start - 6 * NS) & (intended < end + 6 * NS)
+        assert sum(b.hi - b.lo for b in read) <= near.sum() + 4 * BLOCK < 0.6 * len(intended)
+
+
+def test_the_live_index_reads_only_what_was_appended_since_the_last_level(tmp_path, monkeypatch):
+    from surgeproof.analysis.levels import RunIndex
+    from surgeproof.rundir import reader
+
+    whole = _damaged_step_run(tmp_path / "whole")
+    growing = tmp_path / "growing"
+    shutil.copytree(whole.path, growing)
+    files = sorted((growing / "records").glob("*.bin"))
+    full = {f: f.read_bytes() for f in files}
+    for f in files:  # the run as it was after its second level
+        f.write_bytes(full[f][: len(full[f]) * 2 // 5])
+    checked = []
+
+    def counting(chunk, span):
+        checked.append(len(chunk))
+        return valid(chunk, span)
+
+    valid = reader.valid_records
+    monkeypatch.setattr(reader, "valid_records", counting)
+    index = RunIndex(block=BLOCK)
+    _, start, end = whole.levels[1]
+    first = judge_level(growing, start, end, SLOS, target_users=50, label="L1", index=index)
+    assert sum(checked) == sum(len(full[f][: len(full[f]) * 2 // 5]) // 40 for f in files)
+    for f in files:
+        f.write_bytes(full[f])
+    checked.clear()
+    users, start, end = whole.levels[3]
+    later = judge_level(growing, start, end, SLOS, target_users=users, label="L3", index=index)
+    appended = sum((len(full[f]) - len(full[f]) * 2 // 5) // 40 for f in files)
+    assert appended <= sum(checked) <= appended + 2 * BLOCK  # each source's last part-block again
+    fresh = judge_level(whole.path, start, end, SLOS, target_users=users, label="L3")
+    assert later.to_dict() == fresh.to_dict()
+    assert first.verdict == "pass" and later.verdict == "fail"

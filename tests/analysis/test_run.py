@@ -46,3 +46,15 @@ def test_knee_is_where_demand_meets_the_measured_maximum_inside_the_saturation_b
     assert knee["users"] == pytest.approx(model.capacity_users, rel=0.02)
     assert knee["throughput_rps"] == pytest.approx(model.capacity_rps, rel=0.02)
     assert knee["method"] == "asymptotic bounds" and knee["extrapolated"] is False
+
+
+def test_a_record_shard_never_gathered_is_a_caveat_naming_its_worker(tmp_path):
+    path = tmp_path / "r"
+    queue_run(path, QueueModel(), [Level(40), Level(60)], sources=2)
+    meta = json.loads((path / "run.json").read_text())
+    meta["workers"]["missing_shards"] = [
+        {"source": "worker-2", "host": "gen-7", "path": "/data/s", "records": 5000, "received": 0}
+    ]
+    (path / "run.json").write_text(json.dumps(meta))
+    [caveat] = [c for c in analyze_run(path)["data_quality"]["caveats"] if "not gathered" in c]
+    assert "worker-2" in caveat and "0 of 5,000" in caveat and "surgeproof gather" in caveat

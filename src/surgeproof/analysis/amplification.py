@@ -14,7 +14,7 @@ connect, never one per HTTP call), so memory does not grow with the HTTP volume.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,9 @@ import numpy as np
 
 from surgeproof.analysis.causes import is_capacity_error
 from surgeproof.analysis.percentiles import exact_percentiles
-from surgeproof.analysis.scan import CHUNK_RECORDS
+from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.scan import CHUNK_RECORDS, RecordScan
+from surgeproof.analysis.shards import RecordPass
 from surgeproof.rundir.reader import RecordSources
 from surgeproof.rundir.schema import FLAG_RETRY, Kind, Outcome
 
@@ -194,7 +196,7 @@ class Amplification:
 
 
 def measure_amplification(
-    sources: RecordSources,
+    sources: RecordSources | RecordScan,
     t0_ns: int,
     window_s: float,
     n_windows: int,
@@ -208,45 +210,44 @@ def measure_amplification(
     the first or last); calls are binned by send time, the moment they loaded the target. Only
     calls that were sent count as attempts: a missed or backlogged call never reached the target.
     """
-    group_index: dict[str, int] = {}
-    for g in sources.groups:
-        group_index.setdefault(g, len(group_index))
-    name_group = np.array([group_index[g] for g in sources.groups] or [0], dtype=np.int64)
-    tally = _Tally(t0_ns, window_s, max(int(n_windows), 1), max(len(group_index), 1))
-    for s_index, src in enumerate(sources.sources):
-        for lo in range(0, len(src.records), chunk):
-            hi = min(lo + chunk, len(src.records))
-            rec = src.records[lo:hi]
-            tally.add_http(rec, lambda ids, src=src: name_group[sources.global_ids(src, ids)])
-            tally.add_websocket(rec, s_index)
-            src.release(lo, hi)
+    scan = sources if isinstance(sources, RecordScan) else RecordScan.of_sources(sources, chunk)
+    p = scan.run(
+        AmplificationPass(t0_ns, window_s, max(int(n_windows), 1), max(len(scan.groups), 1))
+    )
     return Amplification(
         t0_ns=t0_ns,
         window_s=window_s,
-        groups=list(group_index),
-        first=tally.first,
-        resends=tally.resends,
-        resends_failed=tally.resends_failed,
-        group_first=tally.group_first,
-        group_resends=tally.group_resends,
-        group_failed=tally.group_failed,
-        max_http_attempt=tally.max_http,
-        reconnects_ok=tally.reconnects_ok,
-        reconnects_failed=tally.reconnects_failed,
-        users_reconnected=len(np.unique(np.concatenate(tally.reconnected)))
-        if tally.reconnected
-        else 0,
-        max_ws_attempt=tally.max_ws,
-        returns=pair_returns(_joined(tally.losses), _joined(tally.subscribed)),
+        groups=list(scan.groups),
+        first=p.first,
+        resends=p.resends,
+        resends_failed=p.resends_failed,
+        group_first=p.group_first,
+        group_resends=p.group_resends,
+        group_failed=p.group_failed,
+        max_http_attempt=p.max_http,
+        reconnects_ok=p.reconnects_ok,
+        reconnects_failed=p.reconnects_failed,
+        users_reconnected=len(np.unique(np.concatenate(p.reconnected))) if p.reconnected else 0,
+        max_ws_attempt=p.max_ws,
+        returns=pair_returns(_joined(p.losses), _joined(p.subscribed)),
         min_first=min_first,
     )
 
 
-class _Tally:
+class AmplificationPass(RecordPass):
     """What one pass keeps: per-window and per-group counts, and the websocket events to pair."""
+
+    accumulators = (
+        "first", "resends", "resends_failed", "group_first", "group_resends", "group_failed",
+        "reconnects_ok", "reconnects_failed", "reconnected", "losses", "subscribed",
+    )  # fmt: skip
 
     def __init__(self, t0_ns: int, window_s: float, n_win: int, n_groups: int) -> None:
         self.t0_ns, self.window_s, self.n_win, self.n_groups = t0_ns, window_s, n_win, n_groups
+        self.start()
+
+    def start(self) -> None:
+        n_win, n_groups = self.n_win, self.n_groups
         self.first = np.zeros(n_win, np.int64)
         self.resends = np.zeros(n_win, np.int64)
         self.resends_failed = np.zeros(n_win, np.int64)
@@ -261,55 +262,68 @@ class _Tally:
         self.losses: list[tuple[np.ndarray, np.ndarray]] = []
         self.subscribed: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def add_http(self, rec: np.ndarray, group_of: Callable[[np.ndarray], np.ndarray]) -> None:
-        """Count the HTTP calls of ``rec`` that were sent: first attempts and re-sends."""
-        http = (rec["kind"] == Kind.HTTP) & (rec["sent_ns"] > 0)
+    def feed(self, s: Samples, first: bool) -> None:
+        self._http(s)
+        self._websocket(s)
+
+    def merge_tallies(self, other: AmplificationPass) -> None:
+        for name in self.accumulators[:8]:
+            getattr(self, name)[:] += getattr(other, name)
+        self.max_http = max(self.max_http, other.max_http)
+        self.max_ws = max(self.max_ws, other.max_ws)
+        self.reconnected += other.reconnected
+        self.losses += other.losses
+        self.subscribed += other.subscribed
+
+    def _http(self, s: Samples) -> None:
+        """Count the HTTP calls of ``s`` that were sent: first attempts and re-sends."""
+        http = (s.kind == Kind.HTTP) & (s.sent_ns > 0)
         if not http.any():
             return
-        rec = rec[http]
-        w = self._window(rec["sent_ns"])
-        g = group_of(rec["name_id"])
-        again = _is_retry(rec)
-        bad = again & is_capacity_error(rec["outcome"])
+        s = s.take(http)
+        w = self._window(s.sent_ns)
+        g = s.group.astype(np.int64)
+        again = _is_retry(s)
+        bad = again & is_capacity_error(s.outcome)
         self.first += np.bincount(w[~again], minlength=self.n_win)
         self.resends += np.bincount(w[again], minlength=self.n_win)
         self.resends_failed += np.bincount(w[bad], minlength=self.n_win)
         self.group_first += np.bincount(g[~again], minlength=self.n_groups)
         self.group_resends += np.bincount(g[again], minlength=self.n_groups)
         self.group_failed += np.bincount(g[bad], minlength=self.n_groups)
-        self.max_http = max(self.max_http, int(rec["attempt"].max()))
+        self.max_http = max(self.max_http, int(s.attempt.max()))
 
-    def add_websocket(self, rec: np.ndarray, source_index: int) -> None:
+    def _websocket(self, s: Samples) -> None:
         """Count reconnect attempts; keep losses and returns (users keyed by source and id)."""
-        ws = rec["kind"] != Kind.HTTP
+        ws = s.kind != Kind.HTTP
         if not ws.any():
             return
-        rec = rec[ws]
+        s = s.take(ws)
         # User ids are unique within a source only.
-        key = (np.uint64(source_index) << np.uint64(32)) | rec["user"].astype(np.uint64)
-        kind, outcome = rec["kind"], rec["outcome"]
-        again = (kind == Kind.WS_CONNECT) & _is_retry(rec) & (rec["sent_ns"] > 0)
+        key = (np.uint64(s.source) << np.uint64(32)) | s.user.astype(np.uint64)
+        kind, outcome = s.kind, s.outcome
+        again = (kind == Kind.WS_CONNECT) & _is_retry(s) & (s.sent_ns > 0)
         if again.any():
-            w = self._window(rec["sent_ns"][again])
+            w = self._window(s.sent_ns[again])
             ok = outcome[again] == Outcome.OK
             self.reconnects_ok += np.bincount(w[ok], minlength=self.n_win)
             self.reconnects_failed += np.bincount(w[~ok], minlength=self.n_win)
             self.reconnected.append(np.unique(key[again]))
-            self.max_ws = max(self.max_ws, int(rec["attempt"][again].max()))
+            self.max_ws = max(self.max_ws, int(s.attempt[again].max()))
         lost = (kind == Kind.WS_GAP) & (outcome != Outcome.OK)
         if lost.any():
-            self.losses.append((key[lost], rec["end_ns"][lost].astype(np.int64)))
+            self.losses.append((key[lost], s.end_ns[lost].astype(np.int64)))
         back = (kind == Kind.WS_FIRST_MESSAGE) & (outcome == Outcome.OK)
         if back.any():
-            self.subscribed.append((key[back], rec["end_ns"][back].astype(np.int64)))
+            self.subscribed.append((key[back], s.end_ns[back].astype(np.int64)))
 
     def _window(self, t_ns: np.ndarray) -> np.ndarray:
         return _bin(t_ns, self.t0_ns, self.window_s, self.n_win)
 
 
-def _is_retry(rec: np.ndarray) -> np.ndarray:
+def _is_retry(s: Samples) -> np.ndarray:
     """A re-send or reconnect: the retry flag, or an attempt number above 0."""
-    return ((rec["flags"] & FLAG_RETRY) != 0) | (rec["attempt"] > 0)
+    return ((s.flags & FLAG_RETRY) != 0) | (s.attempt > 0)
 
 
 def pair_returns(

@@ -34,6 +34,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="EXPR",
         help="requirement on the ceiling, e.g. 'peak*1.2' (repeatable; default: the scenario's)",
     )
+    p.add_argument(
+        "--jobs",
+        type=_jobs,
+        default="auto",
+        metavar="N|auto",
+        help="worker processes over the record shards (auto: one per core from 20M records "
+        "on, else 1); the analysis is the same whatever the number",
+    )
+    p.add_argument(
+        "--memory",
+        type=_memory,
+        default=None,
+        metavar="SIZE",
+        help="memory the exact percentiles may use, all processes together, e.g. 512MiB, 4GiB "
+        "(default 1GiB); more passes over the records when it is short, same numbers",
+    )
     p.add_argument("--out", metavar="FILE", help="where to write analysis.json")
     p.add_argument("--quiet", action="store_true", help="print only the path written")
     p.set_defaults(func=run)
@@ -75,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             slo_source="file",
             requirement_source="option",
             profile_source="option",
+            jobs=args.jobs,
+            memory=args.memory,
         )
         path = write_analysis(run_dir, analysis, out=args.out)
     if not args.quiet:
@@ -82,3 +100,39 @@ def run(args: argparse.Namespace) -> int:
             print(line)
     print(f"wrote {path}", file=sys.stdout)
     return 0
+
+
+#: Binary size suffixes --memory accepts.
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+#: Least --memory: every exact store needs room for a few histograms.
+MIN_MEMORY = 16 << 20
+
+
+def _jobs(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'auto', got {text!r}"
+        ) from None
+    if not 1 <= n <= 1024:
+        raise argparse.ArgumentTypeError(f"expected 1 to 1024 processes, got {n}")
+    return n
+
+
+def _memory(text: str) -> int:
+    """``512MiB``, ``4G``, ``1073741824``: bytes (binary units)."""
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    digits = t.rstrip("kmgt")
+    unit = t[len(digits) :]
+    try:
+        value = float(digits) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 512MiB or 4GiB, got {text!r}"
+        ) from None
+    if not MIN_MEMORY <= value <= 1 << 50:
+        raise argparse.ArgumentTypeError(f"expected 16MiB to 1PiB, got {text!r}")
+    return int(value)

@@ -11,21 +11,19 @@ from typing import Any
 import numpy as np
 
 from surgeproof.analysis.groupstats import ALL_GROUPS, GroupStats, KeyedStats
+from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import RecordScan
+from surgeproof.analysis.shards import RecordPass
 
 
 def overall_stats(scan: RecordScan) -> tuple[dict[str, dict[str, Any]], dict[str, GroupStats]]:
     """(``overall.endpoints`` entries by endpoint name, GroupStats by group plus ``*``)."""
-    census = scan.census()
-    n_names = max(len(scan.names), 1)
-    stats = KeyedStats(n_names, census.counted, (census.latency, census.service))
-    for s in scan.chunks():
-        stats.add(s, s.name.astype(np.int64))
+    p = scan.run(OverallPass(scan))
+    stats = p.stats
     per_name = stats.results()
-    n_groups = max(len(scan.groups), 1)
-    stats.coarsen(scan.name_group[:n_names].astype(np.int64), n_groups)
+    stats.coarsen()
     per_group = stats.results()
-    stats.coarsen(np.zeros(n_groups, dtype=np.int64), 1)
+    stats.coarsen()
     everything = stats.results()
     stats.release()
 
@@ -40,3 +38,27 @@ def overall_stats(scan: RecordScan) -> tuple[dict[str, dict[str, Any]], dict[str
     if groups:
         groups[ALL_GROUPS] = everything[0]
     return endpoints, groups
+
+
+class OverallPass(RecordPass):
+    """Per endpoint name (then group, then all): outcomes and exact percentiles."""
+
+    parts = ("stats",)
+
+    def __init__(self, scan: RecordScan) -> None:
+        census = scan.census()
+        n_names = max(len(scan.names), 1)
+        n_groups = max(len(scan.groups), 1)
+        self.stats = KeyedStats(
+            n_names,
+            census.counted,
+            (census.latency, census.service),
+            coarser=[
+                (scan.name_group[:n_names].astype(np.int64), n_groups),
+                (np.zeros(n_groups, dtype=np.int64), 1),
+            ],
+            execution=scan.execution,
+        )
+
+    def feed(self, s: Samples, first: bool) -> None:
+        self.stats.add(s, s.name.astype(np.int64), tally=first)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, has_latency
-from surgeproof.analysis.keyed import KeyedValues
+from surgeproof.analysis.keyed import exact_store
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.shards import Execution
 from surgeproof.rundir.schema import Kind, Outcome
 
 #: Key of the all-groups entry (computed from the raw samples of every group together).
@@ -60,10 +63,11 @@ def service_ms(s: Samples) -> np.ndarray:
 def group_stats(s: Samples) -> dict[str, GroupStats]:
     """Per group present in ``s`` (plus ``*``): counts, causes, error ratio, exact percentiles."""
     n_groups = max(len(s.groups), 1)
-    stats = KeyedStats(n_groups, len(s), sample_bounds(s))
+    everything = [(np.zeros(n_groups, dtype=np.int64), 1)]
+    stats = KeyedStats(n_groups, len(s), sample_bounds(s), coarser=everything)
     stats.add(s, s.group.astype(np.int64))
     per_group = stats.results()
-    stats.coarsen(np.zeros(n_groups, dtype=np.int64), 1)
+    stats.coarsen()
     out = {s.groups[k]: v for k, v in per_group.items()}
     if out:
         out[ALL_GROUPS] = stats.results()[0]
@@ -86,8 +90,10 @@ class KeyedStats:
     latency and service-time percentiles, filled chunk by chunk.
 
     ``add`` takes one key per row (negative = not counted anywhere); websocket gap records are
-    never requests. ``coarsen`` merges keys in place (e.g. window·group → window) once the finer
-    results have been read.
+    never requests. ``coarser`` declares the coarser keys read after the finer ones (e.g.
+    window·group → window): ``coarsen`` moves to the next of them once the finer results have
+    been read. The percentiles are kept as samples when ``estimate`` samples fit the memory
+    ``execution`` allows, else as counts over repeated passes (``ranks.py``): the same numbers.
     """
 
     def __init__(
@@ -97,25 +103,66 @@ class KeyedStats:
         bounds: tuple[tuple[int, int], tuple[int, int]],
         *,
         service: bool = True,
+        coarser: Sequence[tuple[np.ndarray, int]] = (),
+        qs: tuple[float, ...] = QS,
+        service_qs: tuple[float, ...] = QS,
+        estimate: int | None = None,
+        execution: Execution | None = None,
     ) -> None:
         self.n_keys = max(int(n_keys), 1)
-        self.tally = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
+        self.coarser = [(np.asarray(m, dtype=np.int64), max(int(n), 1)) for m, n in coarser]
         (lat_lo, lat_hi), (svc_lo, svc_hi) = bounds
-        self.latency = KeyedValues(capacity, self.n_keys, lat_lo, lat_hi)
-        self.service = KeyedValues(capacity, self.n_keys, svc_lo, svc_hi) if service else None
+        exe = execution or Execution()
+        stores = 2 if service else 1
+        est = capacity if estimate is None else estimate
+        common = {"coarser": self.coarser, "execution": exe, "stores": stores}
+        self.latency = exact_store(capacity, est, self.n_keys, lat_lo, lat_hi, qs=qs, **common)
+        self.service = (
+            exact_store(capacity, est, self.n_keys, svc_lo, svc_hi, qs=service_qs, **common)
+            if service
+            else None
+        )
+        self.tally: np.ndarray | None = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
 
-    def add(self, s: Samples, keys: np.ndarray) -> None:
-        """Count the rows of ``s`` under ``keys`` (aligned with the rows)."""
+    def add(self, s: Samples, keys: np.ndarray, tally: bool = True) -> None:
+        """Count the rows of ``s`` under ``keys`` (aligned with the rows); ``tally=False`` in a
+        later round of a pass (only the percentiles are fed again)."""
         req = (s.kind != Kind.WS_GAP) & (keys >= 0)
         if not req.any():
             return
-        add_tally(self.tally, keys[req], s.outcome[req])
+        if tally:
+            if self.tally is None:
+                self.tally = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
+            add_tally(self.tally, keys[req], s.outcome[req])
         sel = req & has_latency(s.outcome)
         k = keys[sel]
         end = s.end_ns[sel]
         self.latency.add(k, end - s.intended_ns[sel])
         if self.service is not None:
             self.service.add(k, end - s.sent_ns[sel])
+
+    # A pass's part (``shards.RecordPass.parts``): copied for shards and merged back.
+
+    def stores(self) -> list:
+        return [st for st in (self.latency, self.service) if st is not None]
+
+    def fresh(self) -> KeyedStats:
+        out = copy.copy(self)
+        out.tally = None
+        out.latency = self.latency.fresh()
+        out.service = self.service.fresh() if self.service is not None else None
+        return out
+
+    def merge(self, other: KeyedStats, first: bool) -> None:
+        if first and other.tally is not None:
+            self.tally += other.tally
+        self.latency.merge(other.latency, first)
+        if self.service is not None:
+            self.service.merge(other.service, first)
+
+    def compact(self) -> None:
+        for st in self.stores():
+            st.compact()
 
     def percentiles(
         self, qs: tuple[float, ...] = QS, *, service: bool = False
@@ -129,24 +176,24 @@ class KeyedStats:
 
     def results(self) -> dict[int, GroupStats]:
         """GroupStats per key that saw any request."""
-        lat_keys, lat = self.percentiles()
+        lat_keys, lat = self.percentiles(self.latency.qs)
         lat_rows = dict(zip(lat_keys.tolist(), lat, strict=True))
         svc_rows: dict[int, np.ndarray] = {}
         if self.service is not None:
-            svc_keys, svc = self.percentiles(service=True)
+            svc_keys, svc = self.percentiles(self.service.qs, service=True)
             svc_rows = dict(zip(svc_keys.tolist(), svc, strict=True))
         out: dict[int, GroupStats] = {}
         for k in np.flatnonzero(self.tally.sum(axis=1)).tolist():
             out[k] = stats_of_tally(self.tally[k], _row(lat_rows.get(k)), _row(svc_rows.get(k)))
         return out
 
-    def coarsen(self, mapping: np.ndarray, n_keys: int) -> None:
-        """Merge keys: key ``k`` becomes ``mapping[k]`` (``n_keys`` at most the current)."""
-        mapping = np.asarray(mapping, dtype=np.int64)
-        tally = np.zeros((max(int(n_keys), 1), N_OUTCOMES), dtype=np.int64)
+    def coarsen(self) -> None:
+        """Move to the next declared coarser keys (after the finer results were read)."""
+        mapping, n_keys = self.coarser.pop(0)
+        tally = np.zeros((n_keys, N_OUTCOMES), dtype=np.int64)
         np.add.at(tally, mapping[: self.n_keys], self.tally)
         self.tally = tally
-        self.n_keys = max(int(n_keys), 1)
+        self.n_keys = n_keys
         self.latency.rekey(mapping, n_keys)
         if self.service is not None:
             self.service.rekey(mapping, n_keys)

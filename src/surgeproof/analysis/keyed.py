@@ -11,18 +11,63 @@ again. When key and value bits do not fit 64, keys and values are kept side by s
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from surgeproof.analysis.percentiles import ranked_percentiles
+from surgeproof.analysis.percentiles import QS, ranked_percentiles
+from surgeproof.analysis.ranks import RankedValues
+
+if TYPE_CHECKING:
+    from surgeproof.analysis.shards import Execution
 
 #: Samples rewritten per step when keys are coarsened in place (bounds the temporaries).
 REKEY_STEP = 1 << 20
 
 
+def exact_store(
+    capacity: int,
+    estimate: int,
+    n_keys: int,
+    lo: int,
+    hi: int,
+    scale: float | None = 1e6,
+    *,
+    qs: tuple[float, ...] = QS,
+    coarser: Sequence[tuple[np.ndarray, int]] = (),
+    execution: Execution,
+    stores: int = 1,
+) -> KeyedValues | RankedValues:
+    """A store for exact percentiles ``qs`` of about ``estimate`` samples (at most
+    ``capacity``): kept as samples when they fit this store's share of the memory, else
+    counted over repeated passes (``RankedValues``). Both merge the partial stores of shards
+    run in worker processes: samples by concatenation (the parent holds them all, within its
+    share), counts by addition."""
+    share = execution.share(stores)
+    vbits = max(int(hi) - int(lo), 0).bit_length()
+    kbits = (max(int(n_keys), 1) - 1).bit_length()
+    per_sample = 8 if vbits + kbits <= 64 else 16
+    if estimate * per_sample <= share:
+        return KeyedValues(capacity, n_keys, lo, hi, scale, qs=qs)
+    return RankedValues(n_keys, lo, hi, scale, qs=qs, coarser=coarser, memory=share)
+
+
 class KeyedValues:
     """Integer samples in ``[lo, hi]``, each with a key in ``[0, n_keys)``."""
 
-    def __init__(self, capacity: int, n_keys: int, lo: int, hi: int, scale: float | None = 1e6):
+    def __init__(
+        self,
+        capacity: int,
+        n_keys: int,
+        lo: int,
+        hi: int,
+        scale: float | None = 1e6,
+        *,
+        qs: tuple[float, ...] = QS,
+    ):
+        self.qs = tuple(qs)
         self.n_keys = max(int(n_keys), 1)
         self.lo = int(lo)
         self.scale = scale
@@ -97,6 +142,47 @@ class KeyedValues:
         """Free the samples."""
         self.buf = self.keys = self.vals = None
         self.n = 0
+
+    # One pass holds every sample: nothing is pending after it (``ranks.RankedValues`` is the
+    # store that needs more passes).
+    pending = False
+
+    def advance(self) -> None:
+        """Nothing to do after the pass: every sample is here."""
+
+    def stores(self) -> list[KeyedValues]:
+        return [self]
+
+    def fresh(self) -> KeyedValues:
+        """An empty store with the same keys and range, for a worker's shard (grows as fed)."""
+        out = copy.copy(self)
+        out.n, out._sorted = 0, True
+        if self.packed:
+            out.buf = np.empty(0, dtype=np.uint64)
+        else:
+            out.keys, out.vals = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return out
+
+    def compact(self) -> None:
+        """Trim to the samples held (what a worker sends back)."""
+        if self.packed:
+            self.buf = self.buf[: self.n].copy()
+        else:
+            self.keys, self.vals = self.keys[: self.n].copy(), self.vals[: self.n].copy()
+
+    def merge(self, other: KeyedValues, first: bool = False) -> None:
+        """Add a shard's samples (sorting later makes their order irrelevant)."""
+        m = other.n
+        if not m:
+            return
+        self._reserve(self.n + m)
+        at = slice(self.n, self.n + m)
+        if self.packed:
+            self.buf[at] = other.buf[:m]
+        else:
+            self.keys[at], self.vals[at] = other.keys[:m], other.vals[:m]
+        self.n += m
+        self._sorted = False
 
     def _reserve(self, need: int) -> None:
         have = len(self.buf) if self.packed else len(self.keys)

@@ -19,14 +19,22 @@ from surgeproof.analysis.causes import has_latency, is_answered
 from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance, health_of
 from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, GroupStats, KeyedStats
 from surgeproof.analysis.judging import Judging
-from surgeproof.analysis.keyed import KeyedValues
+from surgeproof.analysis.keyed import exact_store
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import Census, RecordScan
+from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
 from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach, evaluate
-from surgeproof.rundir.reader import read_events, read_meta, read_timeline
-from surgeproof.rundir.schema import Kind, Outcome
+from surgeproof.rundir.reader import (
+    BLOCK_RECORDS,
+    JsonlIndex,
+    RecordSources,
+    open_record_sources,
+    read_events,
+    read_meta,
+)
+from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, TIMELINE, Kind, Outcome
 from surgeproof.scenario.model import Slo
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -137,6 +145,7 @@ def judge_level(
     tolerance: GeneratorTolerance | None = None,
     judging: Judging | None = None,
     earlier: Sequence[LevelVerdict] = (),
+    index: RunIndex | None = None,
 ) -> LevelVerdict:
     """Judge the steady-state window ``[start_ns, end_ns)`` of a (possibly running) run.
 
@@ -145,18 +154,24 @@ def judge_level(
     lowest-load level and the highest throughput among them and this one). A window overlapping
     a lost worker's shortfall (run.json ``workers.lost``, else the ``worker_lost``/``rebalanced``
     events a running run appends) is inconclusive, naming it.
+
+    Only the records that can fall in the window are read (the reader's block index), so a
+    level costs its own records, not the run's. ``index``, kept by the caller between levels
+    (the step search's judge), indexes only what was appended since the last call.
     """
     from surgeproof.analysis.saturation import settle
 
     run_dir = Path(run_dir)
-    timeline, _ = read_timeline(run_dir)
+    index = index if index is not None else RunIndex()
     meta = read_meta(run_dir)
     events, _ = read_events(run_dir)
     shortfalls = shortfall_windows(meta, events)
     # Only a run still being written can lack the window's data; a finished one has all it has.
     running = meta.get("status") == "running"
     spec = LevelSpec(int(start_ns), int(end_ns), target_users, label)
-    scan = RecordScan.open(run_dir)
+    opened = index.records(run_dir)
+    timeline = index.timeline(run_dir, spec.start_ns, spec.end_ns)
+    scan = RecordScan.of_sources(opened).restricted((spec.start_ns, spec.end_ns))
     judging = judging or Judging()
     [verdict] = judge_levels(
         scan,
@@ -169,9 +184,29 @@ def judge_level(
         lost_sources={w.source for w in shortfalls},
     )
     apply_shortfalls([verdict], shortfalls, _t0_of(meta, events, int(start_ns)))
-    closed = meta.get("load_model") == "closed" or scan.census().closed_model
+    closed = meta.get("load_model") == "closed" or bool(opened.any_flags() & FLAG_CLOSED_MODEL)
     settle([verdict], judging, closed_model=closed, earlier=earlier)
     return verdict
+
+
+class RunIndex:
+    """What a live judge keeps between levels of a run being written: the records' block
+    index and the timeline's line index, each extended by what was appended since."""
+
+    def __init__(self, block: int = BLOCK_RECORDS) -> None:
+        self.block = block
+        self.sources: RecordSources | None = None
+        self.lines = JsonlIndex(TIMELINE)
+
+    def records(self, run_dir: Path) -> RecordSources:
+        """Every source, open, its blocks indexed (only new blocks are read)."""
+        self.sources = open_record_sources(run_dir, previous=self.sources, block=self.block)
+        return self.sources
+
+    def timeline(self, run_dir: Path, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
+        """The timeline rows a window's judgement reads: those inside it, and each source's
+        latest (whether its data have been flushed), in file order."""
+        return self.lines.rows(run_dir, start_ns, end_ns)
 
 
 def judge_samples(
@@ -317,34 +352,11 @@ def _measure(
 ) -> list[LevelMeasure]:
     win = _Windows(specs)
     n, n_groups = len(win), max(len(scan.groups), 1)
-    stats = KeyedStats(n * n_groups, census.counted, (census.latency, census.service))
-    sent = np.zeros(n, dtype=np.int64)
-    late = np.zeros(n, dtype=np.int64)
-    answered = np.zeros(n, dtype=np.int64)
-    ok = np.zeros(n, dtype=np.int64)
-    # Little's law needs mean latency: summed (ms) over the calls that have one.
-    lat_sum = np.zeros(n, dtype=np.float64)
-    lat_n = np.zeros(n, dtype=np.int64)
-    for s in scan.chunks(within=win.span):
-        li = win.of(s.intended_ns)
-        req = s.kind != Kind.WS_GAP
-        stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1))
-        # Rows outside every window or without a latency go to the spare bin n.
-        k = np.where(req & has_latency(s.outcome) & (li >= 0), li, n)
-        lat_n += np.bincount(k, minlength=n + 1)[:n]
-        lat_sum += np.bincount(k, weights=s.end_ns - s.intended_ns, minlength=n + 1)[:n] / 1e6
-        rs = req & (li >= 0) & (s.sent_ns > 0)
-        sent += np.bincount(li[rs], minlength=n)
-        lag_ms = (s.sent_ns[rs] - s.intended_ns[rs]) / 1e6
-        late += np.bincount(li[rs][lag_ms > tol.late_ms], minlength=n)
-        ans = req & is_answered(s.outcome)
-        le = win.of(s.end_ns[ans])
-        hit = le >= 0
-        answered += np.bincount(le[hit], minlength=n)
-        ok += np.bincount(le[hit & (s.outcome[ans] == Outcome.OK)], minlength=n)
+    p = scan.run(LevelPass(scan, census, win, n_groups, tol.late_ms))
+    stats = p.stats
     per_key = stats.results()
     tally = stats.tally.reshape(n, n_groups, N_OUTCOMES).sum(axis=1)
-    stats.coarsen(np.arange(n * n_groups, dtype=np.int64) // n_groups, n)
+    stats.coarsen()
     per_level = stats.results()
     stats.release()
     need_users = any(s.target_users is None for s in specs)
@@ -358,7 +370,7 @@ def _measure(
         t = tally[i]
         health = health_of(
             intended=int(t.sum() - t[Outcome.CANCELLED]),
-            late=int(late[i]),
+            late=int(p.late[i]),
             missed=int(t[Outcome.MISSED]),
             send_lag_ms=lags.get(i, dict.fromkeys(PERCENTILE_KEYS)),
             timeline=timeline,
@@ -370,46 +382,198 @@ def _measure(
             LevelMeasure(
                 records=int(t.sum()),
                 intended=int(t.sum() - t[Outcome.CANCELLED]),
-                sent=int(sent[i]),
-                answered=int(answered[i]),
-                ok=int(ok[i]),
+                sent=int(p.sent[i]),
+                answered=int(p.answered[i]),
+                ok=int(p.ok[i]),
                 groups=groups,
                 health=health,
                 median_users=users.get(i, 0.0),
                 ws_gap_ms=gaps.get(i),
                 calls=int(t.sum() - t[Outcome.CANCELLED] - t[Outcome.MISSED]),
-                mean_latency_ms=float(lat_sum[i] / lat_n[i]) if lat_n[i] else None,
+                mean_latency_ms=p.latency_sums.mean_ms(i),
             )
         )
     return out
+
+
+def _share(scan: RecordScan, census: Census, count: int, within: tuple[int, int]) -> int:
+    """About how many of ``count`` run-wide samples a pass over ``within`` meets."""
+    total = max(census.total, 1)
+    return min(count, -(-count * scan.records_within(within) // total))
+
+
+class _WindowPass(RecordPass):
+    """A pass about the windows of ``win``: later rounds read only the current slab's levels."""
+
+    win: _Windows
+
+    def round_within(self) -> tuple[int, int] | None:
+        spans = [st.slab_top_keys() for st in self.stores() if st.pending]
+        spans = [sp for sp in spans if sp is not None]
+        if not spans:
+            return self.within
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+        return self._keys_span(lo, hi)
+
+    def _keys_span(self, lo: int, hi: int) -> tuple[int, int]:
+        return int(self.win.starts[lo]), int(self.win.ends[hi - 1])
+
+
+class LevelPass(_WindowPass):
+    """Per level and group: outcomes and exact percentiles; per level: sends, late sends,
+    answers ending in it, and the exact sum of latencies (Little's law needs the mean)."""
+
+    accumulators = ("sent", "late", "answered", "ok", "latency_sums")
+    parts = ("stats",)
+
+    def __init__(
+        self, scan: RecordScan, census: Census, win: _Windows, n_groups: int, late_ms: float
+    ) -> None:
+        self.win, self.n_groups, self.late_ms = win, n_groups, late_ms
+        self.within = win.span
+        n = len(win)
+        self.stats = KeyedStats(
+            n * n_groups,
+            census.counted,
+            (census.latency, census.service),
+            coarser=[(np.arange(n * n_groups, dtype=np.int64) // n_groups, n)],
+            estimate=_share(scan, census, census.counted, win.span),
+            execution=scan.execution,
+        )
+        self.lat_lo = census.latency[0]
+        self.start()
+
+    def start(self) -> None:
+        n = len(self.win)
+        self.sent = np.zeros(n, dtype=np.int64)
+        self.late = np.zeros(n, dtype=np.int64)
+        self.answered = np.zeros(n, dtype=np.int64)
+        self.ok = np.zeros(n, dtype=np.int64)
+        self.latency_sums = ExactSums(n, self.lat_lo)
+
+    def feed(self, s: Samples, first: bool) -> None:
+        n, n_groups = len(self.win), self.n_groups
+        li = self.win.of(s.intended_ns)
+        req = s.kind != Kind.WS_GAP
+        self.stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1), tally=first)
+        if not first:
+            return
+        # Rows outside every window or without a latency are left out.
+        k = req & has_latency(s.outcome) & (li >= 0)
+        self.latency_sums.add(li[k], s.end_ns[k] - s.intended_ns[k])
+        rs = req & (li >= 0) & (s.sent_ns > 0)
+        self.sent += np.bincount(li[rs], minlength=n)
+        lag_ms = (s.sent_ns[rs] - s.intended_ns[rs]) / 1e6
+        self.late += np.bincount(li[rs][lag_ms > self.late_ms], minlength=n)
+        ans = req & is_answered(s.outcome)
+        le = self.win.of(s.end_ns[ans])
+        hit = le >= 0
+        self.answered += np.bincount(le[hit], minlength=n)
+        self.ok += np.bincount(le[hit & (s.outcome[ans] == Outcome.OK)], minlength=n)
+
+    def merge_tallies(self, other: LevelPass) -> None:
+        for name in ("sent", "late", "answered", "ok"):
+            getattr(self, name)[:] += getattr(other, name)
+        self.latency_sums.merge(other.latency_sums)
+
+
+class ExactSums:
+    """Per key, the exact integer sum of values and their count (for means that do not depend
+    on how the records were chunked or split across processes)."""
+
+    #: Bits per limb when a chunk's sums could pass 2**53 (where float64 stops being exact).
+    LIMB = 21
+    #: Sums are moved to Python integers before an int64 could overflow.
+    CARRY = 1 << 61
+
+    def __init__(self, n_keys: int, lo: int) -> None:
+        self.lo = int(lo)
+        self.n = np.zeros(n_keys, dtype=np.int64)
+        self.acc = np.zeros(n_keys, dtype=np.int64)
+        self.big = [0] * n_keys
+
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Add ``values`` (each at least ``lo``) under ``keys``."""
+        if not len(keys):
+            return
+        n = len(self.n)
+        self.n += np.bincount(keys, minlength=n)
+        u = np.asarray(values, dtype=np.int64) - self.lo
+        if int(u.max()) * len(u) < 1 << 53:  # every partial sum is exact in float64
+            self.acc += np.bincount(keys, weights=u, minlength=n).astype(np.int64)
+        else:
+            u = u.view(np.uint64)
+            mask = np.uint64((1 << self.LIMB) - 1)
+            for j in range(3):
+                limb = np.right_shift(u, np.uint64(self.LIMB * j))
+                limb = limb & mask if j < 2 else limb
+                part = np.bincount(keys, weights=limb, minlength=n).astype(np.int64)
+                for k in np.flatnonzero(part).tolist():
+                    self.big[k] += int(part[k]) << (self.LIMB * j)
+        if int(self.acc.max()) > self.CARRY:
+            for k in np.flatnonzero(self.acc).tolist():
+                self.big[k] += int(self.acc[k])
+            self.acc[:] = 0
+
+    def merge(self, other: ExactSums) -> None:
+        self.n += other.n
+        for k in range(len(self.n)):
+            self.big[k] += other.big[k] + int(other.acc[k])
+
+    def mean_ms(self, key: int) -> float | None:
+        """The mean of the key's values (ns) in ms, correctly rounded; None without values."""
+        n = int(self.n[key])
+        if not n:
+            return None
+        total = self.big[key] + int(self.acc[key]) + n * self.lo
+        return total / n / 1e6
 
 
 def _level_samples(
     scan: RecordScan, census: Census, win: _Windows, need_users: bool
 ) -> tuple[dict[int, dict], dict[int, dict], dict[int, float]]:
     """Per window: send-lag percentiles, websocket-gap percentiles, median offered users."""
-    n = len(win)
-    lag = KeyedValues(census.sent, n, *census.lag)
-    gap = KeyedValues(1 << 12, n, *census.gap)
-    conc = KeyedValues(census.total if need_users else 0, n, *census.concurrency, scale=None)
-    for s in scan.chunks(within=win.span):
-        li = win.of(s.intended_ns)
-        req = s.kind != Kind.WS_GAP
-        rs = req & (li >= 0) & (s.sent_ns > 0)
-        lag.add(li[rs], s.sent_ns[rs] - s.intended_ns[rs])
-        gs = ~req & (li >= 0)
-        gap.add(li[gs], s.end_ns[gs] - s.sent_ns[gs])
-        if need_users:
-            rq = req & (li >= 0)
-            conc.add(li[rq], s.concurrency[rq])
-    lags = _percentile_rows(lag, QS)
-    gaps = _percentile_rows(gap, QS)
-    users = {k: v["p50"] for k, v in _percentile_rows(conc, (50.0,), ("p50",)).items()}
+    p = scan.run(LevelSamplesPass(scan, census, win, need_users))
+    lags = _percentile_rows(p.lag, QS)
+    gaps = _percentile_rows(p.gap, QS)
+    users = {k: v["p50"] for k, v in _percentile_rows(p.conc, (50.0,), ("p50",)).items()}
     return lags, gaps, users
 
 
+class LevelSamplesPass(_WindowPass):
+    """Per level: send lags, websocket gaps and (when a level has no target) offered users."""
+
+    parts = ("lag", "gap", "conc")
+
+    def __init__(self, scan: RecordScan, census: Census, win: _Windows, need_users: bool) -> None:
+        self.win, self.need_users = win, need_users
+        self.within = win.span
+        n = len(win)
+        exe = scan.execution
+
+        def store(count: int, bounds: tuple[int, int], **kw: Any) -> Any:
+            estimate = _share(scan, census, count, win.span)
+            return exact_store(count, estimate, n, *bounds, execution=exe, stores=3, **kw)
+
+        self.lag = store(census.sent, census.lag)
+        self.gap = store(census.gaps, census.gap)
+        users = census.total if need_users else 0
+        self.conc = store(users, census.concurrency, scale=None, qs=(50.0,))
+
+    def feed(self, s: Samples, first: bool) -> None:
+        li = self.win.of(s.intended_ns)
+        req = s.kind != Kind.WS_GAP
+        rs = req & (li >= 0) & (s.sent_ns > 0)
+        self.lag.add(li[rs], s.sent_ns[rs] - s.intended_ns[rs])
+        gs = ~req & (li >= 0)
+        self.gap.add(li[gs], s.end_ns[gs] - s.sent_ns[gs])
+        if self.need_users:
+            rq = req & (li >= 0)
+            self.conc.add(li[rq], s.concurrency[rq])
+
+
 def _percentile_rows(
-    store: KeyedValues, qs: tuple[float, ...], names: tuple[str, ...] = PERCENTILE_KEYS
+    store: Any, qs: tuple[float, ...], names: tuple[str, ...] = PERCENTILE_KEYS
 ) -> dict[int, dict[str, float]]:
     keys, _, table = store.table(qs)
     store.release()
@@ -428,18 +592,10 @@ def _first_breach_seconds(
     """Set each breach's ``first_s``: the first whole second of its window in which it broke."""
     win = _Windows(specs)
     n_groups = max(len(scan.groups), 1)
-    secs = [max(1, -(-(s.end_ns - s.start_ns) // NS)) for s in specs]
-    offset = np.concatenate(([0], np.cumsum(secs)))
-    stats = KeyedStats(
-        int(offset[-1]) * n_groups, census.counted, (census.latency, census.service), service=False
-    )
-    for s in scan.chunks(within=win.span):
-        li = win.of(s.intended_ns)
-        inside = li >= 0
-        sec = (s.intended_ns - win.starts[np.maximum(li, 0)]) // NS
-        stats.add(s, np.where(inside, (offset[np.maximum(li, 0)] + sec) * n_groups + s.group, -1))
-    per_key = stats.results()
-    stats.release()
+    p = scan.run(BreachSecondsPass(scan, census, win, n_groups))
+    per_key = p.stats.results()
+    p.stats.release()
+    secs, offset = p.secs, p.offset
     for w, (_, m) in enumerate(failing):
         timed = []
         for b in m.breaches:
@@ -454,6 +610,45 @@ def _first_breach_seconds(
                         break
             timed.append(SloBreach(b.slo, b.group, b.value, first))
         m.breaches = timed
+
+
+class BreachSecondsPass(_WindowPass):
+    """Per whole second of each window and group: outcomes and exact latency percentiles."""
+
+    parts = ("stats",)
+
+    def __init__(self, scan: RecordScan, census: Census, win: _Windows, n_groups: int) -> None:
+        self.win, self.n_groups = win, n_groups
+        self.within = win.span
+        self.secs = [
+            max(1, -(-(int(e) - int(s)) // NS)) for s, e in zip(win.starts, win.ends, strict=True)
+        ]
+        self.offset = np.concatenate(([0], np.cumsum(self.secs))).astype(np.int64)
+        self.stats = KeyedStats(
+            int(self.offset[-1]) * n_groups,
+            census.counted,
+            (census.latency, census.service),
+            service=False,
+            estimate=_share(scan, census, census.counted, win.span),
+            execution=scan.execution,
+        )
+
+    def feed(self, s: Samples, first: bool) -> None:
+        li = self.win.of(s.intended_ns)
+        inside = li >= 0
+        at = np.maximum(li, 0)
+        sec = (s.intended_ns - self.win.starts[at]) // NS
+        keys = (self.offset[at] + sec) * self.n_groups + s.group
+        self.stats.add(s, np.where(inside, keys, -1), tally=first)
+
+    def _keys_span(self, lo: int, hi: int) -> tuple[int, int]:
+        # Keys are (second of a window, group): the slab's seconds, as times.
+        first, last = lo // self.n_groups, (hi - 1) // self.n_groups
+        w0 = int(np.searchsorted(self.offset, first, side="right")) - 1
+        w1 = int(np.searchsorted(self.offset, last, side="right")) - 1
+        t0 = int(self.win.starts[w0]) + (first - int(self.offset[w0])) * NS
+        t1 = int(self.win.starts[w1]) + (last - int(self.offset[w1]) + 1) * NS
+        return t0, min(t1, int(self.win.ends[w1]))
 
 
 def decide(

@@ -51,14 +51,7 @@ def ranked_percentiles(
     if len(starts) == 0:
         return out
     for j, q in enumerate(qs):
-        quantile = np.true_divide(q, 100)
-        virtual = (n - 1) * quantile
-        prev = np.floor(virtual)
-        nxt = prev + 1
-        above = virtual >= n - 1
-        prev = np.where(above, n - 1, prev).astype(np.int64)
-        nxt = np.where(above, n - 1, nxt).astype(np.int64)
-        gamma = virtual - np.floor(virtual)
+        prev, nxt, gamma = rank_pair(n, q)
         a = value_at(starts + prev)
         b = value_at(starts + nxt)
         diff = b - a
@@ -67,6 +60,28 @@ def ranked_percentiles(
         lerp[high] = (b - diff * (1 - gamma))[high]
         out[:, j] = lerp
     return out
+
+
+def rank_pair(n: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For segments of ``n`` sorted samples: the two order statistics (0-based ranks) the
+    percentile ``q`` interpolates between, and the interpolation weight (numpy's "linear")."""
+    n = np.asarray(n, dtype=np.int64)
+    virtual = (n - 1) * np.true_divide(q, 100)
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    above = virtual >= n - 1
+    prev = np.where(above, n - 1, prev).astype(np.int64)
+    nxt = np.where(above, n - 1, nxt).astype(np.int64)
+    return prev, nxt, virtual - np.floor(virtual)
+
+
+def needed_ranks(n: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
+    """Shape (segments, 2·len(qs)): every rank :func:`ranked_percentiles` reads for ``qs``."""
+    cols = []
+    for q in qs:
+        prev, nxt, _ = rank_pair(n, q)
+        cols += [prev, nxt]
+    return np.stack(cols, axis=1) if cols else np.empty((len(n), 0), np.int64)
 
 
 def exact_percentiles(values: np.ndarray) -> dict[str, float | None]:

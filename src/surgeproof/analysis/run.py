@@ -30,7 +30,7 @@ from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import reconcile
 from surgeproof.analysis.scale import Scale
-from surgeproof.analysis.scan import Census, RecordScan
+from surgeproof.analysis.scan import Census, RecordScan, settle_allocator
 from surgeproof.analysis.server import server_series, server_vs_client
 from surgeproof.analysis.settings import (
     as_profile,
@@ -38,11 +38,13 @@ from surgeproof.analysis.settings import (
     as_slos,
     as_tolerance,
 )
+from surgeproof.analysis.shards import DEFAULT_MEMORY, Execution, resolve_jobs
 from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
 from surgeproof.analysis.slo import DEFAULT_SLOS
 from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES, build_series
 from surgeproof.errors import UserError
 from surgeproof.rundir.reader import (
+    RecordSources,
     open_record_sources,
     read_events,
     read_meta,
@@ -76,6 +78,8 @@ def analyze_run(
     profile_source: str = "argument",
     min_samples: int | None = None,
     window_min_samples: int = WINDOW_MIN_SAMPLES,
+    jobs: int | str | None = "auto",
+    memory: int | None = None,
 ) -> dict[str, Any]:
     """The analysis.json content of ``run_dir`` (see FORMAT.md beside this module).
 
@@ -83,6 +87,10 @@ def analyze_run(
     ``analyze_run(run_dir, **analysis["settings"])`` repeats an analysis exactly. Sources say
     where SLOs, requirements and the profile came from; ``requirement_source`` left None is
     "scenario" when the requirements equal the scenario copy's, else "argument".
+
+    ``jobs`` (worker processes, or "auto": one per core for runs of 20M records or more) and
+    ``memory`` (bytes the exact percentiles may use, all processes together; default 1 GiB)
+    decide only how the analysis runs, never what it finds: the document is the same.
     """
     return build_analysis(
         measure_run(
@@ -98,6 +106,8 @@ def analyze_run(
             profile_source=profile_source,
             min_samples=min_samples,
             window_min_samples=window_min_samples,
+            jobs=jobs,
+            memory=memory,
         )
     )
 
@@ -116,6 +126,8 @@ def measure_run(
     profile_source: str,
     min_samples: int | None,
     window_min_samples: int,
+    jobs: int | str | None = "auto",
+    memory: int | None = None,
 ) -> Measured:
     """Everything a run directory's raw data show, each level judged on its own."""
     run_dir = Path(run_dir)
@@ -124,8 +136,40 @@ def measure_run(
     meta = read_meta(run_dir)
     tol, moved = as_tolerance(tolerance)
     rules = as_judging(judging, **moved, min_samples=min_samples)
+    settle_allocator()
+    opened = open_record_sources(run_dir)
+    records = sum(src.count for src in opened.sources)
+    execution = Execution(
+        jobs=resolve_jobs(jobs, records), memory=DEFAULT_MEMORY if memory is None else memory
+    )
+    with execution:
+        return _measure_run(
+            run_dir, meta, opened, execution, tol, rules, profile=profile, slos=slos,
+            window_s=window_s, requirements=requirements, slo_source=slo_source,
+            requirement_source=requirement_source, profile_source=profile_source,
+            window_min_samples=window_min_samples,
+        )  # fmt: skip
+
+
+def _measure_run(
+    run_dir: Path,
+    meta: dict[str, Any],
+    opened: RecordSources,
+    execution: Execution,
+    tol: GeneratorTolerance,
+    rules: Judging,
+    *,
+    profile: CapacityProfile | Mapping[str, Any] | str | Path | None,
+    slos: Sequence[Slo | Mapping[str, Any]] | None,
+    window_s: float,
+    requirements: Sequence[Requirement | Mapping[str, Any]] | None,
+    slo_source: str,
+    requirement_source: str | None,
+    profile_source: str,
+    window_min_samples: int,
+) -> Measured:
     caveats: list[str] = []
-    scan = RecordScan.open(run_dir)
+    scan = RecordScan.of_sources(opened, execution=execution)
     census = scan.census(tol.late_ms)
     if census.total == 0:
         raise RunDirError(
@@ -181,10 +225,9 @@ def measure_run(
     incidents["target_outages"] = target_outages(
         series, events, window_min_samples=window_min_samples
     )
-    # Re-sends and reconnects need each record's attempt and user, which the scan's chunks do not
-    # carry: one more chunked pass over the mapped sources, on the series' windows.
+    # Re-sends and reconnects: one more pass, on the series' windows.
     amplification = measure_amplification(
-        open_record_sources(run_dir), t0_ns, window_s, len(series), min_first=window_min_samples
+        scan, t0_ns, window_s, len(series), min_first=window_min_samples
     )
     annotate_incidents(incidents, amplification)
     incidents["gateway_outages"] = gateway_outages(events, amplification)
@@ -194,6 +237,7 @@ def measure_run(
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
+    caveats += _missing_shard_caveats(meta)
     if shortfalls:
         caveats.append(
             f"{len(shortfalls)} generator worker(s) lost during the run ("
@@ -288,6 +332,27 @@ def _level_specs(events: Sequence[dict[str, Any]]) -> list[LevelSpec]:
             )
         )
     return specs
+
+
+def _missing_shard_caveats(meta: dict[str, Any]) -> list[str]:
+    """One caveat per record shard a worker wrote that this directory lacks (run.json
+    ``workers.missing_shards``): every figure here is short of its records."""
+    workers = meta.get("workers")
+    missing = workers.get("missing_shards") if isinstance(workers, dict) else None
+    out = []
+    for m in missing if isinstance(missing, list) else []:
+        if not isinstance(m, dict):
+            continue
+        said, got = m.get("records"), m.get("received")
+        held = (
+            f"{got:,} of {said:,}" if isinstance(said, int) and isinstance(got, int) else "not all"
+        )
+        out.append(
+            f"records of {m.get('source', 'a worker')} were not gathered (this directory holds "
+            f"{held} of its records): every figure is short of them; `surgeproof gather` "
+            "brings them in, then analyse again"
+        )
+    return out
 
 
 def _scenario_copy(run_dir: Path, caveats: list[str]):

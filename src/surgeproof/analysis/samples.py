@@ -36,6 +36,11 @@ class Samples:
     #: Run-wide endpoint name index per row (into ``names``); None when not known.
     name: np.ndarray | None = None
     names: list[str] = field(default_factory=list)
+    #: Attempt number and user id per row, and the rows' source (index into the run's
+    #: sources), for passes that follow users (re-sends, reconnects); None / -1 when not known.
+    attempt: np.ndarray | None = None
+    user: np.ndarray | None = None
+    source: int = -1
 
     def __len__(self) -> int:
         return len(self.intended_ns)
@@ -56,6 +61,9 @@ class Samples:
             list(self.damage),
             None if self.name is None else self.name[mask],
             self.names,
+            None if self.attempt is None else self.attempt[mask],
+            None if self.user is None else self.user[mask],
+            self.source,
         )
 
     def rows(self, lo: int, hi: int) -> Samples:

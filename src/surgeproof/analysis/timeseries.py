@@ -14,7 +14,8 @@ from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, is_answered
 from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, KeyedStats, add_tally
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS
 from surgeproof.analysis.samples import Samples
-from surgeproof.analysis.scan import RecordScan
+from surgeproof.analysis.scan import Census, RecordScan
+from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.slo import over_limit
 from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, Kind, Outcome
 from surgeproof.scenario.model import Slo
@@ -125,41 +126,13 @@ def build_series(
     last += [census.last_end] if census.last_end is not None else []
     last += [int(r["t_ns"]) for r in timeline[-1:] if isinstance(r.get("t_ns"), int)]
     n_win = int(max(0, (max(last) - t0_ns) // wns + 1)) if last else 0
-    top = max(n_win - 1, 0)
     n_groups = max(len(scan.groups), 1)
     offered_users, active, cpu = _timeline_columns(timeline, t0_ns, wns, n_win)
     need_conc = not np.isfinite(offered_users).any() and census.total > 0
-    conc = np.full(n_win, np.nan)
-
-    stats = KeyedStats(n_win * n_groups, census.counted, (census.latency, census.service))
-    offered = np.zeros(n_win, dtype=np.int64)
-    achieved = np.zeros(n_win, dtype=np.int64)
-    ok = np.zeros(n_win, dtype=np.int64)
-    sent = np.zeros(n_win, dtype=np.int64)
-    orders = np.zeros((n_win, N_OUTCOMES), dtype=np.int64)
-    ws_ok = np.zeros(n_win, dtype=np.int64)
-    ws_failed = np.zeros(n_win, dtype=np.int64)
-    for s in scan.chunks():
-        w = np.clip((s.intended_ns - t0_ns) // wns, 0, top)
-        req = s.kind != Kind.WS_GAP
-        stats.add(s, np.where(req, w * n_groups + s.group, -1))
-        offered += np.bincount(w[req & (s.outcome != Outcome.CANCELLED)], minlength=n_win)
-        answered = req & is_answered(s.outcome) & (s.end_ns > 0)
-        we = np.clip((s.end_ns[answered] - t0_ns) // wns, 0, top)
-        achieved += np.bincount(we, minlength=n_win)
-        ok += np.bincount(we[s.outcome[answered] == Outcome.OK], minlength=n_win)
-        to_target = (s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT)
-        ws = np.clip((s.sent_ns[to_target] - t0_ns) // wns, 0, top)
-        sent += np.bincount(ws, minlength=n_win)
-        connect = s.kind == Kind.WS_CONNECT
-        if connect.any():
-            good = s.outcome[connect] == Outcome.OK
-            ws_ok += np.bincount(w[connect][good], minlength=n_win)
-            ws_failed += np.bincount(w[connect][~good], minlength=n_win)
-        is_order = (s.flags & FLAG_ORDER_SUBMIT) != 0
-        add_tally(orders, w[is_order], s.outcome[is_order])
-        if need_conc and req.any():
-            np.fmax.at(conc, w[req], s.concurrency[req].astype(float))
+    p = scan.run(SeriesPass(scan, census, t0_ns, wns, n_win, n_groups, need_conc))
+    stats, conc = p.stats, p.conc
+    offered, achieved, ok, sent, orders = p.offered, p.achieved, p.ok, p.sent, p.orders
+    ws_ok, ws_failed = p.ws_ok, p.ws_failed
     if need_conc:
         offered_users = conc
 
@@ -197,6 +170,89 @@ def build_series(
         ws_connects_ok=ws_ok,
         ws_connects_failed=ws_failed,
     )
+
+
+class SeriesPass(RecordPass):
+    """Per window (by intended time; answers by end time, sends by send time): counts, order
+    submissions by outcome, websocket connects, and per window·group exact percentiles."""
+
+    accumulators = ("offered", "achieved", "ok", "sent", "orders", "ws_ok", "ws_failed", "conc")
+    parts = ("stats",)
+
+    def __init__(
+        self,
+        scan: RecordScan,
+        census: Census,
+        t0_ns: int,
+        wns: int,
+        n_win: int,
+        n_groups: int,
+        need_conc: bool,
+    ) -> None:
+        self.t0_ns, self.wns, self.n_win, self.n_groups = t0_ns, wns, n_win, n_groups
+        self.need_conc = need_conc
+        keys = n_win * n_groups
+        self.stats = KeyedStats(
+            keys,
+            census.counted,
+            (census.latency, census.service),
+            coarser=[(np.arange(keys, dtype=np.int64) // max(n_groups, 1), n_win)],
+            service_qs=SERVICE_QS,
+            execution=scan.execution,
+        )
+        self.start()
+
+    def start(self) -> None:
+        n_win = self.n_win
+        self.offered = np.zeros(n_win, dtype=np.int64)
+        self.achieved = np.zeros(n_win, dtype=np.int64)
+        self.ok = np.zeros(n_win, dtype=np.int64)
+        self.sent = np.zeros(n_win, dtype=np.int64)
+        self.orders = np.zeros((n_win, N_OUTCOMES), dtype=np.int64)
+        self.ws_ok = np.zeros(n_win, dtype=np.int64)
+        self.ws_failed = np.zeros(n_win, dtype=np.int64)
+        self.conc = np.full(n_win, np.nan)
+
+    def feed(self, s: Samples, first: bool) -> None:
+        t0_ns, wns, n_win, top = self.t0_ns, self.wns, self.n_win, max(self.n_win - 1, 0)
+        w = np.clip((s.intended_ns - t0_ns) // wns, 0, top)
+        req = s.kind != Kind.WS_GAP
+        self.stats.add(s, np.where(req, w * self.n_groups + s.group, -1), tally=first)
+        if not first:
+            return
+        self.offered += np.bincount(w[req & (s.outcome != Outcome.CANCELLED)], minlength=n_win)
+        answered = req & is_answered(s.outcome) & (s.end_ns > 0)
+        we = np.clip((s.end_ns[answered] - t0_ns) // wns, 0, top)
+        self.achieved += np.bincount(we, minlength=n_win)
+        self.ok += np.bincount(we[s.outcome[answered] == Outcome.OK], minlength=n_win)
+        to_target = (s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT)
+        ws = np.clip((s.sent_ns[to_target] - t0_ns) // wns, 0, top)
+        self.sent += np.bincount(ws, minlength=n_win)
+        connect = s.kind == Kind.WS_CONNECT
+        if connect.any():
+            good = s.outcome[connect] == Outcome.OK
+            self.ws_ok += np.bincount(w[connect][good], minlength=n_win)
+            self.ws_failed += np.bincount(w[connect][~good], minlength=n_win)
+        is_order = (s.flags & FLAG_ORDER_SUBMIT) != 0
+        add_tally(self.orders, w[is_order], s.outcome[is_order])
+        if self.need_conc and req.any():
+            np.fmax.at(self.conc, w[req], s.concurrency[req].astype(float))
+
+    def merge_tallies(self, other: SeriesPass) -> None:
+        for name in ("offered", "achieved", "ok", "sent", "orders", "ws_ok", "ws_failed"):
+            getattr(self, name)[:] += getattr(other, name)
+        self.conc = np.fmax(self.conc, other.conc)
+
+    def round_within(self) -> tuple[int, int] | None:
+        spans = [st.slab_top_keys() for st in self.stores() if st.pending]
+        spans = [sp for sp in spans if sp is not None]
+        if not spans:
+            return None
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+        # Windows [lo, hi) by intended time (the first and last also hold what was clipped).
+        start = self.t0_ns + lo * self.wns if lo > 0 else -(1 << 62)
+        end = self.t0_ns + hi * self.wns if hi < self.n_win else 1 << 62
+        return start, end
 
 
 def _group_columns(
@@ -239,7 +295,7 @@ def _group_columns(
             cols["service_ms"] = service
             out[ALL_GROUPS if idx is None else names[idx]] = cols
         if stride > 1:
-            stats.coarsen(np.arange(n_win * stride, dtype=np.int64) // stride, n_win)
+            stats.coarsen()
     stats.release()
     return out
 

@@ -28,9 +28,16 @@ class LevelJudge:
     slos: tuple[Slo, ...]
     #: The levels judged so far: the saturation rule compares each level with them.
     judged: list[Any] = field(default_factory=list)
+    #: The run's record and timeline index, extended at each level by what was appended since:
+    #: judging a level reads that level's window, not the run so far.
+    index: Any = None
 
     def __call__(self, start_ns: int, end_ns: int, users: int, label: str) -> Judgement:
         from surgeproof.analysis import judge_level
+        from surgeproof.analysis.levels import RunIndex
+
+        if self.index is None:
+            self.index = RunIndex()
 
         v = judge_level(
             self.run_dir,
@@ -40,6 +47,7 @@ class LevelJudge:
             target_users=float(users),
             label=label,
             earlier=tuple(self.judged),
+            index=self.index,
         )
         self.judged.append(v)
         return Judgement(str(v.verdict), [str(r) for r in v.reasons], tuple(v.short_of))

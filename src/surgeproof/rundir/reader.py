@@ -7,6 +7,7 @@ whose times fall outside the run's span (``span.py``) are left out and counted a
 
 from __future__ import annotations
 
+import array
 import contextlib
 import json
 import mmap
@@ -192,8 +193,43 @@ def _read_bounded(path: Path, limit: int) -> bytes:
     return data
 
 
-#: Records per step when the reader itself walks a mapped file.
-_SCAN_CHUNK = 1 << 18
+#: Records per block: the unit of a source's time index and of the analysis's chunked passes.
+BLOCK_RECORDS = 1 << 17
+
+_NO_TIME = np.iinfo(np.int64).max
+
+
+@dataclass
+class Blocks:
+    """What each block of ``BLOCK_RECORDS`` records of one source holds (its trustworthy ones).
+
+    ``t_lo``/``t_hi`` bound every intended, sent and end time in the block (an empty block has
+    ``t_lo > t_hi``), so a pass over a time window skips blocks that cannot touch it however
+    out of order the records were written. Built once while checking the records and extended,
+    not rebuilt, when the file has grown (``open_record_sources(previous=...)``).
+    """
+
+    valid: np.ndarray  # int64 trustworthy records per block
+    rejected: np.ndarray  # int64 records left out per block
+    t_lo: np.ndarray  # int64
+    t_hi: np.ndarray  # int64
+    flags: np.ndarray  # uint8: every flag bit any trustworthy record of the block carries
+    #: Trustworthy records per local name id, over the whole blocks only (the tail is recounted).
+    id_counts: np.ndarray
+    #: Records per block.
+    size: int = BLOCK_RECORDS
+
+    @classmethod
+    def empty(cls, size: int = BLOCK_RECORDS) -> Blocks:
+        none = np.empty(0, np.int64)
+        return cls(none, none, none, none, np.empty(0, np.uint8), np.zeros(1 << 16, np.int64), size)
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    def touching(self, lo: int, hi: int) -> np.ndarray:
+        """Indices of the blocks that may hold a time in ``[lo, hi)``."""
+        return np.flatnonzero((self.t_lo < hi) & (self.t_hi >= lo))
 
 
 @dataclass
@@ -201,12 +237,51 @@ class RecordSource:
     """One source's records, memory-mapped (not read), and its name ids mapped to the run's."""
 
     name: str
-    #: Read-only memory map of whole records (empty array for an empty file).
-    records: np.ndarray
+    #: Read-only memory map of every whole record of the file, trustworthy or not (empty array
+    #: for an empty file); ``records`` and ``chunk`` hand on only the trustworthy ones.
+    mapped: np.ndarray
     #: ``name_index[local_id]`` = index into the run-wide ``names``/``groups``.
     name_index: np.ndarray
-    #: The file mapping behind ``records`` (None when empty), so passes can release pages.
+    #: The file mapping behind ``mapped`` (None when empty), so passes can release pages.
     mapping: mmap.mmap | None = None
+    #: The run's span the records were checked against.
+    span: Span | None = None
+    blocks: Blocks = field(default_factory=Blocks.empty)
+    path: Path | None = None
+    _kept: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def damaged(self) -> bool:
+        """Some records were left out: reads filter every block that had any."""
+        return bool(self.blocks.rejected.any())
+
+    @property
+    def count(self) -> int:
+        """Trustworthy records."""
+        return int(self.blocks.valid.sum())
+
+    @property
+    def records(self) -> np.ndarray:
+        """The trustworthy records: the mapping itself, or for a damaged source a copy of the
+        ones kept, made on first use (chunked passes use :meth:`chunk`, which copies nothing)."""
+        if not self.damaged:
+            return self.mapped
+        if self._kept is None:
+            parts = [self.chunk(lo, lo + self.blocks.size) for lo in self.block_starts()]
+            self._kept = np.concatenate(parts) if parts else self.mapped[:0].copy()
+        return self._kept
+
+    def block_starts(self) -> range:
+        return range(0, len(self.mapped), self.blocks.size)
+
+    def chunk(self, lo: int, hi: int) -> np.ndarray:
+        """The trustworthy records among file positions ``[lo, hi)`` (a view when all are)."""
+        hi = min(hi, len(self.mapped))
+        part = self.mapped[lo:hi]
+        size = self.blocks.size
+        if not self.damaged or not self.blocks.rejected[lo // size : -(-hi // size)].any():
+            return part
+        return part[valid_records(part, self.span)]
 
     def release(self, lo: int, hi: int) -> None:
         """Drop records ``[lo, hi)`` from this process's resident memory (re-read if touched).
@@ -239,15 +314,44 @@ class RecordSources:
         """Run-wide name indices of ``local_ids`` (undeclared ids map to ``<unnamed>``)."""
         return source.name_index[np.minimum(local_ids.astype(np.int64), len(source.name_index) - 1)]
 
+    def any_flags(self) -> int:
+        """Every flag bit any trustworthy record of the run carries."""
+        out = 0
+        for src in self.sources:
+            if len(src.blocks):
+                out |= int(np.bitwise_or.reduce(src.blocks.flags))
+        return out
 
-def open_record_sources(run_dir: Path) -> RecordSources:
-    """Map every source's records file; a partial trailing record is left out and reported."""
+
+def map_records(path: Path, whole: int) -> tuple[np.ndarray, mmap.mmap | None]:
+    """The first ``whole`` records of a records file, memory-mapped read-only."""
+    if not whole:
+        return np.empty(0, dtype=RECORD_DTYPE), None
+    try:
+        with open(path, "rb") as fh:
+            mapping = mmap.mmap(fh.fileno(), whole * RECORD_DTYPE.itemsize, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{path}: cannot read ({exc})") from None
+    return np.frombuffer(mapping, dtype=RECORD_DTYPE, count=whole), mapping
+
+
+def open_record_sources(
+    run_dir: Path, previous: RecordSources | None = None, *, block: int = BLOCK_RECORDS
+) -> RecordSources:
+    """Map every source's records file; a partial trailing record is left out and reported.
+
+    Records that cannot be true are left out (and counted) by every read. Each source is
+    indexed by blocks of ``block`` records (``Blocks``). With ``previous`` (an earlier open of
+    the same run, still being written), the blocks it already checked are taken over and only
+    what was appended since is read.
+    """
     rec_dir = Path(run_dir) / RECORDS_DIR
     names: list[str] = []
     groups: list[str] = []
     index: dict[tuple[str, str], int] = {}
     damage: list[str] = []
     sources: list[RecordSource] = []
+    before = {s.name: s for s in previous.sources} if previous is not None else {}
 
     def intern(key: tuple[str, str]) -> int:
         if key not in index:
@@ -265,18 +369,7 @@ def open_record_sources(run_dir: Path) -> RecordSources:
         whole, rem = divmod(_size(data_path), RECORD_DTYPE.itemsize)
         if rem:
             damage.append(f"{data_path.name}: {rem} trailing bytes of a cut-off record dropped")
-        mapping = None
-        if whole:
-            try:
-                with open(data_path, "rb") as fh:
-                    mapping = mmap.mmap(
-                        fh.fileno(), whole * RECORD_DTYPE.itemsize, access=mmap.ACCESS_READ
-                    )
-            except (OSError, ValueError) as exc:
-                raise RunDirError(f"{data_path}: cannot read ({exc})") from None
-            arr = np.frombuffer(mapping, dtype=RECORD_DTYPE, count=whole)
-        else:
-            arr = np.empty(0, dtype=RECORD_DTYPE)
+        arr, mapping = map_records(data_path, whole)
         if not anchored and whole:
             span, anchored = run_span(meta, arr["intended_ns"][:_ANCHOR_RECORDS]), True
         declared = _read_names(rec_dir / f"{source}{NAMES_SUFFIX}", damage)
@@ -284,24 +377,16 @@ def open_record_sources(run_dir: Path) -> RecordSources:
         local = np.full(max(declared, default=-1) + 2, -1, np.int64)
         for name_id, key in declared.items():
             local[name_id] = intern(key)
-        src = RecordSource(source, arr, local, mapping)
+        src = RecordSource(source, arr, local, mapping, span, path=data_path)
         if whole:
-            # Check records and count ids a chunk at a time, releasing pages: checking must
-            # not pull the whole file into this process's resident memory.
-            id_counts = np.zeros(1 << 16, dtype=np.int64)
-            rejected: list[np.ndarray] = []
-            for lo in range(0, whole, _SCAN_CHUNK):
-                hi = min(lo + _SCAN_CHUNK, whole)
-                chunk = arr[lo:hi]
-                ok = valid_records(chunk, span)
-                if ok.all():
-                    id_counts += np.bincount(chunk["name_id"], minlength=1 << 16)
-                else:
-                    id_counts += np.bincount(chunk["name_id"][ok], minlength=1 << 16)
-                    rejected.append(np.flatnonzero(~ok) + lo)
-                src.release(lo, hi)
+            src.blocks, id_counts = _check_blocks(src, before.get(source), block)
+            rejected = int(src.blocks.rejected.sum())
             if rejected:
-                _leave_out(src, np.concatenate(rejected), span, data_path.name, damage)
+                where = "" if span is None else " (times outside the run's span"
+                damage.append(
+                    f"{data_path.name}: {rejected} record(s) that cannot be true{where}, or an "
+                    f"unknown outcome or kind{')' if where else ''} left out"
+                )
             ids = np.flatnonzero(id_counts)
             slots = local[np.minimum(ids, len(local) - 1)]
             if (slots < 0).any():
@@ -312,19 +397,57 @@ def open_record_sources(run_dir: Path) -> RecordSources:
     return RecordSources(sources, names, groups, damage)
 
 
-def _leave_out(
-    src: RecordSource, rejected: np.ndarray, span: Span | None, shown: str, damage: list[str]
-) -> None:
-    """Replace the source's mapped records by an in-memory copy of the trustworthy ones."""
-    keep = np.ones(len(src.records), dtype=bool)
-    keep[rejected] = False
-    src.records = np.array(src.records[keep])
-    src.mapping = None  # unmapped once the last view of it goes
-    where = "" if span is None else " (times outside the run's span"
-    damage.append(
-        f"{shown}: {len(rejected)} record(s) that cannot be true{where}, or an unknown "
-        f"outcome or kind{')' if where else ''} left out"
-    )
+def _check_blocks(
+    src: RecordSource, before: RecordSource | None, size: int
+) -> tuple[Blocks, np.ndarray]:
+    """Check the source's records a block at a time (releasing pages: checking must not pull
+    the whole file into this process's resident memory) and index each block; blocks an
+    earlier check of the same file covered whole are taken over. Returns (blocks, id counts)."""
+    whole = len(src.mapped)
+    n_blocks = -(-whole // size)
+    reuse = 0
+    same = before is not None and before.span == src.span and before.blocks.size == size
+    if same and len(before.mapped) <= whole:
+        reuse = len(before.mapped) // size  # whole blocks only: the tail may have grown
+    old = before.blocks if reuse else Blocks.empty(size)
+    valid = np.zeros(n_blocks, np.int64)
+    rejected = np.zeros(n_blocks, np.int64)
+    t_lo = np.full(n_blocks, _NO_TIME, np.int64)
+    t_hi = np.full(n_blocks, -_NO_TIME, np.int64)
+    flags = np.zeros(n_blocks, np.uint8)
+    for arr, part in zip(
+        (valid, rejected, t_lo, t_hi, flags),
+        (old.valid, old.rejected, old.t_lo, old.t_hi, old.flags),
+        strict=True,
+    ):
+        arr[:reuse] = part[:reuse]
+    whole_counts = old.id_counts.copy() if reuse else np.zeros(1 << 16, np.int64)
+    tail_counts = np.zeros(1 << 16, np.int64)
+    for b in range(reuse, n_blocks):
+        lo = b * size
+        hi = min(lo + size, whole)
+        chunk = src.mapped[lo:hi]
+        ok = valid_records(chunk, src.span)
+        if not ok.all():
+            rejected[b] = len(chunk) - int(np.count_nonzero(ok))
+            chunk = chunk[ok]
+        valid[b] = len(chunk)
+        counts = whole_counts if hi - lo == size else tail_counts
+        counts += np.bincount(chunk["name_id"], minlength=1 << 16)
+        if len(chunk):
+            times = (chunk["intended_ns"], chunk["sent_ns"], chunk["end_ns"])
+            t_hi[b] = max(int(t.max()) for t in times)
+            lo_t = int(times[0].min())
+            for t in times[1:]:
+                least = int(t.min())
+                if least == 0:  # never sent / never ended: 0 is not a time
+                    least = int(t[t > 0].min()) if t.any() else lo_t
+                lo_t = min(lo_t, least)
+            t_lo[b] = lo_t
+            flags[b] = np.bitwise_or.reduce(chunk["flags"])
+        src.release(lo, hi)
+    blocks = Blocks(valid, rejected, t_lo, t_hi, flags, whole_counts, size)
+    return blocks, whole_counts + tail_counts
 
 
 def _read_names(path: Path, damage: list[str]) -> dict[int, tuple[str, str]]:
@@ -408,6 +531,90 @@ def read_timeline(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Per-second generator samples (offered and active users, generator CPU) per source."""
     span = span_of(run_dir)
     return read_jsonl(Path(run_dir) / TIMELINE, lambda row: row_in_span(row, span))
+
+
+class JsonlIndex:
+    """A JSON-lines file being appended to, indexed by its rows' ``t_ns`` and ``source``, so a
+    reader of one time window parses only that window's rows (plus each source's latest), and
+    an update reads only the bytes appended since. Rows are kept or skipped as ``read_jsonl``
+    keeps them (the run's span; numbers in range); a line that does not parse is fatal unless
+    it is the last (half-written)."""
+
+    def __init__(self, relative: str) -> None:
+        self.relative = relative
+        self._reset(None)
+
+    def _reset(self, span: Span | None) -> None:
+        self.span = span
+        self.offset = 0  # bytes indexed: whole lines only
+        self.line = 0  # lines indexed
+        self.t = array.array("q")
+        self.at: list[tuple[int, int]] = []  # (offset, length) of each indexed row
+        self.latest: dict[str, int] = {}  # source -> index of its latest row
+        self.tail: dict[str, Any] | None = None  # a last line without its newline yet
+
+    def update(self, run_dir: Path) -> None:
+        """Index the whole lines appended since the last update."""
+        span = span_of(run_dir)
+        if span != self.span:
+            self._reset(span)
+        path = Path(run_dir) / self.relative
+        self.tail = None
+        if not path.is_file():
+            return
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except OSError as exc:
+            raise RunDirError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        pos = 0
+        while pos < len(data):
+            nl = data.find(b"\n", pos)
+            raw = data[pos:] if nl < 0 else data[pos:nl]
+            if not raw.strip():
+                if nl < 0:
+                    break
+                pos = nl + 1
+                self.line += 1
+                continue
+            try:
+                row = _loads(raw.decode("utf-8", errors="replace"))
+            except json.JSONDecodeError:
+                if nl >= 0 and data[nl + 1 :].strip():
+                    raise RunDirError(f"{path}: line {self.line + 1} is not valid JSON") from None
+                break  # the last line, half-written: read again next time
+            except (ValueError, RecursionError):
+                row = None
+            keep = isinstance(row, dict) and row_in_span(row, self.span)
+            if nl < 0:  # complete JSON without its newline: read now, indexed once whole
+                self.tail = row if keep else None
+                break
+            t = row.get("t_ns") if keep else None
+            if isinstance(t, int) and not isinstance(t, bool):
+                self.latest[str(row.get("source", "local"))] = len(self.t)
+                self.t.append(t)
+                self.at.append((self.offset + pos, nl - pos))
+            pos = nl + 1
+            self.line += 1
+        self.offset += pos
+
+    def rows(self, run_dir: Path, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
+        """Rows with ``start_ns <= t_ns < end_ns`` and each source's latest row, in file order."""
+        self.update(run_dir)
+        t = np.frombuffer(self.t, dtype=np.int64) if len(self.t) else np.empty(0, np.int64)
+        chosen = set(np.flatnonzero((t >= start_ns) & (t < end_ns)).tolist())
+        chosen.update(self.latest.values())
+        out = []
+        if chosen:
+            with open(Path(run_dir) / self.relative, "rb") as fh:
+                for i in sorted(chosen):
+                    offset, length = self.at[i]
+                    fh.seek(offset)
+                    out.append(_loads(fh.read(length).decode("utf-8", errors="replace")))
+        if self.tail is not None:
+            out.append(self.tail)
+        return out
 
 
 #: Fields of a server second that readers do arithmetic with: numbers when present.
