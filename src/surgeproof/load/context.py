@@ -52,6 +52,8 @@ class LoadContext:
     #: Spread of arrivals: a spawned user waits a random part of this before it starts.
     arrival_spread_s: float = 1.0
     active_users: int = 0
+    #: Users that left and still finish their calls and log out (the drain waits for them).
+    leaving: int = 0
     ready: bool = True
     #: Set when the run ends: users send nothing new while calls in flight get time to return.
     finishing: bool = False
@@ -95,13 +97,14 @@ class LoadContext:
         """Stop new calls and wait up to ``grace_s`` for those in flight; how many are left.
 
         Cancelling at once would leave calls that were counted as sent but may or may not have
-        reached the target, so client and server counts could not be reconciled exactly.
+        reached the target, so client and server counts could not be reconciled exactly. Users
+        that are leaving count too: their logouts are about to be sent.
         """
         import gevent
 
         self.finishing = True
         deadline = time.monotonic() + grace_s
-        while self._inflight and time.monotonic() < deadline:
+        while (self._inflight or self.leaving) and time.monotonic() < deadline:
             gevent.sleep(0.05)
         return len(self._inflight)
 

@@ -94,6 +94,7 @@ class SurgeUser(User):
         if getattr(self, "ctx", None) is not None:
             # A person who leaves logs out (the session cap counts concurrent users, not
             # leavers), on its own connection, which closes after that last call.
+            self.ctx.leaving += 1
             gevent.spawn(self._leave)
 
     def _leave(self) -> None:
@@ -107,6 +108,7 @@ class SurgeUser(User):
                 self._send(act.LOGOUT, now_ns(), 0, 0, False)
         finally:
             self.logged_in = False
+            self.ctx.leaving -= 1
             http, self._http = self._http, None
             if http is not None:
                 http.close()
