@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from surgeproof.scenario.errors import ScenarioError
+from surgeproof.scenario.numbers import number_arg, parse_number, whole_arg
 from surgeproof.scenario.units import format_duration, parse_duration, parse_scale
 
 
@@ -60,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--peak-to", required=True, help="e.g. profile:upbit.peak or 540000")
     p.add_argument("--baseline-window", default="30m", help="baseline = median of this start")
-    p.add_argument("--tolerance", type=float, default=0.10, help="of the range (default 0.10)")
-    p.add_argument("--max-phases", type=int, default=40)
+    p.add_argument("--tolerance", type=number_arg, default=0.10, help="of the range (default 0.10)")
+    p.add_argument("--max-phases", type=whole_arg, default=40)
     p.add_argument("--clock-tz", default="KST", help="zone of clock_start (default KST)")
     p.add_argument(
         "--mix",
@@ -243,7 +244,7 @@ def _shares(text: str) -> dict[str, object]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         behaviour, _, share = part.partition(":")
         try:
-            out[behaviour.strip()] = float(share)
+            out[behaviour.strip()] = parse_number(share.strip(" "))
         except ValueError:
             raise ScenarioError("--mix", part, "expected BEHAVIOUR:SHARE") from None
     return out
