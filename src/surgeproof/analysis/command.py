@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from surgeproof.scenario.numbers import parse_number, parse_whole
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` subcommand."""
@@ -112,7 +114,7 @@ def _jobs(text: str) -> int | str:
     if text == "auto":
         return text
     try:
-        n = int(text)
+        n = parse_whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a positive integer or 'auto', got {text!r}"
@@ -128,7 +130,7 @@ def _memory(text: str) -> int:
     digits = t.rstrip("kmgt")
     unit = t[len(digits) :]
     try:
-        value = float(digits) * _UNITS[unit]
+        value = parse_number(digits) * _UNITS[unit]
     except (ValueError, KeyError):
         raise argparse.ArgumentTypeError(
             f"expected a size such as 512MiB or 4GiB, got {text!r}"

@@ -14,7 +14,7 @@ HELP = (
 
 
 def _whole(text: str) -> int:
-    """An argparse type: ASCII digits only (``int()`` also reads ``"١٢٣"``, ``"1_000"``, ``" 5"``)."""
+    """An argparse type: ASCII digits only (``int()`` also reads ``"١٢٣"`` and ``"1_000"``)."""
     value = whole_text(text)
     if value is None:
         raise argparse.ArgumentTypeError(f"expected a whole number in plain digits, got {text!r}")
