@@ -133,7 +133,9 @@ def parse_users(f: Field) -> UsersExpr:
         return UsersExpr(_user_count(f, v))
     if not isinstance(v, str):
         raise f.expected(what)
-    text = v.strip(" ")
+    text = v
+    if text != text.strip():  # " 5": no number, no figure expression either
+        raise f.expected(what)
     if is_number_text(text):  # plain ASCII decimal only: not "١٢٣", "1_000" or "nan"
         return UsersExpr(_user_count(f, float(text)))
     m = _FIGURE_FIRST.match(text)

@@ -41,6 +41,8 @@ def parse_duration(text: str | float) -> float:
         return _finite(text, "a duration")
     if not isinstance(text, str):
         raise ValueError(f"not a duration: {type(text).__name__}")
+    if text != text.strip():
+        raise ValueError(f"not a duration: {text!r} (space around it)")
     compact = text.replace(" ", "")
     if not compact:
         raise ValueError("empty duration")
