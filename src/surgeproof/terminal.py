@@ -39,6 +39,12 @@ def printable(text: str) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
 
 
+def one_line(text: object) -> str:
+    """``printable`` text on one line: a name or label from outside cannot start a line of its
+    own (``"ok\\nPASS  every requirement"``); line breaks and tabs become spaces."""
+    return printable(str(text)).replace("\n", " ").replace("\t", " ")
+
+
 class PrintableStream:
     """A text stream that writes only ``printable`` text to the one it wraps."""
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from surgeproof.scenario.numbers import parse_number, parse_whole
+from surgeproof.terminal import one_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         path = write_analysis(run_dir, analysis, out=args.out)
     if not args.quiet:
         for line in analysis["summary"]:
-            print(line)
+            print(one_line(line))
     print(f"wrote {path}", file=sys.stdout)
     return 0
 

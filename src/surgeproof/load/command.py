@@ -236,6 +236,7 @@ def _print_answer(run_dir: Path) -> None:
     """The run's analysis.json written and its summary printed, as ``demo`` ends."""
     from surgeproof.analysis.freshness import current_analysis
     from surgeproof.errors import UserError
+    from surgeproof.terminal import one_line
 
     try:
         analysis = current_analysis(run_dir)
@@ -243,7 +244,7 @@ def _print_answer(run_dir: Path) -> None:
         print(f"surgeproof run: no analysis: {exc}", flush=True)
         return
     for line in analysis.get("summary") or []:
-        print(f"  {line}")
+        print(f"  {one_line(line)}")
     print(f"analysis: {run_dir / 'analysis.json'}", flush=True)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from surgeproof.scenario.errors import ScenarioError
 from surgeproof.scenario.numbers import number_arg, parse_number, whole_arg
 from surgeproof.scenario.units import format_duration, parse_duration, parse_scale
+from surgeproof.terminal import one_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -114,7 +115,7 @@ def _show(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile) if args.profile else None
     plan = resolve(scenario, profile, time_scale, user_scale)
     prof = plan.profile
-    print(f"{scenario.name}: {scenario.description}")
+    print(one_line(f"{scenario.name}: {scenario.description}"))
     print(
         f"model {scenario.model}; profile {prof.name if prof else 'none'}; time scale "
         f"{time_scale:g}; user scale {user_scale:g}; duration {format_duration(plan.duration_s)}"
@@ -142,7 +143,7 @@ def _show(args: argparse.Namespace) -> int:
         clock = plan.clock_time(p.start_s)
         rows.append(
             (
-                p.name + (" (reconnect)" if p.reconnect else ""),
+                one_line(p.name) + (" (reconnect)" if p.reconnect else ""),
                 format_duration(round(p.start_s, 3)),
                 format_duration(round(p.end_s, 3)),
                 clock.strftime("%H:%M") if clock else "-",
