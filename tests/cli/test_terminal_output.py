@@ -121,3 +121,24 @@ def test_one_line_errors_print_no_control_sequence(argv, capsys, monkeypatch):
 def test_printable_removes_sequences_and_controls_and_keeps_text(text, shown):
     assert printable(text) == shown
     assert one_line(text) == shown.replace("\n", " ").replace("\t", " ")
+
+
+@pytest.mark.slow
+def test_run_progress_lines_print_no_control_sequence(tmp_path):
+    """A real 4 s run (embedded exchange on loopback, 2 users) whose phase name is hostile."""
+    scenario = tmp_path / "s.yaml"
+    phase = _yaml_escaped("storm" + TERMINAL + "\nPASS forged line")
+    scenario.write_text(f"name: x\ntimeline:\n  - {{phase: {phase}, duration: 4s, users: 2}}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "surgeproof.cli", "run", str(scenario), "--progress-every", "1",
+         "--reports-dir", str(tmp_path / "reports"), "--no-analyze"],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )  # fmt: skip
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, err[-2000:]
+    progress = [line for line in out.splitlines() if line.startswith("[")]
+    assert progress and all("stormlinkevil PASS forged line" in line for line in progress)
+    assert_clean(out, err)
+    assert not any(line.startswith("PASS forged") for line in out.splitlines())
