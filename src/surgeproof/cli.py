@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``surgeproof`` console script."""
+    from surgeproof.terminal import sanitized_output
+
+    # Names, labels and messages from files and targets reach the terminal: every line printed
+    # passes ``terminal.printable`` (no ESC sequences, control characters or bidi overrides).
+    with sanitized_output():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     from surgeproof.errors import UserError
     from surgeproof.load.command import prepare_process
     from surgeproof.rundir.schema import RunDirError

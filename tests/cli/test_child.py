@@ -34,5 +34,5 @@ def test_a_duration_cap_of_nan_is_refused_before_the_exchange_starts(tmp_path):
     answer = child(
         "run", "login-storm", "--max-duration", "nan", "--reports-dir", tmp_path, cwd=tmp_path
     )
-    answer.one_line_error("--max-duration nan")
+    answer.one_line_error("argument --max-duration", "'nan'")
     assert not any(tmp_path.iterdir())

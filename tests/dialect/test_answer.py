@@ -53,3 +53,23 @@ def test_remaining_req_says_when_the_second_is_used_up():
     left = read_answer(UPBIT, a, 200, headers(Remaining_Req="group=x; min=1800; sec=3"), b"")
     assert used.second_used_up and not left.second_used_up
     assert not read_answer(COINONE, COINONE.actions["ticker"], 200, headers(), b"").second_used_up
+
+
+def test_a_price_is_kept_only_when_the_answer_wrote_a_plain_finite_number():
+    a = UPBIT.actions["ticker"]
+
+    def price(raw: str):
+        body = f'[{{"market": "KRW-BTC", "trade_price": {raw}}}]'.encode()
+        return read_answer(UPBIT, a, 200, headers(), body, ("price",)).fields.get("price")
+
+    assert price("131000000.0") == 131e6 and price('"131000000.5"') == 131000000.5
+    # Python's float() reads each of these; a target that sends them gives no price.
+    for hostile in ('"١٢٣"', '"1_000"', '"inf"', '"nan"', '" 5"', "1e400", "NaN", "Infinity",
+                    "true", "9" * 400, '"1e400"', "[1]"):  # fmt: skip
+        assert price(hostile) is None, hostile
+
+
+def test_an_answer_nested_past_the_parser_is_no_answer():
+    a = UPBIT.actions["ticker"]
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert read_answer(UPBIT, a, 200, headers(), deep, ("price",)).fields == {}

@@ -74,7 +74,7 @@ def test_at_the_demo_scale_this_machine_offers_it(capsys):
     ("argv", "says"),
     [
         ([NIGHT, "--host-cores", "0"], "--host-cores 0"),
-        ([NIGHT, "--host-memory", "nan"], "--host-memory nan"),
+        ([NIGHT, "--host-memory", "nan"], "argument --host-memory"),
         ([NIGHT, "--host-cores", "4", "--host-memory", "0.25"], "cannot hold 4 generator"),
         (["no-such-scenario"], "no-such-scenario"),
         ([NIGHT, "--dialect", "nope"], "nope"),

@@ -188,7 +188,7 @@ def test_mistakes_are_named_by_file_and_field(write_yaml, text, message):
 def test_users_forms(write_yaml):
     text = "name: x\nprofile: upbit\ntimeline:\n" + "".join(
         f"  - {{phase: p{i}, duration: 1m, users: {u}}}\n"
-        for i, u in enumerate(["540000", "'540_000'", "peak", "peak*1.2", "0.5 * expanded", "0"])
+        for i, u in enumerate(["540000", "'540000'", "peak", "peak*1.2", "0.5 * expanded", "0"])
     )
     s = load_scenario(write_yaml(text))
     assert [p.users for p in s.phases] == [

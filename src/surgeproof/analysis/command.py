@@ -7,6 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from surgeproof.scenario.numbers import parse_number, parse_whole
+from surgeproof.terminal import one_line
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` subcommand."""
@@ -97,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         path = write_analysis(run_dir, analysis, out=args.out)
     if not args.quiet:
         for line in analysis["summary"]:
-            print(line)
+            print(one_line(line))
     print(f"wrote {path}", file=sys.stdout)
     return 0
 
@@ -112,7 +115,7 @@ def _jobs(text: str) -> int | str:
     if text == "auto":
         return text
     try:
-        n = int(text)
+        n = parse_whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected a positive integer or 'auto', got {text!r}"
@@ -128,7 +131,7 @@ def _memory(text: str) -> int:
     digits = t.rstrip("kmgt")
     unit = t[len(digits) :]
     try:
-        value = float(digits) * _UNITS[unit]
+        value = parse_number(digits) * _UNITS[unit]
     except (ValueError, KeyError):
         raise argparse.ArgumentTypeError(
             f"expected a size such as 512MiB or 4GiB, got {text!r}"

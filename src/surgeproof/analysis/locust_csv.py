@@ -27,6 +27,7 @@ from surgeproof.analysis.slo import DEFAULT_SLOS, evaluate, over_limit
 from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
+from surgeproof.scenario.numbers import parse_number
 
 #: The one group a Locust CSV has: its Aggregated row (all requests together).
 CSV_GROUP = "aggregated"
@@ -86,11 +87,12 @@ def measure_locust_csv(
     if not rows:
         raise UserError(f"{prefix}_stats_history.csv: no 'Aggregated' rows (is it Locust's?)")
     try:
-        t = np.array([int(float(r["Timestamp"])) for r in rows], dtype=np.int64)
-        users = np.array([float(r["User Count"]) for r in rows])
-        total = np.array([float(r["Total Request Count"]) for r in rows])
-        failed = np.array([float(r["Total Failure Count"]) for r in rows])
-    except (KeyError, ValueError) as exc:
+        # Plain ASCII decimal only: Python's float() also reads "١٢٣", "1_000", "inf" and "nan".
+        t = np.array([int(parse_number(r["Timestamp"])) for r in rows], dtype=np.int64)
+        users = np.array([parse_number(r["User Count"]) for r in rows])
+        total = np.array([parse_number(r["Total Request Count"]) for r in rows])
+        failed = np.array([parse_number(r["Total Failure Count"]) for r in rows])
+    except (KeyError, ValueError, OverflowError) as exc:
         raise UserError(f"{prefix}_stats_history.csv: missing or bad column ({exc})") from None
     mean_ms = np.array([_num(r.get("Total Average Response Time")) for r in rows])
     pct = {k: np.array([_num(r.get(col)) for r in rows]) for k, col in _PCT_COLUMNS.items()}
@@ -198,7 +200,7 @@ def _read_csv(path: Path, required: bool) -> list[dict[str, str]]:
 
 def _num(text: str | None) -> float:
     try:
-        return float(text) if text not in (None, "", "N/A") else float("nan")
+        return parse_number(text) if text not in (None, "", "N/A") else float("nan")
     except ValueError:
         return float("nan")
 

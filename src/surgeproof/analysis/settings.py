@@ -7,6 +7,7 @@ named), each with where it came from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -96,7 +97,7 @@ def as_profile(value: CapacityProfile | Mapping[str, Any] | str | Path) -> Capac
     try:
         figures = {
             key: ReferenceFigure(
-                key, float(f["value"]), str(f["unit"]), str(f["label"]), str(f["source"])
+                key, _figure(f["value"]), str(f["unit"]), str(f["label"]), str(f["source"])
             )
             for key, f in dict(value["figures"]).items()
         }
@@ -105,6 +106,17 @@ def as_profile(value: CapacityProfile | Mapping[str, Any] | str | Path) -> Capac
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"profile: not a capacity profile in settings form ({exc})") from None
+
+
+def _figure(value: Any) -> float:
+    """A figure's value: a finite JSON number (text never: ``"١٢٣"`` and ``"1e400"`` are not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"figure value {str(value)[:20]!r} is not a number")
+    if isinstance(value, int) and abs(value) > 10**18:
+        raise ValueError("figure value beyond any capacity")
+    if not math.isfinite(value):
+        raise ValueError("figure value is not finite")
+    return float(value)
 
 
 def profile_dict(profile: CapacityProfile) -> dict[str, Any]:

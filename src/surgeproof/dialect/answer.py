@@ -8,13 +8,17 @@ bodies and the body contains the flag's bytes at all.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from surgeproof.dialect.model import Dialect, HttpAction
+from surgeproof.scenario.numbers import parse_number
 
 _UNSET = object()
+#: Extracted fields that are numbers: kept only when the answer wrote a plain, finite one.
+NUMBER_EXTRACTS = frozenset({"price"})
 
 
 @dataclass(slots=True)
@@ -62,6 +66,8 @@ def read_answer(
             pointer = action.extract.get(name)
             if pointer is not None:
                 value = pointer.find(data)
+                if name in NUMBER_EXTRACTS:
+                    value = answer_number(value)
                 if value is not None:
                     fields[name] = value
     used_up = False
@@ -95,10 +101,31 @@ def _flagged(rules, content: bytes) -> bool:
     return rules.marker is None or rules.marker in content
 
 
+def answer_number(value: Any) -> float | None:
+    """A number as an answer gave it: a finite JSON number, or plain ASCII decimal text
+    (``"131000000.0"``); None for anything else (``"١٢٣"``, ``"1_000"``, ``"inf"``, ``true``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            return None
+        return number if math.isfinite(number) else None
+    try:
+        return parse_number(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _json(content: bytes | None) -> Any:
     if not content:
         return None
     try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(content, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: not an answer
         return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

@@ -8,6 +8,8 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``dialect`` and its subcommands."""
+    from surgeproof.scenario.numbers import number_arg
+
     parser = subparsers.add_parser(
         "dialect", help="the exchange APIs surgeproof speaks; check one against a target"
     )
@@ -40,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-remote-target", action="store_true")
     p.add_argument("--accounts-file", help="credentials for a real target (never printed)")
     p.add_argument("--market", default="KRW-BTC", help="market code as QUOTE-BASE")
-    p.add_argument("--timeout", type=float, default=10.0, help="per call (s)")
+    p.add_argument("--timeout", type=number_arg, default=10.0, help="per call (s)")
     p.add_argument(
         "--skip", action="append", default=[], metavar="ACTION", help="do not send ACTION"
     )
@@ -108,7 +110,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
+    from surgeproof.load import limits
     from surgeproof.load.probe import probe
+
+    limits.check_number("--timeout", args.timeout, 0, limits.MAX_TIMEOUT_S, low_open=True)
 
     return probe(
         target=args.target,

@@ -48,5 +48,6 @@ def compile_pointer(text: str) -> Pointer:
         if raw == "" and text == "/":
             break
         key = raw.replace("~1", "/").replace("~0", "~")
-        steps.append(int(key) if key.lstrip("-").isdigit() else key)
+        is_index = key.isascii() and key.lstrip("-").isdigit() and len(key) <= 18
+        steps.append(int(key) if is_index else key)
     return Pointer(text, tuple(steps))

@@ -12,6 +12,7 @@ import time
 
 from aiohttp import web
 
+from surgeproof.exchange.decimal_text import float_text
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.money import fmt
 from surgeproof.exchange.routes import STATE, Param, Route, RouteSpec
@@ -64,11 +65,10 @@ async def accounts(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     state = request.app[STATE]
     since = request.query.get("since")
-    try:
-        since_f = float(since) if since else None
-    except ValueError:
-        raise validation("since must be unix seconds") from None
-    if since_f is not None and not (math.isfinite(since_f) and 0 <= since_f < 1e11):
+    since_f = float_text(since) if since else None
+    if since and since_f is None:
+        raise validation("since must be unix seconds (plain decimal digits)")
+    if since_f is not None and not 0 <= since_f < 1e11:
         raise validation("since must be unix seconds (a finite number >= 0)")
     now = time.time()
     state.sample(now)

@@ -5,16 +5,34 @@ from __future__ import annotations
 import argparse
 import sys
 
+from surgeproof.exchange.decimal_text import float_text, whole_text
+
 HELP = (
     "start the embedded reference exchange on a loopback port, speaking the upbit (default), "
     "bithumb or coinone API"
 )
 
 
+def _whole(text: str) -> int:
+    """An argparse type: ASCII digits only (``int()`` also reads ``"١٢٣"`` and ``"1_000"``)."""
+    value = whole_text(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a whole number in plain digits, got {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    """An argparse type: a finite number >= 0 in plain decimal (``12``, ``2.5``)."""
+    value = float_text(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 like 12 or 2.5, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The exchange's options (shared by both entry points)."""
     parser.add_argument("--host", default="127.0.0.1", help="listen address (loopback only)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one")
+    parser.add_argument("--port", type=_whole, default=0, help="port; 0 picks a free one")
     parser.add_argument("--config", metavar="FILE.yaml", help="capacity config (scenarios/targets)")
     parser.add_argument("--json", action="store_true", help="print one JSON line once listening")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
@@ -23,29 +41,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("upbit", "bithumb", "coinone"),
         help="the exchange API to speak (overrides 'dialect:' of --config; default upbit)",
     )
-    parser.add_argument("--seed", type=int, help="seed of accounts, prices and uuids")
-    parser.add_argument("--accounts", type=int, help="number of seeded accounts")
-    parser.add_argument("--api-workers", type=int, help="API worker pool size (0 = unbounded)")
-    parser.add_argument("--service-time-ms", type=float, help="time each request holds a worker")
-    parser.add_argument("--member-db-workers", type=int, help="member-DB pool size (logins)")
-    parser.add_argument("--member-db-time-ms", type=float, help="time each login holds the DB")
-    parser.add_argument("--max-queue", type=int, help="waiters per pool before 503")
-    parser.add_argument("--queue-timeout-ms", type=float, help="longest wait in a queue")
-    parser.add_argument("--max-sessions", type=int, help="concurrent sessions cap (0 = none)")
-    parser.add_argument("--max-ws-connections", type=int, help="WebSocket cap (0 = none)")
+    parser.add_argument("--seed", type=_whole, help="seed of accounts, prices and uuids")
+    parser.add_argument("--accounts", type=_whole, help="number of seeded accounts")
+    parser.add_argument("--api-workers", type=_whole, help="API worker pool size (0 = unbounded)")
+    parser.add_argument("--service-time-ms", type=_number, help="time each request holds a worker")
+    parser.add_argument("--member-db-workers", type=_whole, help="member-DB pool size (logins)")
+    parser.add_argument("--member-db-time-ms", type=_number, help="time each login holds the DB")
+    parser.add_argument("--max-queue", type=_whole, help="waiters per pool before 503")
+    parser.add_argument("--queue-timeout-ms", type=_number, help="longest wait in a queue")
+    parser.add_argument("--max-sessions", type=_whole, help="concurrent sessions cap (0 = none)")
+    parser.add_argument("--max-ws-connections", type=_whole, help="WebSocket cap (0 = none)")
     parser.add_argument(
         "--ws-gateways",
-        type=int,
+        type=_whole,
         help="serve websockets from N gateway processes (0 = in the core process)",
     )
     parser.add_argument(
-        "--ws-port", type=int, default=0, help="the gateways' port (0 picks a free one)"
+        "--ws-port", type=_whole, default=0, help="the gateways' port (0 picks a free one)"
     )
     parser.add_argument(
-        "--ticker-interval-ms", type=float, help="at most one ticker push per market per interval"
+        "--ticker-interval-ms", type=_number, help="at most one ticker push per market per interval"
     )
     parser.add_argument(
-        "--candle-history-minutes", type=int, help="minutes of candles seeded at start"
+        "--candle-history-minutes", type=_whole, help="minutes of candles seeded at start"
     )
     parser.add_argument(
         "--client-identity",
@@ -54,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ws-ping-timeout-s",
-        type=float,
+        type=_number,
         help="coinone: close websockets that sent no PING for this long (0 = never)",
     )
     parser.add_argument("--no-limits", action="store_true", help="turn rate limits off")

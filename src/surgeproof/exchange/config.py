@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECT_RATE_LIMITS
 from surgeproof.exchange.errors import ConfigError
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 #: The APIs the exchange can speak (``dialect:`` in the target config, ``--dialect``).
 DIALECTS = tuple(DIALECT_RATE_LIMITS)
@@ -27,6 +34,12 @@ DEFAULT_MARKETS: dict[str, dict[str, Any]] = {
 MAX_WS_GATEWAYS = 64
 #: The candle store keeps one day of 1-minute candles.
 MAX_CANDLE_HISTORY = 24 * 60
+#: Every whole-number knob (accounts, workers, queues, caps, rates) is at most this.
+MAX_WHOLE = 10**9
+#: Every other number (milliseconds, seconds, ratios) is finite and at most this in size.
+MAX_NUMBER = 1e9
+#: A market's start price (KRW): the amounts the engine books stay below 10^15.
+MAX_PRICE_KRW = 10**12
 
 
 @dataclass(frozen=True)
@@ -142,16 +155,37 @@ def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
             raise ConfigError(f"{where}: '{name}' must be true or false, got {value!r}")
         return value
     if isinstance(default, int) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{where}: '{name}' must be a whole number >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+            raise ConfigError(
+                f"{where}: '{name}' must be a whole number from 0 to {MAX_WHOLE:,}, "
+                f"got {_shown(value)}"
+            )
         return value
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            if name.endswith("drift_per_s") and isinstance(value, int | float):
-                return float(value)
-            raise ConfigError(f"{where}: '{name}' must be a number >= 0, got {value!r}")
-        return float(value)
+        low = -MAX_NUMBER if name.endswith("drift_per_s") else 0.0
+        number = _finite(value)
+        if number is None or not low <= number <= MAX_NUMBER:
+            raise ConfigError(
+                f"{where}: '{name}' must be a finite number from {low:g} to {MAX_NUMBER:g}, "
+                f"got {_shown(value)}"
+            )
+        return number
     return value
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_WHOLE:
+        return None  # and no OverflowError from a 400-digit integer
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_WHOLE:
+        return "a larger integer"
+    return repr(value)[:40]
 
 
 def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
@@ -166,12 +200,16 @@ def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
     for market, spec in config.markets.items():
         if not isinstance(market, str) or not market.startswith("KRW-") or len(market) < 5:
             raise ConfigError(f"{where}: market {market!r} must look like KRW-XXX")
-        price = spec.get("price") if isinstance(spec, dict) else None
-        if isinstance(price, bool) or not isinstance(price, int | float) or price <= 0:
-            raise ConfigError(f"{where}: market {market} needs a positive 'price'")
+        price = _finite(spec.get("price") if isinstance(spec, dict) else None)
+        if price is None or not 0 < price <= MAX_PRICE_KRW:
+            raise ConfigError(
+                f"{where}: market {market} needs a positive 'price' of at most {MAX_PRICE_KRW:,}"
+            )
     for group, rate in config.rate_limits.items():
-        if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
-            raise ConfigError(f"{where}: rate limit of '{group}' must be a whole number > 0")
+        if isinstance(rate, bool) or not isinstance(rate, int) or not 0 < rate <= MAX_WHOLE:
+            raise ConfigError(
+                f"{where}: rate limit of '{group}' must be a whole number from 1 to {MAX_WHOLE:,}"
+            )
     if config.accounts < 1:
         raise ConfigError(f"{where}: 'accounts' must be at least 1")
     if config.member_db_workers < 1:
@@ -235,15 +273,13 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> ExchangeCon
     """Read a capacity config YAML file (or defaults when ``path`` is None) plus overrides."""
     if path is None:
         return build_config(None, **overrides)
-    import yaml
-
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read exchange config {p}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_DecimalLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
@@ -253,3 +289,25 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> ExchangeCon
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
     return build_config(data, where=str(p), **overrides)
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """SafeLoader whose numbers are plain ASCII decimal (``20``, ``2.5``, ``-0.1``, ``1.0e-3``).
+
+    YAML 1.1 also reads ``1_000``, ``0x10``, ``010`` (octal), ``1:30`` (base 60), ``+5``,
+    ``.inf`` and ``.nan`` as numbers; here they stay text, which the field's check refuses.
+    """
+
+
+_DecimalLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_DecimalLoader.add_implicit_resolver(
+    _INT_TAG, re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789")
+)
+_DecimalLoader.add_implicit_resolver(
+    _FLOAT_TAG,
+    re.compile(r"^-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?$"),
+    list("-0123456789"),
+)

@@ -6,7 +6,10 @@ integer and ledger sums are exact.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import math
+from decimal import Decimal
+
+from surgeproof.exchange.decimal_text import decimal_text
 
 UNIT = 10**8
 _UNIT_DEC = Decimal(UNIT)
@@ -37,15 +40,19 @@ _MAX_EXPONENT = 30
 
 
 def parse_amount(text: object) -> int | None:
-    """Decimal text (or number) to units; None when it is not a finite number of at most 8 dp."""
-    raw = str(text).strip()
-    if len(raw) > MAX_AMOUNT_CHARS:
+    """An amount to units: plain ASCII decimal text (``"0.015"``) or a JSON number; None when it
+    is anything else, not finite, beyond 10^±30 or finer than 8 decimal places."""
+    if isinstance(text, bool):
         return None
-    try:
-        value = Decimal(raw)
-    except (InvalidOperation, ValueError):
-        return None
-    if not value.is_finite():
+    if isinstance(text, str):
+        value = decimal_text(text, MAX_AMOUNT_CHARS)
+    elif isinstance(text, int):
+        value = Decimal(text) if abs(text) < 10**MAX_AMOUNT_CHARS else None
+    elif isinstance(text, float) and math.isfinite(text):
+        value = Decimal(repr(text))  # the number as its JSON text wrote it (1e-05 included)
+    else:
+        value = None
+    if value is None:
         return None
     if value and not -_MAX_EXPONENT <= value.adjusted() <= _MAX_EXPONENT:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from surgeproof.exchange.decimal_text import whole_value
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.ledger import Balance
 from surgeproof.exchange.money import MAX_AMOUNT, parse_amount
@@ -146,18 +147,12 @@ def balances(state: ExchangeState, account: str) -> list[tuple[str, Balance, int
 
 
 def count(raw: object, name: str, default: int, low: int, high: int) -> int:
-    """A whole-number parameter within bounds."""
+    """A whole-number parameter within bounds: ASCII digits (or a JSON integer), else 400."""
     if raw is None or raw == "":
         return default
-    if isinstance(raw, bool):
+    value = whole_value(raw)
+    if value is None:
         raise validation(f"{name} must be a whole number")
-    text = str(raw)
-    try:
-        if len(text) > 18:
-            raise ValueError(text)
-        value = raw if isinstance(raw, int) else int(text)
-    except ValueError:
-        raise validation(f"{name} must be a whole number") from None
     if not low <= value <= high:
         raise validation(f"{name} must be between {low} and {high}")
     return value

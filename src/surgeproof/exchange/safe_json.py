@@ -8,6 +8,7 @@ before the parser does any of that work.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 #: Deepest nesting accepted (the exchange's documents are at most three levels deep).
@@ -40,7 +41,10 @@ def _number(kind):
     def parse(token: str):
         if len(token) > MAX_NUMBER_CHARS:
             raise JsonTooComplex(f"a number of {len(token)} characters")
-        return kind(token)
+        value = kind(token)
+        if kind is float and not math.isfinite(value):  # 1e400 reads as infinity
+            raise JsonTooComplex(f"{token} is beyond any finite number")
+        return value
 
     return parse
 
@@ -50,7 +54,7 @@ def _constant(name: str):
 
 
 def loads_bounded(raw: bytes | str, max_depth: int = MAX_DEPTH) -> object:
-    """``json.loads`` that first refuses deep nesting, long numbers and NaN/Infinity."""
+    """``json.loads`` that refuses deep nesting, long numbers, NaN/Infinity and 1e400."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     depth = nesting_depth(data)
     if depth > max_depth:

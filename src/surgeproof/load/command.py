@@ -27,6 +27,7 @@ def prepare_process(argv: list[str]) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from surgeproof.load.options import scale_arg
+    from surgeproof.scenario.numbers import number_arg, whole_arg
 
     p = subparsers.add_parser(
         "run",
@@ -43,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--target-config", help="embedded exchange config (scenarios/targets/X.yaml)")
     p.add_argument(
-        "--workers", type=int, default=0, help="Locust worker processes (0 = users in this process)"
+        "--workers",
+        type=whole_arg,
+        default=0,
+        help="Locust worker processes (0 = users in this process)",
     )
     p.add_argument(
         "--allow-many-workers",
@@ -61,15 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", choices=("open", "closed"), help="load model (default: scenario's)")
     p.add_argument("--run-id")
     p.add_argument("--reports-dir", default="reports")
-    p.add_argument("--max-duration", type=float, help="hard cap on the run (seconds)")
+    p.add_argument("--max-duration", type=number_arg, help="hard cap on the run (seconds)")
     p.add_argument("--accounts-file", help="credentials for a real target (never copied)")
     p.add_argument(
         "--master-bind-host",
         default="127.0.0.1",
         help="address workers connect to (use 0.0.0.0 for workers on other hosts)",
     )
-    p.add_argument("--master-port", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=10.0, help="client timeout per call (s)")
+    p.add_argument("--master-port", type=whole_arg, default=0)
+    p.add_argument("--timeout", type=number_arg, default=10.0, help="client timeout per call (s)")
     p.add_argument(
         "--inject-stall",
         action="append",
@@ -93,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--expect-workers",
-        type=int,
+        type=whole_arg,
         default=0,
         help="also wait for N workers started elsewhere (surgeproof worker --master HOST)",
     )
@@ -107,10 +111,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "where the run directory is reachable, else master",
     )
     p.add_argument(
-        "--abort-error-ratio", type=float, help="stop early when the error ratio stays above this"
+        "--abort-error-ratio",
+        type=number_arg,
+        help="stop early when the error ratio stays above this",
     )
-    p.add_argument("--abort-after", type=float, default=10.0)
-    p.add_argument("--progress-every", type=float, default=5.0)
+    p.add_argument("--abort-after", type=number_arg, default=10.0)
+    p.add_argument("--progress-every", type=number_arg, default=5.0)
     p.add_argument(
         "--no-analyze",
         action="store_true",
@@ -118,7 +124,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--metrics-port",
-        type=int,
+        type=whole_arg,
         metavar="PORT",
         help="serve live Prometheus metrics (every worker merged) on PORT, e.g. 9646",
     )
@@ -129,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--metrics-linger",
-        type=float,
+        type=number_arg,
         default=0.0,
         metavar="SECONDS",
         help="keep serving the final metrics this long after the run (your scrape interval)",
@@ -138,7 +144,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
     w.add_argument("--master", required=True, help="master host")
-    w.add_argument("--master-port", type=int, default=5557)
+    w.add_argument("--master-port", type=whole_arg, default=5557)
     w.add_argument(
         "--accounts-file",
         help="credentials on this machine (default: $SURGEPROOF_ACCOUNTS_FILE, then the master's)",
@@ -169,12 +175,13 @@ def _options(args: argparse.Namespace):
     from surgeproof.load.gateway_fault import parse_gateway_crash
     from surgeproof.load.options import RunOptions
     from surgeproof.load.outage import parse_outage
+    from surgeproof.scenario.numbers import parse_number
 
     stalls = []
     for item in args.inject_stall:
         at, _, secs = item.partition(":")
         try:
-            stalls.append((float(at), float(secs)))
+            stalls.append((parse_number(at), parse_number(secs)))
         except ValueError:
             raise UserError(f"--inject-stall {item!r}: expected AT:SECONDS like 10:2") from None
     return RunOptions(
@@ -229,6 +236,7 @@ def _print_answer(run_dir: Path) -> None:
     """The run's analysis.json written and its summary printed, as ``demo`` ends."""
     from surgeproof.analysis.freshness import current_analysis
     from surgeproof.errors import UserError
+    from surgeproof.terminal import one_line
 
     try:
         analysis = current_analysis(run_dir)
@@ -236,7 +244,7 @@ def _print_answer(run_dir: Path) -> None:
         print(f"surgeproof run: no analysis: {exc}", flush=True)
         return
     for line in analysis.get("summary") or []:
-        print(f"  {line}")
+        print(f"  {one_line(line)}")
     print(f"analysis: {run_dir / 'analysis.json'}", flush=True)
 
 

@@ -24,6 +24,7 @@ DEFAULT_HOST_MEMORY_GIB = 16.0
 def register_plan(subparsers: argparse._SubParsersAction) -> None:
     """Add ``plan`` (called from ``load.command.register``)."""
     from surgeproof.load.options import scale_arg
+    from surgeproof.scenario.numbers import number_arg, whole_arg
 
     p = subparsers.add_parser(
         "plan",
@@ -39,31 +40,31 @@ def register_plan(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dialect", help="the API the target speaks (default: as run chooses it)")
     p.add_argument(
         "--host-cores",
-        type=int,
+        type=whole_arg,
         default=DEFAULT_HOST_CORES,
         help=f"cores of one worker host (default {DEFAULT_HOST_CORES})",
     )
     p.add_argument(
         "--host-memory",
-        type=float,
+        type=number_arg,
         default=DEFAULT_HOST_MEMORY_GIB,
         metavar="GIB",
         help=f"memory of one worker host in GiB (default {DEFAULT_HOST_MEMORY_GIB:g})",
     )
     p.add_argument(
         "--host-fd-limit",
-        type=int,
+        type=whole_arg,
         help="hard open-file limit per process on the hosts (default: this machine's)",
     )
     p.add_argument(
         "--host-addresses",
-        type=int,
+        type=whole_arg,
         default=1,
         help="source addresses each host connects to the target from (default 1)",
     )
     p.add_argument(
         "--ws-messages-per-s",
-        type=float,
+        type=number_arg,
         default=fleet_figures.WS_MESSAGES_PER_S,
         help="market-data messages each websocket receives per second (default: one per 3 s)",
     )

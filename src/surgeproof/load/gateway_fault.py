@@ -19,6 +19,7 @@ from surgeproof.errors import UserError
 from surgeproof.load.collector import Collector
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.target import Target, fetch_json
+from surgeproof.scenario.numbers import parse_number, parse_whole
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def parse_gateway_crash(text: str) -> GatewayCrash:
     """``AT[:ID]`` (e.g. ``6`` or ``6:1``) → a GatewayCrash; a one-line UserError otherwise."""
     at, sep, gid = text.partition(":")
     try:
-        crash = GatewayCrash(float(at), int(gid) if sep else 0)
+        crash = GatewayCrash(parse_number(at), parse_whole(gid) if sep else 0)
     except ValueError:
         crash = None
     if crash is None or not crash.at_s >= 0 or crash.gateway < 0:

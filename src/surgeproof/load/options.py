@@ -89,7 +89,7 @@ def plan_for(opts: RunOptions) -> Plan:
 
 def check_options(opts: RunOptions) -> None:
     """Every flag of ``run`` checked once, before a process, a file or the target is touched."""
-    if opts.target:
+    if opts.target is not None:  # given, even empty: '' is no URL, not "the embedded one"
         opts.target = check_target_url(opts.target, opts.allow_remote_target)
         if opts.target_config:
             raise UserError("--target-config configures the embedded exchange; not with --target")

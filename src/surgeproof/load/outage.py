@@ -16,6 +16,7 @@ from surgeproof.errors import UserError
 from surgeproof.load.collector import Collector
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.target import Target, restart_embedded
+from surgeproof.scenario.numbers import parse_number
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def parse_outage(text: str) -> TargetOutage:
     """``AT:SECONDS`` (e.g. ``8:3``) → a TargetOutage; a one-line UserError otherwise."""
     at, sep, secs = text.partition(":")
     try:
-        outage = TargetOutage(float(at), float(secs))
+        outage = TargetOutage(parse_number(at), parse_number(secs))
     except ValueError:
         outage = None
     if not sep or outage is None or outage.at_s < 0 or outage.seconds <= 0:

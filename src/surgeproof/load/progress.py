@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from surgeproof.load.collector import Collector
 from surgeproof.load.state import LoadState
+from surgeproof.terminal import one_line
 
 
 class Progress:
@@ -24,8 +25,9 @@ class Progress:
         backlog = sum(int(s.get("backlogged", 0)) for s in latest)
         left = max(0.0, self.program.end_s - t_s)
         err = f"{100 * errors / sent:.1f}%" if sent else "-"
+        phase = one_line(state.phase_name)
         print(
-            f"[{t_s:6.0f}s] {state.phase_name:<28} users {active:>6}/{state.target_users:<7.0f} "
+            f"[{t_s:6.0f}s] {phase:<28} users {active:>6}/{state.target_users:<7.0f} "
             f"req/s {sent:>6}  errors {err:>6}  backlog {backlog:>4}  left {left:5.0f}s"
             + worker_shares(self.collector.latest),
             flush=True,

@@ -80,7 +80,9 @@ def describe_host(url: str) -> str:
 def check_target_url(url: str, allow_remote: bool) -> str:
     """Validate ``--target``; refuse a non-loopback host unless explicitly allowed."""
     expected = "expected an http(s) URL like http://127.0.0.1:8080"
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if not url:
+        raise UserError(f"--target '': {expected}")
+    if any(c.isspace() or not c.isprintable() for c in url):
         raise UserError(f"--target {url!r}: {expected} (no spaces or control characters)")
     try:
         parts = urlsplit(url)
@@ -106,7 +108,13 @@ def check_target_url(url: str, allow_remote: bool) -> str:
 
 def check_ws_url(url: str, allow_remote: bool) -> str:
     """A dialect's absolute websocket URL passes the same guard as ``--target``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - ValueError for ':abc' or a port beyond 65535
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise UserError(f"websocket {url!r}: expected a ws(s) URL like ws://127.0.0.1:8080/ws")
     if not is_loopback_url(url) and not allow_remote:
         raise UserError(
             f"websocket {url}: {parts.hostname} is not a loopback address; refusing to send load "

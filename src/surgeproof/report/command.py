@@ -116,11 +116,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     from surgeproof.analysis.freshness import current_analysis
     from surgeproof.report.render import write_reports
+    from surgeproof.terminal import one_line
 
     analysis = current_analysis(args.run_dir)
     html, md = write_reports(args.run_dir, analysis, out_dir=args.out)
     verdict = (analysis.get("verdict") or {}).get("status", "?")
-    print(f"verdict: {verdict.upper()} — {(analysis.get('ceiling') or {}).get('statement', '')}")
+    statement = (analysis.get("ceiling") or {}).get("statement", "")
+    print(one_line(f"verdict: {str(verdict).upper()} — {statement}"))
     print(f"report: {html}")
     print(f"report: {md}")
     return 0

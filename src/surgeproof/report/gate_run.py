@@ -18,6 +18,7 @@ from surgeproof.report.regression import Incomparable, check_comparable, regress
 from surgeproof.report.requirements import collect, parse_tolerance
 from surgeproof.report.summary import gate_markdown, write_summary
 from surgeproof.scenario.model import CapacityProfile, Scenario
+from surgeproof.terminal import one_line
 
 
 def run_gate(args: argparse.Namespace) -> int:
@@ -47,9 +48,9 @@ def run_gate(args: argparse.Namespace) -> int:
     write_summary(summary, args.summary)
     for check in result.checks:
         mark = "PASS" if check.passed else "FAIL"
-        print(f"{mark}  {check.name}: {check.message}")
+        print(f"{mark}  {one_line(check.name)}: {one_line(check.message)}")
     for caveat in result.caveats:
-        print(f"note: {caveat}")
+        print(f"note: {one_line(caveat)}")
     if not result.checks:
         print(
             "no requirements: give --require-ceiling/--max-p99/--max-error-ratio/--baseline, "
@@ -59,7 +60,7 @@ def run_gate(args: argparse.Namespace) -> int:
         return 2
     failed = len(result.failures)
     word = "passed" if result.passed else f"FAILED ({failed} of {len(result.checks)})"
-    print(f"gate {word}: {result.run_id}")
+    print(f"gate {word}: {one_line(result.run_id)}")
     return 0 if result.passed else 1
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from html import escape
+import html
 
 from surgeproof.report.charts import Chart
 from surgeproof.report.content import ReportContent, Table
+from surgeproof.terminal import printable
 
 _CSS = """
 :root { --pass: #2b8a3e; --fail: #c92a2a; --inc: #e67700; --ink: #212529; --mute: #6c757d; }
@@ -44,6 +45,12 @@ nav ul { columns: 2; font-size: .9rem; }
   a { color: inherit; text-decoration: none; }
 }
 """
+
+
+def escape(value: str) -> str:
+    """A value from the run as HTML text or attribute: entities for ``<>&"'``, and no control
+    characters or bidi overrides (which ``html.escape`` leaves in, to reorder what is read)."""
+    return html.escape(printable(str(value)))
 
 
 def render_html(content: ReportContent, charts: list[Chart]) -> str:

@@ -9,6 +9,7 @@ import fnmatch
 from typing import Any
 
 from surgeproof.report.manifest import MANIFEST, MANIFEST_CHECKSUM, MANIFEST_SIGNATURE
+from surgeproof.report.markdown import md_code, md_text
 
 #: What each file of a pack is, first match wins (fnmatch patterns on POSIX paths).
 FILE_ROLES: tuple[tuple[str, str], ...] = (
@@ -68,21 +69,21 @@ def render_index(pack: dict[str, Any], files: list[str]) -> str:
     tool = pack["made_by"]
     head = pack.get("headline", {})
     lines = [
-        f"# Capacity evidence pack: {pack['run_id']}",
+        f"# Capacity evidence pack: {md_text(pack['run_id'])}",
         "",
         f"Made {pack['created_at_utc']} ({pack['created_at_kst']}) by surgeproof "
         f"{tool['surgeproof']} (Python {tool['python']}). The run itself was made by surgeproof "
-        f"{pack.get('run_made_by') or 'unknown'}.",
+        f"{md_text(pack.get('run_made_by') or 'unknown')}.",
         "",
     ]
     if head.get("verdict"):
-        lines += [f"**Verdict (from run/analysis.json):** {head['verdict']}", ""]
+        lines += [f"**Verdict (from run/analysis.json):** {md_text(head['verdict'])}", ""]
     lines += [
         "## Files",
         "",
         "| file | what it is |",
         "|---|---|",
-        *(f"| `{p}` | {role_of(p)} |" for p in files),
+        *(f"| {md_code(p, cell=True)} | {role_of(p)} |" for p in files),
         "",
         "## Verify by hand (no surgeproof needed)",
         "",

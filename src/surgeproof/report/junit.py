@@ -1,4 +1,8 @@
-"""JUnit XML for CI systems: one test case per gate requirement, the numbers in the message."""
+"""JUnit XML for CI systems: one test case per gate requirement, the numbers in the message.
+
+CI test reporters show names and messages as Markdown (job summaries, check annotations), and
+XML 1.0 cannot hold most control characters: every value from the run goes in through
+``md_text`` (inert Markdown, printable characters only)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from surgeproof.report.checks import GateResult
+from surgeproof.report.markdown import md_text
 
 SUITE = "surgeproof gate"
 
@@ -17,7 +22,7 @@ def junit_xml(result: GateResult, *, elapsed_s: float = 0.0) -> str:
     suite = ET.SubElement(
         root,
         "testsuite",
-        name=f"{SUITE}: {result.run_id}",
+        name=f"{SUITE}: {md_text(result.run_id)}",
         tests=str(len(result.checks)),
         failures=str(failures),
         errors="0",
@@ -25,18 +30,20 @@ def junit_xml(result: GateResult, *, elapsed_s: float = 0.0) -> str:
         time=f"{elapsed_s:.3f}",
     )
     props = ET.SubElement(suite, "properties")
-    ET.SubElement(props, "property", name="run_dir", value=result.run_dir)
+    ET.SubElement(props, "property", name="run_dir", value=md_text(result.run_dir))
     for i, caveat in enumerate(result.caveats):
-        ET.SubElement(props, "property", name=f"caveat.{i}", value=caveat)
+        ET.SubElement(props, "property", name=f"caveat.{i}", value=md_text(caveat))
     for check in result.checks:
+        kind, name, message = md_text(check.kind), md_text(check.name), md_text(check.message)
+        origin = md_text(check.origin)
         case = ET.SubElement(
-            suite, "testcase", classname=f"surgeproof.gate.{check.kind}", name=check.name, time="0"
+            suite, "testcase", classname=f"surgeproof.gate.{kind}", name=name, time="0"
         )
         if check.passed:
-            ET.SubElement(case, "system-out").text = f"{check.message} (from {check.origin})"
+            ET.SubElement(case, "system-out").text = f"{message} (from {origin})"
         else:
-            failure = ET.SubElement(case, "failure", message=check.message, type=check.kind)
-            failure.text = f"{check.name}: {check.message} (requirement from {check.origin})"
+            failure = ET.SubElement(case, "failure", message=message, type=kind)
+            failure.text = f"{name}: {message} (requirement from {origin})"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from surgeproof.report.checks import GateResult
+from surgeproof.report.markdown import md_code, md_text
 
 
 def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
@@ -15,20 +16,21 @@ def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
         head = f"## ✅ surgeproof gate passed: {len(result.checks)} requirements hold"
     else:
         head = f"## ❌ surgeproof gate failed: {failed} of {len(result.checks)} requirements failed"
-    lines = [head, "", f"Run `{result.run_id}` (`{result.run_dir}`)", ""]
+    lines = [head, "", f"Run {md_code(result.run_id)} ({md_code(result.run_dir)})", ""]
     lines += ["| | requirement | measured | limit | from |", "|---|---|---|---|---|"]
     for c in result.checks:
         mark = "✅" if c.passed else "❌"
         measured = c.measured + (f" — {c.note}" if c.note else "")
         lines.append(
-            f"| {mark} | {_cell(c.name)} | {_cell(measured)} | {_cell(c.limit)} | `{c.origin}` |"
+            f"| {mark} | {md_text(c.name)} | {md_text(measured)} | {md_text(c.limit)} | "
+            f"{md_code(c.origin, cell=True)} |"
         )
     if not result.checks:
         lines.append("| ⚠️ | no requirements given | | | |")
     if result.caveats:
-        lines += ["", "**Read with:**", *(f"* {_cell(c)}" for c in result.caveats)]
+        lines += ["", "**Read with:**", *(f"* {md_text(c)}" for c in result.caveats)]
     if report_path:
-        lines += ["", f"Full report: `{report_path}`"]
+        lines += ["", f"Full report: {md_code(report_path)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -45,7 +47,3 @@ def write_summary(text: str, path: Path | None) -> list[Path]:
             fh.write(text + "\n")
         written.append(Path(step))
     return written
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

@@ -9,7 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 from surgeproof.scenario.errors import ScenarioError
+from surgeproof.scenario.numbers import number_arg, parse_number, whole_arg
 from surgeproof.scenario.units import format_duration, parse_duration, parse_scale
+from surgeproof.terminal import one_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--peak-to", required=True, help="e.g. profile:upbit.peak or 540000")
     p.add_argument("--baseline-window", default="30m", help="baseline = median of this start")
-    p.add_argument("--tolerance", type=float, default=0.10, help="of the range (default 0.10)")
-    p.add_argument("--max-phases", type=int, default=40)
+    p.add_argument("--tolerance", type=number_arg, default=0.10, help="of the range (default 0.10)")
+    p.add_argument("--max-phases", type=whole_arg, default=40)
     p.add_argument("--clock-tz", default="KST", help="zone of clock_start (default KST)")
     p.add_argument(
         "--mix",
@@ -113,7 +115,7 @@ def _show(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile) if args.profile else None
     plan = resolve(scenario, profile, time_scale, user_scale)
     prof = plan.profile
-    print(f"{scenario.name}: {scenario.description}")
+    print(one_line(f"{scenario.name}: {scenario.description}"))
     print(
         f"model {scenario.model}; profile {prof.name if prof else 'none'}; time scale "
         f"{time_scale:g}; user scale {user_scale:g}; duration {format_duration(plan.duration_s)}"
@@ -141,7 +143,7 @@ def _show(args: argparse.Namespace) -> int:
         clock = plan.clock_time(p.start_s)
         rows.append(
             (
-                p.name + (" (reconnect)" if p.reconnect else ""),
+                one_line(p.name) + (" (reconnect)" if p.reconnect else ""),
                 format_duration(round(p.start_s, 3)),
                 format_duration(round(p.end_s, 3)),
                 clock.strftime("%H:%M") if clock else "-",
@@ -243,7 +245,7 @@ def _shares(text: str) -> dict[str, object]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         behaviour, _, share = part.partition(":")
         try:
-            out[behaviour.strip()] = float(share)
+            out[behaviour.strip()] = parse_number(share.strip(" "))
         except ValueError:
             raise ScenarioError("--mix", part, "expected BEHAVIOUR:SHARE") from None
     return out

@@ -27,6 +27,7 @@ from surgeproof.scenario.model import (
     SurgePhase,
     UsersExpr,
 )
+from surgeproof.scenario.numbers import is_number_text
 
 #: SLO metrics a scenario may name: latency percentiles (ms), the maximum, the error ratio.
 SLO_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "error_ratio")
@@ -45,8 +46,12 @@ SEARCH_KEYS = (
 RETRY_KEYS = ("max_attempts", "backoff", "backoff_factor")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-_FIGURE_FIRST = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\*\s*(\d+(?:\.\d+)?(?:e-?\d+)?))?$")
-_FACTOR_FIRST = re.compile(r"^(\d+(?:\.\d+)?(?:e-?\d+)?)\s*\*\s*([A-Za-z_][A-Za-z0-9_]*)$")
+_FIGURE_FIRST = re.compile(
+    r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\*\s*(\d+(?:\.\d+)?(?:e-?\d+)?))?$", re.ASCII
+)
+_FACTOR_FIRST = re.compile(
+    r"^(\d+(?:\.\d+)?(?:e-?\d+)?)\s*\*\s*([A-Za-z_][A-Za-z0-9_]*)$", re.ASCII
+)
 
 #: Looks a profile up by the name a scenario gives; raises ScenarioError when unknown.
 ProfileLookup = Callable[[Field], CapacityProfile]
@@ -128,13 +133,11 @@ def parse_users(f: Field) -> UsersExpr:
         return UsersExpr(_user_count(f, v))
     if not isinstance(v, str):
         raise f.expected(what)
-    text = v.strip().replace("_", "") if v.strip().replace("_", "").isdigit() else v.strip()
-    try:
-        number = float(text)
-    except ValueError:
-        pass
-    else:
-        return UsersExpr(_user_count(f, number))
+    text = v
+    if text != text.strip():  # " 5": no number, no figure expression either
+        raise f.expected(what)
+    if is_number_text(text):  # plain ASCII decimal only: not "١٢٣", "1_000" or "nan"
+        return UsersExpr(_user_count(f, float(text)))
     m = _FIGURE_FIRST.match(text)
     if m:
         return UsersExpr(_factor(f, m.group(2)) if m.group(2) else 1.0, m.group(1))

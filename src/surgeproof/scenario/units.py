@@ -5,20 +5,25 @@ from __future__ import annotations
 import math
 import re
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+from surgeproof.scenario.numbers import is_number_text, parse_number
+
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)", re.ASCII)
 _DURATION_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|m|min|h)\s*$")
+_RATE = re.compile(r"([0-9]+(?:\.[0-9]+)?) *\/ *(s|sec|m|min|h)", re.ASCII)
 _RATE_SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_DECIMAL = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_SCALE = re.compile(rf"^\s*({_DECIMAL})\s*(?:/\s*({_DECIMAL})\s*)?$")
+_DECIMAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_SCALE = re.compile(rf"({_DECIMAL})(?: */ *({_DECIMAL}))?", re.ASCII)
 
 
 def _finite(value: float | int | str, what: str) -> float:
     """``float(value)``, or a ValueError for NaN, an infinity or an int too large for a float.
 
     Every parser here answers with a finite number or a ValueError, nothing else: ``1e400``,
-    ``.inf`` and a 400-digit integer are input errors, not numbers to compute with.
+    ``.inf``, ``"١٢٣"``, ``"1_000"`` and a 400-digit integer are input errors, not numbers to
+    compute with. Text is read by ``numbers.parse_number`` (plain ASCII decimal only).
     """
+    if isinstance(value, str):
+        return parse_number(value, what)
     try:
         number = float(value)
     except OverflowError:
@@ -36,7 +41,9 @@ def parse_duration(text: str | float) -> float:
         return _finite(text, "a duration")
     if not isinstance(text, str):
         raise ValueError(f"not a duration: {type(text).__name__}")
-    compact = text.strip().replace(" ", "")
+    if text != text.strip():
+        raise ValueError(f"not a duration: {text!r} (space around it)")
+    compact = text.replace(" ", "")
     if not compact:
         raise ValueError("empty duration")
     if compact.startswith("-") and len(compact) > 1:
@@ -77,7 +84,7 @@ def parse_rate(text: str | float) -> float:
         raise ValueError("a boolean is not a rate")
     if isinstance(text, int | float) or (isinstance(text, str) and _is_number(text)):
         return _finite(text, "a rate")
-    m = _RATE.match(text) if isinstance(text, str) else None
+    m = _RATE.fullmatch(text) if isinstance(text, str) else None
     if not m:
         raise ValueError(f"not a rate: {text!r}")
     return _finite(float(m.group(1)) / _RATE_SECONDS[m.group(2)], "a rate")
@@ -91,11 +98,10 @@ def parse_ratio(text: str | float) -> float:
         return _finite(text, "a ratio")
     if not isinstance(text, str):
         raise ValueError(f"not a ratio: {type(text).__name__}")
-    stripped = text.strip()
-    if stripped.endswith("%") and _is_number(stripped[:-1]):
-        return _finite(stripped[:-1], "a ratio") / 100.0
-    if _is_number(stripped):
-        return _finite(stripped, "a ratio")
+    if text.endswith("%") and _is_number(text[:-1]):
+        return _finite(text[:-1], "a ratio") / 100.0
+    if _is_number(text):
+        return _finite(text, "a ratio")
     raise ValueError(f"not a ratio: {text!r}")
 
 
@@ -108,7 +114,7 @@ def parse_scale(text: str | float) -> float:
     if isinstance(text, int | float) and not isinstance(text, bool):
         value = _finite(text, "a scale factor")
     else:
-        m = _SCALE.match(str(text))
+        m = _SCALE.fullmatch(str(text))
         if not m:
             raise ValueError(f"not a scale factor: {text!r} (use e.g. 1/24 or 0.5)")
         value = float(m.group(1))
@@ -137,8 +143,4 @@ def format_duration(seconds: float) -> str:
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except (ValueError, TypeError):
-        return False
-    return True
+    return is_number_text(text)

@@ -12,6 +12,7 @@ import yaml
 
 from surgeproof.scenario.bounds import MAX_DEPTH, MAX_FILE_BYTES
 from surgeproof.scenario.errors import ScenarioError
+from surgeproof.scenario.yaml_numbers import plain_decimal_numbers
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -68,6 +69,7 @@ def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+plain_decimal_numbers(_StrictLoader)  # no 1_000, 0x10, 1:30, .inf: see yaml_numbers
 
 
 def display_path(path: str | Path) -> str:

@@ -9,6 +9,7 @@ Every claim is type-checked before it is used: a malformed token is a 401, never
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import warnings
 from collections import deque
@@ -18,6 +19,7 @@ import jwt
 import jwt.warnings
 
 from surgeproof.exchange.accounts import Account
+from surgeproof.exchange.decimal_text import whole_value
 from surgeproof.exchange.errors import ApiError
 
 # Upbit's secret keys are 40 characters: shorter than RFC 7518 recommends for HS512, but real.
@@ -108,11 +110,14 @@ class JwtVerifier:
         return account
 
     def _check_timestamp(self, raw: object) -> None:
-        if isinstance(raw, str) and raw.isdigit() and len(raw) < 20:
-            raw = int(raw)
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != raw:
+        # Milliseconds as a JSON integer or its ASCII digits (a finite JSON float is read too);
+        # 10^400, "١٢٣", "1_000" and NaN are not a time.
+        millis: float | None = whole_value(raw)
+        if millis is None and isinstance(raw, float) and math.isfinite(raw):
+            millis = raw
+        if millis is None:
             raise _unauthorized("jwt_verification", "JWT payload needs a millisecond timestamp")
-        skew = abs(time.time() * 1000.0 - float(raw)) / 1000.0
+        skew = abs(time.time() * 1000.0 - millis) / 1000.0
         if skew > self.timestamp_skew_s:  # type: ignore[operator]
             raise _unauthorized(
                 "expired_jwt",

@@ -12,7 +12,9 @@ from surgeproof.scenario.trace.series import Trace
 from surgeproof.scenario.yamlfile import display_path
 
 # host ident authuser [10/Oct/2000:13:55:36 -0700] "GET /x HTTP/1.0" 200 2326 ["referer" "agent"]
-_LINE = re.compile(r'^\S+ \S+ \S+ \[([^\]]+)\] "[^"]*" \d{3} (?:\d+|-)(?: "[^"]*" "[^"]*")?')
+_LINE = re.compile(
+    r'^\S+ \S+ \S+ \[([^\]]+)\] "[^"]*" \d{3} (?:\d+|-)(?: "[^"]*" "[^"]*")?', re.ASCII
+)
 _TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 
 
@@ -32,7 +34,7 @@ def read_access_log(
                     continue
                 m = _LINE.match(line)
                 moment = None
-                if m:
+                if m and m.group(1).isascii():  # strptime reads "٠١" as a day too
                     try:
                         moment = datetime.strptime(m.group(1), _TIME_FORMAT)
                     except ValueError:

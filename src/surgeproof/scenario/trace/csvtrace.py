@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from surgeproof.scenario.errors import ScenarioError
+from surgeproof.scenario.numbers import parse_number
 from surgeproof.scenario.trace.grid import Sample, to_grid
 from surgeproof.scenario.trace.series import KST, UTC, Trace, parse_zone
 from surgeproof.scenario.trace.timestamps import parse_timestamp
@@ -129,9 +130,10 @@ def _zone_from_header(name: str) -> object | None:
 
 
 def _number(cell: str, column: str) -> float:
-    text = cell.strip().replace(",", "") if cell.count(",") and "." in cell else cell.strip()
+    # Exports pad cells with spaces and may group thousands ("1,234.5"); digits stay ASCII.
+    text = cell.strip(" ").replace(",", "") if cell.count(",") and "." in cell else cell.strip(" ")
     try:
-        value = float(text)
+        value = parse_number(text)
     except ValueError:
         raise ValueError(f"{column} is not a number: {cell.strip()!r}") from None
     if not math.isfinite(value) or value < 0:

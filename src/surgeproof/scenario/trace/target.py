@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from surgeproof.scenario.catalog import load_profile
 from surgeproof.scenario.errors import ScenarioError
+from surgeproof.scenario.numbers import is_number_text, parse_number
 
 _PROFILE = re.compile(
-    r"^profile:([A-Za-z0-9_.-]+)\.([A-Za-z_][A-Za-z0-9_]*)\s*(?:\*\s*(\d+(?:\.\d+)?))?$"
+    r"^profile:([A-Za-z0-9_.-]+)\.([A-Za-z_][A-Za-z0-9_]*)\s*(?:\*\s*(\d+(?:\.\d+)?))?$", re.ASCII
 )
 
 
@@ -33,12 +34,9 @@ class Target:
 
 def parse_target(text: str, option: str) -> Target:
     """``profile:upbit.peak``, ``profile:upbit.normal*0.3`` or a number of users."""
-    raw = text.strip().replace(" ", "")
-    try:
-        value = float(raw.replace("_", ""))
-    except ValueError:
-        pass
-    else:
+    raw = text.strip(" ").replace(" ", "")
+    if is_number_text(raw):  # plain ASCII decimal only: not "١٢٣", "1_000" or "nan"
+        value = parse_number(raw, "a number of users")
         if value < 0:
             raise ScenarioError(option, "", f"expected users >= 0, got {text!r}")
         return Target(value)

@@ -5,20 +5,20 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timezone
 
+from surgeproof.scenario.numbers import is_number_text
+
 
 def parse_timestamp(text: str, naive_zone: timezone) -> tuple[datetime, bool]:
     """(aware time, whether the text stated its zone); ValueError with a reason otherwise."""
     raw = text.strip()
     if not raw:
         raise ValueError("empty timestamp")
-    try:
-        number = float(raw)
-    except ValueError:
-        number = None
+    number = float(raw) if is_number_text(raw) else None  # not "١٢٣", "1_000" or "inf"
     if number is not None:
-        if not math.isfinite(number) or number < 1e8:
+        if not math.isfinite(number) or not 1e8 <= number < 1e13:
             raise ValueError(f"{raw!r} is not a Unix time")
         # 13 digits are milliseconds; 10 are seconds (both unambiguous for years 1973–2286)
+        # (and nothing beyond: datetime cannot hold year 10,000)
         seconds = number / 1000.0 if number >= 1e11 else number
         return datetime.fromtimestamp(seconds, UTC), True
     try:

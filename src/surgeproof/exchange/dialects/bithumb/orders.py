@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from surgeproof.exchange import operations as ops
+from surgeproof.exchange.decimal_text import whole_text
 from surgeproof.exchange.dialects.upbit.trading import OrderEndpoints, account_key, json_response
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.money import fmt
@@ -31,10 +32,10 @@ def engine_uuid(state, number: str) -> str | None:
     """The engine's uuid of a Bithumb order number (None when it is not one)."""
     if len(number) != len(PREFIX) + 15 or not number.startswith(PREFIX):
         return None
-    digits = number[len(PREFIX) :]
-    if not digits.isdigit():
+    seq = whole_text(number[len(PREFIX) :])
+    if seq is None or seq < 0:
         return None
-    order = state.engine.by_seq.get(int(digits))
+    order = state.engine.by_seq.get(seq)
     return order.uuid if order is not None else None
 
 

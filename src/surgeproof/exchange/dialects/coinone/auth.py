@@ -26,6 +26,7 @@ from collections import deque
 from aiohttp import web
 
 from surgeproof.exchange.accounts import Account
+from surgeproof.exchange.decimal_text import whole_value
 from surgeproof.exchange.errors import ApiError
 from surgeproof.exchange.routes import BODY, PARAMS
 from surgeproof.exchange.safe_json import loads_bounded
@@ -116,13 +117,12 @@ class CoinoneVerifier:
         order.append((now, key))
 
     def _use_number(self, token: str, nonce: object) -> None:
-        if isinstance(nonce, str) and nonce.isdigit() and len(nonce) < 20:
-            nonce = int(nonce)
-        if isinstance(nonce, bool) or not isinstance(nonce, int) or nonce <= 0:
+        number = whole_value(nonce)
+        if number is None or number <= 0:
             raise _refused("130", "V2 API Nonce value must be a positive integer")
-        if nonce < self._last_number.get(token, 0):
+        if number < self._last_number.get(token, 0):
             raise _refused("131", "V2 API Nonce is must be bigger then last nonce")
-        self._last_number[token] = nonce
+        self._last_number[token] = number
 
 
 def coinone_verifier(state: ExchangeState) -> CoinoneVerifier:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from surgeproof.exchange import operations as ops
+from surgeproof.exchange.decimal_text import whole_text
 from surgeproof.exchange.errors import ApiError, validation
 from surgeproof.exchange.marketdata import CANDLE_UNITS
 from surgeproof.exchange.routes import STATE
@@ -24,16 +26,7 @@ def _body(data: bytes) -> web.Response:
 
 
 def _count(request: web.Request, default: int, cap: int) -> int:
-    raw = request.query.get("count")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise validation("count must be a whole number") from None
-    if not 1 <= value <= cap:
-        raise validation(f"count must be between 1 and {cap}")
-    return value
+    return ops.count(request.query.get("count"), "count", default, 1, cap)
 
 
 def _market(request: web.Request) -> str:
@@ -72,10 +65,7 @@ async def orderbook(request: web.Request) -> web.Response:
 
 
 async def candles_minutes(request: web.Request) -> web.Response:
-    try:
-        unit = int(request.match_info["unit"])
-    except ValueError:
-        unit = -1
+    unit = whole_text(request.match_info["unit"])
     if unit not in CANDLE_UNITS:
         raise validation(f"unit must be one of {', '.join(map(str, CANDLE_UNITS))}")
     market = _market(request)
@@ -83,6 +73,8 @@ async def candles_minutes(request: web.Request) -> web.Response:
     to = None
     raw_to = request.query.get("to")
     if raw_to:
+        if len(raw_to) > 40 or not raw_to.isascii():
+            raise validation("to must be an ISO 8601 time")
         try:
             parsed = datetime.fromisoformat(raw_to.replace(" ", "T").replace("Z", "+00:00"))
         except ValueError:
