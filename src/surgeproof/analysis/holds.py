@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from surgeproof.analysis.groupstats import GroupStats
+from surgeproof.analysis.groupstats import AnsweredSeconds, GroupStats
 from surgeproof.analysis.judging import Judging, as_judging
 from surgeproof.analysis.slo import evaluate, judged_groups
 from surgeproof.scenario.model import Slo
+from surgeproof.scenario.slos import kind_of
 
 
 @dataclass(frozen=True)
@@ -116,18 +117,19 @@ def _judge(
     """(passed, deciding value, its group, where) over ``places``; None if none could judge."""
     worst_breach: tuple[float, float, str, str] | None = None
     worst: tuple[float, float, str, str] | None = None
+    kind = kind_of(slo)
     for place, where in places:
         stats = {g: group_stats(d) for g, d in (place.get("groups") or {}).items()}
         breaches, _ = evaluate([slo], stats, judging)
         for group in judged_groups(slo, stats, judging):
-            value = stats[group].metric(slo.metric)
+            value = kind.value(slo, stats[group])
             if value is None:
                 continue
-            ratio = value / slo.limit if slo.limit else float("inf") if value else 0.0
+            ratio = kind.excess(slo, value)
             if worst is None or ratio > worst[0]:
                 worst = (ratio, float(value), group, where)
         for b in breaches:
-            ratio = b.value / b.limit if b.limit else float("inf")
+            ratio = kind.excess(slo, b.value)
             if worst_breach is None or ratio > worst_breach[0]:
                 worst_breach = (ratio, b.value, b.group, where)
     if worst_breach is not None:
@@ -146,6 +148,7 @@ def group_stats(d: dict[str, Any]) -> GroupStats:
         error_ratio=d.get("error_ratio"),
         latency_ms=dict(d.get("latency_ms") or {}),
         service_ms=dict(d.get("service_ms") or {}),
+        seconds=AnsweredSeconds.from_dict(d["seconds"]) if d.get("seconds") else None,
     )
 
 

@@ -16,6 +16,7 @@ from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirement, Slo
+from surgeproof.scenario.slos import METRICS
 
 
 def settings_dict(
@@ -37,7 +38,7 @@ def settings_dict(
     min_samples = rules.pop("min_samples")
     return {
         "window_s": window_s,
-        "slos": [{"group": s.group, "metric": s.metric, "limit": s.limit} for s in slos],
+        "slos": [slo_settings(s) for s in slos],
         "slo_source": slo_source,
         "requirements": [{"figure": r.figure, "factor": r.factor} for r in requirements],
         "requirement_source": requirement_source,
@@ -50,9 +51,23 @@ def settings_dict(
     }
 
 
+def slo_settings(slo: Slo) -> dict[str, Any]:
+    """An SLO in its settings form (``options`` only when its kind has any)."""
+    out: dict[str, Any] = {"group": slo.group, "metric": slo.metric, "limit": slo.limit}
+    if slo.options:
+        out["options"] = dict(slo.options)
+    return out
+
+
 def as_slos(items: Sequence[Slo | Mapping[str, Any]]) -> tuple[Slo, ...]:
-    """SLOs given as records or as their settings form."""
-    return tuple(_record(Slo, item, "SLO") for item in items)
+    """SLOs given as records or as their settings form; a metric no SLO kind has is refused."""
+    out = tuple(_record(Slo, item, "SLO") for item in items)
+    for slo in out:
+        if slo.metric not in METRICS:
+            raise UserError(
+                f"SLO {slo.group} {slo.metric}: unknown metric (known: {', '.join(METRICS)})"
+            )
+    return out
 
 
 def as_requirements(items: Sequence[Requirement | Mapping[str, Any]]) -> tuple[Requirement, ...]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 class Check:
     """One requirement, judged: what was measured against which limit, and whether it held."""
 
-    kind: str  # "ceiling" | "latency" | "error_ratio" | "regression"
+    kind: str  # "ceiling", "regression", or the SLO's kind ("latency", "error_ratio", ...)
     name: str  # "ceiling >= peak * 1.2", "login p99 <= 800 ms"
     passed: bool
     measured: str  # "412,000 concurrent users", "rendered with its unit"

@@ -18,7 +18,8 @@ from surgeproof.analysis.holds import ceiling_holds, slo_holds
 from surgeproof.errors import UserError
 from surgeproof.report.checks import Check, GateResult
 from surgeproof.report.requirements import CeilingRequirement, SloRequirement
-from surgeproof.scenario.model import CapacityProfile, Slo
+from surgeproof.scenario.model import CapacityProfile
+from surgeproof.scenario.slos import kind_of
 
 
 def judge_run(
@@ -86,22 +87,12 @@ def judge_ceiling(
 def judge_slo(analysis: dict[str, Any], req: SloRequirement, *, up_to_real: float | None) -> Check:
     """The SLO as the analysis judges it, over the steady-state windows up to ``up_to_real``."""
     slo = req.slo
-    unit = "" if slo.metric == "error_ratio" else " ms"
-    limit = f"<= {_fmt(slo.limit, slo.metric)}{unit}"
+    kind = kind_of(slo)
+    limit = kind.format_limit(slo)
     held = slo_holds(analysis, slo, up_to_real=up_to_real)
     name = f"{slo} ({held.scope})"
     if held.passed is None or held.value is None:
-        return Check(_kind(slo), name, False, "no data", limit, req.origin, held.note)
+        return Check(kind.name, name, False, "no data", limit, req.origin, held.note)
     on = f" on {held.group}" if slo.group == "*" and held.group else ""
-    measured = f"{_fmt(held.value, slo.metric)}{unit}{on} {held.where}"
-    return Check(_kind(slo), name, held.passed, measured, limit, req.origin)
-
-
-def _kind(slo: Slo) -> str:
-    return "error_ratio" if slo.metric == "error_ratio" else "latency"
-
-
-def _fmt(value: float, metric: str) -> str:
-    if metric == "error_ratio":
-        return f"{value:.4g} ({value:.2%})"
-    return f"{value:,.1f}"
+    measured = f"{kind.format_value(slo, held.value)}{on} {held.where}"
+    return Check(kind.name, name, held.passed, measured, limit, req.origin)

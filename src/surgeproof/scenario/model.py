@@ -6,6 +6,7 @@ schedule a run follows (target users at time t) lives in ``surgeproof.scenario.p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,15 +88,27 @@ class StepSearch:
 
 @dataclass(frozen=True)
 class Slo:
-    """One service-level objective: a latency percentile (ms) or an error ratio, per group."""
+    """One service-level objective on an endpoint group; its kind (``scenario.slos``) says what
+    the metric measures, in which unit, and which way it breaks."""
 
     group: str  # one of GROUPS, or "*"
-    metric: str  # "p50" | "p90" | "p95" | "p99" | "p99.9" | "max" | "error_ratio"
-    limit: float  # milliseconds for percentiles, a ratio in [0, 1] for error_ratio
+    metric: str  # a metric of some SLO kind: "p99", "error_ratio", ...
+    limit: float  # in the kind's unit: milliseconds for percentiles, a ratio for error_ratio
+    #: The kind's further settings, as sorted (name, number) pairs; a mapping is accepted.
+    options: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+
+    def option(self, name: str) -> float | None:
+        """The value of option ``name``, None when not given."""
+        return dict(self.options).get(name)
 
     def __str__(self) -> str:
-        unit = "" if self.metric == "error_ratio" else " ms"
-        return f"{self.group} {self.metric} <= {self.limit:g}{unit}"
+        from surgeproof.scenario.slos import kind_of
+
+        return kind_of(self).text(self)
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,7 @@ from surgeproof.scenario.model import (
     SurgePhase,
     UsersExpr,
 )
-
-#: SLO metrics a scenario may name: latency percentiles (ms), the maximum, the error ratio.
-SLO_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "error_ratio")
+from surgeproof.scenario.slos import METRICS, kind_of
 
 SCENARIO_KEYS = (
     "name", "description", "profile", "dialect", "model", "clock_start", "slos", "requirements",
@@ -273,16 +271,20 @@ def _search(f: Field) -> StepSearch:
 
 
 def _slos(f: Field) -> list[Slo]:
-    s = f.fields(("group", *SLO_METRICS), required=("group",))
+    return parse_slo_entry(f, GROUPS)
+
+
+def parse_slo_entry(f: Field, groups: tuple[str, ...] | None) -> list[Slo]:
+    """The SLOs of one ``{group: G, <metric>: <limit>, ...}`` entry, each parsed by its kind;
+    ``groups`` = the groups it may name besides ``*`` (None: any)."""
+    s = f.fields(("group", *METRICS), required=("group",))
     group = s["group"].text()
-    if group != "*" and group not in GROUPS:
-        raise s["group"].expected(f"one of {', '.join(GROUPS)} or '*'")
+    if groups is not None and group != "*" and group not in groups:
+        raise s["group"].expected(f"one of {', '.join(groups)} or '*'")
     metrics = [k for k in s if k != "group"]
     if not metrics:
-        raise f.error(f"expected at least one of {', '.join(SLO_METRICS)}")
-    return [
-        Slo(group, m, s[m].ratio() if m == "error_ratio" else s[m].latency_ms()) for m in metrics
-    ]
+        raise f.error(f"expected at least one of {', '.join(METRICS)}")
+    return [kind_of(m).parse(group, m, s[m]) for m in metrics]
 
 
 def _requirements(f: Field) -> tuple[Requirement, ...]:

@@ -181,7 +181,11 @@ class Plan:
                 {"start_s": a, "end_s": b, "users": u, "label": label}
                 for a, b, u, label in self.steady_windows()
             ],
-            "slos": [{"group": s.group, "metric": s.metric, "limit": s.limit} for s in sc.slos],
+            "slos": [
+                {"group": s.group, "metric": s.metric, "limit": s.limit}
+                | ({"options": dict(s.options)} if s.options else {})
+                for s in sc.slos
+            ],
             "requirements": [
                 {
                     "figure": r.figure,
