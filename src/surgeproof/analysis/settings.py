@@ -7,6 +7,7 @@ named), each with where it came from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -16,7 +17,7 @@ from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirement, Slo
-from surgeproof.scenario.slos import METRICS
+from surgeproof.scenario.slos import METRICS, kind_of
 
 
 def settings_dict(
@@ -66,6 +67,17 @@ def as_slos(items: Sequence[Slo | Mapping[str, Any]]) -> tuple[Slo, ...]:
         if slo.metric not in METRICS:
             raise UserError(
                 f"SLO {slo.group} {slo.metric}: unknown metric (known: {', '.join(METRICS)})"
+            )
+        wanted = sorted(kind_of(slo).options)
+        try:
+            given = sorted(str(name) for name, _ in slo.options)
+            numbers = all(type(v) in (int, float) and math.isfinite(v) for _, v in slo.options)
+        except (TypeError, ValueError):
+            given, numbers = ["(not a mapping)"], False
+        if given != wanted or not numbers:
+            raise UserError(
+                f"SLO {slo.group} {slo.metric}: expected options {wanted or 'none'} (numbers), "
+                f"got {given or 'none'}"
             )
     return out
 

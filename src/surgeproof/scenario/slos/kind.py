@@ -58,6 +58,8 @@ class SloKind:
     unit: str = ""
     #: The example a parse error shows (``{group: orders, p99: 800ms}``).
     example: str = ""
+    #: Names of the options (``Slo.options``) every SLO of the kind carries, beside its limit.
+    options: tuple[str, ...] = ()
 
     def parse(self, group: str, metric: str, f: Field) -> Slo:
         """The SLO an entry's ``metric: value`` states, or a ScenarioError naming ``f``."""
