@@ -129,6 +129,26 @@ def test_unusable_input_exits_2(tmp_path, step_run, capsys):
     assert "no figure 'peek'" in err
 
 
+def test_any_requirement_kind_on_the_command_line_and_an_unknown_one_is_one_line(step_run, capsys):
+    assert gate(step_run, "--no-scenario", "--require", "ceiling: peak*1.1") == 0
+    assert "PASS  ceiling >= peak * 1.1 (594,000): measured 600,000 real" in (
+        capsys.readouterr().out
+    )
+    assert gate(step_run, "--require", "basel: 3") == 2
+    err = capsys.readouterr().err
+    assert "--require: unknown requirement 'basel'; known: ceiling" in err
+    assert err.count("\n") == 1
+
+
+def test_a_gate_line_names_the_rules_source(step_run, capsys):
+    gate(step_run, "--no-scenario", "--require-ceiling", "peak*1.2", "--require-ceiling", "1")
+    out = capsys.readouterr().out
+    fss = "source: FSS inspection findings on the 3 Dec 2024 exchange outages, published 6 Feb 2025"
+    assert f"failed at 700,000 real users: * error_ratio <= 0.01; {fss}" in out
+    assert "PASS  ceiling >= 1: measured 600,000 real concurrent users, limit >= 1 real " in out
+    assert "source: your figure" in out
+
+
 def test_markdown_summary_goes_to_the_file_and_the_ci_job_summary(step_run, tmp_path, monkeypatch):
     step_summary = tmp_path / "github_step_summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))

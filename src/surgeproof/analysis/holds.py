@@ -1,7 +1,8 @@
-"""Whether an SLO or a ceiling requirement holds on a finished analysis, by its own rules.
+"""Whether an SLO holds on a finished analysis, by its own rules (requirements: see
+``analysis.requirements``).
 
-The gate judges the scenario's requirements and the ones its flags add (``--max-p99 login=800ms``,
-``--require-ceiling 600000``) with these functions, on what ``analysis.json`` holds: the same
+The gate judges the scenario's SLOs and the ones its flags add (``--max-p99 login=800ms``,
+``--max-error-ratio 1%``) with these functions, on what ``analysis.json`` holds: the same
 SLO evaluation (``slo.evaluate``: ``*`` is every group on its own, the sample minimums of
 ``settings``) over the same levels, so a flag can never be judged by another rule than the
 analysis.
@@ -30,16 +31,6 @@ class SloHolds:
     where: str  # "in window step-4 (70 sim. users)" | "over the whole run" | ""
     scope: str  # "steady-state windows", "... up to 594,000 real users", "whole run"
     note: str = ""
-
-
-@dataclass(frozen=True)
-class CeilingHolds:
-    """The measured ceiling (real users) against a required figure."""
-
-    passed: bool
-    ceiling_real: float | None
-    required: float
-    note: str
 
 
 def judging_of(analysis: dict[str, Any]) -> Judging:
@@ -83,32 +74,6 @@ def slo_holds(analysis: dict[str, Any], slo: Slo, *, up_to_real: float | None = 
         )
     passed, value, group, where = found
     return SloHolds(slo, passed, value, group, where, scope)
-
-
-def ceiling_holds(analysis: dict[str, Any], required_real: float) -> CeilingHolds:
-    """The last level that held every SLO (real users) against ``required_real``."""
-    ceiling = analysis.get("ceiling") or {}
-    last = (ceiling.get("real") or {}).get("last_pass_users")
-    if last is None:
-        why = {
-            "upper_bound": "no level held the SLOs: even the lowest measured level failed",
-            "none": "no conclusive level: nothing can be claimed",
-        }.get(str(ceiling.get("status")), "no ceiling was measured")
-        return CeilingHolds(False, None, required_real, why)
-    passed = float(last) >= required_real
-    note = ""
-    if not passed:
-        first = (ceiling.get("real") or {}).get("first_fail_users")
-        if first is not None:
-            failed = (ceiling.get("failed_first") or {}).get("slo")
-            note = f"failed at {float(first):,.0f} {_real_words(analysis)}" + (
-                f": {failed}" if failed else ""
-            )
-        else:
-            note = "not demonstrated: no level at or above the required load was measured"
-        if ceiling.get("generator_bound"):
-            note += "; levels above were generator-bound (no ceiling claimed there)"
-    return CeilingHolds(passed, float(last), required_real, note)
 
 
 def _judge(

@@ -421,6 +421,9 @@ def _input(
             "cancelled": census.cancelled,
         },
         "window_s": window_s,
+        # A program that climbs past the ceiling on purpose (a step search) offers more load
+        # than a surge would: its peak is a probe, not the run's peak load.
+        "probing": bool((meta.get("scenario") or {}).get("search")),
     }
 
 

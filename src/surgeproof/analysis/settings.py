@@ -17,6 +17,8 @@ from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirement, Slo
+from surgeproof.scenario.requirements import from_settings as requirement_from_settings
+from surgeproof.scenario.requirements import settings_of as requirement_settings
 from surgeproof.scenario.slos import METRICS, kind_of
 
 
@@ -41,7 +43,7 @@ def settings_dict(
         "window_s": window_s,
         "slos": [slo_settings(s) for s in slos],
         "slo_source": slo_source,
-        "requirements": [{"figure": r.figure, "factor": r.factor} for r in requirements],
+        "requirements": [requirement_settings(r) for r in requirements],
         "requirement_source": requirement_source,
         "tolerance": tol,
         "min_samples": min_samples,
@@ -83,8 +85,22 @@ def as_slos(items: Sequence[Slo | Mapping[str, Any]]) -> tuple[Slo, ...]:
 
 
 def as_requirements(items: Sequence[Requirement | Mapping[str, Any]]) -> tuple[Requirement, ...]:
-    """Requirements given as records or as their settings form."""
-    return tuple(_record(Requirement, item, "requirement") for item in items)
+    """Requirements given as records or as their settings form (its kind reads it back); an
+    unknown kind or a form its kind cannot read is a one-line UserError."""
+    out = []
+    for item in items:
+        if isinstance(item, Requirement):
+            out.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise UserError(f"requirement: expected a Requirement or a mapping, got {item!r}")
+        try:
+            out.append(requirement_from_settings(dict(item)))
+        except KeyError as exc:
+            raise UserError(f"requirement {dict(item)!r}: unknown kind or missing {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"requirement {dict(item)!r}: {exc}") from None
+    return tuple(out)
 
 
 def as_tolerance(

@@ -21,7 +21,7 @@ def junit_xml(result: GateResult, *, elapsed_s: float = 0.0) -> str:
         tests=str(len(result.checks)),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(len(result.skipped)),
         time=f"{elapsed_s:.3f}",
     )
     props = ET.SubElement(suite, "properties")
@@ -32,7 +32,9 @@ def junit_xml(result: GateResult, *, elapsed_s: float = 0.0) -> str:
         case = ET.SubElement(
             suite, "testcase", classname=f"surgeproof.gate.{check.kind}", name=check.name, time="0"
         )
-        if check.passed:
+        if not check.applicable:
+            ET.SubElement(case, "skipped", message=check.message)
+        elif check.passed:
             ET.SubElement(case, "system-out").text = f"{check.message} (from {check.origin})"
         else:
             failure = ET.SubElement(case, "failure", message=check.message, type=check.kind)

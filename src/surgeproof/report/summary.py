@@ -16,15 +16,19 @@ def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
     else:
         head = f"## ❌ surgeproof gate failed: {failed} of {len(result.checks)} requirements failed"
     lines = [head, "", f"Run `{result.run_id}` (`{result.run_dir}`)", ""]
-    lines += ["| | requirement | measured | limit | from |", "|---|---|---|---|---|"]
+    lines += [
+        "| | requirement | measured | limit | from | source |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in result.checks:
-        mark = "✅" if c.passed else "❌"
+        mark = "⏭️" if not c.applicable else "✅" if c.passed else "❌"
         measured = c.measured + (f" — {c.note}" if c.note else "")
         lines.append(
-            f"| {mark} | {_cell(c.name)} | {_cell(measured)} | {_cell(c.limit)} | `{c.origin}` |"
+            f"| {mark} | {_cell(c.name)} | {_cell(measured)} | {_cell(c.limit)} | `{c.origin}` "
+            f"| {_cell(c.source)} |"
         )
     if not result.checks:
-        lines.append("| ⚠️ | no requirements given | | | |")
+        lines.append("| ⚠️ | no requirements given | | | | |")
     if result.caveats:
         lines += ["", "**Read with:**", *(f"* {_cell(c)}" for c in result.caveats)]
     if report_path:

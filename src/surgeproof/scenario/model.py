@@ -113,10 +113,29 @@ class Slo:
 
 @dataclass(frozen=True)
 class Requirement:
-    """A gate requirement on the measured ceiling, e.g. ``ceiling >= peak * 1.2``."""
+    """A rule the run is held to; its kind (``scenario.requirements``) says how it is judged.
+    The default kind: the measured ceiling against a profile figure, ``ceiling >= peak * 1.2``."""
 
-    figure: str
+    #: A capacity-profile figure it is stated against, or None.
+    figure: str | None = None
+    #: That figure's factor; with no figure, a number of real users (where the kind takes one).
     factor: float = 1.0
+    kind: str = "ceiling"
+    #: The kind's own quantities, as sorted (name, number) pairs; a mapping is accepted.
+    options: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+
+    def option(self, name: str) -> float | None:
+        """The value of option ``name``, None when not given."""
+        return dict(self.options).get(name)
+
+    def __str__(self) -> str:
+        from surgeproof.scenario.requirements import requirement_text
+
+        return requirement_text(self)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ from surgeproof.scenario.model import (
     SurgePhase,
     UsersExpr,
 )
+from surgeproof.scenario.requirements import kind_of as requirement_kind
+from surgeproof.scenario.requirements import parse_requirement
 from surgeproof.scenario.slos import METRICS, kind_of
 
 SCENARIO_KEYS = (
@@ -112,7 +114,8 @@ def check_figures(scenario: Scenario, profile: CapacityProfile, top: dict[str, F
         check(scenario.search.max_users, s["max"])
     if "requirements" in top:
         for req, f in zip(scenario.requirements, top["requirements"].items(), strict=True):
-            check(UsersExpr(req.factor, req.figure), f)
+            for expr in requirement_kind(req).figures_used(req):
+                check(expr, f)
 
 
 def parse_users(f: Field) -> UsersExpr:
@@ -288,13 +291,7 @@ def parse_slo_entry(f: Field, groups: tuple[str, ...] | None) -> list[Slo]:
 
 
 def _requirements(f: Field) -> tuple[Requirement, ...]:
-    out = []
-    for item in f.items():
-        expr = parse_users(item)
-        if expr.figure is None:
-            raise item.expected("a figure expression like 'peak * 1.2'")
-        out.append(Requirement(figure=expr.figure, factor=expr.value))
-    return tuple(out)
+    return tuple(parse_requirement(item) for item in f.items())
 
 
 def _clock_start(f: Field) -> str:

@@ -16,11 +16,13 @@ from surgeproof.scenario.bounds import MAX_DURATION_S, MAX_SCALE, MAX_USERS, MIN
 from surgeproof.scenario.errors import ScenarioError
 from surgeproof.scenario.model import (
     CapacityProfile,
+    Requirement,
     RetryPolicy,
     Scenario,
     Slo,
     UsersExpr,
 )
+from surgeproof.scenario.requirements import kind_of as requirement_kind
 
 
 @dataclass(frozen=True)
@@ -83,16 +85,17 @@ class ResolvedSearch:
 
 @dataclass(frozen=True)
 class ResolvedRequirement:
-    """A gate requirement with its figure looked up: the ceiling must reach ``real_users``."""
+    """A requirement with the figures it names looked up (its kind says how it reads)."""
 
-    figure: str
-    factor: float
-    real_users: float
-    users: float  # simulated
+    requirement: Requirement
+    text: str
+    #: The first figure it names, in real and simulated users (None: it names none).
+    real_users: float | None
+    users: float | None
     unit: str
 
     def __str__(self) -> str:
-        return f"ceiling >= {self.figure} * {self.factor:g} = {self.real_users:,.0f} {self.unit}"
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,7 @@ class Plan:
             ],
             "requirements": [
                 {
-                    "figure": r.figure,
-                    "factor": r.factor,
+                    **requirement_kind(r.requirement).settings(r.requirement),
                     "real_users": r.real_users,
                     "users": r.users,
                     "unit": r.unit,
@@ -307,10 +309,21 @@ def resolve(
 
     requirements = []
     for i, r in enumerate(scenario.requirements):
-        value = real(UsersExpr(r.factor, r.figure), f"requirements[{i}]")
-        unit = profile.figures[r.figure].unit if profile else "concurrent users"
+        kind = requirement_kind(r)
+        exprs = kind.figures_used(r)
+        values = tuple(real(expr, f"requirements[{i}]") for expr in exprs)
+        unit = "concurrent users"
+        if profile is not None and exprs and exprs[0].figure is not None:
+            unit = profile.figures[exprs[0].figure].unit
+        first = values[0] if values else None
         requirements.append(
-            ResolvedRequirement(r.figure, r.factor, value, value * user_scale, unit)
+            ResolvedRequirement(
+                r,
+                kind.plan_text(r, values, unit),
+                first,
+                None if first is None else first * user_scale,
+                unit,
+            )
         )
 
     duration_s = t if search is None else search.max_duration_s
