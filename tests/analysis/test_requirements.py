@@ -18,6 +18,8 @@ def test_the_evidence_is_what_the_document_measured_scaled_back(tmp_path):
     assert (ev.ceiling_real, ev.first_fail_real) == (750_000, 900_000)
     assert (ev.top_conclusive_real, ev.lowest_fail_real) == (900_000, 900_000)
     assert ev.ceiling_rps_real == a["ceiling"]["last_pass"]["achieved_rps"] / 0.0001
+    [failed] = [lv for lv in a["levels"] if lv["label"] == a["ceiling"]["first_fail"]["label"]]
+    assert ev.first_fail_rps_real == failed["asked_rps"] / 0.0001
     assert ev.peak_load_real == 900_000 and not ev.peak_load_is_probe
     assert ev.real_words == "real users" and ev.profile == UPBIT
     assert ev.recovery is not None and ev.recovery.faults == 0  # no fault: nothing to recover

@@ -46,6 +46,7 @@ def evidence(**changes: object) -> Evidence:
         "top_conclusive_real": 700_000.0,
         "lowest_fail_real": 700_000.0,
         "ceiling_rps_real": 1_200.0,
+        "first_fail_rps_real": 1_350.0,
         "peak_load_real": 500_000.0,
         "peak_load_is_probe": False,
         "recovery": Recovery(faults=1, worst_s=90.0, worst="target down at t=60 s"),

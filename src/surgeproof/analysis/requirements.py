@@ -29,8 +29,17 @@ def evidence_of(analysis: Mapping[str, Any]) -> Evidence:
         (_users(lv) / user_scale for lv in conclusive if lv.get("verdict") == "fail"),
         default=None,
     )
-    last_pass = ceiling.get("last_pass") or {}
-    rps = last_pass.get("achieved_rps")
+    last_pass, first_fail = ceiling.get("last_pass") or {}, ceiling.get("first_fail") or {}
+    failed = next(
+        (
+            lv
+            for lv in conclusive
+            if first_fail
+            and lv.get("start_ns") == first_fail.get("start_ns")
+            and lv.get("label") == first_fail.get("label")
+        ),
+        {},
+    )
     offered = [u for u in (analysis.get("timeseries") or {}).get("offered_users") or [] if u]
     settings = analysis.get("settings") or {}
     profile = settings.get("profile")
@@ -46,7 +55,8 @@ def evidence_of(analysis: Mapping[str, Any]) -> Evidence:
         generator_bound=bool(ceiling.get("generator_bound")),
         top_conclusive_real=top,
         lowest_fail_real=lowest_fail,
-        ceiling_rps_real=float(rps) / user_scale if isinstance(rps, int | float) else None,
+        ceiling_rps_real=_real_rps(last_pass.get("achieved_rps"), user_scale),
+        first_fail_rps_real=_real_rps(failed.get("asked_rps"), user_scale),
         peak_load_real=max(offered) / user_scale if offered else None,
         peak_load_is_probe=bool((analysis.get("input") or {}).get("probing")),
         recovery=recovery_of(analysis),
@@ -104,3 +114,9 @@ def _users(level: Mapping[str, Any]) -> float:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
+
+
+def _real_rps(rps: Any, user_scale: float) -> float | None:
+    """A measured (simulated-scale) rate scaled back: each simulated user stands for
+    1 / user_scale real ones with the same per-user rate."""
+    return float(rps) / user_scale if isinstance(rps, int | float) else None

@@ -56,8 +56,11 @@ class Evidence:
     #: The highest conclusive level and the lowest failing one (real users).
     top_conclusive_real: float | None
     lowest_fail_real: float | None
-    #: Achieved throughput (req/s, real scale) of the level the ceiling names.
+    #: The throughput bracket (req/s, real scale): what the level the ceiling names achieved,
+    #: and what the users of the first level that failed above it asked for (no load between
+    #: the two that held the SLOs can have been served faster than that).
     ceiling_rps_real: float | None
+    first_fail_rps_real: float | None
     #: The most users the run offered at once (real), and whether a program offered it on
     #: purpose beyond the ceiling (a step search climbs until a level fails).
     peak_load_real: float | None
