@@ -80,5 +80,11 @@ def test_the_gate_judges_the_recovery_of_an_injected_outage(tmp_path, capsys):
     assert main(["gate", str(run), "--no-scenario", "--require", "rto: 1s"]) == 1
     # Without a fault there is nothing to judge: skipped, neither passing nor failing the gate.
     quiet = write_step_run(tmp_path / "quiet")
-    assert main(["gate", str(quiet), "--no-scenario", "--require", "rto: 1s"]) == 0
+    junit, summary = tmp_path / "junit.xml", tmp_path / "summary.md"
+    args = ["--require", "rto: 1s", "--junit", str(junit), "--summary", str(summary)]
+    assert main(["gate", str(quiet), "--no-scenario", *args]) == 0
     assert "SKIP  recovery time objective" in capsys.readouterr().out
+    assert 'skipped="1"' in junit.read_text() and "<skipped " in junit.read_text()
+    assert summary.read_text().startswith(
+        "## ✅ surgeproof gate passed: 0 requirements hold, 1 not applicable"
+    )

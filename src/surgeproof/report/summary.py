@@ -11,8 +11,10 @@ from surgeproof.report.checks import GateResult
 def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
     """A heading with the outcome, a table of every check, the caveats, the report's path."""
     failed = len(result.failures)
+    skipped = len(result.skipped)
     if result.passed:
-        head = f"## ✅ surgeproof gate passed: {len(result.checks)} requirements hold"
+        head = f"## ✅ surgeproof gate passed: {len(result.checks) - skipped} requirements hold"
+        head += f", {skipped} not applicable" if skipped else ""
     else:
         head = f"## ❌ surgeproof gate failed: {failed} of {len(result.checks)} requirements failed"
     lines = [head, "", f"Run `{result.run_id}` (`{result.run_dir}`)", ""]
