@@ -55,6 +55,7 @@ from surgeproof.rundir.reader import (
 )
 from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, RunDirError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
+from surgeproof.scenario.programs import kind_of_run as program_of_run
 
 __all__ = [
     "ANALYSIS_FILE",
@@ -423,8 +424,15 @@ def _input(
         "window_s": window_s,
         # A program that climbs past the ceiling on purpose (a step search) offers more load
         # than a surge would: its peak is a probe, not the run's peak load.
-        "probing": bool((meta.get("scenario") or {}).get("search")),
+        "probing": _probing(meta),
     }
+
+
+def _probing(meta: dict[str, Any]) -> bool:
+    """Whether the run's program climbs past the ceiling on purpose (run.json's scenario)."""
+    scenario = meta.get("scenario")
+    kind = program_of_run(scenario) if isinstance(scenario, dict) else None
+    return bool(kind is not None and kind.probes)
 
 
 def _generator(

@@ -7,8 +7,11 @@ schedule a run follows (target users at time t) lives in ``surgeproof.scenario.p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from surgeproof.scenario.programs.program import ProgramConfig
 
 #: User behaviours the load layer implements; a mix names some of these.
 BEHAVIOURS = ("market_watcher", "app_user", "panic_seller", "api_bot", "retrying_client")
@@ -45,45 +48,6 @@ class RetryPolicy:
     max_attempts: int = 3
     backoff_s: float = 0.0  # 0 = immediate re-send, the amplifying kind
     backoff_factor: float = 2.0
-
-
-@dataclass(frozen=True)
-class SurgePhase:
-    """One stretch of the timeline: move to ``users`` over ``ramp_s``, then hold until its end."""
-
-    name: str
-    duration_s: float
-    users: UsersExpr
-    ramp_s: float = 0.0
-    mix: dict[str, float] = field(default_factory=lambda: {"market_watcher": 1.0})
-    #: Multiplier on every user's own request rate (panic > 1).
-    intensity: float = 1.0
-    #: Optional whole-run request-rate target (req/s, real scale) for this phase.
-    request_rate: float | None = None
-    #: Share of sell orders among order submissions in this phase (0.5 = balanced).
-    sell_bias: float = 0.5
-    retry: RetryPolicy | None = None
-    #: Whether the hold part (after the ramp) is a steady-state window for the ceiling.
-    steady: bool = True
-    #: Every market watcher drops its websocket at phase start and reconnects/resubscribes.
-    reconnect: bool = False
-    #: Arrival (or departure) rate in real users per second; when set, the ramp lasts as long as
-    #: reaching ``users`` at this rate takes (``ramp_s`` is then 0 and ignored).
-    arrival_rate: float | None = None
-
-
-@dataclass(frozen=True)
-class StepSearch:
-    """Stepwise search for the ceiling: coarse steps up to a failure, then bisection."""
-
-    start: UsersExpr
-    max_users: UsersExpr
-    step_factor: float = 1.5  # next coarse level = previous * step_factor
-    hold_s: float = 30.0  # steady-state window per level
-    settle_s: float = 5.0  # ramp/settling time before each window, not judged
-    resolution: float = 0.05  # stop once (fail - pass) / pass <= resolution
-    mix: dict[str, float] = field(default_factory=lambda: {"app_user": 1.0})
-    intensity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -163,12 +127,13 @@ class CapacityProfile:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A surge to replay: a timeline of phases, or a step search; the SLOs it is judged by."""
+    """A surge to replay: one load program (a timeline of phases, a step search, ...), the SLOs
+    it is judged by and the requirements it is held to."""
 
     name: str
     description: str
-    phases: tuple[SurgePhase, ...] = ()
-    search: StepSearch | None = None
+    #: The program's config (``scenario.programs``); None only for a record that is not run.
+    program: ProgramConfig | None = None
     slos: tuple[Slo, ...] = ()
     requirements: tuple[Requirement, ...] = ()
     profile: str | None = None
@@ -181,6 +146,7 @@ class Scenario:
     source_path: str | None = None
 
     @property
-    def duration_s(self) -> float:
-        """Length of the timeline in (unscaled) seconds; 0 for a step search."""
-        return sum(p.duration_s for p in self.phases)
+    def behaviours(self) -> frozenset[str]:
+        """Every behaviour the program gives a share of users (known before resolving it)."""
+        mixes = self.program.mixes() if self.program is not None else []
+        return frozenset(b for m in mixes for b, share in m.items() if share > 0)
