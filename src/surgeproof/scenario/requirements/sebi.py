@@ -138,7 +138,14 @@ def _capacity(ev: Evidence, required: float, said: str) -> tuple[str, str]:
 
 def _projected(req: Requirement) -> UsersExpr:
     """The projected peak load: a figure times a factor, or a number of real users."""
-    return UsersExpr(req.factor, req.figure)
+    return _Projected(req.factor, req.figure)
+
+
+class _Projected(UsersExpr):
+    """A users expression that reads as written: ``peak``, not ``peak * 1``."""
+
+    def __str__(self) -> str:
+        return self.figure if self.figure and self.value == 1 else super().__str__()
 
 
 KIND = Sebi()
