@@ -27,9 +27,9 @@ from surgeproof.load.accounts import accounts_for_target
 from surgeproof.load.collector import Collector
 from surgeproof.load.context import LoadContext
 from surgeproof.load.dialect_choice import choose_dialect, ws_url_for
+from surgeproof.load.judge import level_judge
 from surgeproof.load.meta import DRIVER_PLAIN_LOCUST, iso_pair, run_meta
-from surgeproof.load.options import copy_inputs
-from surgeproof.load.program import TimelineProgram
+from surgeproof.load.options import RunOptions, copy_inputs
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.sampler import Sampler
 from surgeproof.load.target import is_loopback_url
@@ -78,6 +78,7 @@ class TimelineShape(surge_shape.SurgeShape):
         if getattr(env, "surgeproof", None) is None:
             _setup(env)
         t_s = (time.time_ns() - self.t0_ns) / 1e9
+        self.program.advance(t_s, self.t0_ns)
         if self.program.users_for_tick(t_s) is None:
             self.finished = True
             return None  # plain Locust: the shape ends the test at the timeline's end
@@ -112,7 +113,12 @@ class _PlainRun:
         (self.run_dir / DIALECT_COPY).write_text(self.dialect.dialect.text, encoding="utf-8")
         shape = environment.shape_class
         self.shape = shape if isinstance(shape, TimelineShape) else None
-        self.program = TimelineProgram(self.plan, closed_model=self.plan.scenario.model == "closed")
+        # A program that judges levels as it goes (a step search) reads this run directory.
+        self.program = self.plan.program.runtime(
+            level_judge(self.run_dir, self.plan.slos),
+            judge_delay_s=RunOptions.timeout_s + 1.5,
+            closed_model=self.plan.scenario.model == "closed",
+        )
         if self.shape is not None:
             self.shape.program = self.program
         self.t0_ns = self.shape.t0_ns if self.shape is not None else now_ns()

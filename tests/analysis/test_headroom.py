@@ -43,7 +43,8 @@ def test_bad_requirement_is_a_user_error():
 
 def test_sentences_say_headroom_and_shortfall():
     scale = Scale(user_scale=0.001)
-    c = compare_with_profile(UPBIT, 707_400, [Requirement("peak", 1.2)], scale)
+    # The requirement on the peak figure, as its kind judged it (met).
+    c = compare_with_profile(UPBIT, 707_400, {"peak": (1.2, True)}, scale)
     by = {f["key"]: f for f in c["figures"]}
     assert by["peak"]["sentence"].startswith(
         "holds the 3 Dec peak figure (540,000 concurrent users) with 31% headroom"

@@ -80,3 +80,12 @@ def test_malformed_settings_are_a_one_line_user_error(run):
         analyze_run(run, tolerance={"late_sec": 1})
     with pytest.raises(UserError, match="SLO"):
         analyze_run(run, slos=[{"group": "orders", "p99": 800}])
+    with pytest.raises(UserError, match="SLO orders p42: unknown metric"):
+        analyze_run(run, slos=[{"group": "orders", "metric": "p42", "limit": 800}])
+    # An SLO's options are its kind's: none for a percentile, each a finite number.
+    with pytest.raises(UserError, match=r"SLO orders p99: expected options none"):
+        analyze_run(
+            run, slos=[{"group": "orders", "metric": "p99", "limit": 800, "options": {"x": 1}}]
+        )
+    with pytest.raises(UserError, match=r"SLO orders p99: expected options none"):
+        analyze_run(run, slos=[{"group": "orders", "metric": "p99", "limit": 800, "options": "x"}])

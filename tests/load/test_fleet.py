@@ -10,13 +10,15 @@ import pytest
 
 from surgeproof.load import fleet_figures
 from surgeproof.load.fd_budget import RESERVE_FDS, fds_per_user
-from surgeproof.load.fleet import SEARCH_PHASE, HostSpec, plan_fleet
+from surgeproof.load.fleet import HostSpec, plan_fleet
 from surgeproof.load.fleet_figures import FleetFigures
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
 from surgeproof.rundir.schema import RECORD_DTYPE
 from surgeproof.scenario.catalog import load_profile, load_scenario
-from surgeproof.scenario.model import RetryPolicy, Scenario, StepSearch, SurgePhase, UsersExpr
+from surgeproof.scenario.model import RetryPolicy, Scenario, UsersExpr
 from surgeproof.scenario.plan import resolve
+from surgeproof.scenario.programs.step_search import SEARCH_PHASE, StepSearch
+from surgeproof.scenario.programs.timeline import SurgePhase, Timeline
 
 FIG = FleetFigures()
 HOST = HostSpec(cores=4, memory_bytes=16 * 2**30, fd_limit=1 << 20)
@@ -24,7 +26,7 @@ HOST = HostSpec(cores=4, memory_bytes=16 * 2**30, fd_limit=1 << 20)
 
 def one_phase(users: float, mix: dict[str, float], **kw) -> Scenario:
     phase = SurgePhase("only", 600.0, UsersExpr(users), mix=mix, **kw)
-    return Scenario("one", "one phase", phases=(phase,))
+    return Scenario("one", "one phase", program=Timeline((phase,)))
 
 
 def sized(
@@ -176,7 +178,7 @@ def test_a_host_too_small_for_its_processes_is_refused():
 
 def test_a_step_search_is_sized_at_its_highest_level():
     search = StepSearch(UsersExpr(1000), UsersExpr(50_000), mix={"app_user": 1})
-    fleet = sized(Scenario("s", "search", search=search))
+    fleet = sized(Scenario("s", "search", program=search))
     assert fleet.peak.name == SEARCH_PHASE and fleet.peak.users == 50_000
     assert fleet.peak.requests_per_s == pytest.approx(50_000 * 0.5)
 

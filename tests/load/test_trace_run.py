@@ -42,7 +42,7 @@ def test_martial_law_trace_scenario_runs_end_to_end(tmp_path):
     # Every phase of the trace was played, in order.
     plan = resolve(load_scenario("martial-law-2024-12-03-trace"), None, TIME_SCALE, USER_SCALE)
     played = [e["name"] for e in events(run_dir) if e["type"] == "phase"]
-    assert played == [p.name for p in plan.phases]
+    assert played == [p.name for p in plan.program.phases]
     rs = read_records(run_dir)
     assert not rs.damage and len(rs.records) == sum(meta["counts"]["records"].values()) > 100
     assert {"login", "quotation"} <= set(rs.groups)

@@ -47,6 +47,6 @@ def test_two_workers_track_the_timeline(tmp_path, small_surge):
     for second, users in offered.items():
         if 0 <= second < plan.duration_s - 1:
             # A sample taken during second s reflects arrivals up to s+1 (one-second lookahead).
-            lo = plan.target_users(second) - 1.5
-            hi = plan.target_users(min(second + 2, plan.duration_s - 0.01)) + 1.5
+            lo = plan.program.target_users(second) - 1.5
+            hi = plan.program.target_users(min(second + 2, plan.duration_s - 0.01)) + 1.5
             assert lo <= users <= hi, (second, users, lo, hi)

@@ -72,15 +72,18 @@ def test_scenario_requirements_come_first_then_flags():
         slos=(Slo("login", "p99", 800.0),),
         requirements=(Requirement("peak", 1.2),),
     )
-    ceilings, slos = collect(
+    reqs, slos = collect(
         scenario,
-        ceilings=["expanded"],
+        ceilings=["expanded", "600000"],
+        rules=["peak*1.1"],
         latencies=[("--max-p99", "orders=500ms")],
         error_ratios=["1%"],
     )
-    assert [(c.users, c.origin) for c in ceilings] == [
-        (UsersExpr(1.2, "peak"), "scenario"),
-        (UsersExpr(1.0, "expanded"), "--require-ceiling"),
+    assert [(c.requirement, c.origin) for c in reqs] == [
+        (Requirement("peak", 1.2), "scenario"),
+        (Requirement("expanded", 1.0), "--require-ceiling"),
+        (Requirement(None, 600_000.0), "--require-ceiling"),
+        (Requirement("peak", 1.1), "--require"),
     ]
     assert [(s.slo, s.origin) for s in slos] == [
         (Slo("login", "p99", 800.0), "scenario"),

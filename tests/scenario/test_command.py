@@ -78,8 +78,8 @@ def test_from_trace_writes_a_scenario_that_validates(tmp_path, capsys):
     assert "departure: largest" in printed
     plan = resolve(load_scenario(out))
     assert plan.scenario.name == "night-replay" and plan.profile.name == "bithumb"
-    assert max(p.real_users for p in plan.phases) == pytest.approx(236_000 * 1.1)
-    assert any(p.mix == {"app_user": 0.6, "market_watcher": 0.4} for p in plan.phases)
+    assert max(p.real_users for p in plan.program.phases) == pytest.approx(236_000 * 1.1)
+    assert any(p.mix == {"app_user": 0.6, "market_watcher": 0.4} for p in plan.program.phases)
 
 
 @pytest.mark.parametrize(

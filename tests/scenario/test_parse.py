@@ -37,8 +37,8 @@ def test_a_full_scenario_reads_into_records(write_yaml):
     s = load_scenario(write_yaml(GOOD))
     assert s.name == "good"
     assert s.profile == "upbit"
-    assert [p.name for p in s.phases] == ["base", "storm"]
-    base, storm = s.phases
+    assert [p.name for p in s.program.phases] == ["base", "storm"]
+    base, storm = s.program.phases
     assert base.duration_s == 5400 and base.ramp_s == 120
     assert base.users == UsersExpr(0.6, "normal")
     assert storm.users == UsersExpr(1200.0)
@@ -52,7 +52,7 @@ def test_a_full_scenario_reads_into_records(write_yaml):
     ]
     assert [(r.figure, r.factor) for r in s.requirements] == [("peak", 1.2), ("expanded", 1.1)]
     assert s.clock_start == "2024-12-03T22:00:00+09:00"
-    assert s.duration_s == 5490
+    assert s.program.duration_s == 5490
 
 
 def _phase(extra: str = "", users: str = "100", duration: str = "5m") -> str:
@@ -147,7 +147,7 @@ MISTAKES = [
     ),
     (
         "name: x\n",
-        r"expected exactly one of 'timeline' .* or 'search'",
+        r"expected exactly one of 'timeline' or 'search' \(the load program\)",
     ),
     (
         "timeline: []\n",
@@ -191,7 +191,7 @@ def test_users_forms(write_yaml):
         for i, u in enumerate(["540000", "'540000'", "peak", "peak*1.2", "0.5 * expanded", "0"])
     )
     s = load_scenario(write_yaml(text))
-    assert [p.users for p in s.phases] == [
+    assert [p.users for p in s.program.phases] == [
         UsersExpr(540000.0),
         UsersExpr(540000.0),
         UsersExpr(1.0, "peak"),
@@ -207,4 +207,4 @@ def test_a_profile_beside_the_scenario_wins_over_the_built_in(tmp_path, write_ya
         "name: upbit\nfigures:\n  surge: {value: 7, unit: concurrent users, source: test}\n"
     )
     s = load_scenario(write_yaml("name: x\nprofile: upbit\n" + _phase(users="surge * 2")[8:]))
-    assert s.phases[0].users == UsersExpr(2.0, "surge")
+    assert s.program.phases[0].users == UsersExpr(2.0, "surge")

@@ -88,7 +88,7 @@ def test_any_document_is_a_scenario_or_a_scenario_error(doc):
         assert "\n" not in str(exc)
         return
     assert math.isfinite(plan.duration_s)
-    assert all(math.isfinite(p.users) for p in plan.phases)
+    assert all(math.isfinite(p.users) for p in plan.program.phases)
 
 
 @FAST
@@ -134,5 +134,5 @@ def test_any_timeline_resolves_to_finite_numbers_or_a_scenario_error(phases, pro
         assert "\n" not in str(exc)
         return
     assert plan.duration_s <= 7 * 86_400
-    for p in plan.phases:
+    for p in plan.program.phases:
         assert all(math.isfinite(v) for v in (p.start_s, p.ramp_end_s, p.end_s, p.users))

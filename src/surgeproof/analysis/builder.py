@@ -22,6 +22,7 @@ from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.headroom import compare_with_profile
 from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.levels import LevelVerdict
+from surgeproof.analysis.requirements import figure_requirements, judge_requirements
 from surgeproof.analysis.saturation import find_knee, settle, throughput_plateau
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.settings import settings_dict
@@ -84,13 +85,6 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     usl = withhold_beyond_plateau(
         fit_usl(points, m.scale.user_scale), plateau, m.judging.plateau_flat
     )
-    comparison = (
-        compare_with_profile(
-            m.profile, ceiling["real"]["last_pass_users"], m.requirements, m.scale, usl
-        )
-        if m.profile is not None
-        else None
-    )
     quality = dict(m.data_quality)
     caveats = list(quality.get("caveats") or [])
     if m.closed_model and CLOSED_MODEL_CAVEAT not in caveats:
@@ -117,7 +111,7 @@ def build_analysis(m: Measured) -> dict[str, Any]:
         ),
         "scale": m.scale.to_dict(),
         "slos": [slo_dict(s, m.slo_source) for s in m.slos],
-        "verdict": run_verdict(levels, ceiling, comparison, m.scale),
+        "verdict": None,  # below, once the requirements are judged
         "ceiling": ceiling,
         "levels": [v.to_dict(t0_ns) for v in levels],
         "usl": usl,
@@ -127,7 +121,8 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     }
     if m.server_vs_client is not None:
         analysis["server_vs_client"] = m.server_vs_client
-    analysis["comparison"] = comparison
+    analysis["comparison"] = None
+    analysis["requirements"] = None
     analysis["incidents"] = m.incidents
     if m.amplification is not None:
         analysis["amplification"] = m.amplification
@@ -136,6 +131,18 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     analysis["generator"] = {**_generator_judgement(levels, ceiling), **m.generator}
     if "statement" in m.generator:  # an input that cannot see its generator says so
         analysis["generator"]["statement"] = m.generator["statement"]
+    # Requirements are judged on the document itself, as the gate judges its flags' ones.
+    judged = judge_requirements(analysis, m.requirements, m.requirement_source)
+    analysis["requirements"] = judged
+    if m.profile is not None:
+        analysis["comparison"] = compare_with_profile(
+            m.profile,
+            ceiling["real"]["last_pass_users"],
+            figure_requirements(m.requirements, judged),
+            m.scale,
+            usl,
+        )
+    analysis["verdict"] = run_verdict(levels, judged)
     analysis["summary"] = summary_lines(analysis)
     return analysis
 

@@ -13,6 +13,8 @@ from surgeproof.terminal import one_line
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``analyze`` subcommand."""
+    from surgeproof.scenario.requirements import NAMES as REQUIREMENT_KINDS
+
     p = subparsers.add_parser(
         "analyze",
         help="compute the capacity analysis (analysis.json) of a run",
@@ -34,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--require",
         action="append",
-        metavar="EXPR",
-        help="requirement on the ceiling, e.g. 'peak*1.2' (repeatable; default: the scenario's)",
+        metavar="RULE",
+        help="a requirement: 'peak*1.2' (the ceiling against a figure) or any kind's "
+        f"NAME:VALUE ({', '.join(REQUIREMENT_KINDS)}); repeatable; default: the scenario's",
     )
     p.add_argument(
         "--jobs",

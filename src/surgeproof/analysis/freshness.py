@@ -111,7 +111,9 @@ def _settings_from_fields(analysis: dict[str, Any]) -> dict[str, Any]:
     # SLOs the analyzer was handed (not read from the scenario copy, not its defaults) must be
     # handed again, or the recomputation would judge by other rules.
     if slos and all(s.get("source") not in ("scenario", "default") for s in slos):
-        settings["slos"] = [Slo(s["group"], s["metric"], float(s["limit"])) for s in slos]
+        settings["slos"] = [
+            Slo(s["group"], s["metric"], float(s["limit"]), s.get("options") or ()) for s in slos
+        ]
     figures = (analysis.get("comparison") or {}).get("figures") or []
     reqs = [
         Requirement(f["key"], float(f["requirement"]["factor"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,34 @@ ALL_GROUPS = "*"
 _NS_PER_MS = 1_000_000.0
 
 
+@dataclass(frozen=True)
+class AnsweredSeconds:
+    """One group's seconds in one window, for SLO kinds that judge second by second
+    (``analysis.seconds`` computes them; ``scenario.slos.AnsweredSeconds``)."""
+
+    judged: int
+    #: Bound (ms) → seconds in which every call was answered within it, without capacity error.
+    up_within: Mapping[float, int]
+
+    def up(self, bound_ms: float) -> int:
+        return int(self.up_within[bound_ms])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "judged": self.judged,
+            # Shortest text that reads back as the same float (800.0 → "800").
+            "up_within_ms": {
+                repr(float(b)).removesuffix(".0"): n for b, n in sorted(self.up_within.items())
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AnsweredSeconds:
+        """The ``seconds`` of a group-stats object in analysis.json, read back."""
+        up = d.get("up_within_ms") or {}
+        return cls(int(d.get("judged") or 0), {float(b): int(n) for b, n in up.items()})
+
+
 @dataclass
 class GroupStats:
     """What one endpoint group saw: volume, errors by cause, latency and service time (ms)."""
@@ -32,15 +60,11 @@ class GroupStats:
     error_ratio: float | None
     latency_ms: dict[str, float | None]
     service_ms: dict[str, float | None]
-
-    def metric(self, name: str) -> float | None:
-        """An SLO metric: ``error_ratio`` or a latency percentile key."""
-        if name == "error_ratio":
-            return self.error_ratio
-        return self.latency_ms.get(name)
+    #: Answered seconds, where some SLO's kind asks for them (``analysis.seconds``).
+    seconds: AnsweredSeconds | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "count": self.count,
             "ok": self.ok,
             "errors": dict(self.errors),
@@ -48,6 +72,9 @@ class GroupStats:
             "latency_ms": dict(self.latency_ms),
             "service_ms": dict(self.service_ms),
         }
+        if self.seconds is not None:
+            out["seconds"] = self.seconds.to_dict()
+        return out
 
 
 def latency_ms(s: Samples) -> np.ndarray:

@@ -2,56 +2,35 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from surgeproof.analysis.scale import Scale
-from surgeproof.errors import UserError
+from surgeproof.scenario.fields import Field
 from surgeproof.scenario.model import CapacityProfile, Requirement
-
-_REQUIREMENT = re.compile(
-    r"^\s*(?:ceiling\s*>=\s*)?(?:([A-Za-z_]\w*)\s*(?:\*\s*(\d+(?:\.\d+)?))?"
-    r"|(\d+(?:\.\d+)?)\s*\*\s*([A-Za-z_]\w*))\s*$"
-)
+from surgeproof.scenario.requirements import parse_requirement as parse_requirement_field
 
 
-def parse_requirement(text: str) -> Requirement:
-    """``peak*1.2``, ``peak * 1.2``, ``1.2*peak``, ``ceiling >= peak * 1.2`` or ``expanded``."""
-    m = _REQUIREMENT.match(text)
-    if not m:
-        raise UserError(
-            f"--require {text!r}: expected a figure times a factor, like 'peak*1.2' or 'expanded'"
-        )
-    if m.group(1):
-        return Requirement(m.group(1), float(m.group(2)) if m.group(2) else 1.0)
-    return Requirement(m.group(4), float(m.group(3)))
+def parse_requirement(text: str, flag: str = "--require") -> Requirement:
+    """A requirement as typed on a command line: ``peak*1.2``, ``ceiling >= peak * 1.2``,
+    ``expanded``, or any kind's ``NAME:VALUE`` (``sebi:peak``); a one-line UserError else."""
+    return parse_requirement_field(Field(flag, "", text.strip()))
 
 
 def compare_with_profile(
     profile: CapacityProfile,
     ceiling_real: float | None,
-    requirements: Sequence[Requirement],
+    requirements: Mapping[str, tuple[float, bool]],
     scale: Scale,
     usl: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``comparison`` object of analysis.json."""
-    known = set(profile.figures)
-    for req in requirements:
-        if req.figure not in known:
-            raise UserError(
-                f"requirement on {req.figure!r}: profile {profile.name!r} has figures "
-                f"{', '.join(sorted(known))}"
-            )
-    by_figure = {r.figure: r for r in requirements}
+    """The ``comparison`` object of analysis.json; ``requirements`` = figure → (factor, met) of
+    the requirements stated against a figure, as their kind judged them."""
     figures = []
     for key, fig in profile.figures.items():
         ratio = ceiling_real / fig.value if ceiling_real is not None and fig.value else None
-        req = by_figure.get(key)
-        required = fig.value * req.factor if req else None
-        passed = None
-        if req is not None:
-            passed = ceiling_real is not None and ceiling_real >= required
+        factor, passed = requirements.get(key, (None, None))
+        required = fig.value * factor if factor is not None else None
         unit_note = (
             None
             if "user" in fig.unit
@@ -70,15 +49,15 @@ def compare_with_profile(
                 "unit_note": unit_note,
                 "requirement": (
                     {
-                        "factor": req.factor,
+                        "factor": factor,
                         "required": required,
-                        "text": f"ceiling >= {key} * {req.factor:g}",
+                        "text": f"ceiling >= {key} * {factor:g}",
                     }
-                    if req
+                    if factor is not None
                     else None
                 ),
                 "passed": passed,
-                "sentence": _sentence(fig.label, fig.value, fig.unit, ratio, req, passed),
+                "sentence": _sentence(fig.label, fig.value, fig.unit, ratio, factor, passed),
             }
         )
     model = None
@@ -113,7 +92,7 @@ def _sentence(
     value: float,
     unit: str,
     ratio: float | None,
-    req: Requirement | None,
+    factor: float | None,
     passed: bool | None,
 ) -> str:
     what = f"the {label} figure ({value:,.0f} {unit})"
@@ -123,7 +102,7 @@ def _sentence(
         text = f"holds {what} with {ratio - 1:.0%} headroom"
     else:
         text = f"falls {1 - ratio:.0%} short of {what}"
-    if req is not None:
+    if factor is not None:
         verdict = "meets" if passed else "does not meet"
-        text += f", and {verdict} the requirement of {req.factor:g}x it"
+        text += f", and {verdict} the requirement of {factor:g}x it"
     return text

@@ -1,7 +1,8 @@
-"""Whether an SLO or a ceiling requirement holds on a finished analysis, by its own rules.
+"""Whether an SLO holds on a finished analysis, by its own rules (requirements: see
+``analysis.requirements``).
 
-The gate judges the scenario's requirements and the ones its flags add (``--max-p99 login=800ms``,
-``--require-ceiling 600000``) with these functions, on what ``analysis.json`` holds: the same
+The gate judges the scenario's SLOs and the ones its flags add (``--max-p99 login=800ms``,
+``--max-error-ratio 1%``) with these functions, on what ``analysis.json`` holds: the same
 SLO evaluation (``slo.evaluate``: ``*`` is every group on its own, the sample minimums of
 ``settings``) over the same levels, so a flag can never be judged by another rule than the
 analysis.
@@ -12,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from surgeproof.analysis.groupstats import GroupStats
+from surgeproof.analysis.groupstats import AnsweredSeconds, GroupStats
 from surgeproof.analysis.judging import Judging, as_judging
 from surgeproof.analysis.slo import evaluate, judged_groups
 from surgeproof.scenario.model import Slo
+from surgeproof.scenario.slos import kind_of
 
 
 @dataclass(frozen=True)
@@ -29,16 +31,6 @@ class SloHolds:
     where: str  # "in window step-4 (70 sim. users)" | "over the whole run" | ""
     scope: str  # "steady-state windows", "... up to 594,000 real users", "whole run"
     note: str = ""
-
-
-@dataclass(frozen=True)
-class CeilingHolds:
-    """The measured ceiling (real users) against a required figure."""
-
-    passed: bool
-    ceiling_real: float | None
-    required: float
-    note: str
 
 
 def judging_of(analysis: dict[str, Any]) -> Judging:
@@ -84,50 +76,25 @@ def slo_holds(analysis: dict[str, Any], slo: Slo, *, up_to_real: float | None = 
     return SloHolds(slo, passed, value, group, where, scope)
 
 
-def ceiling_holds(analysis: dict[str, Any], required_real: float) -> CeilingHolds:
-    """The last level that held every SLO (real users) against ``required_real``."""
-    ceiling = analysis.get("ceiling") or {}
-    last = (ceiling.get("real") or {}).get("last_pass_users")
-    if last is None:
-        why = {
-            "upper_bound": "no level held the SLOs: even the lowest measured level failed",
-            "none": "no conclusive level: nothing can be claimed",
-        }.get(str(ceiling.get("status")), "no ceiling was measured")
-        return CeilingHolds(False, None, required_real, why)
-    passed = float(last) >= required_real
-    note = ""
-    if not passed:
-        first = (ceiling.get("real") or {}).get("first_fail_users")
-        if first is not None:
-            failed = (ceiling.get("failed_first") or {}).get("slo")
-            note = f"failed at {float(first):,.0f} {_real_words(analysis)}" + (
-                f": {failed}" if failed else ""
-            )
-        else:
-            note = "not demonstrated: no level at or above the required load was measured"
-        if ceiling.get("generator_bound"):
-            note += "; levels above were generator-bound (no ceiling claimed there)"
-    return CeilingHolds(passed, float(last), required_real, note)
-
-
 def _judge(
     slo: Slo, places: list[tuple[dict[str, Any], str]], judging: Judging
 ) -> tuple[bool, float, str, str] | None:
     """(passed, deciding value, its group, where) over ``places``; None if none could judge."""
     worst_breach: tuple[float, float, str, str] | None = None
     worst: tuple[float, float, str, str] | None = None
+    kind = kind_of(slo)
     for place, where in places:
         stats = {g: group_stats(d) for g, d in (place.get("groups") or {}).items()}
         breaches, _ = evaluate([slo], stats, judging)
         for group in judged_groups(slo, stats, judging):
-            value = stats[group].metric(slo.metric)
+            value = kind.value(slo, stats[group])
             if value is None:
                 continue
-            ratio = value / slo.limit if slo.limit else float("inf") if value else 0.0
+            ratio = kind.excess(slo, value)
             if worst is None or ratio > worst[0]:
                 worst = (ratio, float(value), group, where)
         for b in breaches:
-            ratio = b.value / b.limit if b.limit else float("inf")
+            ratio = kind.excess(slo, b.value)
             if worst_breach is None or ratio > worst_breach[0]:
                 worst_breach = (ratio, b.value, b.group, where)
     if worst_breach is not None:
@@ -146,6 +113,7 @@ def group_stats(d: dict[str, Any]) -> GroupStats:
         error_ratio=d.get("error_ratio"),
         latency_ms=dict(d.get("latency_ms") or {}),
         service_ms=dict(d.get("service_ms") or {}),
+        seconds=AnsweredSeconds.from_dict(d["seconds"]) if d.get("seconds") else None,
     )
 
 

@@ -20,7 +20,6 @@ The saturation thresholds (:mod:`surgeproof.analysis.saturation`) live here too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -28,9 +27,7 @@ from typing import Any
 from surgeproof.errors import UserError
 from surgeproof.scenario.judgeable import MIN_JUDGED_WINDOW_S
 from surgeproof.scenario.model import Slo
-
-#: Percentile SLO metrics and their quantile (0..1); ``max`` needs no tail.
-_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p99.9": 0.999}
+from surgeproof.scenario.slos import kind_of
 
 
 @dataclass(frozen=True)
@@ -75,13 +72,9 @@ class Judging:
         return duration_s >= self.min_window_s - 1e-6
 
     def samples_for(self, slo: Slo) -> int:
-        """Samples (percentiles) or calls (error ratio) a group needs before ``slo`` is judged."""
-        need = self.min_samples
-        if slo.metric in _QUANTILES:
-            need = max(need, math.ceil(self.tail_samples / (1 - _QUANTILES[slo.metric]) - 1e-9))
-        elif slo.metric == "error_ratio" and slo.limit > 0:
-            need = max(need, math.ceil(self.tail_samples / slo.limit - 1e-9))
-        return need
+        """Samples (percentiles), calls (error ratio), ... a group needs before ``slo`` is judged:
+        the SLO's kind applies ``min_samples`` and ``tail_samples`` its own way."""
+        return kind_of(slo).samples_needed(slo, self.min_samples, self.tail_samples)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

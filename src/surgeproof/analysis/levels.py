@@ -17,12 +17,19 @@ import numpy as np
 
 from surgeproof.analysis.causes import has_latency, is_answered
 from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance, health_of
-from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, GroupStats, KeyedStats
+from surgeproof.analysis.groupstats import (
+    ALL_GROUPS,
+    N_OUTCOMES,
+    AnsweredSeconds,
+    GroupStats,
+    KeyedStats,
+)
 from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.keyed import exact_store
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import Census, RecordScan
+from surgeproof.analysis.seconds import answered_seconds, second_bounds
 from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
 from surgeproof.analysis.slo import DEFAULT_SLOS, SloBreach, evaluate
@@ -36,6 +43,7 @@ from surgeproof.rundir.reader import (
 )
 from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, TIMELINE, Kind, Outcome
 from surgeproof.scenario.model import Slo
+from surgeproof.scenario.slos import kind_of
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 
@@ -268,8 +276,14 @@ def judge_levels(
     slos = tuple(slos) or DEFAULT_SLOS
     census = scan.census(tol.late_ms)
     out: list[LevelVerdict | None] = [None] * len(specs)
+    bounds = second_bounds(slos)
     for layer in _layers(specs):
         measured = _measure(scan, census, [specs[i] for i in layer], timeline, tol)
+        if bounds:
+            windows = [(specs[i].start_ns, specs[i].end_ns) for i in layer]
+            for m, seconds in zip(measured, answered_seconds(scan, windows, bounds), strict=True):
+                for g, st in m.groups.items():
+                    st.seconds = seconds.get(g, AnsweredSeconds(0, dict.fromkeys(bounds, 0)))
         for i, m in zip(layer, measured, strict=True):
             if ended is not None:
                 m.answered, m.ok = ended[i]
@@ -600,12 +614,13 @@ def _first_breach_seconds(
         timed = []
         for b in m.breaches:
             first = None
+            kind = kind_of(b.slo)
             if b.group in scan.groups:
                 g = scan.groups.index(b.group)
                 for sec in range(secs[w]):
                     st = per_key.get(int((offset[w] + sec) * n_groups + g))
-                    value = st.metric(b.metric) if st is not None and st.count else None
-                    if value is not None and value > b.limit:
+                    value = kind.value(b.slo, st) if st is not None and st.count else None
+                    if value is not None and kind.breaks(b.slo, value):
                         first = float(sec)
                         break
             timed.append(SloBreach(b.slo, b.group, b.value, first))
@@ -749,9 +764,9 @@ def too_short_reason(duration_s: float, calls: int, judging: Judging) -> str:
 
 
 def _breach_order(b: SloBreach) -> tuple[float, float]:
-    """Earliest first; among simultaneous breaches, the one furthest over its limit."""
+    """Earliest first; among simultaneous breaches, the one furthest past its limit."""
     first = b.first_s if b.first_s is not None else float("inf")
-    return (first, -b.value / max(b.limit, 1e-12))
+    return (first, -kind_of(b.slo).excess(b.slo, b.value))
 
 
 def _judgeable(slos: Sequence[Slo], stats: dict[str, GroupStats]) -> list[tuple[Slo, str]]:

@@ -22,25 +22,20 @@ from surgeproof.analysis.generator import GeneratorHealth, GeneratorTolerance
 from surgeproof.analysis.groupstats import ALL_GROUPS, GroupStats
 from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.levels import LevelMeasure, LevelSpec, LevelVerdict, decide
+from surgeproof.analysis.percentiles import PERCENTILES
 from surgeproof.analysis.scale import Scale
-from surgeproof.analysis.slo import DEFAULT_SLOS, evaluate, over_limit
+from surgeproof.analysis.slo import DEFAULT_SLOS, breaks, evaluate
 from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
 from surgeproof.scenario.numbers import parse_number
+from surgeproof.scenario.slos import kind_of
 
 #: The one group a Locust CSV has: its Aggregated row (all requests together).
 CSV_GROUP = "aggregated"
 
-#: Locust history columns → our percentile keys.
-_PCT_COLUMNS = {
-    "p50": "50%",
-    "p90": "90%",
-    "p95": "95%",
-    "p99": "99%",
-    "p99.9": "99.9%",
-    "max": "100%",
-}
+#: Our percentile keys → Locust's history columns (``p99.9`` → ``99.9%``, ``max`` → ``100%``).
+_PCT_COLUMNS = {key: f"{percent:g}%" for key, percent in PERCENTILES}
 
 PRECISION_NOTES = [
     "Locust rounds response times into buckets (e.g. 147→150 ms, 3432→3400 ms): percentiles are "
@@ -273,11 +268,14 @@ def _series(t, users, total, failed, pct, slos) -> dict[str, Any]:
     with np.errstate(invalid="ignore", divide="ignore"):
         err = np.where(d_req > 0, d_fail / np.maximum(d_req, 1), np.nan)
     breach = np.zeros(len(t), dtype=bool)
+    # The columns the all-groups series offers (a CSV has no per-group rows): what a kind
+    # cannot compute from them does not mark windows.
+    columns = {"count": d_req, "error_ratio": err, **{f"{k}_ms": v for k, v in pct.items()}}
     for slo in slos:
-        v = err if slo.metric == "error_ratio" else pct.get(slo.metric)
+        v = kind_of(slo).series(slo, columns)
         if v is not None:
             with np.errstate(invalid="ignore"):
-                breach |= over_limit(v, slo.limit)
+                breach |= breaks(slo, v)
 
     def col(a):
         return [None if not np.isfinite(x) else float(x) for x in a]

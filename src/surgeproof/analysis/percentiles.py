@@ -11,15 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-#: The percentiles every latency summary reports, as (key, percent).
-PERCENTILES: tuple[tuple[str, float], ...] = (
-    ("p50", 50.0),
-    ("p90", 90.0),
-    ("p95", 95.0),
-    ("p99", 99.0),
-    ("p99.9", 99.9),
-    ("max", 100.0),
-)
+from surgeproof.scenario.slos.percentile import PERCENTILES as LATENCY_PERCENTILES
+
+#: The percentiles every latency summary reports, as (key, percent): the latency SLO kind's.
+PERCENTILES: tuple[tuple[str, float], ...] = LATENCY_PERCENTILES
 PERCENTILE_KEYS = tuple(k for k, _ in PERCENTILES)
 
 

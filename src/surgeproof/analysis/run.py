@@ -24,6 +24,7 @@ from surgeproof.analysis.builder import (
 from surgeproof.analysis.endpoints import overall_stats
 from surgeproof.analysis.gateway_outages import gateway_outages
 from surgeproof.analysis.generator import GeneratorTolerance
+from surgeproof.analysis.groupstats import AnsweredSeconds
 from surgeproof.analysis.incidents import incident_view
 from surgeproof.analysis.judging import Judging, as_judging
 from surgeproof.analysis.levels import LevelSpec, judge_levels
@@ -31,6 +32,7 @@ from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import reconcile
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.scan import Census, RecordScan, settle_allocator
+from surgeproof.analysis.seconds import answered_seconds, second_bounds
 from surgeproof.analysis.server import server_series, server_vs_client
 from surgeproof.analysis.settings import (
     as_profile,
@@ -53,6 +55,7 @@ from surgeproof.rundir.reader import (
 )
 from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, RunDirError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
+from surgeproof.scenario.programs import kind_of_run as program_of_run
 
 __all__ = [
     "ANALYSIS_FILE",
@@ -234,6 +237,13 @@ def _measure_run(
     reconciliation, rec_damage = reconcile(run_dir, incidents["target_outages"])
     damage += rec_damage
     endpoints, overall = overall_stats(scan)
+    bounds = second_bounds(slos)
+    if bounds:
+        # The whole run's seconds, counted from t0 like the series windows.
+        last = int(census.last_intended if census.last_intended is not None else t0_ns)
+        [seconds] = answered_seconds(scan, [(t0_ns, last + 1)], bounds)
+        for g, st in overall.items():
+            st.seconds = seconds.get(g, AnsweredSeconds(0, dict.fromkeys(bounds, 0)))
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
@@ -412,7 +422,17 @@ def _input(
             "cancelled": census.cancelled,
         },
         "window_s": window_s,
+        # A program that climbs past the ceiling on purpose (a step search) offers more load
+        # than a surge would: its peak is a probe, not the run's peak load.
+        "probing": _probing(meta),
     }
+
+
+def _probing(meta: dict[str, Any]) -> bool:
+    """Whether the run's program climbs past the ceiling on purpose (run.json's scenario)."""
+    scenario = meta.get("scenario")
+    kind = program_of_run(scenario) if isinstance(scenario, dict) else None
+    return bool(kind is not None and kind.probes)
 
 
 def _generator(

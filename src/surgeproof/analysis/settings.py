@@ -17,6 +17,9 @@ from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirement, Slo
+from surgeproof.scenario.requirements import from_settings as requirement_from_settings
+from surgeproof.scenario.requirements import settings_of as requirement_settings
+from surgeproof.scenario.slos import METRICS, kind_of
 
 
 def settings_dict(
@@ -38,9 +41,9 @@ def settings_dict(
     min_samples = rules.pop("min_samples")
     return {
         "window_s": window_s,
-        "slos": [{"group": s.group, "metric": s.metric, "limit": s.limit} for s in slos],
+        "slos": [slo_settings(s) for s in slos],
         "slo_source": slo_source,
-        "requirements": [{"figure": r.figure, "factor": r.factor} for r in requirements],
+        "requirements": [requirement_settings(r) for r in requirements],
         "requirement_source": requirement_source,
         "tolerance": tol,
         "min_samples": min_samples,
@@ -51,14 +54,53 @@ def settings_dict(
     }
 
 
+def slo_settings(slo: Slo) -> dict[str, Any]:
+    """An SLO in its settings form (``options`` only when its kind has any)."""
+    out: dict[str, Any] = {"group": slo.group, "metric": slo.metric, "limit": slo.limit}
+    if slo.options:
+        out["options"] = dict(slo.options)
+    return out
+
+
 def as_slos(items: Sequence[Slo | Mapping[str, Any]]) -> tuple[Slo, ...]:
-    """SLOs given as records or as their settings form."""
-    return tuple(_record(Slo, item, "SLO") for item in items)
+    """SLOs given as records or as their settings form; a metric no SLO kind has is refused."""
+    out = tuple(_record(Slo, item, "SLO") for item in items)
+    for slo in out:
+        if slo.metric not in METRICS:
+            raise UserError(
+                f"SLO {slo.group} {slo.metric}: unknown metric (known: {', '.join(METRICS)})"
+            )
+        wanted = sorted(kind_of(slo).options)
+        try:
+            given = sorted(str(name) for name, _ in slo.options)
+            numbers = all(type(v) in (int, float) and math.isfinite(v) for _, v in slo.options)
+        except (TypeError, ValueError):
+            given, numbers = ["(not a mapping)"], False
+        if given != wanted or not numbers:
+            raise UserError(
+                f"SLO {slo.group} {slo.metric}: expected options {wanted or 'none'} (numbers), "
+                f"got {given or 'none'}"
+            )
+    return out
 
 
 def as_requirements(items: Sequence[Requirement | Mapping[str, Any]]) -> tuple[Requirement, ...]:
-    """Requirements given as records or as their settings form."""
-    return tuple(_record(Requirement, item, "requirement") for item in items)
+    """Requirements given as records or as their settings form (its kind reads it back); an
+    unknown kind or a form its kind cannot read is a one-line UserError."""
+    out = []
+    for item in items:
+        if isinstance(item, Requirement):
+            out.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise UserError(f"requirement: expected a Requirement or a mapping, got {item!r}")
+        try:
+            out.append(requirement_from_settings(dict(item)))
+        except KeyError as exc:
+            raise UserError(f"requirement {dict(item)!r}: unknown kind or missing {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"requirement {dict(item)!r}: {exc}") from None
+    return tuple(out)
 
 
 def as_tolerance(

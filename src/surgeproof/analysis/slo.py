@@ -1,4 +1,10 @@
-"""Judging group statistics against SLOs; the default SLOs; SLO files given with ``--slo``."""
+"""Judging group statistics against SLOs; the default SLOs; SLO files given with ``--slo``.
+
+The one judging rule for every SLO kind: a group is judged on an SLO only when its samples
+decide it (:func:`decides`), and breaks it when its value lies past the limit in the kind's
+direction. What the value is, what counts as a sample and how many are needed are the kind's
+(``surgeproof.scenario.slos``).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,10 @@ from surgeproof.analysis.groupstats import ALL_GROUPS, GroupStats
 from surgeproof.analysis.judging import Judging
 from surgeproof.errors import UserError
 from surgeproof.scenario.model import Slo
+from surgeproof.scenario.slos import kind_of
 
 #: Used only when neither the scenario nor ``--slo`` names any; stated as a caveat when used.
 DEFAULT_SLOS: tuple[Slo, ...] = (Slo("*", "p99", 1000.0), Slo("*", "error_ratio", 0.01))
-
-SLO_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "error_ratio")
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,11 @@ class SloBreach:
 
     @property
     def unit(self) -> str:
-        return "ratio" if self.slo.metric == "error_ratio" else "ms"
+        return kind_of(self.slo).unit
 
     def describe(self) -> str:
         """``orders p99 2340.0 ms > 800 ms``."""
-        if self.slo.metric == "error_ratio":
-            return f"{self.group} error_ratio {self.value:.2%} > {self.slo.limit:.2%}"
-        return f"{self.group} {self.slo.metric} {self.value:.1f} ms > {self.slo.limit:g} ms"
+        return kind_of(self.slo).describe(self.group, self.slo, self.value)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,18 +72,15 @@ def groups_of(slo: Slo, stats: dict[str, GroupStats]) -> list[str]:
     return [slo.group]
 
 
-def over_limit(value: Any, limit: float) -> Any:
-    """The one SLO comparison (scalars or numpy arrays): a value above its limit breaks it."""
-    return value > limit
+def breaks(slo: Slo, value: Any) -> Any:
+    """The one SLO comparison (scalars or numpy arrays): ``value`` lies past ``slo``'s limit in
+    its kind's direction (NaN never breaks)."""
+    return kind_of(slo).breaks(slo, value)
 
 
 def samples_of(stats: GroupStats | None, slo: Slo) -> int:
-    """What ``slo`` is judged on in ``stats``: calls for an error ratio, latency samples else."""
-    if stats is None:
-        return 0
-    if slo.metric == "error_ratio":
-        return stats.count
-    return stats.count - int(stats.errors.get("backlogged", 0))
+    """What ``slo`` is judged on in ``stats`` (its kind says: calls, latency samples, ...)."""
+    return kind_of(slo).samples(slo, stats)
 
 
 def decides(stats: GroupStats | None, slo: Slo, judging: Judging) -> bool:
@@ -90,16 +90,16 @@ def decides(stats: GroupStats | None, slo: Slo, judging: Judging) -> bool:
     Below the minimum a pass cannot be claimed, but an error ratio whose errors alone exceed the
     limit of the minimum number of calls (``errors > limit × need``) breaks it whatever the calls
     it lacks would have answered: a user who cannot log in at all is a failure at any volume.
-    One error alone still never breaks a 1% limit (``1 > 0.01 × 100`` is false).
+    One error alone still never breaks a 1% limit (``1 > 0.01 × 100`` is false). Which kinds
+    can break early, and how, is the kind's ``certain_breach``.
     """
     n = samples_of(stats, slo)
     need = judging.samples_for(slo)
     if n >= need:
         return True
-    if stats is None or slo.metric != "error_ratio" or stats.error_ratio is None or n == 0:
+    if stats is None or n == 0:
         return False
-    errors = stats.error_ratio * n
-    return errors > slo.limit * need + 1e-9
+    return kind_of(slo).certain_breach(slo, stats, need)
 
 
 def judged_groups(slo: Slo, stats: dict[str, GroupStats], judging: Judging) -> list[str]:
@@ -124,27 +124,32 @@ def evaluate(
                 need = judging.samples_for(slo)
                 unjudged.append(f"{slo} on {group} ({samples_of(g, slo)} samples, needs {need})")
                 continue
-            value = g.metric(slo.metric) if g is not None else None
-            if value is not None and over_limit(value, slo.limit):
+            value = kind_of(slo).value(slo, g) if g is not None else None
+            if value is not None and breaks(slo, value):
                 breaches.append(SloBreach(slo, group, float(value)))
     return breaches, unjudged
 
 
 def slo_dict(slo: Slo, source: str) -> dict[str, Any]:
     """The ``slos`` entry of analysis.json."""
-    return {
+    out: dict[str, Any] = {
         "group": slo.group,
         "metric": slo.metric,
         "limit": slo.limit,
-        "unit": "ratio" if slo.metric == "error_ratio" else "ms",
+        "unit": kind_of(slo).unit,
         "text": str(slo),
         "source": source,
     }
+    if slo.options:
+        out["options"] = dict(slo.options)
+    return out
 
 
 def load_slo_file(path: str | Path) -> tuple[Slo, ...]:
-    """SLOs from a YAML file: ``slos: [{group: orders, p99: 800ms}, ...]`` or the bare list."""
-    from surgeproof.scenario.units import parse_latency_ms, parse_ratio
+    """SLOs from a YAML file: ``slos: [{group: orders, p99: 800ms}, ...]`` or the bare list; each
+    entry parsed as a scenario's (any group name: a Locust run's groups are its own)."""
+    from surgeproof.scenario.fields import Field
+    from surgeproof.scenario.parse import parse_slo_entry
     from surgeproof.scenario.yamlfile import read_yaml
 
     doc, source = read_yaml(path)
@@ -152,23 +157,11 @@ def load_slo_file(path: str | Path) -> tuple[Slo, ...]:
     if not isinstance(entries, list) or not entries:
         raise UserError(f"{source}: expected a list of SLOs under 'slos:'")
     out: list[Slo] = []
-    for i, entry in enumerate(entries):
-        where = f"{source}: slos[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("group"), str):
+    for f in Field(source, "slos", entries).items():
+        if not isinstance(f.value, dict) or not isinstance(f.value.get("group"), str):
             raise UserError(
-                f"{where}: expected a mapping with a 'group', like {{group: orders, p99: 800ms}}"
+                f"{source}: {f.path}: expected a mapping with a 'group', like "
+                "{group: orders, p99: 800ms}"
             )
-        metrics = [k for k in entry if k != "group"]
-        unknown = [k for k in metrics if k not in SLO_METRICS]
-        if unknown or not metrics:
-            raise UserError(
-                f"{where}: expected metrics among {', '.join(SLO_METRICS)}, got "
-                f"{', '.join(map(str, unknown)) or 'none'}"
-            )
-        for m in metrics:
-            try:
-                limit = parse_ratio(entry[m]) if m == "error_ratio" else parse_latency_ms(entry[m])
-            except ValueError as exc:
-                raise UserError(f"{where}.{m}: {exc}") from None
-            out.append(Slo(entry["group"], m, limit))
+        out.extend(parse_slo_entry(f, None))
     return tuple(out)

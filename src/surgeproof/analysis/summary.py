@@ -34,6 +34,11 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
             lines.append(f"vs {f['key']}: {f['sentence']}")
         if comp["model_estimate"]:
             lines.append(comp["model_estimate"]["sentence"])
+    # Requirements stated against a profile figure read in the comparison above; the others
+    # (regulators' rules, recovery objectives) get a line each, naming the rule's source.
+    for r in a.get("requirements") or []:
+        if r.get("figure") is None:
+            lines.append(requirement_line(r))
     if a["scale"]["scaled"]:
         lines.append(f"scale: {a['scale']['statement']}")
     usl = a["usl"]
@@ -115,3 +120,14 @@ def retries_line(amp: dict[str, Any] | None) -> str | None:
     if failed is not None:
         line += f"; {failed:.0%} of re-sends failed again"
     return line
+
+
+def requirement_line(r: dict[str, Any]) -> str:
+    """``requirement sebi: peak: PASS: measured ..., limit ...; note (source: ...)``."""
+    status = str(r["status"]).replace("_", " ").upper()
+    text = f"requirement {r['text']}: {status}"
+    if r.get("measured") or r.get("limit"):
+        text += f": measured {r['measured'] or '-'}, limit {r['limit'] or '-'}"
+    if r.get("note"):
+        text += f"; {r['note']}"
+    return f"{text} (source: {r['source']})"

@@ -16,9 +16,10 @@ from surgeproof.analysis.percentiles import PERCENTILE_KEYS
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import Census, RecordScan
 from surgeproof.analysis.shards import RecordPass
-from surgeproof.analysis.slo import over_limit
+from surgeproof.analysis.slo import breaks
 from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, Kind, Outcome
 from surgeproof.scenario.model import Slo
+from surgeproof.scenario.slos import kind_of
 
 #: A group needs this many samples in one window before its SLOs are judged in that window.
 WINDOW_MIN_SAMPLES = 5
@@ -338,9 +339,10 @@ def _breaches(
             cols = groups.get(g)
             if cols is None:
                 continue
-            key = "error_ratio" if slo.metric == "error_ratio" else f"{slo.metric}_ms"
-            values = cols[key]
+            values = kind_of(slo).series(slo, cols)
+            if values is None:
+                continue
             with np.errstate(invalid="ignore"):
-                mask |= (cols["count"] >= min_samples) & over_limit(values, slo.limit)
+                mask |= (cols["count"] >= min_samples) & breaks(slo, values)
         out[str(slo)] = mask
     return out

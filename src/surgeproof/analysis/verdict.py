@@ -1,49 +1,38 @@
-"""The run's verdict: its requirements met or not, or (without any) whether every level held."""
+"""The run's verdict: its requirements met or not, or (without any) whether every level held.
+
+Each requirement is judged by its kind (``analysis.requirements``); a requirement not met makes
+the run fail, one not demonstrated either way makes it inconclusive, and the reasons say which,
+the deciding one first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from surgeproof.analysis.levels import LevelVerdict
-from surgeproof.analysis.scale import Scale
 
 
 def run_verdict(
-    levels: Sequence[LevelVerdict],
-    ceiling: dict[str, Any],
-    comparison: dict[str, Any] | None,
-    scale: Scale,
+    levels: Sequence[LevelVerdict], requirements: Sequence[Mapping[str, Any]] = ()
 ) -> dict[str, Any]:
-    """The ``verdict`` object of analysis.json."""
+    """The ``verdict`` object of analysis.json from the judged ``requirements`` entries (those
+    met, not met or not demonstrated count; not applicable or unusable ones do not)."""
     conclusive = [v for v in levels if v.verdict != "inconclusive"]
-    reqs = [f for f in (comparison or {}).get("figures", []) if f["requirement"]]
-    if reqs:
+    counted = [r for r in requirements if r["status"] in ("pass", "fail", "inconclusive")]
+    if counted:
         reasons: list[str] = []
         status = "pass"
-        top = max((scale.real(v.offered_users) for v in conclusive), default=None)
-        # A level that failed at or below the required load disproves the requirement outright.
-        lowest_fail = min(
-            (scale.real(v.offered_users) for v in conclusive if v.verdict == "fail"), default=None
-        )
-        for f in reqs:
-            required = f["requirement"]["required"]
-            text = f"{f['requirement']['text']} ({required:,.0f} {scale.real_words})"
-            if f["passed"]:
-                reasons.append(f"met: {text}; measured ceiling {f['ceiling_real']:,.0f}")
-            elif (top is not None and top >= required) or (
-                lowest_fail is not None and lowest_fail <= required
-            ):
+        for r in counted:
+            if r["status"] == "pass":
+                reasons.append(r["reason"])
+            elif r["status"] == "fail":
                 status = "fail"
-                reasons.insert(0, f"not met: {text}; {ceiling['statement']}")
+                reasons.insert(0, r["reason"])
             else:
                 if status == "pass":
                     status = "inconclusive"
-                tested = f"{top:,.0f}" if top is not None else "no conclusive level"
-                reasons.insert(
-                    0 if status == "inconclusive" else len(reasons),
-                    f"not demonstrated: {text}; the highest conclusive level was {tested}",
-                )
+                reasons.insert(0 if status == "inconclusive" else len(reasons), r["reason"])
         return {"status": status, "basis": "requirements", "reasons": reasons}
     if not conclusive:
         why = "no level was conclusive" if levels else "the run has no steady-state windows"

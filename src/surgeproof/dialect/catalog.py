@@ -15,8 +15,6 @@ from surgeproof.scenario.fields import Field
 from surgeproof.scenario.yamlfile import display_path, parse_yaml, read_yaml
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
-#: The dialect a capacity profile's exchange speaks when nothing else names one.
-PROFILE_DIALECTS = {"upbit": "upbit", "bithumb": "bithumb", "coinone": "coinone"}
 DEFAULT = "upbit"
 #: ``extends`` chains longer than this are refused (and a loop is one).
 MAX_EXTENDS = 4

@@ -92,11 +92,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.scenario:
         from surgeproof.scenario.catalog import load_scenario
 
-        scenario = load_scenario(args.scenario)
-        mixes = [p.mix for p in scenario.phases] + (
-            [scenario.search.mix] if scenario.search else []
-        )
-        behaviours = {b for m in mixes for b, share in m.items() if share > 0}
+        behaviours = set(load_scenario(args.scenario).behaviours)
     for ref in args.files:
         d = load_dialect(ref)
         line = f"{ref}: ok ({d.describe()})"

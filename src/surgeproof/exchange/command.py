@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from surgeproof.exchange.decimal_text import float_text, whole_text
+from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECTS
 
+_NAMES = [f"{name} (default)" if i == 0 else name for i, name in enumerate(DIALECTS)]
 HELP = (
-    "start the embedded reference exchange on a loopback port, speaking the upbit (default), "
-    "bithumb or coinone API"
+    "start the embedded reference exchange on a loopback port, speaking the "
+    f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]} API"
 )
 
 
@@ -38,8 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     parser.add_argument(
         "--dialect",
-        choices=("upbit", "bithumb", "coinone"),
-        help="the exchange API to speak (overrides 'dialect:' of --config; default upbit)",
+        choices=tuple(DIALECTS),
+        help=f"the exchange API to speak (overrides 'dialect:' of --config; default "
+        f"{next(iter(DIALECTS))})",
     )
     parser.add_argument("--seed", type=_whole, help="seed of accounts, prices and uuids")
     parser.add_argument("--accounts", type=_whole, help="number of seeded accounts")

@@ -40,19 +40,12 @@ def _answers(route: Route, dialect: Dialect) -> dict:
         if "{" in route.path or route.method == "POST":
             out["404"] = _json_answer("unknown market")
         return out
-    if dialect.name == "coinone":
-        # Application errors travel on 200 with result: error.
-        out["200"] = _json_answer("success, or result: error with error_code")
-        statuses = {"404": "unknown path", "429": "rate limited (error_code 4)"}
-    else:
-        statuses = {
-            "400": "bad parameter",
-            "404": "unknown market, order or path",
-            "429": "rate limited",
-            "418": "blocked after repeated 429s",
-        }
-        if route.spec.private:
-            statuses["401"] = "signature refused"
+    facts = dialect.openapi
+    if facts.ok != "success":
+        out["200"] = _json_answer(facts.ok)
+    statuses = dict(facts.errors)
+    if route.spec.private:
+        statuses.update(facts.private_errors)
     statuses["503"] = "shed by the capacity model"
     if route.method in ("POST", "PUT", "DELETE"):
         statuses["413"] = "body over the size limit"
@@ -103,21 +96,7 @@ def _operation(route: Route, dialect: Dialect) -> dict:
 
 
 def _security(dialect: Dialect) -> dict:
-    if dialect.name == "coinone":
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-COINONE-SIGNATURE",
-            "description": "hex HMAC-SHA512 of X-COINONE-PAYLOAD (base64 JSON with access_token "
-            "and nonce) keyed with the secret key",
-        }
-    return {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "HS256/HS512 JWT: access_key, nonce, query_hash (SHA512)"
-        + (", timestamp (ms)" if dialect.name == "bithumb" else ""),
-    }
+    return dict(dialect.openapi.security)
 
 
 def document(dialect: Dialect, routes: list[Route], server_url: str | None = None) -> dict:

@@ -38,6 +38,8 @@ from surgeproof.load.target import (
 from surgeproof.load.worker_fleet import WorkerFleet
 from surgeproof.rundir.schema import LOCUST_DIR
 from surgeproof.rundir.writer import write_meta
+from surgeproof.scenario.programs import Program
+from surgeproof.scenario.programs import kind_of as program_kind
 
 #: Time between the conductor's start signal and t0, so workers and users start together.
 LEAD_S = 1.0
@@ -131,19 +133,14 @@ class Conductor:
             check_ws_url(target.ws_url, self.opts.allow_remote_target)
         return target
 
-    def _program(self):
-        from surgeproof.load.program import SearchProgram, TimelineProgram
-
-        closed = self.model == "closed"
-        if self.plan.search is None:
-            return TimelineProgram(self.plan, closed_model=closed)
+    def _program(self) -> Program:
+        """The plan's program to play; its judge reads the run directory as it is written."""
         from surgeproof.load.judge import level_judge
 
-        return SearchProgram(
-            self.plan,
+        return self.plan.program.runtime(
             level_judge(self.run_dir, self.plan.slos),
             judge_delay_s=self.opts.timeout_s + 1.5,
-            closed_model=closed,
+            closed_model=self.model == "closed",
         )
 
     def _local_context(self, target: Target, program):
@@ -174,9 +171,9 @@ class Conductor:
             "accounts_file": self.opts.accounts_file,
             "max_inflight_per_user": self.opts.max_inflight_per_user,
             "timeout_s": self.opts.timeout_s,
-            # A step search judges levels from the run directory as it goes: no shard may wait
-            # on a worker's host for the end.
-            "records_while_running": self.plan.search is not None,
+            # A program that judges levels as it goes (a step search) reads the run directory
+            # meanwhile: no shard may wait on a worker's host for the end.
+            "records_while_running": program_kind(self.plan.program).judges_live,
         }
 
     # -- the run --------------------------------------------------------------------------
@@ -279,7 +276,6 @@ class Conductor:
         sampler = Sampler(ctx) if ctx is not None else None
         progress = Progress(self.collector, program, t0, opts.progress_every_s)
         abort = AbortRule(opts.abort_error_ratio, opts.abort_after_s)
-        search_grace_s = self.plan.duration_s + 120.0 - program.end_s
         last_state = None
         last_second = 0
         while now_ns() < t0:
@@ -290,8 +286,7 @@ class Conductor:
         while True:
             gevent.sleep(0.2)
             t_s = (now_ns() - t0) / 1e9
-            if hasattr(program, "advance"):
-                program.advance(t_s, t0)
+            program.advance(t_s, t0)
             for ev in program.events_until(t_s, t0):
                 self.collector.event(ev.pop("type"), **ev)
             state = program.state_at(t_s)
@@ -317,7 +312,7 @@ class Conductor:
                 break
             if t_s >= program.end_s or program.users_for_tick(t_s) is None:
                 break
-            deadline = t0 + int(self._cap_s(program, search_grace_s) * 1e9)
+            deadline = t0 + int(self._cap_s(program) * 1e9)
             if now_ns() >= deadline:
                 self.stop_reason = f"stopped at the duration cap ({(deadline - t0) / 1e9:.0f}s)"
                 break
@@ -330,14 +325,12 @@ class Conductor:
                 f"aborted: error ratio {ratio:.2f} > {abort.ratio:g} for {abort.after_s:g}s"
             )
 
-    def _cap_s(self, program, search_grace_s: float) -> float:
+    def _cap_s(self, program: Program) -> float:
         """Seconds after t0 at which the run is cut: ``--max-duration``, else the program's end
-        plus a grace (a search's end moves out with every level it holds again)."""
+        plus its overrun (a search's end moves out with every level it holds again)."""
         if self.opts.max_duration is not None:
             return self.opts.max_duration
-        if self.plan.search is not None:
-            return program.end_s + max(search_grace_s, 30.0)
-        return program.end_s + 30.0
+        return program.end_s + program.overrun_s
 
     def _finish(self, runner, ctx, poller, program) -> None:
         import gevent
@@ -376,8 +369,8 @@ class Conductor:
         if self.stop_reason:
             extra["stopped_at_utc"] = utc
         summary = program.summary()
-        if summary is not None:
-            extra["search"] = summary
+        if summary is not None and program.summary_key:
+            extra[program.summary_key] = summary
         self.meta["workers"].update(self.fleet.meta(counts))
         self.collector.close()
         self._write_meta(status, **extra)

@@ -29,11 +29,8 @@ from dataclasses import dataclass, field
 from surgeproof.load.fd_budget import RESERVE_FDS, fds_per_user, users_per_process_allowed
 from surgeproof.load.fleet_figures import FleetFigures
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
-from surgeproof.scenario.model import RetryPolicy
-from surgeproof.scenario.plan import Plan, ResolvedSearch
-
-#: Name of the pseudo-phase that stands for a step search's highest level.
-SEARCH_PHASE = "step search (highest level)"
+from surgeproof.scenario.plan import Plan
+from surgeproof.scenario.programs import Stretch
 
 
 @dataclass(frozen=True)
@@ -140,25 +137,8 @@ class FleetPlan:
         return simulated / self.user_scale
 
 
-@dataclass(frozen=True)
-class _Stretch:
-    """A phase, or a step search's highest level, as sizing sees it."""
-
-    index: int
-    name: str
-    users: float
-    from_users: float
-    mix: Mapping[str, float]
-    intensity: float
-    ramp_s: float
-    duration_s: float
-    retry: RetryPolicy | None
-    reconnect: bool
-    user_seconds: float
-
-
 def phase_demand(
-    stretch: _Stretch,
+    stretch: Stretch,
     figures: FleetFigures,
     *,
     user_scale: float,
@@ -209,47 +189,6 @@ def phase_demand(
     )
 
 
-def stretches(plan: Plan) -> list[_Stretch]:
-    """The plan's phases, and its step search's highest level, as sizing sees them."""
-    out = []
-    for p in plan.phases:
-        ramp_s = p.ramp_end_s - p.start_s
-        hold_s = max(0.0, p.end_s - p.ramp_end_s)
-        out.append(
-            _Stretch(
-                index=p.index,
-                name=p.name,
-                users=p.users,
-                from_users=p.from_users,
-                mix=p.mix,
-                intensity=p.intensity,
-                ramp_s=ramp_s,
-                duration_s=p.end_s - p.start_s,
-                retry=p.retry,
-                reconnect=p.reconnect,
-                user_seconds=(p.from_users + p.users) / 2 * ramp_s + p.users * hold_s,
-            )
-        )
-    s = plan.search
-    if s is not None:
-        out.append(
-            _Stretch(
-                index=len(out),
-                name=SEARCH_PHASE,
-                users=s.max_users,
-                from_users=s.max_users,
-                mix=s.mix,
-                intensity=s.intensity,
-                ramp_s=0.0,
-                duration_s=s.max_duration_s,
-                retry=None,
-                reconnect=False,
-                user_seconds=_search_user_seconds(s),
-            )
-        )
-    return out
-
-
 def plan_fleet(
     plan: Plan,
     figures: FleetFigures,
@@ -261,7 +200,7 @@ def plan_fleet(
     """The fleet that offers ``plan``: demand per phase, its peak, and hosts of ``host``'s size."""
     phases: list[PhaseDemand] = []
     prev = None
-    for st in stretches(plan):
+    for st in plan.program.stretches():
         kw = {"user_scale": plan.user_scale, "websocket": websocket, "prev_mix": prev}
         phases.append(phase_demand(st, figures, **kw))
         prev = st.mix
@@ -360,17 +299,3 @@ def _cls(behaviour: str):
 
 def _ws_share(shares: Mapping[str, float]) -> float:
     return sum(s for b, s in shares.items() if _cls(b).watches_websocket)
-
-
-def _search_user_seconds(search: ResolvedSearch) -> float:
-    """Upper bound on a step search's user-seconds: its coarse levels, then bisection levels
-    (each at most the highest), every level settling and holding."""
-    level_s = search.settle_s + search.hold_s
-    levels = []
-    level = search.start_users
-    while level < search.max_users and len(levels) < search.max_levels:
-        levels.append(level)
-        level *= search.step_factor
-    levels.append(search.max_users)
-    bisect = max(0, search.max_levels - len(levels))
-    return (sum(levels) + bisect * search.max_users) * level_s

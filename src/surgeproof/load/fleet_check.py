@@ -132,9 +132,7 @@ def warn_fleet(plan: Plan, opts, dialect) -> list[str]:
         plan, FleetFigures(), machine.host, dialect=dialect.name, websocket=websocket
     )
     lines = shortfalls(fleet, machine, opts.workers, opts.expect_workers)
-    mixes_users = [(p.mix, p.users) for p in plan.phases]
-    if plan.search is not None:
-        mixes_users.append((plan.search.mix, plan.search.max_users))
+    mixes_users = [(st.mix, st.users) for st in plan.program.stretches()]
     fd_line = fd_budget_warning(mixes_users, opts.workers + opts.expect_workers)
     if fd_line:
         lines.append(fd_line)

@@ -98,8 +98,7 @@ def _plan(args: argparse.Namespace) -> int:
     plan = plan_for(opts)
     choice = choose_dialect(args.dialect, plan, None)
     dialect = choice.dialect
-    mixes = [p.mix for p in plan.phases] + ([plan.search.mix] if plan.search else [])
-    notes = check_fit(dialect, {b for m in mixes for b, s in m.items() if s > 0})
+    notes = check_fit(dialect, plan.behaviours)
     here = this_machine(loopback_target=True)
     host = HostSpec(
         cores=args.host_cores,

@@ -7,22 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof.scenario.model import Slo
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """What the search needs of a judged level."""
-
-    verdict: str  # "pass" | "fail" | "inconclusive"
-    reasons: list[str]
-    #: Sources whose users or records were missing from part of the window (a lost worker):
-    #: the level did not offer the load it says, and the search holds it again.
-    short_of: tuple[str, ...] = ()
+from surgeproof.scenario.programs import Judgement
 
 
 @dataclass
 class LevelJudge:
-    """A judge for ``SearchProgram`` over the run directory being written."""
+    """A program's judge (``scenario.programs.Judge``) over the run directory being written."""
 
     run_dir: Path
     slos: tuple[Slo, ...]
@@ -62,5 +52,5 @@ class LevelJudge:
 
 
 def level_judge(run_dir: Path, slos: tuple[Slo, ...]) -> LevelJudge:
-    """The judge the conductor hands to ``SearchProgram``."""
+    """The judge the conductor hands to the program."""
     return LevelJudge(Path(run_dir), tuple(slos))

@@ -38,6 +38,8 @@ from surgeproof.analysis.causes import ANSWERED, UNSENT
 from surgeproof.errors import UserError
 from surgeproof.rundir.schema import OUTCOME_NAMES, RECORD_DTYPE, Kind, Outcome
 from surgeproof.scenario.model import Slo
+from surgeproof.scenario.slos import KINDS as SLO_KINDS
+from surgeproof.scenario.slos import kind_of
 
 #: Bucket bounds (s) of the latency histograms before the scenario's SLO limits are added:
 #: 25 ms steps to 200 ms, 50 ms to 500 ms, 100 ms to 1 s, 250 ms to 2 s, then coarser to 60 s.
@@ -64,7 +66,8 @@ _HAS_LATENCY = np.array([o not in UNSENT for o in Outcome])
 
 def latency_buckets(slos: Iterable[Slo]) -> tuple[float, ...]:
     """The histogram's upper bounds (s): the base ladder plus every latency SLO limit."""
-    limits = {s.limit / 1000.0 for s in slos if s.metric != "error_ratio" and s.limit > 0}
+    bounds = (kind_of(s).latency_bound_ms(s) for s in slos)
+    limits = {b / 1000.0 for b in bounds if b is not None and b > 0}
     return tuple(sorted(set(BASE_BUCKETS_S) | limits))
 
 
@@ -521,23 +524,15 @@ class LiveTally:
             "0 while the embedded target is down (an injected outage), else 1.",
             self.target_up,
         )
-        latency = GaugeMetricFamily(
-            "surgeproof_slo_latency_seconds",
-            "Latency SLO limits of the scenario (draw them beside the quantiles).",
-            labels=["group", "percentile"],
-        )
-        errors = GaugeMetricFamily(
-            "surgeproof_slo_error_ratio",
-            "Error-ratio SLO limits of the scenario (0-1).",
-            labels=["group"],
-        )
+        # One gauge family per SLO kind, each holding the scenario's limits of that kind.
+        families = {
+            kind.name: GaugeMetricFamily(kind.gauge[0], kind.gauge[1], labels=list(kind.gauge[2]))
+            for kind in SLO_KINDS
+        }
         for slo in self.slos:
-            if slo.metric == "error_ratio":
-                errors.add_metric([slo.group], slo.limit)
-            else:
-                latency.add_metric([slo.group, slo.metric], slo.limit / 1000.0)
-        yield latency
-        yield errors
+            labels, value = kind_of(slo).gauge_sample(slo)
+            families[kind_of(slo).name].add_metric(labels, value)
+        yield from families.values()
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:

@@ -15,7 +15,7 @@ SPAWN_RATE = 100_000.0
 
 
 class SurgeShape(LoadTestShape):
-    """Follows a ``TimelineProgram`` or ``SearchProgram`` from the run's ``t0``."""
+    """Follows the plan's program (``scenario.programs.Program``) from the run's ``t0``."""
 
     def __init__(self, program, t0_ns: int) -> None:
         super().__init__()

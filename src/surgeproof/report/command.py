@@ -11,6 +11,8 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the report, gate, evidence and verify subcommands."""
+    from surgeproof.scenario.requirements import NAMES as REQUIREMENT_KINDS
+
     p = subparsers.add_parser(
         "report",
         help="write report.html (self-contained) and report.md for a run",
@@ -34,6 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="EXPR",
         help="the measured ceiling (real users) must reach EXPR: 'peak*1.2', 'expanded', 600000",
+    )
+    g.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help=f"a requirement of any kind ({', '.join(REQUIREMENT_KINDS)}), as a scenario's "
+        "'requirements:' writes it, e.g. 'sebi:peak'; repeatable",
     )
     for flag, metric in (("--max-p50", "p50"), ("--max-p95", "p95"), ("--max-p99", "p99")):
         g.add_argument(

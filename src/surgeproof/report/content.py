@@ -64,6 +64,7 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
         headroom=headroom_table(analysis),
     )
     content.tables = [
+        *([requirements_table(analysis)] if analysis.get("requirements") else []),
         levels_table(analysis),
         endpoints_table(analysis),
         groups_table(analysis),
@@ -133,6 +134,24 @@ def headroom_table(analysis: dict[str, Any]) -> Table:
         ),
         rows,
         note,
+    )
+
+
+def requirements_table(analysis: dict[str, Any]) -> Table:
+    """Each requirement as the analysis judged it, with the rule's source."""
+    rows = [
+        (
+            str(r.get("name") or r.get("text")),
+            str(r.get("status", "")).replace("_", " "),
+            str(r.get("measured") or "–"),
+            str(r.get("limit") or "–"),
+            str(r.get("note") or ""),
+            str(r.get("source") or ""),
+        )
+        for r in analysis.get("requirements") or []
+    ]
+    return Table(
+        "Requirements", ("requirement", "verdict", "measured", "limit", "why", "source"), rows
     )
 
 

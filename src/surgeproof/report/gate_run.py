@@ -27,6 +27,7 @@ def run_gate(args: argparse.Namespace) -> int:
     result = gate(
         args.run_dir,
         ceilings=args.require_ceiling,
+        rules=args.require,
         latencies=[
             (flag, text)
             for flag, attr in (
@@ -47,13 +48,13 @@ def run_gate(args: argparse.Namespace) -> int:
     summary = gate_markdown(result, report_path=str(report) if report.exists() else None)
     write_summary(summary, args.summary)
     for check in result.checks:
-        mark = "PASS" if check.passed else "FAIL"
-        print(f"{mark}  {one_line(check.name)}: {one_line(check.message)}")
+        print(f"{check.mark}  {one_line(check.name)}: {one_line(check.message)}")
     for caveat in result.caveats:
         print(f"note: {one_line(caveat)}")
     if not result.checks:
         print(
-            "no requirements: give --require-ceiling/--max-p99/--max-error-ratio/--baseline, "
+            "no requirements: give --require/--require-ceiling/--max-p99/--max-error-ratio/"
+            "--baseline, "
             "or a scenario with slos/requirements",
             file=sys.stderr,
         )
@@ -68,6 +69,7 @@ def gate(
     run_dir: Path,
     *,
     ceilings: list[str] = (),  # type: ignore[assignment]
+    rules: list[str] = (),  # type: ignore[assignment]
     latencies: list[tuple[str, str]] = (),  # type: ignore[assignment]
     error_ratios: list[str] = (),  # type: ignore[assignment]
     baseline: Path | None = None,
@@ -78,14 +80,15 @@ def gate(
     run_dir = Path(run_dir)
     tol = parse_tolerance(tolerance)
     analysis = current_analysis(run_dir)
-    scenario, profile = scenario_as_run(run_dir)
+    scenario, _ = scenario_as_run(run_dir)
     ceiling_reqs, slo_reqs = collect(
         scenario if use_scenario else None,
         ceilings=ceilings,
+        rules=rules,
         latencies=latencies,
         error_ratios=error_ratios,
     )
-    result = judge_run(run_dir, analysis, ceiling_reqs, slo_reqs, profile)
+    result = judge_run(run_dir, analysis, ceiling_reqs, slo_reqs)
     if baseline is not None:
         meta, base_meta = _meta(run_dir), _meta(Path(baseline))
         try:

@@ -26,7 +26,7 @@ def junit_xml(result: GateResult, *, elapsed_s: float = 0.0) -> str:
         tests=str(len(result.checks)),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(len(result.skipped)),
         time=f"{elapsed_s:.3f}",
     )
     props = ET.SubElement(suite, "properties")
@@ -39,7 +39,9 @@ def junit_xml(result: GateResult, *, elapsed_s: float = 0.0) -> str:
         case = ET.SubElement(
             suite, "testcase", classname=f"surgeproof.gate.{kind}", name=name, time="0"
         )
-        if check.passed:
+        if not check.applicable:
+            ET.SubElement(case, "skipped", message=message)
+        elif check.passed:
             ET.SubElement(case, "system-out").text = f"{message} (from {origin})"
         else:
             failure = ET.SubElement(case, "failure", message=message, type=kind)

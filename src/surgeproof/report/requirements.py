@@ -1,8 +1,8 @@
 """Gate requirements as people type them on a CI command line, turned into scenario records.
 
-``--require-ceiling peak*1.2`` becomes a ``UsersExpr``, ``--max-p99 login=800ms`` and
-``--max-error-ratio 0.01`` become ``Slo`` records, so flags and the scenario's own ``slos`` and
-``requirements`` are judged by one code path.
+``--require-ceiling peak*1.2`` and ``--require sebi:peak`` become ``Requirement`` records,
+``--max-p99 login=800ms`` and ``--max-error-ratio 0.01`` become ``Slo`` records, so flags and the
+scenario's own ``slos`` and ``requirements`` are judged by one code path.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from surgeproof.analysis.headroom import parse_requirement
 from surgeproof.errors import UserError
 from surgeproof.scenario.fields import Field
-from surgeproof.scenario.model import GROUPS, Scenario, Slo, UsersExpr
+from surgeproof.scenario.model import GROUPS, Requirement, Scenario, Slo, UsersExpr
 from surgeproof.scenario.parse import parse_users
 from surgeproof.scenario.units import parse_latency_ms, parse_ratio
 
@@ -21,10 +22,10 @@ LATENCY_FLAGS = {"--max-p50": "p50", "--max-p95": "p95", "--max-p99": "p99"}
 
 
 @dataclass(frozen=True)
-class CeilingRequirement:
-    """The measured ceiling must reach ``users`` (real users); where the requirement came from."""
+class RequirementCheck:
+    """A requirement the run must meet (any kind), and where it came from."""
 
-    users: UsersExpr
+    requirement: Requirement
     origin: str
 
 
@@ -39,6 +40,12 @@ class SloRequirement:
 def parse_ceiling(text: str, flag: str = "--require-ceiling") -> UsersExpr:
     """``peak*1.2``, ``1.2 * peak``, ``peak`` or ``600000`` (real users)."""
     return parse_users(Field(flag, "", text.strip()))
+
+
+def ceiling_requirement(text: str, flag: str = "--require-ceiling") -> Requirement:
+    """``--require-ceiling``'s value as a requirement of the default (ceiling) kind."""
+    expr = parse_ceiling(text, flag)
+    return Requirement(expr.figure, expr.value)
 
 
 def parse_group_latency(text: str, flag: str) -> Slo:
@@ -80,23 +87,25 @@ def collect(
     scenario: Scenario | None,
     *,
     ceilings: Iterable[str] = (),
+    rules: Iterable[str] = (),
     latencies: Iterable[tuple[str, str]] = (),
     error_ratios: Iterable[str] = (),
-) -> tuple[list[CeilingRequirement], list[SloRequirement]]:
+) -> tuple[list[RequirementCheck], list[SloRequirement]]:
     """Requirements from the scenario as run, then from flags (``latencies`` = (flag, text))."""
-    ceiling_reqs: list[CeilingRequirement] = []
+    reqs: list[RequirementCheck] = []
     slo_reqs: list[SloRequirement] = []
     if scenario is not None:
-        for req in scenario.requirements:
-            ceiling_reqs.append(CeilingRequirement(UsersExpr(req.factor, req.figure), "scenario"))
+        reqs.extend(RequirementCheck(req, "scenario") for req in scenario.requirements)
         slo_reqs.extend(SloRequirement(slo, "scenario") for slo in scenario.slos)
     for text in ceilings:
-        ceiling_reqs.append(CeilingRequirement(parse_ceiling(text), "--require-ceiling"))
+        reqs.append(RequirementCheck(ceiling_requirement(text), "--require-ceiling"))
+    for text in rules:
+        reqs.append(RequirementCheck(parse_requirement(text, "--require"), "--require"))
     for flag, text in latencies:
         slo_reqs.append(SloRequirement(parse_group_latency(text, flag), flag))
     for text in error_ratios:
         slo_reqs.append(SloRequirement(parse_error_ratio(text), "--max-error-ratio"))
-    return ceiling_reqs, slo_reqs
+    return reqs, slo_reqs
 
 
 def _split_assignment(text: str, flag: str, example: str) -> tuple[str, str]:

@@ -12,21 +12,26 @@ from surgeproof.report.markdown import md_code, md_text
 def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
     """A heading with the outcome, a table of every check, the caveats, the report's path."""
     failed = len(result.failures)
+    skipped = len(result.skipped)
     if result.passed:
-        head = f"## ✅ surgeproof gate passed: {len(result.checks)} requirements hold"
+        head = f"## ✅ surgeproof gate passed: {len(result.checks) - skipped} requirements hold"
+        head += f", {skipped} not applicable" if skipped else ""
     else:
         head = f"## ❌ surgeproof gate failed: {failed} of {len(result.checks)} requirements failed"
     lines = [head, "", f"Run {md_code(result.run_id)} ({md_code(result.run_dir)})", ""]
-    lines += ["| | requirement | measured | limit | from |", "|---|---|---|---|---|"]
+    lines += [
+        "| | requirement | measured | limit | from | source |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in result.checks:
-        mark = "✅" if c.passed else "❌"
+        mark = "⏭️" if not c.applicable else "✅" if c.passed else "❌"
         measured = c.measured + (f" — {c.note}" if c.note else "")
         lines.append(
             f"| {mark} | {md_text(c.name)} | {md_text(measured)} | {md_text(c.limit)} | "
-            f"{md_code(c.origin, cell=True)} |"
+            f"{md_code(c.origin, cell=True)} | {md_text(c.source)} |"
         )
     if not result.checks:
-        lines.append("| ⚠️ | no requirements given | | | |")
+        lines.append("| ⚠️ | no requirements given | | | | |")
     if result.caveats:
         lines += ["", "**Read with:**", *(f"* {md_text(c)}" for c in result.caveats)]
     if report_path:

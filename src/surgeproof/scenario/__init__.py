@@ -14,17 +14,11 @@ from surgeproof.scenario.model import (
     RetryPolicy,
     Scenario,
     Slo,
-    StepSearch,
-    SurgePhase,
     UsersExpr,
 )
-from surgeproof.scenario.plan import (
-    Plan,
-    ResolvedPhase,
-    ResolvedRequirement,
-    ResolvedSearch,
-    resolve,
-)
+from surgeproof.scenario.plan import Plan, ResolvedRequirement, resolve
+from surgeproof.scenario.programs.step_search import ResolvedSearch, StepSearch
+from surgeproof.scenario.programs.timeline import ResolvedPhase, SurgePhase, Timeline
 
 __all__ = [
     "BEHAVIOURS",
@@ -42,6 +36,7 @@ __all__ = [
     "Slo",
     "StepSearch",
     "SurgePhase",
+    "Timeline",
     "UsersExpr",
     "list_scenarios",
     "load_profile",

@@ -95,12 +95,7 @@ def _validate(args: argparse.Namespace) -> int:
     for ref in args.files:
         scenario = load_scenario(Path(ref) if Path(ref).exists() else ref)
         plan = resolve(scenario)
-        what = (
-            f"{len(plan.phases)} phases, {format_duration(plan.duration_s)}"
-            if plan.phases
-            else f"step search, at most {plan.search.max_levels} levels"
-        )
-        print(f"{ref}: ok ({scenario.name}: {what})")
+        print(f"{ref}: ok ({scenario.name}: {plan.program.summary_line()})")
     return 0
 
 
@@ -126,35 +121,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"requirement: {r}")
     for s in scenario.slos:
         print(f"slo: {s}")
-    if plan.search is not None:
-        s = plan.search
-        print(
-            f"step search: {s.start_users:g} .. {s.max_users:g} users "
-            f"(real {s.real_start_users:,.0f} .. {s.real_max_users:,.0f}), "
-            f"x{s.step_factor:g} steps, "
-            f"settle {format_duration(s.settle_s)}, hold {format_duration(s.hold_s)}, resolution "
-            f"{s.resolution:.0%}, at most {s.max_levels} levels"
-        )
-        print(f"mix: {_mix(s.mix)}")
-        _warn_short_windows(plan)
-        return 0
-    rows = [("phase", "start", "end", "clock", "users", "real users", "mix")]
-    for p in plan.phases:
-        clock = plan.clock_time(p.start_s)
-        rows.append(
-            (
-                one_line(p.name) + (" (reconnect)" if p.reconnect else ""),
-                format_duration(round(p.start_s, 3)),
-                format_duration(round(p.end_s, 3)),
-                clock.strftime("%H:%M") if clock else "-",
-                f"{p.users:,.2f}".rstrip("0").rstrip("."),
-                f"{p.real_users:,.0f}",
-                _mix(p.mix),
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    for line in plan.program.describe(plan):
+        print(one_line(line))
     _warn_short_windows(plan)
     return 0
 
@@ -249,10 +217,6 @@ def _shares(text: str) -> dict[str, object]:
         except ValueError:
             raise ScenarioError("--mix", part, "expected BEHAVIOUR:SHARE") from None
     return out
-
-
-def _mix(mix: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:g}" for k, v in mix.items())
 
 
 def _scale(text: str, option: str) -> float:

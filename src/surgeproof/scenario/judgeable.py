@@ -62,10 +62,7 @@ class WindowCheck:
 def window_check(plan: Plan, min_s: float = MIN_JUDGED_WINDOW_S) -> WindowCheck | None:
     """The check of ``plan`` (timeline phases' holds, or a step search's hold); None without any."""
     scale = plan.time_scale if plan.time_scale > 0 else 1.0
-    if plan.search is not None:
-        lengths = [plan.search.hold_s]
-    else:
-        lengths = [end - start for start, end, _users, _label in plan.steady_windows()]
+    lengths = plan.program.judged_window_lengths()
     if not lengths:
         return None
     shortest = min(lengths)

@@ -6,8 +6,12 @@ schedule a run follows (target users at time t) lives in ``surgeproof.scenario.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from surgeproof.scenario.programs.program import ProgramConfig
 
 #: User behaviours the load layer implements; a mix names some of these.
 BEHAVIOURS = ("market_watcher", "app_user", "panic_seller", "api_bot", "retrying_client")
@@ -47,63 +51,55 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class SurgePhase:
-    """One stretch of the timeline: move to ``users`` over ``ramp_s``, then hold until its end."""
-
-    name: str
-    duration_s: float
-    users: UsersExpr
-    ramp_s: float = 0.0
-    mix: dict[str, float] = field(default_factory=lambda: {"market_watcher": 1.0})
-    #: Multiplier on every user's own request rate (panic > 1).
-    intensity: float = 1.0
-    #: Optional whole-run request-rate target (req/s, real scale) for this phase.
-    request_rate: float | None = None
-    #: Share of sell orders among order submissions in this phase (0.5 = balanced).
-    sell_bias: float = 0.5
-    retry: RetryPolicy | None = None
-    #: Whether the hold part (after the ramp) is a steady-state window for the ceiling.
-    steady: bool = True
-    #: Every market watcher drops its websocket at phase start and reconnects/resubscribes.
-    reconnect: bool = False
-    #: Arrival (or departure) rate in real users per second; when set, the ramp lasts as long as
-    #: reaching ``users`` at this rate takes (``ramp_s`` is then 0 and ignored).
-    arrival_rate: float | None = None
-
-
-@dataclass(frozen=True)
-class StepSearch:
-    """Stepwise search for the ceiling: coarse steps up to a failure, then bisection."""
-
-    start: UsersExpr
-    max_users: UsersExpr
-    step_factor: float = 1.5  # next coarse level = previous * step_factor
-    hold_s: float = 30.0  # steady-state window per level
-    settle_s: float = 5.0  # ramp/settling time before each window, not judged
-    resolution: float = 0.05  # stop once (fail - pass) / pass <= resolution
-    mix: dict[str, float] = field(default_factory=lambda: {"app_user": 1.0})
-    intensity: float = 1.0
-
-
-@dataclass(frozen=True)
 class Slo:
-    """One service-level objective: a latency percentile (ms) or an error ratio, per group."""
+    """One service-level objective on an endpoint group; its kind (``scenario.slos``) says what
+    the metric measures, in which unit, and which way it breaks."""
 
     group: str  # one of GROUPS, or "*"
-    metric: str  # "p50" | "p90" | "p95" | "p99" | "p99.9" | "max" | "error_ratio"
-    limit: float  # milliseconds for percentiles, a ratio in [0, 1] for error_ratio
+    metric: str  # a metric of some SLO kind: "p99", "error_ratio", ...
+    limit: float  # in the kind's unit: milliseconds for percentiles, a ratio for error_ratio
+    #: The kind's further settings, as sorted (name, number) pairs; a mapping is accepted.
+    options: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+
+    def option(self, name: str) -> float | None:
+        """The value of option ``name``, None when not given."""
+        return dict(self.options).get(name)
 
     def __str__(self) -> str:
-        unit = "" if self.metric == "error_ratio" else " ms"
-        return f"{self.group} {self.metric} <= {self.limit:g}{unit}"
+        from surgeproof.scenario.slos import kind_of
+
+        return kind_of(self).text(self)
 
 
 @dataclass(frozen=True)
 class Requirement:
-    """A gate requirement on the measured ceiling, e.g. ``ceiling >= peak * 1.2``."""
+    """A rule the run is held to; its kind (``scenario.requirements``) says how it is judged.
+    The default kind: the measured ceiling against a profile figure, ``ceiling >= peak * 1.2``."""
 
-    figure: str
+    #: A capacity-profile figure it is stated against, or None.
+    figure: str | None = None
+    #: That figure's factor; with no figure, a number of real users (where the kind takes one).
     factor: float = 1.0
+    kind: str = "ceiling"
+    #: The kind's own quantities, as sorted (name, number) pairs; a mapping is accepted.
+    options: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.options, Mapping):
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+
+    def option(self, name: str) -> float | None:
+        """The value of option ``name``, None when not given."""
+        return dict(self.options).get(name)
+
+    def __str__(self) -> str:
+        from surgeproof.scenario.requirements import requirement_text
+
+        return requirement_text(self)
 
 
 @dataclass(frozen=True)
@@ -131,12 +127,13 @@ class CapacityProfile:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A surge to replay: a timeline of phases, or a step search; the SLOs it is judged by."""
+    """A surge to replay: one load program (a timeline of phases, a step search, ...), the SLOs
+    it is judged by and the requirements it is held to."""
 
     name: str
     description: str
-    phases: tuple[SurgePhase, ...] = ()
-    search: StepSearch | None = None
+    #: The program's config (``scenario.programs``); None only for a record that is not run.
+    program: ProgramConfig | None = None
     slos: tuple[Slo, ...] = ()
     requirements: tuple[Requirement, ...] = ()
     profile: str | None = None
@@ -149,6 +146,7 @@ class Scenario:
     source_path: str | None = None
 
     @property
-    def duration_s(self) -> float:
-        """Length of the timeline in (unscaled) seconds; 0 for a step search."""
-        return sum(p.duration_s for p in self.phases)
+    def behaviours(self) -> frozenset[str]:
+        """Every behaviour the program gives a share of users (known before resolving it)."""
+        mixes = self.program.mixes() if self.program is not None else []
+        return frozenset(b for m in mixes for b, share in m.items() if share > 0)

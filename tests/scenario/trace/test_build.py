@@ -44,7 +44,7 @@ def test_round_trip_through_the_written_file_stays_within_tolerance(tmp_path):
     plan = resolve(load_scenario(path))
     # baseline (median of the first 30 min = 101) → 1000 users, peak 1000 → 10,000 users
     expected = [1000 + (v - 101) * 9000 / (1000 - 101) for v in values]
-    planned = [plan.target_users(120 + 60 * i) for i in range(len(values))]
+    planned = [plan.program.target_users(120 + 60 * i) for i in range(len(values))]
     worst = max(abs(p - e) for p, e in zip(planned, expected, strict=True))
     assert worst <= TOLERANCE * 9000
     assert planned.index(max(planned)) == values.index(max(values)) == 46
@@ -63,14 +63,14 @@ def test_the_plan_lasts_as_long_as_the_trace_plus_warm_up():
 
 def test_rising_edges_get_the_shock_mix_and_plateaus_the_rebound_mix():
     result = build_scenario(_trace(_synthetic()), _options())
-    by_clock = {p.name: p for p in result.plan.phases}
+    by_clock = {p.name: p for p in result.plan.program.phases}
     shock = [p for name, p in by_clock.items() if name.startswith("shock")]
     rebound = [p for name, p in by_clock.items() if name.startswith("rebound")]
     assert shock and rebound
     assert all(p.mix == KINDS["shock"].mix and p.retry for p in shock)
     assert all(p.mix == KINDS["rebound"].mix for p in rebound)
     # the phase that climbs to the peak is a shock
-    top = max(result.plan.phases, key=lambda p: p.users)
+    top = max(result.plan.program.phases, key=lambda p: p.users)
     assert top.name.startswith("shock")
 
 
@@ -78,7 +78,7 @@ def test_a_kind_s_mix_can_be_overridden():
     kinds = dict(KINDS)
     kinds["shock"] = KINDS["shock"].__class__("shock", {"app_user": 1.0}, 2.0, 0.9, False)
     result = build_scenario(_trace(_synthetic()), _options(kinds=kinds))
-    shock = [p for p in result.plan.phases if p.name.startswith("shock")]
+    shock = [p for p in result.plan.program.phases if p.name.startswith("shock")]
     assert shock and all(p.mix == {"app_user": 1.0} and p.intensity == 2.0 for p in shock)
 
 
@@ -86,7 +86,7 @@ def test_fewer_phases_allowed_means_a_larger_reported_departure():
     values = _synthetic()
     fine = build_scenario(_trace(values), _options(max_phases=40, tolerance=0.01))
     coarse = build_scenario(_trace(values), _options(max_phases=4, tolerance=0.01))
-    assert len(coarse.plan.phases) < len(fine.plan.phases)
+    assert len(coarse.plan.program.phases) < len(fine.plan.program.phases)
     assert coarse.rms_departure > fine.rms_departure
     # the peak survives any budget
     assert coarse.planned.index(max(coarse.planned)) == 46
@@ -102,7 +102,7 @@ def test_a_flat_trace_is_refused():
 def test_the_shipped_trace_scenario_peaks_at_22_37_kst_uncompressed():
     plan = resolve(load_scenario("martial-law-2024-12-03-trace"))
     minutes = int(plan.duration_s // 60)
-    per_minute = [plan.target_users(60 * m) for m in range(minutes)]
+    per_minute = [plan.program.target_users(60 * m) for m in range(minutes)]
     peak_minute = per_minute.index(max(per_minute))
     at = plan.clock_time(60 * peak_minute).astimezone(KST)
     assert at.strftime("%Y-%m-%d %H:%M") == "2024-12-03 22:37"
@@ -112,5 +112,5 @@ def test_the_shipped_trace_scenario_peaks_at_22_37_kst_uncompressed():
 def test_the_shipped_trace_scenario_resolves_small_for_a_short_run():
     plan = resolve(load_scenario("martial-law-2024-12-03-trace"), None, 1 / 240, 1 / 10_000)
     assert plan.duration_s < 60
-    assert max(p.users for p in plan.phases) == pytest.approx(54)
+    assert max(p.users for p in plan.program.phases) == pytest.approx(54)
     assert plan.clock_time(0) == datetime(2024, 12, 3, 21, 58, tzinfo=KST) - timedelta(0)

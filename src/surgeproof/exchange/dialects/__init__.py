@@ -2,6 +2,8 @@
 
 ``get_dialect(name)`` loads one; each lives in its own package with its routes, request
 signing, answer shapes, error envelope and websocket protocol, over the shared operations.
+The names are those ``limits`` gives quotas for (a leaf the config reads without loading any
+dialect); a test ties them to the packages here and to the client's built-in dialects.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
+from surgeproof.exchange.dialects.limits import DEFAULTS
+
 if TYPE_CHECKING:
     from surgeproof.exchange.dialects.base import Dialect
 
-DIALECT_NAMES = ("upbit", "bithumb", "coinone")
+DIALECT_NAMES = tuple(DEFAULTS)
 
 
 def get_dialect(name: str) -> Dialect:

@@ -38,6 +38,20 @@ RenderError = Callable[[ApiError], web.Response]
 
 
 @dataclass(frozen=True)
+class OpenApiFacts:
+    """How a dialect's answers and signing read in its OpenAPI document."""
+
+    #: The security scheme of its private calls (OpenAPI ``securitySchemes`` entry).
+    security: dict[str, str]
+    #: (status, description) of the errors every API call may answer with.
+    errors: tuple[tuple[str, str], ...]
+    #: ... and those of private calls only.
+    private_errors: tuple[tuple[str, str], ...] = ()
+    #: What its 200 answer carries (an envelope may carry errors on 200 too).
+    ok: str = "success"
+
+
+@dataclass(frozen=True)
 class Dialect:
     """One exchange API spoken by the embedded exchange."""
 
@@ -49,6 +63,8 @@ class Dialect:
     render_error: RenderError
     limit_style: LimitStyle
     websocket: Callable[[float], WsProtocol]  # built with the config's ws ping timeout
+    #: Its answers and signing as its OpenAPI document states them.
+    openapi: OpenApiFacts
     #: One line each: how the app login of this dialect works (README, /openapi.json).
     login: tuple[str, ...] = field(default=())
 

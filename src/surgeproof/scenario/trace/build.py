@@ -85,7 +85,8 @@ def build_scenario(trace: Trace, options: Options) -> TraceScenario:
     text = _yaml(trace, options, profile, phases, base_v, peak_v, window)
     scenario = parse_scenario(parse_yaml(text, options.name), options.name)
     plan = resolve(scenario, _profile(options), 1.0, 1.0)
-    planned = [plan.target_users(options.warmup_s + i * trace.interval_s) for i in range(n)]
+    timeline = plan.program  # a trace always builds a timeline
+    planned = [timeline.target_users(options.warmup_s + i * trace.interval_s) for i in range(n)]
     diffs = [p - u for p, u in zip(planned, users, strict=True)]
     worst = max(range(n), key=lambda i: abs(diffs[i]))
     rms = math.sqrt(sum(d * d for d in diffs) / n)

@@ -7,9 +7,10 @@ documents no rate-limit header: the ``Remaining-Req`` header is sent in Upbit's 
 
 from __future__ import annotations
 
-from surgeproof.exchange.dialects.base import Dialect
+from surgeproof.exchange.dialects.base import Dialect, OpenApiFacts
 from surgeproof.exchange.dialects.bithumb.routes import ROUTES
 from surgeproof.exchange.dialects.jwt_verifier import JwtVerifier
+from surgeproof.exchange.dialects.upbit import ERRORS, PRIVATE_ERRORS, bearer_jwt
 from surgeproof.exchange.dialects.upbit.answers import render_error
 from surgeproof.exchange.dialects.upbit.auth import BearerVerifier, read_request_params
 from surgeproof.exchange.dialects.upbit.websocket import upbit_websocket
@@ -35,6 +36,13 @@ DIALECT = Dialect(
     render_error=render_error,
     limit_style=UPBIT_STYLE,
     websocket=upbit_websocket,
+    openapi=OpenApiFacts(
+        security=bearer_jwt(
+            "HS256/HS512 JWT: access_key, nonce, query_hash (SHA512), timestamp (ms)"
+        ),
+        errors=ERRORS,
+        private_errors=PRIVATE_ERRORS,
+    ),
     login=(
         "POST /v1/session {member_id, password} -> 201 {session_token, access_key, expires_in}",
         "DELETE /v1/session with X-Session-Token -> 200 {ok: true}",

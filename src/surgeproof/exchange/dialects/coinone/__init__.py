@@ -3,7 +3,7 @@ and its public websocket, over the one engine."""
 
 from __future__ import annotations
 
-from surgeproof.exchange.dialects.base import Dialect
+from surgeproof.exchange.dialects.base import Dialect, OpenApiFacts
 from surgeproof.exchange.dialects.coinone.answers import render_error
 from surgeproof.exchange.dialects.coinone.auth import coinone_verifier, read_request_params
 from surgeproof.exchange.dialects.coinone.routes import ROUTES
@@ -24,6 +24,18 @@ DIALECT = Dialect(
     render_error=render_error,
     limit_style=COINONE_STYLE,
     websocket=coinone_websocket,
+    # Application errors travel on 200 with result: error.
+    openapi=OpenApiFacts(
+        security={
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-COINONE-SIGNATURE",
+            "description": "hex HMAC-SHA512 of X-COINONE-PAYLOAD (base64 JSON with access_token "
+            "and nonce) keyed with the secret key",
+        },
+        errors=(("404", "unknown path"), ("429", "rate limited (error_code 4)")),
+        ok="success, or result: error with error_code",
+    ),
     login=(
         "POST /v2.1/app/login {member_id, password} -> "
         "{result, error_code, session_token, access_token, expires_in}",

@@ -2,18 +2,18 @@
 level cut short by a lost worker is held again (a bounded number of times), not counted as a
 failure."""
 
-from surgeproof.load.judge import Judgement
-from surgeproof.load.program import SearchProgram
-from surgeproof.load.step_search import (
+from surgeproof.scenario import load_scenario, resolve
+from surgeproof.scenario.programs import Judgement
+from surgeproof.scenario.programs.step_search import (
     Bracket,
     JudgedLevel,
+    SearchProgram,
     bracket_of,
     counted,
     holds_in_a_row,
     next_level,
     rehold_due,
 )
-from surgeproof.scenario import load_scenario, resolve
 
 
 def search(ceiling: int, start=10, maximum=1000, factor=1.5, resolution=0.05) -> list[int]:
@@ -168,7 +168,7 @@ def _program(tmp_path, judge: ScriptedJudge, max_reholds: int = 2) -> SearchProg
     path = tmp_path / "search.yaml"
     path.write_text(SEARCH)
     plan = resolve(load_scenario(path))
-    return SearchProgram(plan, judge, judge_delay_s=1.0, max_reholds=max_reholds)
+    return SearchProgram(plan.program, judge, judge_delay_s=1.0, max_reholds=max_reholds)
 
 
 def test_the_program_holds_a_cut_level_again_under_its_own_label(tmp_path):
