@@ -9,7 +9,8 @@ from pathlib import Path
 import surgeproof.scenario
 
 SCENARIO = Path(surgeproof.scenario.__file__).parent
-ALLOWED = ("surgeproof.scenario", "surgeproof.errors")
+#: The package's top-level base modules (errors, terminal output) sit below every package.
+ALLOWED = ("surgeproof.scenario", "surgeproof.errors", "surgeproof.terminal")
 
 
 def imported(path: Path) -> set[str]:
