@@ -308,6 +308,7 @@ class Conductor:
                 if sampler is not None:
                     raw, names, sample = sampler.take()
                     self.collector.batch("local", raw, names, sample)
+                    self.collector.orders("local", ctx.orders.take())
                 if poller is not None:
                     poller.poll()
                     self.faults.observe(poller)
@@ -353,6 +354,7 @@ class Conductor:
 
             raw, names, _sample = Sampler(ctx).take()
             self.collector.batch("local", raw, names, None)
+            self.collector.orders("local", ctx.orders.take())
         else:
             self.fleet.finish(runner)
             runner.stop()
