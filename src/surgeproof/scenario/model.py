@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from surgeproof.scenario.faults import FaultSpec
+
 #: User behaviours the load layer implements; a mix names some of these.
 BEHAVIOURS = ("market_watcher", "app_user", "panic_seller", "api_bot", "retrying_client")
 
@@ -147,6 +149,8 @@ class Scenario:
     #: (e.g. "2024-12-03T22:00:00+09:00"), for clock-time labels in reports.
     clock_start: str | None = None
     source_path: str | None = None
+    #: Faults to play during the timeline (``faults:``), in scenario time.
+    faults: tuple[FaultSpec, ...] = ()
 
     @property
     def duration_s(self) -> float:

@@ -14,6 +14,7 @@ from surgeproof.scenario.bounds import (
     MAX_STEP_FACTOR,
     MAX_USERS,
 )
+from surgeproof.scenario.faults import parse_faults
 from surgeproof.scenario.fields import Field
 from surgeproof.scenario.model import (
     BEHAVIOURS,
@@ -33,7 +34,7 @@ SLO_METRICS = ("p50", "p90", "p95", "p99", "p99.9", "max", "error_ratio")
 
 SCENARIO_KEYS = (
     "name", "description", "profile", "dialect", "model", "clock_start", "slos", "requirements",
-    "timeline", "search",
+    "timeline", "search", "faults",
 )  # fmt: skip
 PHASE_KEYS = (
     "phase", "duration", "users", "ramp", "arrival_rate", "mix", "intensity", "request_rate",
@@ -91,6 +92,7 @@ def parse_scenario(
         model=model,  # type: ignore[arg-type]
         clock_start=_clock_start(top["clock_start"]) if "clock_start" in top else None,
         source_path=source,
+        faults=parse_faults(top["faults"]) if "faults" in top else (),
     )
     if profile is not None:
         check_figures(scenario, profile, top)
