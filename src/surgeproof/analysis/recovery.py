@@ -229,7 +229,7 @@ def _fault_record(
         "span": {"start_ns": F, "end_ns": span_end, "duration_s": (span_end - F) / NS},
         "groups": groups,
         "logins": _logins(logins),
-        "websocket": _websocket(c.amp, F, span_end),
+        "websocket": websocket_toll(c.amp, F, span_end),
         "orders_in_flight": _in_flight(calls.in_flight, scan, c.by_call, c.by_id),
     }
     out["sentence"] = recovery_sentence(out)
@@ -455,7 +455,7 @@ def _logins(stats: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _websocket(amp: Amplification | None, start: int, end: int) -> dict[str, Any] | None:
+def websocket_toll(amp: Amplification | None, start: int, end: int) -> dict[str, Any] | None:
     """Websocket sessions lost from the fault's start to its recovery, and their return."""
     if amp is None:
         return None
