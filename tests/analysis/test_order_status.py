@@ -197,3 +197,22 @@ def test_a_run_directory_is_reconciled_from_its_journal_lookups_and_dialect_copy
         a["summary"]
     )
     assert any("local.jsonl: last line" in d for d in a["data_quality"]["damage"])
+
+
+def test_answers_added_after_the_analysis_make_it_stale(tmp_path):
+    import os
+
+    from surgeproof.analysis.freshness import is_stale
+    from surgeproof.analysis.run import write_analysis
+
+    path = tmp_path / "r"
+    queue_run(path, QueueModel(), [Level(10, hold_s=6.0)])
+    journal(path, "local", [submitted("a")])
+    written = write_analysis(path)
+    old = written.stat().st_mtime - 10
+    for f in path.rglob("*"):
+        if f.is_file() and f != written:
+            os.utime(f, (old, old))
+    assert is_stale(path) is None
+    lookups(path, [{"order_id": "a", "answer": "unknown", "status": 404}])  # `reconcile` later
+    assert is_stale(path) == "analysis.json is older than the raw data"
