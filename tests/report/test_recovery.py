@@ -90,3 +90,16 @@ def test_the_group_table_reads_the_analysis_figures():
 
 def test_no_fault_and_no_lookup_means_no_block():
     assert recovery_block({"reconciliation": {}}, draw=False) is None
+
+
+def test_the_gate_summary_says_how_each_drilled_fault_recovered(tmp_path, capsys):
+    from surgeproof.cli import main
+
+    path = tmp_path / "r"
+    _drill(path)
+    code = main(["gate", str(path), "--max-error-ratio", "100%", "--summary", str(tmp_path / "s")])
+    assert code in (0, 1)
+    sentence = analyze_run(path)["recovery"]["faults"][0]["sentence"]
+    summary = (tmp_path / "s").read_text()
+    assert "**Recovery (BCP drill):**" in summary and f"* {sentence}" in summary
+    assert f"recovery: {sentence}" in capsys.readouterr().out

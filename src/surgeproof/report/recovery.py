@@ -62,6 +62,16 @@ def recovery_block(analysis: dict[str, Any], *, draw: bool = True) -> RecoveryBl
     return block
 
 
+def gate_lines(analysis: dict[str, Any]) -> list[str]:
+    """What the gate's summary says of the drill: each fault's recovery sentence, then what the
+    exchange's API said of the acknowledged orders (the analysis' own sentences)."""
+    lines = [str(r["sentence"]) for r in (analysis.get("recovery") or {}).get("faults") or []]
+    lookups = (analysis.get("reconciliation") or {}).get("order_status") or {}
+    if lookups.get("available") and lookups.get("acknowledged"):
+        lines.append(f"orders looked up ({lookups['status']}): {lookups['note']}")
+    return lines
+
+
 def _order_sentences(lookups: dict[str, Any]) -> list[str]:
     if not lookups.get("available") or not lookups.get("acknowledged"):
         return []

@@ -8,8 +8,11 @@ from pathlib import Path
 from surgeproof.report.checks import GateResult
 
 
-def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
-    """A heading with the outcome, a table of every check, the caveats, the report's path."""
+def gate_markdown(
+    result: GateResult, *, report_path: str | None = None, recovery: list[str] | None = None
+) -> str:
+    """A heading with the outcome, a table of every check, the caveats, each drilled fault's
+    recovery (``report.recovery.gate_lines``), the report's path."""
     failed = len(result.failures)
     if result.passed:
         head = f"## ✅ surgeproof gate passed: {len(result.checks)} requirements hold"
@@ -27,6 +30,8 @@ def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
         lines.append("| ⚠️ | no requirements given | | | |")
     if result.caveats:
         lines += ["", "**Read with:**", *(f"* {_cell(c)}" for c in result.caveats)]
+    if recovery:
+        lines += ["", "**Recovery (BCP drill):**", *(f"* {_cell(r)}" for r in recovery)]
     if report_path:
         lines += ["", f"Full report: `{report_path}`"]
     return "\n".join(lines) + "\n"
