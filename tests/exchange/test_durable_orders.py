@@ -8,6 +8,7 @@ from upbit_client import QUIET, run, token
 
 from surgeproof.exchange import build_config, exchange_in_thread
 from surgeproof.exchange.errors import ConfigError
+from surgeproof.exchange.state import ExchangeState
 
 
 async def _place(url, acct, n, price=120_000_000):
@@ -103,6 +104,6 @@ def test_the_knob_is_refused_without_the_journal_and_the_journal_without_a_folde
     with pytest.raises(ConfigError, match=r"durability\.lose_last_on_restart' needs"):
         build_config({"durability": {"lose_last_on_restart": 2}})
     with pytest.raises(ConfigError, match="needs a state directory"):
-        build_config({"durability": {"orders": True}})
+        ExchangeState(build_config({"durability": {"orders": True}}))
     with pytest.raises(ConfigError, match=r"unknown key 'durability\.lose'"):
         build_config({"durability": {"lose": 2}})

@@ -14,10 +14,11 @@ from load_cli import events, surgeproof
 from surgeproof.rundir.reader import open_record_sources
 from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT
 
-#: Slow enough (300 ms a call, 64 at a time) that several orders are always in flight.
+#: Slow enough (500 ms a call, 200 at a time, for about 180 calls a second of which 50 are
+#: orders) that some 25 orders are in flight at any moment.
 TARGET = """\
-api_workers: 64
-service_time_ms: 300
+api_workers: 200
+service_time_ms: 500
 limits: off
 """
 
@@ -30,10 +31,10 @@ slos:
 timeline:
   - phase: trading
     duration: 24s
-    users: 30
+    users: 40
     ramp: 2s
     mix: {app_user: 0.5, panic_seller: 0.5}
-    intensity: 4
+    intensity: 6
     steady: false
 """
 

@@ -207,10 +207,6 @@ def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
             f"{where}: 'durability.lose_last_on_restart' needs 'durability.orders: true' "
             "(without the order journal a restart forgets every order)"
         )
-    if config.durability.orders and not config.state_dir:
-        raise ConfigError(
-            f"{where}: 'durability.orders' needs a state directory (--state-dir or 'state_dir')"
-        )
     if config.autoscale is not None and not 0 < config.autoscale.threshold <= 1:
         raise ConfigError(f"{where}: 'autoscale.threshold' must be in (0, 1]")
     return config

@@ -12,6 +12,7 @@ from surgeproof.exchange.candle_history import seed_candles
 from surgeproof.exchange.capacity import AutoScaler, WorkerPool
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.durable_orders import DurableOrders
+from surgeproof.exchange.errors import ConfigError
 from surgeproof.exchange.engine import Engine
 from surgeproof.exchange.ledger import Ledger
 from surgeproof.exchange.market_maker import Liquidity
@@ -105,6 +106,11 @@ class ExchangeState:
         #: The order journal that survives a restart (``durability.orders``), or None.
         self.durable: DurableOrders | None = None
         if config.durability.orders:
+            if not config.state_dir:
+                # Checked here, not with the config: a run hands the folder over at start.
+                raise ConfigError(
+                    "'durability.orders' needs a state directory (--state-dir or 'state_dir')"
+                )
             self.durable = DurableOrders(config.state_dir, config.durability.lose_last_on_restart)
             recovered = self.durable.recovered
             self.engine.restore(recovered.orders, recovered.generation, config.seed)
