@@ -261,7 +261,9 @@ def _span_groups(
     label: str,
 ) -> dict[str, dict[str, Any]]:
     """Per group: calls intended in ``[start, end)``, errors by cause, exact latency."""
-    [v] = judge_levels(scan, [LevelSpec(start, end, None, label)], timeline, slos, judging=judging)
+    # Only the blocks that can touch the span are read (as a step search judges a level).
+    near = scan.restricted((start, end))
+    [v] = judge_levels(near, [LevelSpec(start, end, None, label)], timeline, slos, judging=judging)
     out = {}
     for g, st in v.groups.items():
         if not st.count:
