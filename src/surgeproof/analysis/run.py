@@ -245,22 +245,20 @@ def _measure_run(
         outages=len(incidents["target_outages"]),
     )
     faults = faults_from_events(events)
-    recovery = None
-    if faults:
-        data_end = int(series.start_ns[-1]) + round(window_s * 1e9) if len(series) else t0_ns
-        recovery = recovery_section(
-            faults,
-            series,
-            scan,
-            timeline,
-            slos,
-            rules,
-            amplification,
-            journal,
-            order_checks,
-            window_min_samples=window_min_samples,
-            data_end_ns=data_end,
-        )
+    data_end = int(series.start_ns[-1]) + round(window_s * 1e9) if len(series) else t0_ns
+    recovery = recovery_section(
+        faults,
+        series,
+        scan,
+        timeline,
+        slos,
+        rules,
+        amplification,
+        journal,
+        order_checks,
+        window_min_samples=window_min_samples,
+        data_end_ns=data_end,
+    )
     endpoints, overall = overall_stats(scan)
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:

@@ -12,8 +12,8 @@ from surgeproof.exchange.candle_history import seed_candles
 from surgeproof.exchange.capacity import AutoScaler, WorkerPool
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.durable_orders import DurableOrders
-from surgeproof.exchange.errors import ConfigError
 from surgeproof.exchange.engine import Engine
+from surgeproof.exchange.errors import ConfigError
 from surgeproof.exchange.ledger import Ledger
 from surgeproof.exchange.market_maker import Liquidity
 from surgeproof.exchange.marketdata import MarketData
