@@ -166,6 +166,7 @@ class _PlainRun:
             gevent.sleep(1.0)
             self._events()
             self.collector.batch("local", *self.sampler.take())
+            self.collector.orders("local", self.ctx.orders.take())
 
     def _events(self) -> None:
         t_s = (now_ns() - self.t0_ns) / 1e9
@@ -179,6 +180,7 @@ class _PlainRun:
         self._events()
         raw, names, sample = self.sampler.take()
         self.collector.batch("local", raw, names, sample)
+        self.collector.orders("local", self.ctx.orders.take())
         ended = now_ns()
         reached_end = (self.shape is not None and self.shape.finished) or (
             ended - self.t0_ns

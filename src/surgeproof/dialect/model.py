@@ -9,6 +9,7 @@ from typing import Any
 
 from surgeproof.dialect.actions import ActionKind
 from surgeproof.dialect.draft import Draft
+from surgeproof.dialect.orders import MarketOrders, ReconcileRules
 from surgeproof.dialect.pointer import Pointer
 from surgeproof.dialect.signing import Signer
 from surgeproof.dialect.template import Template
@@ -105,6 +106,10 @@ class Dialect:
     rate_limit: RateLimitRule | None
     websocket: WebSocketSpec | None
     login_note: str = ""
+    #: How ``order_status`` answers are read (reconciliation after a run); None: not said.
+    reconcile: ReconcileRules | None = None
+    #: Market orders sent as marketable limit orders (an exchange without market orders).
+    market_orders: MarketOrders | None = None
     _static: dict[tuple[str, str], tuple[str, bytes | None, dict[str, str]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -112,6 +117,12 @@ class Dialect:
 
     def has(self, action: str) -> bool:
         return action in self.actions
+
+    def can(self, action: str) -> bool:
+        """Whether a person can do ``action``: the dialect has it, or a stand-in for it."""
+        if action in self.actions:
+            return True
+        return self.market_orders is not None and action in ("market_buy", "market_sell")
 
     def market_vars(self, market: str) -> dict[str, Any]:
         """``market``, ``quote`` and ``base`` of a ``KRW-BTC`` code, as this exchange writes them

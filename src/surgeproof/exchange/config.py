@@ -72,6 +72,16 @@ class MarketMaker:
 
 
 @dataclass(frozen=True)
+class Durability:
+    """Whether acknowledged orders survive a restart (``durable_orders.py``)."""
+
+    #: Journal acknowledged orders in ``state_dir``; a restart recovers them.
+    orders: bool = False
+    #: Test knob: a restart recovers all but the last N orders the dead process acknowledged.
+    lose_last_on_restart: int = 0
+
+
+@dataclass(frozen=True)
 class ExchangeConfig:
     """Every knob of the reference exchange; its capacity is the ground truth of a test."""
 
@@ -118,13 +128,21 @@ class ExchangeConfig:
     autoscale: Autoscale | None = None
     price: PriceProcess = field(default_factory=PriceProcess)
     market_maker: MarketMaker = field(default_factory=MarketMaker)
+    durability: Durability = field(default_factory=Durability)
+    # Where the exchange keeps what survives a restart ("" = nowhere; ``--state-dir``).
+    state_dir: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain JSON-able data."""
         return dataclasses.asdict(self)
 
 
-_NESTED = {"autoscale": Autoscale, "price": PriceProcess, "market_maker": MarketMaker}
+_NESTED = {
+    "autoscale": Autoscale,
+    "price": PriceProcess,
+    "market_maker": MarketMaker,
+    "durability": Durability,
+}
 _FIELDS = {f.name: f for f in dataclasses.fields(ExchangeConfig)}
 
 
@@ -219,6 +237,13 @@ def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
     if config.candle_history_minutes > MAX_CANDLE_HISTORY:
         raise ConfigError(
             f"{where}: 'candle_history_minutes' must be at most {MAX_CANDLE_HISTORY} (one day)"
+        )
+    if not isinstance(config.state_dir, str):
+        raise ConfigError(f"{where}: 'state_dir' must be a folder's path")
+    if config.durability.lose_last_on_restart and not config.durability.orders:
+        raise ConfigError(
+            f"{where}: 'durability.lose_last_on_restart' needs 'durability.orders: true' "
+            "(without the order journal a restart forgets every order)"
         )
     if config.autoscale is not None and not 0 < config.autoscale.threshold <= 1:
         raise ConfigError(f"{where}: 'autoscale.threshold' must be in (0, 1]")

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from surgeproof.load.order_journal import clean_lines
 from surgeproof.load.recorder import now_ns
-from surgeproof.rundir.schema import EVENTS, TIMELINE
+from surgeproof.rundir.schema import EVENTS, ORDERS_DIR, TIMELINE
 from surgeproof.rundir.writer import JsonlLog, RecordFile, shard_records
 
 
@@ -53,6 +54,10 @@ class Collector:
     tally_bounds_s: tuple[float, ...] | None = None
     #: Records each shard-keeping worker said it wrote to its own shard.
     counted: dict[str, int] = field(default_factory=dict)
+    #: Each source's order journal (``orders/<source>.jsonl``), opened at its first line.
+    journals: dict[str, JsonlLog] = field(default_factory=dict)
+    #: Journal lines refused per source (not plausible: a worker's message may be crafted).
+    journal_refused: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events = JsonlLog(self.run_dir / EVENTS)
@@ -82,6 +87,26 @@ class Collector:
         self._sample(source, sample)
         for o in self.observers:
             o.on_batch(source, raw, names, sample)
+
+    def orders(self, source: str, lines: Any) -> None:
+        """One flush of one source's order journal, appended to ``orders/<source>.jsonl``."""
+        kept, refused = clean_lines(lines)
+        if refused:
+            self.journal_refused[source] = self.journal_refused.get(source, 0) + refused
+        if not kept:
+            return
+        log = self.journals.get(source)
+        if log is None:
+            from surgeproof.confine import UnsafePath, checked_name
+
+            try:
+                name = checked_name(source, "source name") + ".jsonl"
+            except UnsafePath:
+                self.journal_refused[source[:40]] = len(kept) + refused
+                return
+            log = self.journals[source] = JsonlLog(self.run_dir / ORDERS_DIR / name)
+        for line in kept:
+            log.append(line)
 
     def counts(
         self,
@@ -117,5 +142,7 @@ class Collector:
     def close(self) -> None:
         for f in self.files.values():
             f.close()
+        for log in self.journals.values():
+            log.close()
         self.events.close()
         self.timeline.close()

@@ -20,7 +20,7 @@ from surgeproof.load.dialect_choice import (
     DialectChoice,
     ws_url_for,
 )
-from surgeproof.load.fault_schedule import FaultSchedule
+from surgeproof.load.fault_schedule import FaultSchedule, planned_faults
 from surgeproof.load.live_metrics import LiveMetrics
 from surgeproof.load.liveness import tune_locust_heartbeat
 from surgeproof.load.meta import DRIVER_SURGEPROOF, iso_pair, run_meta
@@ -36,7 +36,7 @@ from surgeproof.load.target import (
     start_embedded,
 )
 from surgeproof.load.worker_fleet import WorkerFleet
-from surgeproof.rundir.schema import LOCUST_DIR
+from surgeproof.rundir.schema import LOCUST_DIR, ORDERS_DIR
 from surgeproof.rundir.writer import write_meta
 from surgeproof.scenario.programs import Program
 from surgeproof.scenario.programs import kind_of as program_kind
@@ -190,7 +190,8 @@ class Conductor:
         started = now_ns()
         _log_to(self.run_dir / LOCUST_DIR / "locust.log")
         target = self._start_target()
-        self.faults = FaultSchedule(opts, target, self.collector)
+        faults = planned_faults(opts, self.plan.time_scale, self.plan.scenario.faults)
+        self.faults = FaultSchedule(faults, target, self.collector, self.run_dir)
         try:
             if self.live is not None:
                 self.live.start(self.collector, self.run_dir.name, target)
@@ -244,6 +245,7 @@ class Conductor:
             # t0 only once every process is ready: the plan's second 0 is the same for all.
             t0 = now_ns() + int(LEAD_S * 1e9)
             shape.t0_ns = t0
+            self.faults.t0_ns = t0
             self.meta["t0_ns"] = t0
             self._write_meta("running")
             poller = None
@@ -252,6 +254,7 @@ class Conductor:
                 self.faults.watch_gateways()
             self._loop(runner, program, shape, t0, ctx, poller)
             self._finish(runner, ctx, poller, program)
+            self._look_up_orders(target, ctx)
         finally:
             self.faults.cancel()
             self.fleet.stop()
@@ -303,6 +306,7 @@ class Conductor:
                 if sampler is not None:
                     raw, names, sample = sampler.take()
                     self.collector.batch("local", raw, names, sample)
+                    self.collector.orders("local", ctx.orders.take())
                 if poller is not None:
                     poller.poll()
                     self.faults.observe(poller)
@@ -346,6 +350,7 @@ class Conductor:
 
             raw, names, _sample = Sampler(ctx).take()
             self.collector.batch("local", raw, names, None)
+            self.collector.orders("local", ctx.orders.take())
         else:
             self.fleet.finish(runner)
             runner.stop()
@@ -356,6 +361,8 @@ class Conductor:
             poller.write_ledger()
             poller.close()
         runner.quit()
+        assert self.faults is not None
+        self.faults.finish()  # a fault command still running is killed: never outlives the run
         status = "partial" if self.stop_reason else "complete"
         self.collector.event("run_end", status=status)
         utc, kst = iso_pair(ended)
@@ -380,6 +387,35 @@ class Conductor:
             + f"; {sum(counts.values())} records in {self.run_dir}",
             flush=True,
         )
+
+    def _look_up_orders(self, target: Target, ctx) -> None:
+        """Every order the target acknowledged, asked for through ``order_status`` while it still
+        runs (the run itself is over and recorded; an interrupt stops only the lookups)."""
+        from surgeproof.load.order_lookup import default_budget, look_up_orders
+
+        opts = self.opts
+        if not opts.reconcile or not (self.run_dir / ORDERS_DIR).is_dir():
+            return
+        budget = default_budget(target.embedded, opts.reconcile_rate, opts.reconcile_time_s)
+        if ctx is not None:
+            accounts = ctx.accounts
+        else:
+            from surgeproof.load.accounts import accounts_for_target
+
+            embedded_like = target.embedded or target.loopback
+            accounts = accounts_for_target(target.url, embedded_like, opts.accounts_file)
+        before = self.stop_reason
+        done = look_up_orders(
+            self.run_dir,
+            self.dialect.dialect,
+            target.url,
+            accounts,
+            budget,
+            timeout_s=opts.timeout_s,
+            stop=lambda: self.stop_reason != before,
+        )
+        if done.acknowledged:
+            print(f"surgeproof run: {done.sentence()}", flush=True)
 
     def _install_signals(self) -> None:
         import gevent

@@ -15,6 +15,7 @@ from typing import Any
 from surgeproof.dialect.catalog import DEFAULT, load_dialect
 from surgeproof.dialect.model import Dialect
 from surgeproof.load.accounts import Account
+from surgeproof.load.order_journal import OrderJournal
 from surgeproof.load.recorder import Recorder, now_ns
 from surgeproof.load.state import LoadState
 from surgeproof.rundir.schema import Kind, Outcome
@@ -41,6 +42,8 @@ class LoadContext:
 
     source: str
     recorder: Recorder = field(default_factory=Recorder)
+    #: Order calls and their answers (order ids), drained with each batch into ``orders/``.
+    orders: OrderJournal = field(default_factory=OrderJournal)
     state: LoadState = field(default_factory=LoadState)
     accounts: list[Account] = field(default_factory=list)
     #: The API the target speaks (set by the runner; Upbit's unless a run names another).

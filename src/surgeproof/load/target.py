@@ -150,6 +150,9 @@ def start_embedded(
         cmd += ["--config", str(config)]
     if dialect:
         cmd += ["--dialect", dialect]
+    # What the exchange keeps across a restart (its order journal, when its config asks for
+    # durability) lives beside its log, in the run directory.
+    cmd += ["--state-dir", str(log_path.parent / "exchange-state")]
     proc, info = _spawn(cmd, log_path)
     url = str(info["url"]).rstrip("/")
     target = Target(url, info.get("ws_url") or ws_url_of(url), True, {}, proc, cmd, log_path)

@@ -19,6 +19,12 @@ SERVER_DIR = "server"
 SERVER_METRICS = "server/metrics.jsonl"
 SERVER_LEDGER = "server/ledger.json"
 LOCUST_DIR = "locust"
+#: The client side's order journal, one file per source: ``orders/<source>.jsonl``.
+ORDERS_DIR = "orders"
+#: Orders looked up through the dialect's ``order_status`` after a run (``order_lookup``).
+LOOKUPS_DIR = "reconciliation"
+LOOKUP_ANSWERS = "reconciliation/order_status.jsonl"
+LOOKUP_PROGRESS = "reconciliation/progress.json"
 SCENARIO_COPY = "scenario.yaml"
 #: What a run id may be: it names the run's folder and its evidence pack, so never a path.
 RUN_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}"

@@ -19,6 +19,7 @@ from locust import User, task
 
 from surgeproof.dialect.answer import read_answer
 from surgeproof.load.context import InFlight, LoadContext
+from surgeproof.load.order_journal import JOURNALED
 from surgeproof.load.outcome import (
     outcome_of_error,
     outcome_of_kind,
@@ -144,6 +145,9 @@ class SurgeUser(User):
                 next_ns = max(next_ns, self.paused_until_ns)
                 continue
             c = role.next_call(self)
+            stand_in = self.ctx.dialect.market_orders
+            if c is not None and stand_in is not None and c.action in act.MARKET_ACTIONS:
+                c = act.marketable_limit(c, self.last_price, stand_in.through)
             if c is None or c.action not in self.ctx.dialect.actions:
                 continue  # nothing to do, or an action this exchange has not (said before the run)
             if self.state.closed_model:
@@ -257,6 +261,25 @@ class SurgeUser(User):
                 reading = None
                 outcome = outcome_of_error(error)
             rec.record(intended, sent, end, nid, status, outcome, 0, attempt, flags, self.uid, conc)
+            if c.action in JOURNALED:
+                fields = reading.fields if reading is not None else {}
+                ctx.orders.note(
+                    user=self.uid,
+                    account=self.account.member_id if self.account is not None else None,
+                    action=c.action,
+                    values=c.values,
+                    stands_in=c.stands_in,
+                    intended_ns=intended,
+                    sent_ns=sent,
+                    end_ns=end,
+                    attempt=attempt,
+                    outcome=outcome,
+                    status=status,
+                    order_id=fields.get("order_id") or c.values.get("order_id"),
+                    code=reading.code if reading is not None else None,
+                    executed_volume=fields.get("executed_volume"),
+                    price_seen=self.last_price,
+                )
             if ctx.locust_stats:
                 self._tell_locust(spec, sent, end, len(content), status, outcome, error)
             if reading is not None:
