@@ -235,19 +235,10 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> ExchangeCon
     """Read a capacity config YAML file (or defaults when ``path`` is None) plus overrides."""
     if path is None:
         return build_config(None, **overrides)
-    import yaml
+    from surgeproof.exchange.safe_yaml import load_yaml_file
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read exchange config {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}:{line} is not valid YAML") from None
+    data = load_yaml_file(p)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -86,7 +86,7 @@ def load_accounts_file(path: str | Path) -> list[Account]:
         except (ValueError, RecursionError):
             data = None
     if data is None:
-        data = parse_yaml(text, f"{p}: accounts file")
+        data = parse_yaml(text, f"{p}: accounts file", max_nodes=None)
     rows = data.get("accounts") if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise UserError(f"{p}: expected a list of accounts (or an 'accounts:' list)")
