@@ -69,8 +69,7 @@ def read_answer(
     if rule is not None:
         value = header(rule.header)
         if value:
-            m = rule.remaining.search(value)
-            used_up = m is not None and m.group(1) == "0"
+            used_up = rule.remaining.first_group(value) == "0"
     return Reading(kind, code, fields, used_up)
 
 
