@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from surgeproof.dialect.model import Dialect, HttpAction
+from surgeproof.secret import Secret
 
 _UNSET = object()
+#: Answer fields that are credentials: handed back as :class:`Secret`.
+SECRET_FIELDS = frozenset({"session_token"})
 
 
 @dataclass(slots=True)
@@ -63,7 +66,8 @@ def read_answer(
             if pointer is not None:
                 value = pointer.find(data)
                 if value is not None:
-                    fields[name] = value
+                    # A token is a credential from the moment it is read.
+                    fields[name] = Secret(_token_text(value)) if name in SECRET_FIELDS else value
     used_up = False
     rule = dialect.rate_limit
     if rule is not None:
@@ -71,6 +75,14 @@ def read_answer(
         if value:
             used_up = rule.remaining.first_group(value) == "0"
     return Reading(kind, code, fields, used_up)
+
+
+def _token_text(value: Any) -> str | int | float:
+    return (
+        value
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+        else (json.dumps(value))
+    )
 
 
 def _status_kind(status: int, action: HttpAction, statuses: dict[int, str]) -> str | None:

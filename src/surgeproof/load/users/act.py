@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from surgeproof.secret import Secret
+
 #: The market every simulated person trades (the Korean venues' busiest on 3 Dec 2024).
 MARKET = "KRW-BTC"
 
@@ -36,7 +38,8 @@ LOGOUT = Act("logout")
 TICK_KRW = 1000
 
 
-def login(member_id: str, password: str) -> Act:
+def login(member_id: str, password: Secret | str) -> Act:
+    """The app login; ``password`` stays a Secret until the request is encoded."""
     return Act("login", {"member_id": member_id, "password": password}, ("session_token",))
 
 
