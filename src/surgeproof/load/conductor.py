@@ -23,7 +23,7 @@ from surgeproof.load.dialect_choice import (
 from surgeproof.load.fault_schedule import FaultSchedule
 from surgeproof.load.live_metrics import LiveMetrics
 from surgeproof.load.liveness import tune_locust_heartbeat
-from surgeproof.load.meta import DRIVER_SURGEPROOF, iso_pair, run_meta
+from surgeproof.load.meta import DRIVER_SURGEPROOF, end_status, iso_pair, run_meta
 from surgeproof.load.options import RunOptions
 from surgeproof.load.progress import Progress
 from surgeproof.load.recorder import now_ns
@@ -312,6 +312,7 @@ class Conductor:
                     poller.poll()
                     self.faults.observe(poller)
                 progress.maybe_print(t_s, state)
+                self._show_invalid()
                 self._check_abort(abort, t_s)
             if self.stop_reason is not None:
                 break
@@ -351,8 +352,9 @@ class Conductor:
             ctx.cancel_all()
             from surgeproof.load.sampler import Sampler
 
-            raw, names, _sample = Sampler(ctx).take()
+            raw, names, last = Sampler(ctx).take()
             self.collector.batch("local", raw, names, None)
+            self.collector.note_invalid("local", last.get("invalid_requests"))
         else:
             self.fleet.finish(runner)
             runner.stop()
@@ -363,16 +365,21 @@ class Conductor:
             poller.write_ledger()
             poller.close()
         runner.quit()
-        status = "partial" if self.stop_reason else "complete"
+        self._show_invalid()
+        counts = self.collector.record_counts()
+        status, why = end_status(
+            self.stop_reason, sum(counts.values()), self.collector.calls_sent()
+        )
         self.collector.event("run_end", status=status)
         utc, kst = iso_pair(ended)
-        counts = self.collector.record_counts()
         extra: dict[str, Any] = {
             "ended_at_utc": utc,
             "ended_at_kst": kst,
             "partial_reason": self.stop_reason,
             "counts": {"records": counts},
         }
+        if status == "failed":
+            extra["failed_reason"] = why
         if self.stop_reason:
             extra["stopped_at_utc"] = utc
         summary = program.summary()
@@ -383,10 +390,19 @@ class Conductor:
         self._write_meta(status, **extra)
         print(
             f"surgeproof run: {status}"
-            + (f" ({self.stop_reason})" if self.stop_reason else "")
+            + (f" ({why})" if why else "")
             + f"; {sum(counts.values())} records in {self.run_dir}",
             flush=True,
         )
+
+    def _show_invalid(self) -> None:
+        """Requests the dialect could not build, one line per new reason (never a value)."""
+        for endpoint, reason in self.collector.take_invalid_notes():
+            shown = "".join(ch for ch in reason if ch.isprintable())
+            print(
+                f"surgeproof run: cannot build {endpoint}: {shown} (recorded as invalid_request)",
+                flush=True,
+            )
 
     def _install_signals(self) -> None:
         import gevent
