@@ -9,7 +9,6 @@ faults a run replays live in ``fault_schedule``, run.json's first form in ``meta
 from __future__ import annotations
 
 import math
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,9 @@ from surgeproof.rundir.writer import write_meta
 LEAD_S = 1.0
 #: Longest the end of a run waits for calls still in flight before recording them cancelled.
 DRAIN_CAP_S = 10.0
+#: Longest a stop may take after SIGTERM/SIGINT (two drains, the workers' last batches, the
+#: exchange's last second) before the stop guard ends the run itself.
+FINISH_CAP_S = 60.0
 
 
 class Conductor:
@@ -73,6 +75,7 @@ class Conductor:
         self.faults: FaultSchedule | None = None
         #: Whether the load started (the shape's first tick): before it, a failure is "failed".
         self.started = False
+        self.guard = None  # the StopGuard, once signals are ours
 
     def run(self) -> Path:
         try:
@@ -261,6 +264,8 @@ class Conductor:
             target.stop()
             if self.live is not None:
                 self.live.close()
+            if self.guard is not None:
+                self.guard.done()
         return self.run_dir
 
     def _send_state(self, runner, ctx, state) -> None:
@@ -405,15 +410,29 @@ class Conductor:
             )
 
     def _install_signals(self) -> None:
-        import gevent
+        from surgeproof.load.stop_guard import StopGuard
 
         def stop(signame: str) -> None:
             if self.stop_reason is None:
                 self.stop_reason = f"interrupted ({signame})"
                 print(f"surgeproof run: {signame}: stopping, flushing records...", flush=True)
 
-        gevent.signal_handler(signal.SIGINT, stop, "SIGINT")
-        gevent.signal_handler(signal.SIGTERM, stop, "SIGTERM")
+        # Not gevent's signal handlers: those run on the hub, which a stuck greenlet keeps from
+        # running. The guard's run between bytecodes and are watched from an OS thread, so a
+        # stuck run still stops (bounded) and leaves run.json marked.
+        self.guard = StopGuard(self.run_dir, stop, self._last_words, finish_cap_s=FINISH_CAP_S)
+        self.guard.start()
+
+    def _last_words(self) -> tuple[dict[str, Any], int, int, str | None]:
+        """What a hard stop writes: run.json so far, records on disk, calls sent, the reason."""
+        meta = self.meta or {"run_id": self.run_dir.name, "scenario_name": self.plan.scenario.name}
+        counts = self.collector.record_counts()
+        return (
+            {**meta, "counts": {"records": counts}},
+            sum(counts.values()),
+            self.collector.calls_sent(),
+            self.stop_reason,
+        )
 
 
 def _log_to(path: Path) -> None:
