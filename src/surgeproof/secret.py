@@ -74,14 +74,29 @@ def reveal(value: Any) -> Any:
 
 def revealed(value: Any) -> Any:
     """``value`` with every Secret in it (in mappings and lists, at any depth) revealed: for the
-    one place that encodes a request to send it, never for anything that is shown or stored."""
-    if isinstance(value, Secret):
-        return value.reveal()
-    if isinstance(value, dict):
-        return {k: revealed(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [revealed(v) for v in value]
+    one place that encodes a request to send it, never for anything that is shown or stored.
+
+    On the request path: a structure without a Secret is returned as it is, uncopied."""
+    kind = type(value)
+    if kind is Secret:
+        return value._value
+    if kind is dict:
+        out = None
+        for key, item in value.items():
+            if type(item) in _NESTED:
+                opened = revealed(item)
+                if opened is not item:
+                    if out is None:
+                        out = dict(value)
+                    out[key] = opened
+        return value if out is None else out
+    if kind is list or kind is tuple:
+        items = [revealed(item) if type(item) in _NESTED else item for item in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
+
+
+_NESTED = frozenset({Secret, dict, list, tuple})
 
 
 def has_secret(value: Any) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from surgeproof.secret import reveal, revealed
+from surgeproof.secret import Secret, reveal, revealed
 
 #: What a request line's target and a header value cannot carry (HTTP/1.1: no controls, and
 #: no space in the target); a tab is allowed in a header value.
@@ -44,7 +44,8 @@ def query_string(params: dict[str, Any] | None) -> str:
 
 
 def _text(value: Any) -> str:
-    value = reveal(value)
+    if type(value) is Secret:
+        value = value.reveal()
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -83,7 +84,10 @@ class Draft:
     def set_header(self, name: str, value: Any) -> None:
         """Put ``value`` (a Secret is revealed here) on the wire as header ``name``."""
         text = str(reveal(value))
-        if not text.isascii() or _BAD_HEADER.search(text):
+        # Printable ASCII is the rule (one C pass); only then look for what else is allowed (tab).
+        if not (text.isascii() and text.isprintable()) and (
+            not text.isascii() or _BAD_HEADER.search(text)
+        ):
             raise RequestError(
                 f"header {name}: the value holds a line break, a control or a non-ASCII "
                 "character, which a header cannot carry"
