@@ -87,11 +87,18 @@ def _document(ref: str, base_dir: Path | None, depth: int, where: str) -> tuple[
     merged = merge_extends(doc, source, lookup)
     if merged is not doc:
         # Keep the resolved document: a run directory's copy must stand on its own.
-        text = (
-            f"# {source}, with what it extends merged in (resolved by surgeproof)\n"
-            + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True)
+        text = f"# {source}, with what it extends merged in (resolved by surgeproof)\n" + yaml.dump(
+            merged, Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True
         )
     return merged, source, text
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a value twice rather than as an alias: the copy is read back by our loader, which
+    refuses aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _builtin(ref: str, where: str) -> Path:
