@@ -21,6 +21,7 @@ from surgeproof.dialect.model import (
     WebSocketSpec,
 )
 from surgeproof.dialect.orders import parse_market_orders, parse_reconcile
+from surgeproof.dialect.pattern import Pattern, PatternError
 from surgeproof.dialect.pointer import PointerError, compile_pointer
 from surgeproof.dialect.signing import parse_signing
 from surgeproof.dialect.template import Template, TemplateError, compile_template
@@ -255,9 +256,12 @@ def _rate_limit(f: Field | None) -> RateLimitRule | None:
     spec = f.fields(("header", "remaining"), required=("header", "remaining"))
     pattern = spec["remaining"].text()
     try:
-        rx = re.compile(pattern)
-    except re.error as exc:
-        raise spec["remaining"].error(f"not a regular expression ({exc})") from None
+        rx = Pattern(pattern)
+    except PatternError as exc:
+        raise spec["remaining"].error(
+            f"not a regular expression RE2 takes ({exc}); patterns are matched in linear time, "
+            "so backreferences and look-around are not available"
+        ) from None
     if rx.groups < 1:
         raise spec["remaining"].error("needs one (group) capturing the calls left, like sec=(\\d+)")
     return RateLimitRule(spec["header"].text(), rx)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECT_RATE_LIMITS
 from surgeproof.exchange.errors import ConfigError
-
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 #: The APIs the exchange can speak (``dialect:`` in the target config, ``--dialect``).
 DIALECTS = tuple(DIALECT_RATE_LIMITS)
@@ -298,41 +292,12 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> ExchangeCon
     """Read a capacity config YAML file (or defaults when ``path`` is None) plus overrides."""
     if path is None:
         return build_config(None, **overrides)
+    from surgeproof.exchange.safe_yaml import load_yaml_file
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read exchange config {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.load(text, Loader=_DecimalLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}:{line} is not valid YAML") from None
+    data = load_yaml_file(p)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
     return build_config(data, where=str(p), **overrides)
-
-
-class _DecimalLoader(yaml.SafeLoader):
-    """SafeLoader whose numbers are plain ASCII decimal (``20``, ``2.5``, ``-0.1``, ``1.0e-3``).
-
-    YAML 1.1 also reads ``1_000``, ``0x10``, ``010`` (octal), ``1:30`` (base 60), ``+5``,
-    ``.inf`` and ``.nan`` as numbers; here they stay text, which the field's check refuses.
-    """
-
-
-_DecimalLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_DecimalLoader.add_implicit_resolver(
-    _INT_TAG, re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789")
-)
-_DecimalLoader.add_implicit_resolver(
-    _FLOAT_TAG,
-    re.compile(r"^-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?$"),
-    list("-0123456789"),
-)

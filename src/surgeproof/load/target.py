@@ -266,11 +266,11 @@ def target_says(target_url: str | None, target_config: str | None) -> str | None
     path = target_config or default_target_config()
     if not path:
         return None
-    import yaml
+    from surgeproof.scenario.yamlfile import read_yaml
 
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        doc, _source = read_yaml(path)  # bounded: no aliases, size and nesting checked
+    except UserError:
         return None  # the exchange itself reports a broken config, with its reason
     said = doc.get("dialect") if isinstance(doc, dict) else None
     return said if isinstance(said, str) else None

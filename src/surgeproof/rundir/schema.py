@@ -51,6 +51,10 @@ class Outcome(IntEnum):
     #: Due while its user already had the most calls in flight that it may have, because the
     #: target was not answering them: never sent, and the target's failure, not the generator's.
     BACKLOGGED = 9
+    #: The dialect could not build the request from this call's values (a template filter that
+    #: cannot take a value, a header or path that cannot go on the wire, keys a signer cannot
+    #: sign with): never sent; a fault of the test's set-up, not of the target or the generator.
+    INVALID_REQUEST = 10
 
 
 class Kind(IntEnum):

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from surgeproof.secret import Secret
+
 #: The market every simulated person trades (the Korean venues' busiest on 3 Dec 2024).
 MARKET = "KRW-BTC"
 
@@ -42,7 +44,8 @@ MARKET_ACTIONS = frozenset({"market_buy", "market_sell"})
 TICK_KRW = 1000
 
 
-def login(member_id: str, password: str) -> Act:
+def login(member_id: str, password: Secret | str) -> Act:
+    """The app login; ``password`` stays a Secret until the request is encoded."""
     return Act("login", {"member_id": member_id, "password": password}, ("session_token",))
 
 
