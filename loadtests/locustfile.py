@@ -28,7 +28,7 @@ from surgeproof.load.collector import Collector
 from surgeproof.load.context import LoadContext
 from surgeproof.load.dialect_choice import choose_dialect, ws_url_for
 from surgeproof.load.judge import level_judge
-from surgeproof.load.meta import DRIVER_PLAIN_LOCUST, iso_pair, run_meta
+from surgeproof.load.meta import DRIVER_PLAIN_LOCUST, end_status, iso_pair, run_meta
 from surgeproof.load.options import RunOptions, copy_inputs
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.sampler import Sampler
@@ -166,6 +166,7 @@ class _PlainRun:
             gevent.sleep(1.0)
             self._events()
             self.collector.batch("local", *self.sampler.take())
+            self.collector.orders("local", self.ctx.orders.take())
 
     def _events(self) -> None:
         t_s = (now_ns() - self.t0_ns) / 1e9
@@ -179,19 +180,22 @@ class _PlainRun:
         self._events()
         raw, names, sample = self.sampler.take()
         self.collector.batch("local", raw, names, sample)
+        self.collector.orders("local", self.ctx.orders.take())
         ended = now_ns()
         reached_end = (self.shape is not None and self.shape.finished) or (
             ended - self.t0_ns
         ) / 1e9 >= self.program.end_s
-        status = "complete" if reached_end else "partial"
         reason = None if reached_end else "the Locust test stopped before the timeline's end"
-        self.collector.event("run_end", status=status)
         counts = self.collector.record_counts()
+        status, why = end_status(reason, sum(counts.values()), self.collector.calls_sent())
+        self.collector.event("run_end", status=status)
         self.collector.close()
         utc, kst = iso_pair(ended)
         extra = {"ended_at_utc": utc, "ended_at_kst": kst, "counts": {"records": counts}}
         if reason:
             extra["stopped_at_utc"] = utc
+        if status == "failed":
+            extra["failed_reason"] = why
         write_meta(self.run_dir, {**self.meta, "status": status, "partial_reason": reason, **extra})
 
 

@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from surgeproof.secret import REDACTED, Secret, reveal
+from surgeproof.secret import REDACTED, Secret, has_secret, redact, reveal, revealed
 
 VALUE = "hunter2-very-secret"
 
@@ -42,6 +42,29 @@ def test_secrets_compare_by_value_and_only_with_secrets():
     assert not Secret("")
 
 
-def test_only_text_or_bytes_are_secrets():
+def test_only_text_bytes_or_numbers_are_secrets():
+    assert Secret(12345).reveal() == 12345  # a PIN sent as a JSON number
+    assert Secret(12345) != Secret("12345")
     with pytest.raises(TypeError):
-        Secret(12345)  # type: ignore[arg-type]
+        Secret(True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Secret(["a"])  # type: ignore[arg-type]
+
+
+def test_revealed_opens_every_secret_in_a_request_body_and_has_secret_finds_them():
+    body = {"id": "m1", "pw": Secret(VALUE), "list": [Secret(7), "x"], "deep": {"k": Secret("k")}}
+    assert revealed(body) == {"id": "m1", "pw": VALUE, "list": [7, "x"], "deep": {"k": "k"}}
+    assert has_secret(body) and has_secret([{"a": Secret("s")}])
+    assert not has_secret(revealed(body))
+
+
+def test_redact_hides_a_value_plain_url_encoded_and_base64_encoded():
+    s = Secret("p@ss w/rd+1")
+    echoed = (
+        "invalid password 'p@ss w/rd+1' for /login?pw=p%40ss%20w%2Frd%2B1&q=p%40ss+w%2Frd%2B1 "
+        "payload cEBzcyB3L3JkKzE="
+    )
+    shown = redact(echoed, [s, None])
+    assert "p@ss" not in shown and "p%40ss" not in shown and "cEBzcyB3L3JkKzE" not in shown
+    assert shown.count(REDACTED) == 4
+    assert redact("abc abc", [Secret("abc")]) == "abc abc"  # too short to tell from words

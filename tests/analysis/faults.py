@@ -68,3 +68,43 @@ def set_lost_workers(run_dir: Path, *lost: dict[str, Any]) -> None:
     meta.pop("schema_version", None)
     meta["workers"] = dict(meta.get("workers") or {}, lost=list(lost))
     write_meta(run_dir, meta)
+
+
+def fault(
+    run_dir: Path,
+    index: int,
+    start_s: float,
+    end_s: float | None,
+    *,
+    name: str = "failover",
+    kind: str = "command",
+    **end_fields: Any,
+) -> None:
+    """A fault as the load layer's schedule writes it: ``fault_start`` and (unless ``end_s`` is
+    None: still going when the run ended) ``fault_end``."""
+    events = [
+        {"t_ns": at(start_s), "type": "fault_start", "fault": index, "name": name, "kind": kind,
+         "argv": ["./failover.sh"], "origin": "--fault-command 6:./failover.sh"},
+    ]  # fmt: skip
+    if end_s is not None:
+        events.append(
+            {"t_ns": at(end_s), "type": "fault_end", "fault": index, "name": name, "kind": kind,
+             "exit_status": 0, "output_tail": ["switched to standby"], **end_fields}
+        )  # fmt: skip
+    add_events(run_dir, *events)
+
+
+def journal(run_dir: Path, source: str, lines: list[dict[str, Any]]) -> None:
+    """The client side's order journal of one source (``orders/<source>.jsonl``)."""
+    log = JsonlLog(run_dir / "orders" / f"{source}.jsonl")
+    for line in lines:
+        log.append(line)
+    log.close()
+
+
+def lookups(run_dir: Path, answers: list[dict[str, Any]]) -> None:
+    """Order lookups as ``order_lookup`` writes them (``reconciliation/order_status.jsonl``)."""
+    log = JsonlLog(run_dir / "reconciliation" / "order_status.jsonl")
+    for a in answers:
+        log.append({"t_ns": T0_NS + 3600 * NS, **a})
+    log.close()

@@ -86,7 +86,7 @@ def test_extends_changes_only_what_it_names(tmp_path):
          "unknown variable {ts}"),
         ("name: x\nwebsocket: {subscribe: {ticker: []}}\nactions:\n"
          "  ticker: {method: GET, path: /t}\n", "websocket", "exactly one of 'path'"),
-        ("name: x\nextends: nosuch\nactions: {}\n", "nosuch", "no such dialect"),
+        ("name: x\nextends: nosuch\nactions: {}\n", "extends", "no such dialect 'nosuch'"),
     ],
 )  # fmt: skip
 def test_a_malformed_file_is_one_line_naming_file_field_and_want(tmp_path, text, field, says):

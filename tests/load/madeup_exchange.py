@@ -5,8 +5,10 @@
 "Hanriver": pairs written ``btc_krw``, a token login, HMAC-SHA256 request signing in its own
 headers (``X-HR-KEY``, ``X-HR-TS``, ``X-HR-SIGN`` over ts + method + path?query + body),
 errors as HTTP 200 with ``{"ok": false, "err": ...}``, a calls-left header, and a websocket
-that acks a subscription before it streams prices. ``GET /stats`` says what it saw, so a test
-can hold surgeproof's records against the exchange's own count.
+that acks a subscription before it streams prices. With ``--no-market-orders`` it has no market
+orders (``E_KIND``): a limit order priced through the book fills at once instead. ``GET
+/stats`` says what it saw, so a test can hold surgeproof's records against the exchange's own
+count.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def _fail(err: str) -> web.Response:
 
 
 class Hanriver:
-    def __init__(self, accounts: list[dict]) -> None:
+    def __init__(self, accounts: list[dict], market_orders: bool = True) -> None:
+        self.market_orders = market_orders
         self.by_member = {a["member_id"]: a for a in accounts}
         self.by_key = {a["access_key"]: a for a in accounts}
         self.tokens: dict[str, str] = {}
@@ -135,10 +138,22 @@ class Hanriver:
         body = json.loads(request["raw_body"])
         if body.get("pair") != PAIR or body.get("direction") not in ("buy", "sell"):
             return _fail("E_ORDER")
+        if body.get("kind") == "market" and not self.market_orders:
+            self.stats["market_refused"] += 1
+            return _fail("E_KIND")  # this exchange has no market orders
         if body.get("kind") == "limit" and not isinstance(body.get("price"), int | float):
             return _fail("E_PRICE")
+        # A limit order through the book (a sell at or below the price, a buy at or above it)
+        # fills at once, as a market order would.
+        price = body.get("price")
+        marketable = body.get("kind") == "limit" and (
+            (body["direction"] == "sell" and price <= PRICE)
+            or (body["direction"] == "buy" and price >= PRICE)
+        )
+        self.stats["marketable"] += int(marketable)
         oid = secrets.token_hex(8)
-        self.orders[oid] = {"owner": acct["access_key"], **body, "state": "open"}
+        state = "filled" if marketable else "open"
+        self.orders[oid] = {"owner": acct["access_key"], **body, "state": state}
         self.stats["orders_placed"] += 1
         return _json({"ok": True, "data": {"id": oid}})
 
@@ -148,6 +163,8 @@ class Hanriver:
         if acct is None or o is None or o["owner"] != acct["access_key"]:
             return _fail("E_NOORDER")
         if request.method == "DELETE":
+            if o["state"] != "open":
+                return _fail("E_CLOSED")
             o["state"] = "cancelled"
             self.stats["orders_cancelled"] += 1
         return _json({"ok": True, "data": {"id": request.match_info["oid"], "state": o["state"]}})
@@ -201,8 +218,8 @@ class Hanriver:
         return app
 
 
-async def _serve(accounts: list[dict]) -> None:
-    runner = web.AppRunner(Hanriver(accounts).app(), access_log=None)
+async def _serve(accounts: list[dict], market_orders: bool) -> None:
+    runner = web.AppRunner(Hanriver(accounts, market_orders).app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -214,11 +231,12 @@ async def _serve(accounts: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", required=True)
+    parser.add_argument("--no-market-orders", action="store_true", help="refuse kind: market")
     args = parser.parse_args()
     with open(args.accounts, encoding="utf-8") as f:
         accounts = json.load(f)
     try:
-        asyncio.run(_serve(accounts))
+        asyncio.run(_serve(accounts, not args.no_market_orders))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -67,8 +67,12 @@ actions:
     signed: true
     session: true
     extract: {order_id: /data/id}
-  order_status: {method: GET, path: "/api/orders/{order_id}", signed: true, session: true}
+  order_status: {method: GET, path: "/api/orders/{order_id}", signed: true, session: true,
+                 extract: {order_state: /data/state}}
   cancel_order: {method: DELETE, path: "/api/orders/{order_id}", signed: true, session: true}
+reconcile:
+  states: {open: open, filled: filled, cancelled: cancelled}
+  unknown_order: {codes: [E_NOORDER]}
 websocket:
   path: /stream
   subscribe:
@@ -76,6 +80,17 @@ websocket:
   data_marker: '"ev": "price"'
   keepalive: {message: {op: ping}, every: 5s}
 """
+
+#: The same exchange as one without market orders: they are sent as limit orders 2% through
+#: the last price the person saw.
+NO_MARKET = (
+    DIALECT.replace("name: hanriver\n", "name: hanriver-limits\n")
+    .replace(
+        DIALECT[DIALECT.index("  market_sell:") : DIALECT.index("  order_status:")],
+        "",
+    )
+    .replace("reconcile:", "market_orders: {as: limit_order, through: 2%}\nreconcile:")
+)
 
 SURGE = """\
 name: hanriver-surge
@@ -99,6 +114,15 @@ timeline:
 
 @pytest.fixture
 def hanriver(tmp_path: Path):
+    yield from _hanriver(tmp_path, DIALECT, [])
+
+
+@pytest.fixture
+def hanriver_without_market_orders(tmp_path: Path):
+    yield from _hanriver(tmp_path, NO_MARKET, ["--no-market-orders"])
+
+
+def _hanriver(tmp_path: Path, dialect_text: str, flags: list[str]):
     accounts = [
         {
             "member_id": f"hr{i:03d}",
@@ -111,7 +135,7 @@ def hanriver(tmp_path: Path):
     acct_file = tmp_path / "accounts.json"
     acct_file.write_text(json.dumps(accounts))
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "madeup_exchange.py"), "--accounts", str(acct_file)],
+        [sys.executable, str(HERE / "madeup_exchange.py"), "--accounts", str(acct_file), *flags],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -119,7 +143,7 @@ def hanriver(tmp_path: Path):
         assert proc.stdout is not None
         url = json.loads(proc.stdout.readline())["url"]
         dialect = tmp_path / "hanriver.yaml"
-        dialect.write_text(DIALECT)
+        dialect.write_text(dialect_text)
         yield url, dialect, acct_file
     finally:
         proc.terminate()
@@ -190,3 +214,71 @@ def test_a_surge_against_it_gives_a_complete_run_directory_by_group(hanriver, tm
     # market-data message it recorded followed a subscription the exchange acknowledged.
     assert endpoints["WS connect"]["ok"] == seen["ws_connects"] > 0
     assert 0 < endpoints["WS subscribe"]["ok"] <= seen["ws_subscriptions"]
+    # After the run every order it acknowledged was looked up through its own API: all known.
+    looked = analysis["reconciliation"]["order_status"]
+    assert looked["acknowledged"] == placed_ok and looked["status"] == "passed"
+
+
+def test_without_market_orders_the_dialect_says_it_sends_marketable_limit_orders(tmp_path):
+    path = tmp_path / "limits.yaml"
+    path.write_text(NO_MARKET)
+    v = surgeproof("dialect", "validate", str(path), "--scenario", "martial-law-2024-12-03")
+    assert v.returncode == 0, v.stderr
+    note = "panic_seller sends market_buy, market_sell as limit orders: dialect hanriver-limits"
+    assert note in v.stdout and "2.00% through the last ticker price" in v.stdout
+    p = surgeproof("plan", "martial-law-2024-12-03", "--dialect", str(path), "--time-scale", "1/60")
+    assert p.returncode == 0, p.stderr
+    assert note in p.stdout
+    # A dialect with neither market orders nor a stand-in is refused before any run, as before.
+    path.write_text(NO_MARKET.replace("market_orders: {as: limit_order, through: 2%}\n", ""))
+    r = surgeproof("run", "martial-law-2024-12-03", "--dialect", str(path), "--target",
+                   "http://127.0.0.1:9", "--reports-dir", str(tmp_path / "reports"))  # fmt: skip
+    assert r.returncode == 2
+    assert "has no market_buy, market_sell: behaviour panic_seller needs them" in r.stderr
+
+
+@pytest.mark.slow
+def test_the_martial_law_night_runs_with_marketable_limit_orders_for_market_orders(
+    hanriver_without_market_orders, tmp_path
+):
+    url, dialect, accounts = hanriver_without_market_orders
+    res = surgeproof(
+        "run", "martial-law-2024-12-03", "--target", url, "--dialect", str(dialect),
+        "--accounts-file", str(accounts), "--time-scale", "1/600", "--user-scale", "1/20000",
+        "--reports-dir", str(tmp_path / "reports"), "--run-id", "night", "--timeout", "5",
+        timeout=180,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "panic_seller sends market_buy, market_sell as limit orders" in res.stdout
+    run_dir = tmp_path / "reports" / "night"
+    lines = [
+        json.loads(line)
+        for f in sorted((run_dir / "orders").glob("*.jsonl"))
+        for line in f.read_text().splitlines()
+    ]
+    stood_in = [x for x in lines if x.get("stands_in")]
+    sells = [x for x in stood_in if x["stands_in"] == "market_sell"]
+    buys = [x for x in stood_in if x["stands_in"] == "market_buy"]
+    assert sells and buys and all(x["action"] == "limit_order" for x in stood_in)
+    # Each priced through the book from the last price its person saw: a sell below, a buy above.
+    assert all(int(x["price"]) < x["price_seen"] for x in sells)
+    assert all(int(x["price"]) > x["price_seen"] for x in buys)
+    seen = stats(url)
+    assert seen.get("market_refused", 0) == 0  # not one market order reached it
+    # Priced from the exchange's own last price, every stand-in crosses its book; the exchange
+    # filled exactly the ones that crossed.
+    price = 131_000_000
+    ok = [x for x in stood_in if x["outcome"] == "ok"]
+    from_its_price = [x for x in ok if x["price_seen"] == price]
+    assert from_its_price and all(_crosses(x, price) for x in from_its_price)
+    assert seen["marketable"] == sum(_crosses(x, price) for x in ok)
+    analysis = json.loads((run_dir / "analysis.json").read_text())
+    assert analysis["overall"]["groups"]["orders"]["count"] > 0
+    looked = analysis["reconciliation"]["order_status"]
+    assert looked["status"] == "passed" and looked["counts"]["consistent"] == looked["acknowledged"]
+
+
+def _crosses(line: dict, price: int) -> bool:
+    """A sell at or below the book's price, a buy at or above it."""
+    p = int(line["price"])
+    return p <= price if line["side"] == "ask" else p >= price

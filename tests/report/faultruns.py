@@ -19,6 +19,10 @@ def write_fault_run(path: Path) -> Path:
     """The step run with a target outage and a lost worker; its path."""
     write_step_run(path)
     events = JsonlLog(path / "events.jsonl")
+    fault = {"fault": 0, "name": "target-outage-1", "kind": "target-outage"}
+    events.append(
+        {"t_ns": T0_NS + int(DOWN_S * NS), "type": "fault_start", **fault, "seconds": 1.5}
+    )
     events.append(
         {
             "t_ns": T0_NS + int(DOWN_S * NS),
@@ -31,6 +35,7 @@ def write_fault_run(path: Path) -> Path:
     events.append(
         {"t_ns": T0_NS + int(UP_S * NS), "type": "target_up", "down_s": UP_S - DOWN_S, "pid": 502}
     )
+    events.append({"t_ns": T0_NS + int(UP_S * NS), "type": "fault_end", **fault})
     events.close()
     meta = json.loads((path / "run.json").read_text())
     meta.pop("schema_version", None)

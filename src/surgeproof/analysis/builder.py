@@ -73,6 +73,8 @@ class Measured:
     generator: dict[str, Any]
     server_vs_client: dict[str, Any] | None = None
     amplification: dict[str, Any] | None = None
+    #: One recovery record per fault of the run (``recovery.py``); None: the run had none.
+    recovery: dict[str, Any] | None = None
 
 
 def build_analysis(m: Measured) -> dict[str, Any]:
@@ -126,6 +128,8 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     analysis["incidents"] = m.incidents
     if m.amplification is not None:
         analysis["amplification"] = m.amplification
+    if m.recovery is not None:
+        analysis["recovery"] = m.recovery
     analysis["reconciliation"] = m.reconciliation
     analysis["data_quality"] = quality
     analysis["generator"] = {**_generator_judgement(levels, ceiling), **m.generator}

@@ -17,12 +17,14 @@ CAUSES: tuple[str, ...] = (
     "backlogged",
     "missed",
     "cancelled",
+    "invalid_request",
 )
 
 #: Outcomes that count against the target in ``error_ratio``. Client errors are refusals on the
-#: request's merits; missed and cancelled requests never reached the target through no fault of
-#: its own. Backlogged ones never reached it either, but because it had left every earlier call of
-#: their user unanswered: an open-model user would have queued them at the target.
+#: request's merits (invalid requests too: the dialect refused them before sending); missed and
+#: cancelled requests never reached the target through no fault of its own. Backlogged ones
+#: never reached it either, but because it had left every earlier call of their user
+#: unanswered: an open-model user would have queued them at the target.
 CAPACITY_ERRORS = (
     Outcome.RATE_LIMITED,
     Outcome.BLOCKED,
@@ -33,7 +35,7 @@ CAPACITY_ERRORS = (
 )
 
 #: Outcomes with no send or end time: they have no latency to take percentiles of.
-UNSENT = (Outcome.MISSED, Outcome.CANCELLED, Outcome.BACKLOGGED)
+UNSENT = (Outcome.MISSED, Outcome.CANCELLED, Outcome.BACKLOGGED, Outcome.INVALID_REQUEST)
 
 #: Outcomes after which a response arrived (achieved throughput counts these).
 ANSWERED = (

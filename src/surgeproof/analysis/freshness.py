@@ -14,8 +14,12 @@ from surgeproof.errors import UserError
 from surgeproof.rundir.schema import RunDirError
 
 #: Raw inputs of the analysis; derived files (analysis.json, report.*, gate/) are not among them.
-_RAW = ("run.json", "scenario.yaml", "profile.yaml", "events.jsonl", "timeline.jsonl")
-_RAW_DIRS = ("records", "server")
+_RAW = (
+    "run.json", "scenario.yaml", "profile.yaml", "dialect.yaml", "events.jsonl", "timeline.jsonl"
+)  # fmt: skip
+#: ``orders/`` (the order journal) and ``reconciliation/`` (order lookups, added to by
+#: ``surgeproof reconcile`` after the run) are read by the analysis too.
+_RAW_DIRS = ("records", "server", "orders", "reconciliation")
 
 
 def is_stale(run_dir: Path) -> str | None:

@@ -2,8 +2,9 @@
 every asset's balances must add up to what was deposited.
 
 The ledger is read from the exchange process alive at the end. After a restart that process knows
-only what it acknowledged itself: orders acknowledged before the outage are invisible to it, so a
-clean ledger then proves nothing about them and the reconciliation is ``partial``, not passed.
+only what it acknowledged itself — unless it journals its orders (``durability``) — so a clean
+ledger then proves nothing about the orders before the outage and the reconciliation is
+``partial``, not passed.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def reconcile(
     out, damage = _from_ledger(Path(run_dir) / SERVER_LEDGER)
     out["status"] = _status(out)
     out["partial_reason"] = None
-    if outages and out["status"] in ("passed", "incomplete"):
+    durable = isinstance(out["details"].get("durability"), dict)
+    if outages and not durable and out["status"] in ("passed", "incomplete"):
         n = len(outages)
         reason = (
             f"the target was restarted ({n} outage{'s' if n > 1 else ''}, the first at "
@@ -84,6 +86,10 @@ def _from_ledger(path: Path) -> tuple[dict[str, Any], list[str]]:
             "open_orders": ledger.get("open_orders"),
             "lost_order_uuids": lost[:100] if isinstance(lost, list) else None,
             "unbalanced_assets": unbalanced,
+            # Orders journaled across restarts (the exchange's durability), or None.
+            "durability": ledger.get("durability")
+            if isinstance(ledger.get("durability"), dict)
+            else None,
         },
     )
     known = lost_n is not None and isinstance(conserved, bool)
@@ -103,3 +109,15 @@ def _from_ledger(path: Path) -> tuple[dict[str, Any], list[str]]:
             problems.append("balances not conserved (" + ", ".join(unbalanced) + ")")
         out["note"] = "; ".join(problems)
     return out, []
+
+
+def read_ledger(run_dir: Path) -> dict[str, Any] | None:
+    """``server/ledger.json`` as written, or None when absent or unreadable."""
+    path = Path(run_dir) / SERVER_LEDGER
+    if not path.is_file():
+        return None
+    try:
+        ledger = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError, OSError):
+        return None
+    return ledger if isinstance(ledger, dict) else None

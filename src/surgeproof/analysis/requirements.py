@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from surgeproof.analysis.recovery import recovery_of
+from surgeproof.analysis.recovery import recovery_figure
 from surgeproof.analysis.settings import as_profile
 from surgeproof.scenario.model import Requirement
 from surgeproof.scenario.requirements import Evidence, kind_of
@@ -59,7 +59,7 @@ def evidence_of(analysis: Mapping[str, Any]) -> Evidence:
         first_fail_rps_real=_real_rps(failed.get("asked_rps"), user_scale),
         peak_load_real=max(offered) / user_scale if offered else None,
         peak_load_is_probe=bool((analysis.get("input") or {}).get("probing")),
-        recovery=recovery_of(analysis),
+        recovery=recovery_figure(analysis),
     )
 
 

@@ -28,8 +28,10 @@ from surgeproof.analysis.groupstats import AnsweredSeconds
 from surgeproof.analysis.incidents import incident_view
 from surgeproof.analysis.judging import Judging, as_judging
 from surgeproof.analysis.levels import LevelSpec, judge_levels
+from surgeproof.analysis.order_status import journal_and_checks, order_status_section
 from surgeproof.analysis.outages import target_outages
-from surgeproof.analysis.reconcile import reconcile
+from surgeproof.analysis.reconcile import read_ledger, reconcile
+from surgeproof.analysis.recovery import faults_from_events, recovery_section
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.scan import Census, RecordScan, settle_allocator
 from surgeproof.analysis.seconds import answered_seconds, second_bounds
@@ -53,7 +55,7 @@ from surgeproof.rundir.reader import (
     read_server_metrics,
     read_timeline,
 )
-from surgeproof.rundir.schema import PROFILE_COPY, SCENARIO_COPY, RunDirError
+from surgeproof.rundir.schema import ORDERS_DIR, PROFILE_COPY, SCENARIO_COPY, RunDirError
 from surgeproof.scenario.model import CapacityProfile, Requirement, Slo
 from surgeproof.scenario.programs import kind_of_run as program_of_run
 
@@ -236,6 +238,30 @@ def _measure_run(
     incidents["gateway_outages"] = gateway_outages(events, amplification)
     reconciliation, rec_damage = reconcile(run_dir, incidents["target_outages"])
     damage += rec_damage
+    # Every acknowledged order as the exchange's own API answered for it after the run.
+    journal, order_checks, os_damage = journal_and_checks(run_dir)
+    damage += os_damage
+    reconciliation["order_status"] = order_status_section(
+        order_checks,
+        read_ledger(run_dir),
+        journal_present=(run_dir / ORDERS_DIR).is_dir(),
+        outages=len(incidents["target_outages"]),
+    )
+    faults = faults_from_events(events)
+    data_end = int(series.start_ns[-1]) + round(window_s * 1e9) if len(series) else t0_ns
+    recovery = recovery_section(
+        faults,
+        series,
+        scan,
+        timeline,
+        slos,
+        rules,
+        amplification,
+        journal,
+        order_checks,
+        window_min_samples=window_min_samples,
+        data_end_ns=data_end,
+    )
     endpoints, overall = overall_stats(scan)
     bounds = second_bounds(slos)
     if bounds:
@@ -287,6 +313,7 @@ def _measure_run(
         server_vs_client=server_vs_client(server_rows, int(client_sent.sum())),
         incidents=incidents,
         amplification=amplification.to_dict(incidents["breach_windows"]),
+        recovery=recovery,
         reconciliation=reconciliation,
         data_quality={
             "partial": partial,

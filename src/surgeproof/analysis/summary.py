@@ -67,6 +67,8 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
         lines.append(f"outage: {outage_sentence(outage)}")
     for outage in inc.get("gateway_outages") or []:
         lines.append(f"gateway outage: {gateway_outage_sentence(outage)}")
+    for record in (a.get("recovery") or {}).get("faults") or []:
+        lines.append(f"recovery: {record['sentence']}")
     retries = retries_line(a.get("amplification"))
     if retries:
         lines.append(retries)
@@ -79,6 +81,10 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
         )
         word = {"failed": "FAILED", "partial": "PARTIAL"}.get(status, status)
         lines.append(f"reconciliation {word}: {r['note']}")
+    lookups = r.get("order_status") or {}
+    if lookups.get("available") and lookups.get("acknowledged"):
+        word = {"failed": "FAILED", "incomplete": "INCOMPLETE"}.get(lookups["status"], "passed")
+        lines.append(f"orders looked up {word}: {lookups['note']}")
     dq = a["data_quality"]
     if dq["partial"]:
         lines.append(f"data: PARTIAL: {dq['partial_reason']}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 #: Variables every HTTP action may use in its templates.
 COMMON_VARS = frozenset({"market", "quote", "base", "uuid", "timestamp_ms", "access_key"})
 #: What an answer may give back to the behaviour that asked.
-EXTRACTS = ("session_token", "order_id", "price")
+EXTRACTS = ("session_token", "order_id", "price", "order_state", "executed_volume")
 
 
 @dataclass(frozen=True)

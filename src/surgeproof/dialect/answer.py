@@ -15,10 +15,13 @@ from typing import Any
 
 from surgeproof.dialect.model import Dialect, HttpAction
 from surgeproof.scenario.numbers import parse_number
+from surgeproof.secret import Secret
 
 _UNSET = object()
 #: Extracted fields that are numbers: kept only when the answer wrote a plain, finite one.
 NUMBER_EXTRACTS = frozenset({"price"})
+#: Answer fields that are credentials: handed back as :class:`Secret`.
+SECRET_FIELDS = frozenset({"session_token"})
 
 
 @dataclass(slots=True)
@@ -69,15 +72,23 @@ def read_answer(
                 if name in NUMBER_EXTRACTS:
                     value = answer_number(value)
                 if value is not None:
-                    fields[name] = value
+                    # A token is a credential from the moment it is read.
+                    fields[name] = Secret(_token_text(value)) if name in SECRET_FIELDS else value
     used_up = False
     rule = dialect.rate_limit
     if rule is not None:
         value = header(rule.header)
         if value:
-            m = rule.remaining.search(value)
-            used_up = m is not None and m.group(1) == "0"
+            used_up = rule.remaining.first_group(value) == "0"
     return Reading(kind, code, fields, used_up)
+
+
+def _token_text(value: Any) -> str | int | float:
+    return (
+        value
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+        else (json.dumps(value))
+    )
 
 
 def _status_kind(status: int, action: HttpAction, statuses: dict[int, str]) -> str | None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import binascii
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from surgeproof.dialect.actions import ActionKind
-from surgeproof.dialect.draft import Draft
+from surgeproof.dialect.draft import Draft, RequestError
+from surgeproof.dialect.orders import MarketOrders, ReconcileRules
+from surgeproof.dialect.pattern import Pattern
 from surgeproof.dialect.pointer import Pointer
 from surgeproof.dialect.signing import Signer
-from surgeproof.dialect.template import Template
+from surgeproof.dialect.template import RenderError, Template
+from surgeproof.secret import Secret, reveal
 
 #: What an answer can mean to the behaviour and the recorder, beyond "it worked".
 ERROR_KINDS = ("client_error", "rate_limited", "blocked", "server_error", "session_expired")
@@ -72,7 +76,7 @@ class RateLimitRule:
     """A header saying how many calls are left in the current second (Upbit's Remaining-Req)."""
 
     header: str
-    remaining: Any  # compiled regex whose group 1 is the calls left
+    remaining: Pattern  # group 1 is the calls left (RE2: linear time, whatever the pattern)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,10 @@ class Dialect:
     rate_limit: RateLimitRule | None
     websocket: WebSocketSpec | None
     login_note: str = ""
+    #: How ``order_status`` answers are read (reconciliation after a run); None: not said.
+    reconcile: ReconcileRules | None = None
+    #: Market orders sent as marketable limit orders (an exchange without market orders).
+    market_orders: MarketOrders | None = None
     _static: dict[tuple[str, str], tuple[str, bytes | None, dict[str, str]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -112,6 +120,12 @@ class Dialect:
 
     def has(self, action: str) -> bool:
         return action in self.actions
+
+    def can(self, action: str) -> bool:
+        """Whether a person can do ``action``: the dialect has it, or a stand-in for it."""
+        if action in self.actions:
+            return True
+        return self.market_orders is not None and action in ("market_buy", "market_sell")
 
     def market_vars(self, market: str) -> dict[str, Any]:
         """``market``, ``quote`` and ``base`` of a ``KRW-BTC`` code, as this exchange writes them
@@ -129,28 +143,58 @@ class Dialect:
         action: HttpAction,
         values: dict[str, Any],
         creds: Any = None,
-        session_token: str | None = None,
+        session_token: Secret | str | None = None,
     ) -> Draft:
-        """The request for ``action`` with ``values`` (market vars included), signed."""
+        """The request for ``action`` with ``values`` (market vars included), signed.
+
+        A RequestError (naming the action, its template and variables, never a value) when the
+        values cannot make a request: a filter that cannot take one, a header or path that
+        cannot go on the wire, a signer that cannot sign with the account's keys.
+        """
         values["uuid"] = nonce = str(uuid.uuid4())
         values["timestamp_ms"] = now_ms = time.time_ns() // 1_000_000
         values["access_key"] = creds.access_key if creds is not None else ""
+        if session_token is not None:  # logout's templates may name it
+            values["session_token"] = session_token
         if "side" in values:
             values["side"] = self.sides.get(values["side"], values["side"])
-        d = Draft(
-            action.method,
-            str(action.path(values)),
-            action.query(values) if action.query is not None else None,
-            action.body(values) if action.body is not None else None,
-            nonce,
-            now_ms,
-        )
-        if action.session and session_token and self.session_headers is not None:
-            for name, value in self.session_headers({"session_token": session_token}).items():
-                d.headers[name] = str(value)
+        try:
+            d = Draft(
+                action.method,
+                str(reveal(action.path(values))),
+                action.query(values) if action.query is not None else None,
+                action.body(values) if action.body is not None else None,
+                nonce,
+                now_ms,
+            )
+        except RenderError as exc:
+            raise RequestError(f"{action.name}: {exc}") from None
+        try:
+            d.check_target()
+        except RequestError as exc:
+            used = ", ".join(f"{{{v}}}" for v in sorted(action.path.variables)) or "no variable"
+            raise RequestError(f"{action.name}: path from {used}: {exc}") from None
+        try:
+            if action.session and session_token and self.session_headers is not None:
+                for name, value in self.session_headers({"session_token": session_token}).items():
+                    d.set_header(name, value)
+        except (RequestError, RenderError) as exc:
+            raise RequestError(f"{action.name}: session headers: {exc}") from None
         if action.signed:
-            self.signing.sign(d, creds, session_token)
+            self._sign(action, d, creds, session_token)
         return d
+
+    def _sign(self, action: HttpAction, d: Draft, creds: Any, session_token: Any) -> None:
+        try:
+            self.signing.sign(d, creds, session_token)
+        except (RequestError, RenderError) as exc:
+            raise RequestError(f"{action.name}: signing ({self.signing.scheme}): {exc}") from None
+        except (ValueError, TypeError, binascii.Error) as exc:
+            # Only the kind of failure: a signer's own message may quote the key it choked on.
+            raise RequestError(
+                f"{action.name}: signing ({self.signing.scheme}) failed with the account's keys "
+                f"({type(exc).__name__})"
+            ) from None
 
     def static_request(
         self, action: HttpAction, market: str

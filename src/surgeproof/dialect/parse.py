@@ -20,6 +20,8 @@ from surgeproof.dialect.model import (
     RateLimitRule,
     WebSocketSpec,
 )
+from surgeproof.dialect.orders import parse_market_orders, parse_reconcile
+from surgeproof.dialect.pattern import Pattern, PatternError
 from surgeproof.dialect.pointer import PointerError, compile_pointer
 from surgeproof.dialect.signing import parse_signing
 from surgeproof.dialect.template import Template, TemplateError, compile_template
@@ -28,7 +30,7 @@ from surgeproof.scenario.fields import Field
 
 TOP_KEYS = (
     "name", "description", "extends", "login_note", "market", "sides", "signing", "session",
-    "errors", "rate_limit", "actions", "websocket",
+    "errors", "rate_limit", "actions", "websocket", "reconcile", "market_orders",
 )  # fmt: skip
 ACTION_KEYS = ("method", "path", "query", "body", "signed", "session", "extract")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -39,6 +41,8 @@ EXTRACTABLE = {
     "limit_order": ("order_id",),
     "market_buy": ("order_id",),
     "market_sell": ("order_id",),
+    "order_status": ("order_state", "executed_volume"),
+    "cancel_order": ("executed_volume",),
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -103,6 +107,8 @@ def parse_dialect(doc: Any, source: str, text: str) -> Dialect:
         rate_limit=_rate_limit(top.get("rate_limit")),
         websocket=_websocket(top.get("websocket")),
         login_note=top["login_note"].text() if "login_note" in top else "",
+        reconcile=parse_reconcile(top.get("reconcile")),
+        market_orders=parse_market_orders(top.get("market_orders"), actions),
     )  # fmt: skip
 
 
@@ -250,9 +256,12 @@ def _rate_limit(f: Field | None) -> RateLimitRule | None:
     spec = f.fields(("header", "remaining"), required=("header", "remaining"))
     pattern = spec["remaining"].text()
     try:
-        rx = re.compile(pattern)
-    except re.error as exc:
-        raise spec["remaining"].error(f"not a regular expression ({exc})") from None
+        rx = Pattern(pattern)
+    except PatternError as exc:
+        raise spec["remaining"].error(
+            f"not a regular expression RE2 takes ({exc}); patterns are matched in linear time, "
+            "so backreferences and look-around are not available"
+        ) from None
     if rx.groups < 1:
         raise spec["remaining"].error("needs one (group) capturing the calls left, like sec=(\\d+)")
     return RateLimitRule(spec["header"].text(), rx)

@@ -104,6 +104,8 @@ def ledger_report(state) -> dict:
         "acknowledged_orders": {"count": len(state.acked), "uuids": list(state.acked)},
         "lost_orders": lost,
         "open_orders": state.engine.open_count(),
+        # Whether acknowledged orders survive a restart, and what the last one recovered.
+        "durability": state.durable.describe() if state.durable is not None else None,
     }
 
 

@@ -79,6 +79,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="coinone: close websockets that sent no PING for this long (0 = never)",
     )
     parser.add_argument("--no-limits", action="store_true", help="turn rate limits off")
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where what survives a restart is kept (the order journal of 'durability')",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         "ticker_interval_ms": args.ticker_interval_ms,
         "candle_history_minutes": args.candle_history_minutes,
         "limits": False if args.no_limits else None,
+        "state_dir": args.state_dir,
     }
     try:
         check_host(args.host, args.allow_remote)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECT_RATE_LIMITS
 from surgeproof.exchange.errors import ConfigError
-
-_INT_TAG = "tag:yaml.org,2002:int"
-_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 #: The APIs the exchange can speak (``dialect:`` in the target config, ``--dialect``).
 DIALECTS = tuple(DIALECT_RATE_LIMITS)
@@ -72,6 +66,16 @@ class MarketMaker:
 
 
 @dataclass(frozen=True)
+class Durability:
+    """Whether acknowledged orders survive a restart (``durable_orders.py``)."""
+
+    #: Journal acknowledged orders in ``state_dir``; a restart recovers them.
+    orders: bool = False
+    #: Test knob: a restart recovers all but the last N orders the dead process acknowledged.
+    lose_last_on_restart: int = 0
+
+
+@dataclass(frozen=True)
 class ExchangeConfig:
     """Every knob of the reference exchange; its capacity is the ground truth of a test."""
 
@@ -118,13 +122,21 @@ class ExchangeConfig:
     autoscale: Autoscale | None = None
     price: PriceProcess = field(default_factory=PriceProcess)
     market_maker: MarketMaker = field(default_factory=MarketMaker)
+    durability: Durability = field(default_factory=Durability)
+    # Where the exchange keeps what survives a restart ("" = nowhere; ``--state-dir``).
+    state_dir: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain JSON-able data."""
         return dataclasses.asdict(self)
 
 
-_NESTED = {"autoscale": Autoscale, "price": PriceProcess, "market_maker": MarketMaker}
+_NESTED = {
+    "autoscale": Autoscale,
+    "price": PriceProcess,
+    "market_maker": MarketMaker,
+    "durability": Durability,
+}
 _FIELDS = {f.name: f for f in dataclasses.fields(ExchangeConfig)}
 
 
@@ -220,6 +232,13 @@ def _check(config: ExchangeConfig, where: str) -> ExchangeConfig:
         raise ConfigError(
             f"{where}: 'candle_history_minutes' must be at most {MAX_CANDLE_HISTORY} (one day)"
         )
+    if not isinstance(config.state_dir, str):
+        raise ConfigError(f"{where}: 'state_dir' must be a folder's path")
+    if config.durability.lose_last_on_restart and not config.durability.orders:
+        raise ConfigError(
+            f"{where}: 'durability.lose_last_on_restart' needs 'durability.orders: true' "
+            "(without the order journal a restart forgets every order)"
+        )
     if config.autoscale is not None and not 0 < config.autoscale.threshold <= 1:
         raise ConfigError(f"{where}: 'autoscale.threshold' must be in (0, 1]")
     return config
@@ -273,41 +292,12 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> ExchangeCon
     """Read a capacity config YAML file (or defaults when ``path`` is None) plus overrides."""
     if path is None:
         return build_config(None, **overrides)
+    from surgeproof.exchange.safe_yaml import load_yaml_file
+
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read exchange config {p}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.load(text, Loader=_DecimalLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{p}:{line} is not valid YAML") from None
+    data = load_yaml_file(p)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
     return build_config(data, where=str(p), **overrides)
-
-
-class _DecimalLoader(yaml.SafeLoader):
-    """SafeLoader whose numbers are plain ASCII decimal (``20``, ``2.5``, ``-0.1``, ``1.0e-3``).
-
-    YAML 1.1 also reads ``1_000``, ``0x10``, ``010`` (octal), ``1:30`` (base 60), ``+5``,
-    ``.inf`` and ``.nan`` as numbers; here they stay text, which the field's check refuses.
-    """
-
-
-_DecimalLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_DecimalLoader.add_implicit_resolver(
-    _INT_TAG, re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789")
-)
-_DecimalLoader.add_implicit_resolver(
-    _FLOAT_TAG,
-    re.compile(r"^-?(?:0|[1-9][0-9]*)\.[0-9]+(?:[eE][-+]?[0-9]+)?$"),
-    list("-0123456789"),
-)

@@ -48,6 +48,8 @@ class Engine:
         self.open_by_account: dict[str, dict[str, Order]] = {}
         self.tape: dict[str, deque[Trade]] = {m: deque(maxlen=5000) for m in markets}
         self.on_trade: list[Callable[[Trade], None]] = []
+        #: Called when an order closes (filled or cancelled): the durable journal listens.
+        self.on_close: list[Callable[[Order], None]] = []
         self._rng = random.Random(seed)
         self._seq = 0
         self._trade_seq = int(time.time() * 1000) * 1000
@@ -212,6 +214,19 @@ class Engine:
             order.locked = 0
         order.state = state
         self.open_by_account.get(order.account, {}).pop(order.uuid, None)
+        for listener in self.on_close:
+            listener(order)
+
+    def restore(self, orders: list[Order], generation: int, seed: int) -> None:
+        """Orders recovered from the journal of an earlier process (closed, off the books)."""
+        for order in orders:
+            self.orders[order.uuid] = order
+            self.by_seq[order.seq] = order
+            if order.identifier is not None:
+                self._by_identifier[(order.account, order.identifier)] = order
+            self._seq = max(self._seq, order.seq)
+        # The same seed would hand out the recovered orders' uuids again.
+        self._rng = random.Random(f"{seed}:{generation}")
 
     # -- queries and cancel ----------------------------------------------------------------
 

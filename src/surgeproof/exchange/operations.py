@@ -93,6 +93,8 @@ def place(state: ExchangeState, account: str, req: OrderRequest) -> Order:
     )
     # Acknowledged from here on: the order is in the store before the answer leaves.
     state.acked.append(order.uuid)
+    if state.durable is not None:
+        state.durable.acked(order)
     state.metrics.at(int(time.time())).orders_acked += 1
     return order
 

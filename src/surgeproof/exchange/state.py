@@ -11,7 +11,9 @@ from surgeproof.exchange.accounts import Account, seed_accounts
 from surgeproof.exchange.candle_history import seed_candles
 from surgeproof.exchange.capacity import AutoScaler, WorkerPool
 from surgeproof.exchange.config import ExchangeConfig
+from surgeproof.exchange.durable_orders import DurableOrders
 from surgeproof.exchange.engine import Engine
+from surgeproof.exchange.errors import ConfigError
 from surgeproof.exchange.ledger import Ledger
 from surgeproof.exchange.market_maker import Liquidity
 from surgeproof.exchange.marketdata import MarketData
@@ -101,6 +103,19 @@ class ExchangeState:
         self.stall_until = 0.0
         self.stalls: list[dict[str, float]] = []
         self.acked: list[str] = []
+        #: The order journal that survives a restart (``durability.orders``), or None.
+        self.durable: DurableOrders | None = None
+        if config.durability.orders:
+            if not config.state_dir:
+                # Checked here, not with the config: a run hands the folder over at start.
+                raise ConfigError(
+                    "'durability.orders' needs a state directory (--state-dir or 'state_dir')"
+                )
+            self.durable = DurableOrders(config.state_dir, config.durability.lose_last_on_restart)
+            recovered = self.durable.recovered
+            self.engine.restore(recovered.orders, recovered.generation, config.seed)
+            self.acked = list(recovered.acked)
+            self.engine.on_close.append(self.durable.changed)
         self.queue_timeout_s = config.queue_timeout_ms / 1000.0
         self.service_s = config.service_time_ms / 1000.0
         self.db_time_s = config.member_db_time_ms / 1000.0

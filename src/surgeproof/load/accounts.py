@@ -1,6 +1,8 @@
 """Credentials of the simulated users' accounts: from the embedded exchange or from a file.
 
-Secrets live only in memory: never in the run directory, logs or progress output.
+Passwords and API keys are :class:`~surgeproof.secret.Secret` from the moment they are read:
+they live only in memory, never print, and are revealed only where a request is signed or
+encoded to be sent (``dialect/draft.py`` and the signers).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from surgeproof.errors import UserError
+from surgeproof.secret import Secret
 
 #: Environment variable naming a credentials file for a real target.
 ACCOUNTS_ENV = "SURGEPROOF_ACCOUNTS_FILE"
@@ -22,11 +25,17 @@ class Account:
     """One exchange account a simulated user logs into and signs requests for."""
 
     member_id: str
-    password: str
-    access_key: str
-    secret_key: str
+    password: Secret
+    access_key: Secret
+    secret_key: Secret
 
-    def __repr__(self) -> str:  # keeps secrets out of tracebacks and logs
+    def __post_init__(self) -> None:
+        for name in ("password", "access_key", "secret_key"):
+            value = getattr(self, name)
+            if not isinstance(value, Secret):
+                object.__setattr__(self, name, Secret(value))
+
+    def __repr__(self) -> str:  # the Secrets would say *** anyway; the id is what helps
         return f"Account(member_id={self.member_id!r})"
 
 
@@ -86,7 +95,7 @@ def load_accounts_file(path: str | Path) -> list[Account]:
         except (ValueError, RecursionError):
             data = None
     if data is None:
-        data = parse_yaml(text, f"{p}: accounts file")
+        data = parse_yaml(text, f"{p}: accounts file", max_nodes=None)
     rows = data.get("accounts") if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise UserError(f"{p}: expected a list of accounts (or an 'accounts:' list)")

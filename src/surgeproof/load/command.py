@@ -96,6 +96,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="SIGKILL websocket gateway ID (default 0) of the embedded exchange at AT s",
     )
     p.add_argument(
+        "--fault-command",
+        action="append",
+        default=[],
+        metavar="AT:COMMAND",
+        help="run COMMAND (no shell; e.g. a failover script, kubectl delete pod ...) at AT "
+        "(scenario time, scaled like the timeline: 30m, 90s); its start, end, exit status and "
+        "last output lines are events of the run, recovery is measured from it",
+    )
+    p.add_argument(
+        "--fault-shell",
+        action="append",
+        default=[],
+        metavar="AT:COMMAND",
+        help="the same, COMMAND run by /bin/sh -c (pipes, &&, variables)",
+    )
+    p.add_argument(
+        "--fault-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="kill a fault command still running after this long (default 300)",
+    )
+    p.add_argument(
         "--expect-workers",
         type=whole_arg,
         default=0,
@@ -140,6 +163,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="keep serving the final metrics this long after the run (your scrape interval)",
     )
+    p.add_argument(
+        "--no-reconcile",
+        action="store_true",
+        help="do not look the acknowledged orders up through order_status after the run",
+    )
+    p.add_argument(
+        "--reconcile-rate",
+        type=float,
+        metavar="N",
+        help="order lookups per second after the run (default 20; 200 for the embedded exchange)",
+    )
+    p.add_argument(
+        "--reconcile-time",
+        type=float,
+        metavar="SECONDS",
+        help="longest the order lookups after the run may take (default 60; then "
+        "`surgeproof reconcile RUN_DIR` continues)",
+    )
     p.set_defaults(func=_run)
 
     w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
@@ -169,9 +210,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     register_plan(subparsers)
 
+    from surgeproof.load.reconcile_command import register_reconcile
+
+    register_reconcile(subparsers)
+
 
 def _options(args: argparse.Namespace):
     from surgeproof.errors import UserError
+    from surgeproof.load.fault_command import parse_command
     from surgeproof.load.gateway_fault import parse_gateway_crash
     from surgeproof.load.options import RunOptions
     from surgeproof.load.outage import parse_outage
@@ -207,6 +253,9 @@ def _options(args: argparse.Namespace):
         gateway_crashes=[
             (c.at_s, c.gateway) for c in map(parse_gateway_crash, args.inject_gateway_crash)
         ],
+        fault_commands=[parse_command(t, "--fault-command", False) for t in args.fault_command]
+        + [parse_command(t, "--fault-shell", True) for t in args.fault_shell],
+        fault_timeout_s=args.fault_timeout,
         expect_workers=args.expect_workers,
         record_shards=args.record_shards,
         timeout_s=args.timeout,
@@ -216,6 +265,9 @@ def _options(args: argparse.Namespace):
         metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
         metrics_linger_s=args.metrics_linger,
+        reconcile=not args.no_reconcile,
+        reconcile_rate=args.reconcile_rate,
+        reconcile_time_s=args.reconcile_time,
     )
 
 

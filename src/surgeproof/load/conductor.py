@@ -9,7 +9,6 @@ faults a run replays live in ``fault_schedule``, run.json's first form in ``meta
 from __future__ import annotations
 
 import math
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from surgeproof.load.dialect_choice import (
     DialectChoice,
     ws_url_for,
 )
-from surgeproof.load.fault_schedule import FaultSchedule
+from surgeproof.load.fault_schedule import FaultSchedule, planned_faults
 from surgeproof.load.live_metrics import LiveMetrics
 from surgeproof.load.liveness import tune_locust_heartbeat
-from surgeproof.load.meta import DRIVER_SURGEPROOF, iso_pair, run_meta
+from surgeproof.load.meta import DRIVER_SURGEPROOF, end_status, iso_pair, run_meta
 from surgeproof.load.options import RunOptions
 from surgeproof.load.progress import Progress
 from surgeproof.load.recorder import now_ns
@@ -36,7 +35,7 @@ from surgeproof.load.target import (
     start_embedded,
 )
 from surgeproof.load.worker_fleet import WorkerFleet
-from surgeproof.rundir.schema import LOCUST_DIR
+from surgeproof.rundir.schema import LOCUST_DIR, ORDERS_DIR
 from surgeproof.rundir.writer import write_meta
 from surgeproof.scenario.programs import Program
 from surgeproof.scenario.programs import kind_of as program_kind
@@ -45,6 +44,9 @@ from surgeproof.scenario.programs import kind_of as program_kind
 LEAD_S = 1.0
 #: Longest the end of a run waits for calls still in flight before recording them cancelled.
 DRAIN_CAP_S = 10.0
+#: Longest a stop may take after SIGTERM/SIGINT (two drains, the workers' last batches, the
+#: exchange's last second) before the stop guard ends the run itself.
+FINISH_CAP_S = 60.0
 
 
 class Conductor:
@@ -75,6 +77,7 @@ class Conductor:
         self.faults: FaultSchedule | None = None
         #: Whether the load started (the shape's first tick): before it, a failure is "failed".
         self.started = False
+        self.guard = None  # the StopGuard, once signals are ours
 
     def run(self) -> Path:
         try:
@@ -190,7 +193,8 @@ class Conductor:
         started = now_ns()
         _log_to(self.run_dir / LOCUST_DIR / "locust.log")
         target = self._start_target()
-        self.faults = FaultSchedule(opts, target, self.collector)
+        faults = planned_faults(opts, self.plan.time_scale, self.plan.scenario.faults)
+        self.faults = FaultSchedule(faults, target, self.collector, self.run_dir)
         try:
             if self.live is not None:
                 self.live.start(self.collector, self.run_dir.name, target)
@@ -244,6 +248,7 @@ class Conductor:
             # t0 only once every process is ready: the plan's second 0 is the same for all.
             t0 = now_ns() + int(LEAD_S * 1e9)
             shape.t0_ns = t0
+            self.faults.t0_ns = t0
             self.meta["t0_ns"] = t0
             self._write_meta("running")
             poller = None
@@ -252,12 +257,15 @@ class Conductor:
                 self.faults.watch_gateways()
             self._loop(runner, program, shape, t0, ctx, poller)
             self._finish(runner, ctx, poller, program)
+            self._look_up_orders(target, ctx)
         finally:
             self.faults.cancel()
             self.fleet.stop()
             target.stop()
             if self.live is not None:
                 self.live.close()
+            if self.guard is not None:
+                self.guard.done()
         return self.run_dir
 
     def _send_state(self, runner, ctx, state) -> None:
@@ -303,10 +311,12 @@ class Conductor:
                 if sampler is not None:
                     raw, names, sample = sampler.take()
                     self.collector.batch("local", raw, names, sample)
+                    self.collector.orders("local", ctx.orders.take())
                 if poller is not None:
                     poller.poll()
                     self.faults.observe(poller)
                 progress.maybe_print(t_s, state)
+                self._show_invalid()
                 self._check_abort(abort, t_s)
             if self.stop_reason is not None:
                 break
@@ -344,8 +354,10 @@ class Conductor:
             ctx.cancel_all()
             from surgeproof.load.sampler import Sampler
 
-            raw, names, _sample = Sampler(ctx).take()
+            raw, names, last = Sampler(ctx).take()
             self.collector.batch("local", raw, names, None)
+            self.collector.orders("local", ctx.orders.take())
+            self.collector.note_invalid("local", last.get("invalid_requests"))
         else:
             self.fleet.finish(runner)
             runner.stop()
@@ -356,16 +368,23 @@ class Conductor:
             poller.write_ledger()
             poller.close()
         runner.quit()
-        status = "partial" if self.stop_reason else "complete"
+        assert self.faults is not None
+        self.faults.finish()  # a fault command still running is killed: never outlives the run
+        self._show_invalid()
+        counts = self.collector.record_counts()
+        status, why = end_status(
+            self.stop_reason, sum(counts.values()), self.collector.calls_sent()
+        )
         self.collector.event("run_end", status=status)
         utc, kst = iso_pair(ended)
-        counts = self.collector.record_counts()
         extra: dict[str, Any] = {
             "ended_at_utc": utc,
             "ended_at_kst": kst,
             "partial_reason": self.stop_reason,
             "counts": {"records": counts},
         }
+        if status == "failed":
+            extra["failed_reason"] = why
         if self.stop_reason:
             extra["stopped_at_utc"] = utc
         summary = program.summary()
@@ -376,21 +395,73 @@ class Conductor:
         self._write_meta(status, **extra)
         print(
             f"surgeproof run: {status}"
-            + (f" ({self.stop_reason})" if self.stop_reason else "")
+            + (f" ({why})" if why else "")
             + f"; {sum(counts.values())} records in {self.run_dir}",
             flush=True,
         )
 
+    def _look_up_orders(self, target: Target, ctx) -> None:
+        """Every order the target acknowledged, asked for through ``order_status`` while it still
+        runs (the run itself is over and recorded; an interrupt stops only the lookups)."""
+        from surgeproof.load.order_lookup import default_budget, look_up_orders
+
+        opts = self.opts
+        if not opts.reconcile or not (self.run_dir / ORDERS_DIR).is_dir():
+            return
+        budget = default_budget(target.embedded, opts.reconcile_rate, opts.reconcile_time_s)
+        if ctx is not None:
+            accounts = ctx.accounts
+        else:
+            from surgeproof.load.accounts import accounts_for_target
+
+            embedded_like = target.embedded or target.loopback
+            accounts = accounts_for_target(target.url, embedded_like, opts.accounts_file)
+        before = self.stop_reason
+        done = look_up_orders(
+            self.run_dir,
+            self.dialect.dialect,
+            target.url,
+            accounts,
+            budget,
+            timeout_s=opts.timeout_s,
+            stop=lambda: self.stop_reason != before,
+        )
+        if done.acknowledged:
+            print(f"surgeproof run: {done.sentence()}", flush=True)
+
+    def _show_invalid(self) -> None:
+        """Requests the dialect could not build, one line per new reason (never a value)."""
+        for endpoint, reason in self.collector.take_invalid_notes():
+            shown = "".join(ch for ch in reason if ch.isprintable())
+            print(
+                f"surgeproof run: cannot build {endpoint}: {shown} (recorded as invalid_request)",
+                flush=True,
+            )
+
     def _install_signals(self) -> None:
-        import gevent
+        from surgeproof.load.stop_guard import StopGuard
 
         def stop(signame: str) -> None:
             if self.stop_reason is None:
                 self.stop_reason = f"interrupted ({signame})"
                 print(f"surgeproof run: {signame}: stopping, flushing records...", flush=True)
 
-        gevent.signal_handler(signal.SIGINT, stop, "SIGINT")
-        gevent.signal_handler(signal.SIGTERM, stop, "SIGTERM")
+        # Not gevent's signal handlers: those run on the hub, which a stuck greenlet keeps from
+        # running. The guard's run between bytecodes and are watched from an OS thread, so a
+        # stuck run still stops (bounded) and leaves run.json marked.
+        self.guard = StopGuard(self.run_dir, stop, self._last_words, finish_cap_s=FINISH_CAP_S)
+        self.guard.start()
+
+    def _last_words(self) -> tuple[dict[str, Any], int, int, str | None]:
+        """What a hard stop writes: run.json so far, records on disk, calls sent, the reason."""
+        meta = self.meta or {"run_id": self.run_dir.name, "scenario_name": self.plan.scenario.name}
+        counts = self.collector.record_counts()
+        return (
+            {**meta, "counts": {"records": counts}},
+            sum(counts.values()),
+            self.collector.calls_sent(),
+            self.stop_reason,
+        )
 
 
 def _log_to(path: Path) -> None:

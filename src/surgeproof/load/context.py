@@ -15,9 +15,14 @@ from typing import Any
 from surgeproof.dialect.catalog import DEFAULT, load_dialect
 from surgeproof.dialect.model import Dialect
 from surgeproof.load.accounts import Account
+from surgeproof.load.order_journal import OrderJournal
 from surgeproof.load.recorder import Recorder, now_ns
 from surgeproof.load.state import LoadState
 from surgeproof.rundir.schema import Kind, Outcome
+
+#: Distinct reasons for requests that could not be built told per process (one per endpoint
+#: and cause in practice; the bound keeps a pathological dialect from flooding the timeline).
+MAX_INVALID_REASONS = 64
 
 
 @dataclass
@@ -41,6 +46,8 @@ class LoadContext:
 
     source: str
     recorder: Recorder = field(default_factory=Recorder)
+    #: Order calls and their answers (order ids), drained with each batch into ``orders/``.
+    orders: OrderJournal = field(default_factory=OrderJournal)
     state: LoadState = field(default_factory=LoadState)
     accounts: list[Account] = field(default_factory=list)
     #: The API the target speaks (set by the runner; Upbit's unless a run names another).
@@ -66,6 +73,24 @@ class LoadContext:
         self._ids = itertools.count(1)
         self._inflight: dict[int, InFlight] = {}
         self._tokens = itertools.count(1)
+        #: (endpoint, reason) of requests the dialect could not build, first sight only;
+        #: ``take_invalid`` hands the new ones to the next timeline sample.
+        self._invalid_seen: set[tuple[str, str]] = set()
+        self._invalid_new: list[dict[str, str]] = []
+
+    def note_invalid(self, endpoint: str, reason: str) -> None:
+        """A request of ``endpoint`` could not be built; ``reason`` names no value (a
+        ``RequestError``). Each distinct reason is told once, up to MAX_INVALID_REASONS."""
+        key = (endpoint, reason.removeprefix(f"{endpoint}: "))
+        if key in self._invalid_seen or len(self._invalid_seen) >= MAX_INVALID_REASONS:
+            return
+        self._invalid_seen.add(key)
+        self._invalid_new.append({"endpoint": key[0], "reason": key[1]})
+
+    def take_invalid(self) -> list[dict[str, str]]:
+        """The reasons noted since the last call."""
+        new, self._invalid_new = self._invalid_new, []
+        return new
 
     def next_user_id(self) -> int:
         return next(self._ids)

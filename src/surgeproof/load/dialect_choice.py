@@ -17,6 +17,7 @@ from surgeproof.dialect.catalog import DEFAULT, builtin_names, load_dialect
 from surgeproof.dialect.model import Dialect
 from surgeproof.errors import UserError
 from surgeproof.scenario.plan import Plan
+from surgeproof.scenario.yamlfile import display_path
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,11 @@ def choose_dialect(flag: str | None, plan: Plan, target_says: str | None) -> Dia
     if flag:
         ref, why = flag, "--dialect"
     elif scenario.dialect:
-        ref, why = _beside(scenario.dialect, scenario.source_path), "the scenario"
+        ref, why = scenario.dialect, "the scenario"
+        # A dialect file a scenario names is found beside the scenario, and only there.
+        beside = Path(scenario.source_path).parent if scenario.source_path else None
+        named_in = f"{display_path(scenario.source_path or scenario.name)}: dialect"
+        return DialectChoice(load_dialect(ref, beside, named_in), why)
     elif profile is not None and profile.dialect:
         ref, why = profile.dialect, f"profile {profile.name}"
     elif target_says:
@@ -55,15 +60,6 @@ def choose_dialect(flag: str | None, plan: Plan, target_says: str | None) -> Dia
     else:
         ref, why = DEFAULT, "default"
     return DialectChoice(load_dialect(ref), why)
-
-
-def _beside(ref: str, scenario_path: str | None) -> str:
-    """A dialect file named by a scenario is found next to the scenario when not found here."""
-    if scenario_path and ref.endswith((".yaml", ".yml")) and not Path(ref).exists():
-        near = Path(scenario_path).parent / ref
-        if near.exists():
-            return str(near)
-    return ref
 
 
 def embedded_dialect_arg(choice: DialectChoice) -> str:

@@ -98,8 +98,9 @@ class GatewayWatch:
     #: id -> the death recorded and not yet followed by a serving replacement.
     down: dict[int, _Down] = field(default_factory=dict)
 
-    def crash(self, target: Target, collector: Collector, gateway: int) -> None:
-        """SIGKILL gateway ``gateway`` now and record ``gateway_down`` (cause ``injected``)."""
+    def crash(self, target: Target, collector: Collector, gateway: int) -> int | None:
+        """SIGKILL gateway ``gateway`` now and record ``gateway_down`` (cause ``injected``);
+        the kill's time, or None when nothing was killed."""
         gateways = gateways_of(target) or []
         self.observe(collector, gateways)  # a death before this one is its own event
         entry = next((g for g in gateways if _int(g.get("id")) == gateway), None)
@@ -110,16 +111,17 @@ class GatewayWatch:
                 "no gateway crash injected",
                 flush=True,
             )
-            return
+            return None
         t = now_ns()
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
-            return  # it died on its own a moment ago: the next poll records that death
+            return None  # it died on its own a moment ago: the next poll records that death
         collector.event(
             "gateway_down", t_ns=t, gateway=gateway, pid=pid, cause="injected", signal="SIGKILL"
         )
         self.down[gateway] = _Down(t, pid, None)
+        return t
 
     def observe(self, collector: Collector, gateways: list[dict[str, Any]] | None) -> None:
         """Record deaths not yet recorded and replacements now serving."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from surgeproof.load.conductor import Conductor
 from surgeproof.load.dialect_choice import choose_dialect, embedded_dialect_arg
+from surgeproof.load.fault_schedule import planned_faults
 from surgeproof.load.fleet_check import warn_fleet
 from surgeproof.load.gateway_fault import check_gateway_crashes
 from surgeproof.load.live_metrics import open_live_metrics
@@ -29,11 +30,16 @@ from surgeproof.scenario.judgeable import window_warning
 def execute(opts: RunOptions) -> Path:
     """Run ``opts`` to the end; returns the run directory. Raises UserError on bad input."""
     check_options(opts)
-    check_gateway_crashes(
-        opts.gateway_crashes, opts.target, opts.target_config or default_target_config()
-    )
     plan = plan_for(opts)
     check_injections(opts, plan)
+    faults = planned_faults(opts, plan.time_scale, plan.scenario.faults)
+    check_gateway_crashes(
+        [(f.at_s, f.gateway) for f in faults if f.kind == "gateway-crash"],
+        opts.target,
+        opts.target_config or default_target_config(),
+    )
+    for f in faults:
+        print(f"surgeproof run: fault {f.describe()} ({f.origin})", flush=True)
     warning = window_warning(plan)
     if warning:
         print(f"surgeproof run: warning: {warning}", flush=True)

@@ -26,6 +26,27 @@ def iso_pair(t_ns: int) -> tuple[str, str]:
     )
 
 
+def end_status(stop_reason: str | None, records: int, sent: int) -> tuple[str, str | None]:
+    """How a run that reached its end is marked in run.json: (status, why) — the one rule.
+
+    ``failed`` when no call was sent at all (none was due, or every one failed before it could
+    go: a dialect that cannot build its requests, a generator that fell behind from the start):
+    there is nothing of the target to analyse. Otherwise ``partial`` when the run was cut short
+    (``stop_reason``), else ``complete``.
+    """
+    cut = f"{stop_reason}; " if stop_reason else ""
+    if records == 0:
+        return "failed", f"{cut}no call was made"
+    if sent == 0:
+        return "failed", (
+            f"{cut}none of its {records:,} calls was sent: each failed before it could go "
+            "(see the invalid_request, missed and backlogged counts)"
+        )
+    if stop_reason:
+        return "partial", stop_reason
+    return "complete", None
+
+
 def versions() -> dict[str, str]:
     out = {}
     for dist in ("surgeproof", "locust", "aiohttp", "numpy", "gevent", "websocket-client"):

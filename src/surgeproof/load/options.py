@@ -13,6 +13,9 @@ from pathlib import Path
 from surgeproof.errors import UserError
 from surgeproof.load import limits
 from surgeproof.load.accounts import ACCOUNTS_ENV
+from surgeproof.load.fault_command import DEFAULT_TIMEOUT_S as DEFAULT_FAULT_TIMEOUT_S
+from surgeproof.load.fault_command import MAX_TIMEOUT_S as MAX_FAULT_TIMEOUT_S
+from surgeproof.load.fault_command import CommandSpec
 from surgeproof.load.target import check_target_url
 from surgeproof.rundir.schema import RUN_ID_PATTERN
 from surgeproof.scenario.bounds import MAX_DURATION_S, MAX_SCALE, MIN_SCALE
@@ -46,6 +49,10 @@ class RunOptions:
     outages: list[tuple[float, float]] = field(default_factory=list)
     #: Embedded-exchange websocket gateways to SIGKILL: (at_s, gateway id).
     gateway_crashes: list[tuple[float, int]] = field(default_factory=list)
+    #: Fault commands (``--fault-command`` / ``--fault-shell``): (AT in scenario seconds, what).
+    fault_commands: list[tuple[float, CommandSpec]] = field(default_factory=list)
+    #: Longest a ``--fault-command`` may run before it is killed (real seconds).
+    fault_timeout_s: float = DEFAULT_FAULT_TIMEOUT_S
     #: Workers started elsewhere (``surgeproof worker --master HOST``) the run waits for.
     expect_workers: int = 0
     #: Where workers' records go (``--record-shards``): auto | local | master (record_shard.py).
@@ -66,6 +73,12 @@ class RunOptions:
     metrics_host: str = "127.0.0.1"
     #: Seconds the exporter keeps serving the final values after the run ends.
     metrics_linger_s: float = 0.0
+    #: Look every acknowledged order up through ``order_status`` after the run (``--no-reconcile``
+    #: turns it off), at most this many a second for at most this long (None: the defaults,
+    #: higher for the embedded exchange, which is ours).
+    reconcile: bool = True
+    reconcile_rate: float | None = None
+    reconcile_time_s: float | None = None
 
 
 def scale_arg(text: str) -> float:
@@ -128,11 +141,18 @@ def _check_numbers(opts: RunOptions) -> None:
     if opts.metrics_port is not None:
         limits.check_port("--metrics-port", opts.metrics_port, zero_picks=True)
     check("--metrics-linger", opts.metrics_linger_s, 0, limits.MAX_INJECTED_S, what="seconds")
+    from surgeproof.load.order_lookup import MAX_RATE_PER_S, MAX_TIME_S
+
+    check("--reconcile-rate", opts.reconcile_rate, 0, MAX_RATE_PER_S, low_open=True)
+    check("--reconcile-time", opts.reconcile_time_s, 0, MAX_TIME_S, low_open=True)
     for flag, pairs in (("--inject-stall", opts.stalls), ("--inject-target-outage", opts.outages)):
         for at_s, seconds in pairs:
             shown = f"{flag} {at_s:g}:{seconds:g}"
             check(shown + ": AT", at_s, 0, MAX_DURATION_S, what="seconds")
             check(shown + ": SECONDS", seconds, 0, limits.MAX_INJECTED_S, low_open=True)
+    check("--fault-timeout", opts.fault_timeout_s, 0, MAX_FAULT_TIMEOUT_S, low_open=True)
+    for at_s, spec in opts.fault_commands:
+        check(f"--fault-command {at_s:g}:{spec.shown()}: AT", at_s, 0, MAX_DURATION_S)
     for at_s, gateway in opts.gateway_crashes:
         shown = f"--inject-gateway-crash {at_s:g}:{gateway}"
         check(shown + ": AT", at_s, 0, MAX_DURATION_S, what="seconds")
@@ -140,20 +160,15 @@ def _check_numbers(opts: RunOptions) -> None:
 
 
 def check_injections(opts: RunOptions, plan: Plan) -> None:
-    """Refuse an injected fault due after the run's end: it would never happen, and the run
-    would still say "complete" as if the target had been tested under it."""
+    """Refuse a fault due after the run's end (it would never happen, and the run would still
+    say "complete" as if the target had been tested under it), or one the target cannot play."""
+    from surgeproof.load.fault_schedule import check_faults, planned_faults
+
     end_s = plan.duration_s
     if opts.max_duration is not None:
         end_s = min(end_s, opts.max_duration)
-    injected = [("--inject-stall", at, f"{at:g}:{s:g}") for at, s in opts.stalls]
-    injected += [("--inject-target-outage", at, f"{at:g}:{s:g}") for at, s in opts.outages]
-    injected += [("--inject-gateway-crash", at, f"{at:g}:{g}") for at, g in opts.gateway_crashes]
-    for flag, at_s, shown in injected:
-        if at_s >= end_s:
-            raise UserError(
-                f"{flag} {shown}: at {at_s:g} s the run is over (it lasts {end_s:g} s); "
-                "inject it earlier"
-            )
+    faults = planned_faults(opts, plan.time_scale, plan.scenario.faults)
+    check_faults(faults, end_s, opts.target)
 
 
 def _check_reports_dir(folder: Path) -> None:

@@ -10,6 +10,7 @@ mark the outage for the analysis.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from surgeproof.errors import UserError
@@ -39,21 +40,32 @@ def parse_outage(text: str) -> TargetOutage:
     return outage
 
 
-def play_outage(target: Target, collector: Collector, seconds: float) -> None:
-    """Kill the exchange, wait ``seconds``, restart it on its port; record both edges."""
+def play_outage(
+    target: Target,
+    collector: Collector,
+    seconds: float,
+    on_down: Callable[[int, int], None] | None = None,
+) -> tuple[int, int, int] | None:
+    """Kill the exchange, wait ``seconds``, restart it on its port; record both edges.
+
+    Returns (down_ns, up_ns, new pid), or None when the exchange was already gone; ``on_down``
+    hears (down_ns, pid) as soon as the process is killed."""
     import gevent
 
     proc = target.process
     if proc is None or proc.poll() is not None:
-        return
+        return None
     down = now_ns()
     collector.event("target_down", t_ns=down, cause="injected", signal="SIGKILL", pid=proc.pid)
     proc.kill()
+    if on_down is not None:
+        on_down(down, proc.pid)
     proc.wait()
     gevent.sleep(max(0.0, seconds - (now_ns() - down) / 1e9))
     new = restart_embedded(target)
     up = now_ns()
     collector.event("target_up", t_ns=up, down_s=(up - down) / 1e9, pid=new.pid)
+    return down, up, new.pid
 
 
 @dataclass

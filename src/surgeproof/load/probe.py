@@ -3,7 +3,10 @@
 The check an SRE runs before pointing a surge at staging: does this target speak the dialect
 the run will use? Each action is sent once, in the order a person would (log in, look, order
 far from the market, check and cancel the order, two small market orders, subscribe, log out),
-through the same request building and answer reading as a run. Secrets are never printed.
+through the same request building and answer reading as a run. Secrets are never printed:
+the account's keys and the session token are :class:`~surgeproof.secret.Secret`, a request that
+cannot be built is a misfit naming its template and variable (never the value), and whatever
+the target answers is shown with those secrets redacted in case it echoed one back.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from urllib.parse import urlsplit
 
 from surgeproof.dialect.answer import read_answer
 from surgeproof.dialect.catalog import load_dialect
+from surgeproof.dialect.draft import RequestError
 from surgeproof.dialect.model import Dialect, HttpAction
 from surgeproof.load.accounts import accounts_for_target
 from surgeproof.load.dialect_choice import ws_url_for
 from surgeproof.load.target import check_target_url, check_ws_url, is_loopback_url
 from surgeproof.load.users import act
 from surgeproof.load.users.act import Act
+from surgeproof.secret import Secret, redact, reveal
 
 #: The order a person does things in; order_status and cancel_order use limit_order's id.
 ORDER = (
@@ -73,7 +78,7 @@ def probe(
         results.append(_websocket(dialect, ws_url, market, timeout_s))
     if "logout" in dialect.actions and "logout" not in skip:
         results.append(session.run("logout"))
-    _print(results)
+    _print(results, session.secrets())
     misfits = [r for r in results if r.fits is False]
     sent = [r for r in results if r.fits is not None]
     if misfits:
@@ -95,9 +100,15 @@ class _Session:
         self.account = account
         self.market = market
         self.timeout_s = timeout_s
-        self.session_token: str | None = None
+        self.session_token: Secret | None = None
         self.order_id: str | None = None
         self.price = 100_000_000.0
+
+    def secrets(self) -> list[Secret | None]:
+        """What must not show in anything printed: the account's keys, the session token."""
+        a = self.account
+        keys = [a.password, a.access_key, a.secret_key] if a is not None else []
+        return [*keys, self.session_token]
 
     def run(self, name: str) -> Probed:
         spec = self.dialect.actions[name]
@@ -139,7 +150,11 @@ class _Session:
     def _send(self, spec: HttpAction, a: Act, out: Probed) -> Probed:
         values = self.dialect.market_vars(self.market)
         values.update(a.values)
-        draft = self.dialect.draft(spec, values, self.account, self.session_token)
+        try:
+            draft = self.dialect.draft(spec, values, self.account, self.session_token)
+        except RequestError as exc:
+            out.fits, out.why = False, f"cannot build the request: {exc}"
+            return out
         headers = {"X-Client-Id": "surgeproof-probe", **draft.headers}
         parts = urlsplit(self.url)
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
@@ -180,8 +195,8 @@ class _Session:
             if value is None:
                 return "", name
             if name == "session_token":
-                self.session_token = str(value)
-                shown.append(f"session token ({len(str(value))} chars)")
+                self.session_token = value if isinstance(value, Secret) else Secret(str(value))
+                shown.append(f"session token ({len(str(reveal(self.session_token)))} chars)")
             elif name == "order_id":
                 self.order_id = str(value)
                 shown.append(f"order_id={value}")
@@ -254,7 +269,7 @@ def _excerpt(content: bytes, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _print(results: list[Probed]) -> None:
+def _print(results: list[Probed], secrets: list[Secret | None]) -> None:
     print(f"{'action':<14} {'request':<46} {'status':>6} {'ms':>8}  answer")
     for r in results:
         status = str(r.status) if r.status is not None else "-"
@@ -265,5 +280,6 @@ def _print(results: list[Probed]) -> None:
             verdict = f"ok {r.got}".rstrip()
         else:
             verdict = f"DOES NOT FIT: {r.why}"
-        print(f"{r.action:<14} {r.request:<46} {status:>6} {ms:>8}  {verdict}")
+        line = f"{r.action:<14} {r.request:<46} {status:>6} {ms:>8}  {verdict}"
+        print(redact(line, secrets))
     sys.stdout.flush()

@@ -97,6 +97,9 @@ class Recorder:
         if outcome == Outcome.BACKLOGGED:
             c.backlogged += 1
             return
+        if outcome == Outcome.INVALID_REQUEST:  # never sent: an error, not a send
+            c.errors += 1
+            return
         if kind == Kind.HTTP:
             c.sent += 1
             if sent_ns - intended_ns > self.late_after_ns:

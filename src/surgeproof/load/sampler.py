@@ -39,4 +39,7 @@ class Sampler:
             # Subscribed and being read now: records show connects and losses, not who is live.
             "ws_sessions": len(GAP_CLOCK),
         }
+        invalid = ctx.take_invalid()
+        if invalid:  # the collector turns these into events; they stay out of the timeline
+            sample["invalid_requests"] = invalid
         return raw, names, sample

@@ -150,6 +150,9 @@ def start_embedded(
         cmd += ["--config", str(config)]
     if dialect:
         cmd += ["--dialect", dialect]
+    # What the exchange keeps across a restart (its order journal, when its config asks for
+    # durability) lives beside its log, in the run directory.
+    cmd += ["--state-dir", str(log_path.parent / "exchange-state")]
     proc, info = _spawn(cmd, log_path)
     url = str(info["url"]).rstrip("/")
     target = Target(url, info.get("ws_url") or ws_url_of(url), True, {}, proc, cmd, log_path)
@@ -263,11 +266,11 @@ def target_says(target_url: str | None, target_config: str | None) -> str | None
     path = target_config or default_target_config()
     if not path:
         return None
-    import yaml
+    from surgeproof.scenario.yamlfile import read_yaml
 
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        doc, _source = read_yaml(path)  # bounded: no aliases, size and nesting checked
+    except UserError:
         return None  # the exchange itself reports a broken config, with its reason
     said = doc.get("dialect") if isinstance(doc, dict) else None
     return said if isinstance(said, str) else None

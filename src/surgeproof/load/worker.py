@@ -69,6 +69,7 @@ def run_worker(
         else:
             declared = [[i, n, g] for i, (n, g) in names.items()]
             msg = {"source": source, "raw": raw, "names": declared}
+        msg["orders"] = ctx.orders.take()  # the order journal always goes to the master
         runner.send_message(messages.BATCH, {**msg, "sample": None if final else sample})
 
     def stop_self(why: str) -> None:

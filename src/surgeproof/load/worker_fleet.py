@@ -117,6 +117,8 @@ class WorkerFleet:
             d = msg.data
             source = str(d["source"])
             self.last_batch_ns[source] = now_ns()
+            if d.get("orders"):
+                collector.orders(source, d["orders"])
             if "raw" not in d:  # a worker that keeps its own shard
                 collector.counts(source, int(d.get("records", 0)), d.get("tally"), d.get("sample"))
                 return

@@ -27,6 +27,7 @@ _CAUSE_COLOURS = {
     "client_error": "#8c8c8c",
     "missed": "#17becf",
     "cancelled": "#bcbd22",
+    "invalid_request": "#e377c2",
 }
 _OUTAGE_NOTE = " Dark hatching: the target was down (until it came back)."
 _SHORTFALL_NOTE = (

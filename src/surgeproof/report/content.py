@@ -48,6 +48,8 @@ class ReportContent:
     scenario_yaml: str = ""
     profile_yaml: str = ""
     scenario_resolved: str = ""
+    #: "Recovery (BCP drill)": its own block (``report/recovery.py``), or None.
+    recovery: Any = None
 
 
 def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:

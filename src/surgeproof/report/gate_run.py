@@ -45,10 +45,17 @@ def run_gate(args: argparse.Namespace) -> int:
     if args.junit:
         write_junit(result, args.junit, elapsed_s=time.monotonic() - started)
     report = Path(args.run_dir) / "report.html"
-    summary = gate_markdown(result, report_path=str(report) if report.exists() else None)
+    from surgeproof.report.recovery import gate_lines
+
+    recovery = gate_lines(current_analysis(args.run_dir))
+    summary = gate_markdown(
+        result, report_path=str(report) if report.exists() else None, recovery=recovery
+    )
     write_summary(summary, args.summary)
     for check in result.checks:
         print(f"{check.mark}  {one_line(check.name)}: {one_line(check.message)}")
+    for line in recovery:
+        print(f"recovery: {one_line(line)}")
     for caveat in result.caveats:
         print(f"note: {one_line(caveat)}")
     if not result.checks:

@@ -73,6 +73,10 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
         parts.extend(f"<li>{escape(c)}</li>" for c in content.caveats)
         parts.append("</ul>")
     parts.append(_nav(content, charts))
+    if content.recovery is not None:
+        from surgeproof.report.recovery import recovery_html
+
+        parts.append(recovery_html(content.recovery))
     if content.retries:
         parts.append('<h2 id="retries">Retries and reconnects</h2>')
         parts.extend(f"<p>{escape(sentence)}</p>" for sentence in content.retries)
@@ -110,7 +114,8 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
 
 
 def _nav(content: ReportContent, charts: list[Chart]) -> str:
-    items = ['<li><a href="#retries">Retries and reconnects</a></li>'] if content.retries else []
+    items = ['<li><a href="#recovery">Recovery (BCP drill)</a></li>'] if content.recovery else []
+    items += ['<li><a href="#retries">Retries and reconnects</a></li>'] if content.retries else []
     items += [f'<li><a href="#chart-{escape(c.key)}">{escape(c.title)}</a></li>' for c in charts]
     items += [
         f'<li><a href="#table-{i}">{escape(t.title)}</a></li>' for i, t in enumerate(content.tables)

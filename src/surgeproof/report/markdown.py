@@ -92,6 +92,10 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     lines += ["", *_table(content.headroom)]
     if content.caveats:
         lines += ["## Read these numbers with", "", *(f"* {t(c)}" for c in content.caveats), ""]
+    if content.recovery is not None:
+        from surgeproof.report.recovery import recovery_markdown
+
+        lines += recovery_markdown(content.recovery, chart_dir)
     if content.retries:
         lines += ["## Retries and reconnects", ""]
         for sentence in content.retries:

@@ -33,10 +33,13 @@ def write_reports(
     if retries is not None:
         drawn.append(retries)
     content = build_content(run_dir, analysis)
+    from surgeproof.report.recovery import recovery_block
+
+    content.recovery = recovery_block(analysis)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(content, drawn), encoding="utf-8")
     (out_dir / CHART_DIR).mkdir(exist_ok=True)
-    for chart in drawn:
+    for chart in drawn + (content.recovery.charts if content.recovery else []):
         (out_dir / CHART_DIR / f"{chart.key}.png").write_bytes(chart.png)
     md_path = out_dir / "report.md"
     md_path.write_text(render_markdown(content, drawn, CHART_DIR), encoding="utf-8")

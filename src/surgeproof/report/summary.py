@@ -9,8 +9,11 @@ from surgeproof.report.checks import GateResult
 from surgeproof.report.markdown import md_code, md_text
 
 
-def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
-    """A heading with the outcome, a table of every check, the caveats, the report's path."""
+def gate_markdown(
+    result: GateResult, *, report_path: str | None = None, recovery: list[str] | None = None
+) -> str:
+    """A heading with the outcome, a table of every check, the caveats, each drilled fault's
+    recovery (``report.recovery.gate_lines``), the report's path."""
     failed = len(result.failures)
     skipped = len(result.skipped)
     if result.passed:
@@ -34,6 +37,8 @@ def gate_markdown(result: GateResult, *, report_path: str | None = None) -> str:
         lines.append("| ⚠️ | no requirements given | | | | |")
     if result.caveats:
         lines += ["", "**Read with:**", *(f"* {md_text(c)}" for c in result.caveats)]
+    if recovery:
+        lines += ["", "**Recovery (BCP drill):**", *(f"* {md_text(r)}" for r in recovery)]
     if report_path:
         lines += ["", f"Full report: {md_code(report_path)}"]
     return "\n".join(lines) + "\n"

@@ -19,6 +19,12 @@ SERVER_DIR = "server"
 SERVER_METRICS = "server/metrics.jsonl"
 SERVER_LEDGER = "server/ledger.json"
 LOCUST_DIR = "locust"
+#: The client side's order journal, one file per source: ``orders/<source>.jsonl``.
+ORDERS_DIR = "orders"
+#: Orders looked up through the dialect's ``order_status`` after a run (``order_lookup``).
+LOOKUPS_DIR = "reconciliation"
+LOOKUP_ANSWERS = "reconciliation/order_status.jsonl"
+LOOKUP_PROGRESS = "reconciliation/progress.json"
 SCENARIO_COPY = "scenario.yaml"
 #: What a run id may be: it names the run's folder and its evidence pack, so never a path.
 RUN_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}"
@@ -45,6 +51,10 @@ class Outcome(IntEnum):
     #: Due while its user already had the most calls in flight that it may have, because the
     #: target was not answering them: never sent, and the target's failure, not the generator's.
     BACKLOGGED = 9
+    #: The dialect could not build the request from this call's values (a template filter that
+    #: cannot take a value, a header or path that cannot go on the wire, keys a signer cannot
+    #: sign with): never sent; a fault of the test's set-up, not of the target or the generator.
+    INVALID_REQUEST = 10
 
 
 class Kind(IntEnum):

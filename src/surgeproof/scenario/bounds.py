@@ -12,6 +12,10 @@ from __future__ import annotations
 MAX_FILE_BYTES = 1 << 20
 #: Deepest nesting of mappings and lists in one YAML document (scenarios nest 4 levels).
 MAX_DEPTH = 32
+#: Most nodes (scalars, lists, mappings) in one scenario, profile, dialect or target-config
+#: document: the built-in ones hold under 2,000; a 1 MiB file of one-character items would
+#: hold about 250,000 and cost seconds to build for nothing.
+MAX_NODES = 50_000
 
 #: Concurrent users a phase, level, figure or requirement may name (real users, before scaling).
 MAX_USERS = 1e9

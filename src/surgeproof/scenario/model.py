@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from surgeproof.scenario.programs.program import ProgramConfig
 
+from surgeproof.scenario.faults import FaultSpec
+
 #: User behaviours the load layer implements; a mix names some of these.
 BEHAVIOURS = ("market_watcher", "app_user", "panic_seller", "api_bot", "retrying_client")
 
@@ -144,6 +146,8 @@ class Scenario:
     #: (e.g. "2024-12-03T22:00:00+09:00"), for clock-time labels in reports.
     clock_start: str | None = None
     source_path: str | None = None
+    #: Faults to play during the timeline (``faults:``), in scenario time.
+    faults: tuple[FaultSpec, ...] = ()
 
     @property
     def behaviours(self) -> frozenset[str]:

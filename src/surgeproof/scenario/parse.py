@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from surgeproof.scenario.expressions import parse_mix, parse_users
+from surgeproof.scenario.faults import parse_faults
 from surgeproof.scenario.fields import Field
 from surgeproof.scenario.model import (
     GROUPS,
@@ -27,7 +28,7 @@ __all__ = ["check_figures", "parse_mix", "parse_scenario", "parse_slo_entry", "p
 
 SCENARIO_KEYS = (
     "name", "description", "profile", "dialect", "model", "clock_start", "slos", "requirements",
-    *PROGRAM_KEYS,
+    *PROGRAM_KEYS, "faults",
 )  # fmt: skip
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
@@ -67,6 +68,7 @@ def parse_scenario(
         model=model,  # type: ignore[arg-type]
         clock_start=_clock_start(top["clock_start"]) if "clock_start" in top else None,
         source_path=source,
+        faults=parse_faults(top["faults"]) if "faults" in top else (),
     )
     if profile is not None:
         check_figures(scenario, profile, top)

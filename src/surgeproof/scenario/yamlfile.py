@@ -1,5 +1,14 @@
 """Reading a YAML file strictly: syntax errors with line numbers, duplicate keys refused, and
-the file's size and nesting bounded before they can cost memory or the stack."""
+the file's size, nesting and node count bounded before they can cost memory or the stack.
+
+Anchors and aliases (``&name`` / ``*name``) are refused outright: an alias costs one line of
+text and copies a whole subtree, so ten lines of nested aliases ("billion laughs") stand for
+10⁹ nodes. None of our formats needs them; write the value out instead.
+
+This is the one YAML loader of the package: scenario, profile, dialect, target-config and
+accounts files all come through it (the exchange, which imports nothing of the package, has its
+own in ``exchange/safe_yaml.py`` under the same rules).
+"""
 
 from __future__ import annotations
 
@@ -10,28 +19,40 @@ from typing import Any
 
 import yaml
 
-from surgeproof.scenario.bounds import MAX_DEPTH, MAX_FILE_BYTES
+from surgeproof.scenario.bounds import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 from surgeproof.scenario.errors import ScenarioError
 from surgeproof.scenario.yaml_numbers import plain_decimal_numbers
+
+#: What an anchor or alias is told (the refusal names its line and column).
+ALIASES_REFUSED = "anchors and aliases (&name, *name) are not accepted; write the value out"
 
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently),
-    a key that is a list or a mapping, an integer too long to be one, and nesting deeper than
-    ``MAX_DEPTH`` (PyYAML's composer recurses once per level: 10,000 ``[`` overflow the stack).
+    a key that is a list or a mapping, an integer too long to be one, anchors and aliases,
+    nesting deeper than ``MAX_DEPTH`` (PyYAML's composer recurses once per level: 10,000 ``[``
+    overflow the stack) and more than ``max_nodes`` nodes.
     """
 
     _depth = 0
+    _nodes = 0
+    max_nodes: int | None = MAX_NODES
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        # Refused where they are written, before PyYAML resolves a single copy.
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, ALIASES_REFUSED, event.start_mark)
+        self._nodes += 1
+        if self.max_nodes is not None and self._nodes > self.max_nodes:
+            raise yaml.composer.ComposerError(
+                None, None, f"more than {self.max_nodes:,} values in one file", event.start_mark
+            )
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"nested deeper than {MAX_DEPTH} levels",
-                    self.peek_event().start_mark,
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
                 )
             return super().compose_node(parent, index)
         finally:
@@ -124,10 +145,16 @@ def _too_large(size: int, limit: int) -> str:
     return f"{size:,} bytes, larger than the {limit:,} a file of this kind may have"
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """Parse YAML text; a syntax error becomes ``<source>: line N, column M: bad YAML: ...``."""
+def parse_yaml(text: str, source: str, max_nodes: int | None = MAX_NODES) -> Any:
+    """Parse YAML text; a syntax error becomes ``<source>: line N, column M: bad YAML: ...``.
+
+    ``max_nodes`` None leaves the count bounded by the text's size alone (accounts files, which
+    hold a million accounts).
+    """
+    loader = _StrictLoader(text)
+    loader.max_nodes = max_nodes
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -135,3 +162,5 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ScenarioError(source, where, f"bad YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(source, "", f"bad YAML: {exc}") from None
+    finally:
+        loader.dispose()

@@ -17,8 +17,10 @@ from surgeproof.scenario.fields import Field
 
 
 class Credentials(Protocol):
-    access_key: str
-    secret_key: str
+    """An account's API keys, as :class:`~surgeproof.secret.Secret` (plain text also works)."""
+
+    access_key: Any
+    secret_key: Any
 
 
 class Signer(Protocol):
@@ -26,8 +28,9 @@ class Signer(Protocol):
     needs_keys: bool
     needs_session: bool
 
-    def sign(self, draft: Draft, creds: Credentials | None, session_token: str | None) -> None:
-        """Add what the exchange checks (headers, body fields) to ``draft``."""
+    def sign(self, draft: Draft, creds: Credentials | None, session_token: Any) -> None:
+        """Add what the exchange checks (headers, body fields) to ``draft``; secrets are revealed
+        here and nowhere else."""
 
 
 class Unsigned:
@@ -37,7 +40,7 @@ class Unsigned:
     needs_keys = False
     needs_session = False
 
-    def sign(self, draft: Draft, creds: Credentials | None, session_token: str | None) -> None:
+    def sign(self, draft: Draft, creds: Credentials | None, session_token: Any) -> None:
         return None
 
 

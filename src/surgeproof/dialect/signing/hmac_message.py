@@ -23,6 +23,7 @@ from typing import Any
 from surgeproof.dialect.draft import Draft
 from surgeproof.dialect.template import Template, TemplateError, compile_template
 from surgeproof.scenario.fields import Field
+from surgeproof.secret import reveal
 
 DIGESTS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 ENCODINGS = ("hex", "base64")
@@ -55,15 +56,15 @@ class HmacSigner:
             "path_query": draft.target,
             "body": body,
         }
-        key = (
-            base64.b64decode(creds.secret_key) if self.secret_base64 else creds.secret_key.encode()
-        )
-        mac = hmac.new(key, str(self.message(values)).encode(), DIGESTS[self.digest])
+        secret = str(reveal(creds.secret_key))  # signing is where the keys are revealed
+        key = base64.b64decode(secret, validate=True) if self.secret_base64 else secret.encode()
+        message = str(reveal(self.message(values))).encode()
+        mac = hmac.new(key, message, DIGESTS[self.digest])
         values["signature"] = (
             mac.hexdigest() if self.encoding == "hex" else base64.b64encode(mac.digest()).decode()
         )
         for name, value in self.headers(values).items():
-            draft.headers[name] = str(value)
+            draft.set_header(name, value)
 
 
 def parse(f: Field) -> HmacSigner:

@@ -18,6 +18,7 @@ import jwt.warnings
 from surgeproof.dialect.draft import Draft
 from surgeproof.dialect.template import Template, TemplateError, compile_template
 from surgeproof.scenario.fields import Field
+from surgeproof.secret import reveal, revealed
 
 # Exchanges issue 32-40 character secrets: shorter than RFC 7518 asks for HS384/HS512, but real.
 warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
@@ -64,8 +65,11 @@ class JwtSigner:
                 payload[self.hash_claim] = HASHES[self.hash_alg](params.encode()).hexdigest()
                 if self.hash_alg_claim:
                     payload[self.hash_alg_claim] = self.hash_alg
-        token = jwt.encode(payload, creds.secret_key, algorithm=self.algorithm)
-        draft.headers[self.header] = self.prefix + token
+        # Signing is where the keys are revealed: the claims' access key and the secret.
+        token = jwt.encode(
+            revealed(payload), str(reveal(creds.secret_key)), algorithm=self.algorithm
+        )
+        draft.set_header(self.header, self.prefix + token)
 
 
 def parse(f: Field, preset: dict[str, Any] | None) -> JwtSigner:

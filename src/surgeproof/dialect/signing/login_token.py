@@ -26,7 +26,7 @@ class LoginTokenSigner:
         if session_token is None:
             return
         for name, value in self.headers({"session_token": session_token}).items():
-            draft.headers[name] = str(value)
+            draft.set_header(name, value)
 
 
 def parse(f: Field) -> LoginTokenSigner:

@@ -19,6 +19,7 @@ from typing import Any
 from surgeproof.dialect.draft import Draft
 from surgeproof.dialect.template import Template, TemplateError, compile_template
 from surgeproof.scenario.fields import Field
+from surgeproof.secret import reveal
 
 DIGESTS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 FIELD_VARS = frozenset({"access_key", "uuid", "timestamp_ms"})
@@ -54,10 +55,12 @@ class PayloadSigner:
         draft.encode_body()
         assert draft.body_bytes is not None
         payload = base64.b64encode(draft.body_bytes)
-        secret = creds.secret_key.upper() if self.upper_secret else creds.secret_key
+        secret = str(reveal(creds.secret_key))  # signing is where the secret is revealed
+        if self.upper_secret:
+            secret = secret.upper()
         mac = hmac.new(secret.encode(), payload, DIGESTS[self.digest]).hexdigest()
-        draft.headers[self.payload_header] = payload.decode()
-        draft.headers[self.signature_header] = mac
+        draft.set_header(self.payload_header, payload.decode())
+        draft.set_header(self.signature_header, mac)
         if self.body_is_payload:
             draft.body_bytes = payload
 

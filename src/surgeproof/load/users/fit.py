@@ -23,7 +23,7 @@ def check_fit(dialect: Dialect, behaviours: Iterable[str], websocket: bool = Tru
     notes: list[str] = []
     for name in sorted(set(behaviours)):
         cls = BEHAVIOUR_CLASSES[name]
-        missing = sorted(needed_actions(dialect, name) - set(dialect.actions))
+        missing = sorted(a for a in needed_actions(dialect, name) if not dialect.can(a))
         if missing:
             raise UserError(
                 f"dialect {dialect.name} ({dialect.source}) has no {', '.join(missing)}: "
@@ -31,9 +31,15 @@ def check_fit(dialect: Dialect, behaviours: Iterable[str], websocket: bool = Tru
                 f"action{'s' if len(missing) > 1 else ''} to the dialect or take {name} out of "
                 "the mix"
             )
-        skipped = sorted(cls.uses - set(dialect.actions))
+        skipped = sorted(a for a in cls.uses if not dialect.can(a))
         if skipped:
             notes.append(f"{name} skips {', '.join(skipped)} (not in dialect {dialect.name})")
+        stood_in = sorted(a for a in cls.uses if a not in dialect.actions and dialect.can(a))
+        if stood_in and dialect.market_orders is not None:
+            notes.append(
+                f"{name} sends {', '.join(stood_in)} as limit orders: dialect {dialect.name} has "
+                f"no market orders; {dialect.market_orders.describe()}"
+            )
         if (
             websocket
             and cls.watches_websocket

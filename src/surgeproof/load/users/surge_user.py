@@ -18,7 +18,9 @@ import gevent
 from locust import User, task
 
 from surgeproof.dialect.answer import read_answer
+from surgeproof.dialect.draft import RequestError
 from surgeproof.load.context import InFlight, LoadContext
+from surgeproof.load.order_journal import JOURNALED
 from surgeproof.load.outcome import (
     outcome_of_error,
     outcome_of_kind,
@@ -40,6 +42,7 @@ from surgeproof.load.users.connections import (
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES
 from surgeproof.load.users.user_random import UserRandom
 from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, FLAG_ORDER_SUBMIT, FLAG_RETRY, Outcome
+from surgeproof.secret import Secret
 
 RETRYABLE = frozenset(
     {Outcome.SERVER_ERROR, Outcome.TIMEOUT, Outcome.CONNECTION_ERROR, Outcome.RATE_LIMITED}
@@ -69,7 +72,7 @@ class SurgeUser(User):
         self.account = ctx.account_for(self.uid)
         self.logged_in = False
         self._logging_in = False  # a login is out: a person does not log in twice at once
-        self.session_token: str | None = None
+        self.session_token: Secret | None = None
         self.open_orders: list[str] = []
         self.last_price = 100_000_000.0
         self.paused_until_ns = 0
@@ -144,6 +147,9 @@ class SurgeUser(User):
                 next_ns = max(next_ns, self.paused_until_ns)
                 continue
             c = role.next_call(self)
+            stand_in = self.ctx.dialect.market_orders
+            if c is not None and stand_in is not None and c.action in act.MARKET_ACTIONS:
+                c = act.marketable_limit(c, self.last_price, stand_in.through)
             if c is None or c.action not in self.ctx.dialect.actions:
                 continue  # nothing to do, or an action this exchange has not (said before the run)
             if self.state.closed_model:
@@ -223,15 +229,22 @@ class SurgeUser(User):
             flags |= FLAG_ORDER_SUBMIT
         http = self._connection()
         while True:
-            if spec.static:
-                target, body, extra = dialect.static_request(spec, MARKET)
-                headers = {"X-Client-Id": self.client_id, **extra}
-            else:
-                values = dialect.market_vars(MARKET)
-                values.update(c.values)
-                draft = dialect.draft(spec, values, self.account, self.session_token)
-                target, body, headers = draft.target, draft.body_bytes, draft.headers
-                headers["X-Client-Id"] = self.client_id
+            try:
+                if spec.static:
+                    target, body, extra = dialect.static_request(spec, MARKET)
+                    headers = {"X-Client-Id": self.client_id, **extra}
+                else:
+                    values = dialect.market_vars(MARKET)
+                    values.update(c.values)
+                    draft = dialect.draft(spec, values, self.account, self.session_token)
+                    target, body, headers = draft.target, draft.body_bytes, draft.headers
+                    headers["X-Client-Id"] = self.client_id
+            except RequestError as exc:
+                # Recorded like any failed call (never sent), its reason noted once: the run
+                # goes on and says what its dialect could not build, naming no value.
+                rec.unsent(intended, nid, self.uid, conc, flags, Outcome.INVALID_REQUEST)
+                ctx.note_invalid(spec.name, str(exc))
+                return
             sent = now_ns()
             token = ctx.begin(
                 InFlight(
@@ -257,6 +270,25 @@ class SurgeUser(User):
                 reading = None
                 outcome = outcome_of_error(error)
             rec.record(intended, sent, end, nid, status, outcome, 0, attempt, flags, self.uid, conc)
+            if c.action in JOURNALED:
+                fields = reading.fields if reading is not None else {}
+                ctx.orders.note(
+                    user=self.uid,
+                    account=self.account.member_id if self.account is not None else None,
+                    action=c.action,
+                    values=c.values,
+                    stands_in=c.stands_in,
+                    intended_ns=intended,
+                    sent_ns=sent,
+                    end_ns=end,
+                    attempt=attempt,
+                    outcome=outcome,
+                    status=status,
+                    order_id=fields.get("order_id") or c.values.get("order_id"),
+                    code=reading.code if reading is not None else None,
+                    executed_volume=fields.get("executed_volume"),
+                    price_seen=self.last_price,
+                )
             if ctx.locust_stats:
                 self._tell_locust(spec, sent, end, len(content), status, outcome, error)
             if reading is not None:

@@ -1,0 +1,317 @@
+"""The report's "Recovery (BCP drill)" block: per fault a sentence, a recovery table by endpoint
+group, the orders in flight when it began with what became of each, and a chart; then what the
+exchange's own API said of every acknowledged order. Read from analysis.json only (``recovery``
+and ``reconciliation.order_status``); rendered here in HTML and Markdown, as a block of its own.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from surgeproof.report.charts import Chart
+from surgeproof.report.content import Table
+from surgeproof.report.html import escape
+
+ANCHOR = "recovery"
+TITLE = "Recovery (BCP drill)"
+
+
+@dataclass
+class FaultView:
+    """One fault as the report shows it."""
+
+    key: str
+    heading: str
+    sentence: str
+    facts: list[tuple[str, str]]
+    output_tail: list[str]
+    groups: Table
+    orders: Table
+    chart: Chart | None = None
+
+
+@dataclass
+class RecoveryBlock:
+    """Everything the recovery block shows."""
+
+    faults: list[FaultView] = field(default_factory=list)
+    #: What the exchange's own API said of every acknowledged order (and whether the ledger
+    #: agrees), or empty.
+    orders: list[str] = field(default_factory=list)
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [f.chart for f in self.faults if f.chart is not None]
+
+
+def recovery_block(analysis: dict[str, Any], *, draw: bool = True) -> RecoveryBlock | None:
+    """The block for ``analysis``; None when the run had no fault and looked no order up."""
+    faults = (analysis.get("recovery") or {}).get("faults") or []
+    lookups = (analysis.get("reconciliation") or {}).get("order_status") or {}
+    orders = _order_sentences(lookups)
+    if not faults and not orders:
+        return None
+    block = RecoveryBlock(orders=orders)
+    for r in faults:
+        view = _fault_view(r)
+        if draw:
+            view.chart = recovery_chart(analysis, r, view.key)
+        block.faults.append(view)
+    return block
+
+
+def gate_lines(analysis: dict[str, Any]) -> list[str]:
+    """What the gate's summary says of the drill: each fault's recovery sentence, then what the
+    exchange's API said of the acknowledged orders (the analysis' own sentences)."""
+    lines = [str(r["sentence"]) for r in (analysis.get("recovery") or {}).get("faults") or []]
+    lookups = (analysis.get("reconciliation") or {}).get("order_status") or {}
+    if lookups.get("available") and lookups.get("acknowledged"):
+        lines.append(f"orders looked up ({lookups['status']}): {lookups['note']}")
+    return lines
+
+
+def _order_sentences(lookups: dict[str, Any]) -> list[str]:
+    if not lookups.get("available") or not lookups.get("acknowledged"):
+        return []
+    out = [f"Orders looked up through the exchange's own API after the run: {lookups['note']}."]
+    lost = lookups.get("lost_orders") or []
+    if lost:
+        shown = ", ".join(lost[:10]) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
+        out.append(f"Acknowledged but unknown to the exchange (lost): {shown}.")
+    for row in (lookups.get("inconsistent_orders") or [])[:10]:
+        out.append(f"Inconsistent: {row['order_id']}: {'; '.join(row['reasons'])}.")
+    agree = lookups.get("ledger_agreement") or {}
+    if agree.get("available") and agree.get("agrees") is not None:
+        word = "agrees" if agree["agrees"] else "DISAGREES"
+        out.append(
+            f"The exchange's ledger {word}: it lost {agree['ledger_lost']:,}, the lookups found "
+            f"{agree['lookups_unknown']:,} unknown (compared by {agree['by']})."
+        )
+    return out
+
+
+def _fault_view(r: dict[str, Any]) -> FaultView:
+    a = r.get("action") or {}
+    facts = [("kind", str(r["kind"])), ("asked for by", str(r.get("origin") or "—"))]
+    if a.get("argv") is not None:
+        facts.append(("command", " ".join(str(w) for w in a["argv"])))
+    if a.get("shell") is not None:
+        facts.append(("shell", str(a["shell"])))
+    facts.append(("started", f"t={r['t_start_s']:.1f} s"))
+    if r.get("action_s") is not None:
+        facts.append(("its action took", f"{r['action_s']:.1f} s"))
+    if "exit_status" in a:
+        how = (
+            a.get("error")
+            or ("killed at its timeout" if a.get("timed_out") else None)
+            or ("killed when the run ended" if a.get("killed_by_run_end") else None)
+            or (a.get("signal") or f"exit status {a.get('exit_status')}")
+        )
+        facts.append(("ended", str(how)))
+    rto = r["rto"]
+    facts.append(("RTO", f"{rto['rto_s']:.1f} s" if rto.get("rto_s") is not None else "—"))
+    return FaultView(
+        key=f"recovery-{r['fault']}",
+        heading=f"Fault {r['name']}",
+        sentence=str(r.get("sentence") or ""),
+        facts=facts,
+        output_tail=[str(line) for line in a.get("output_tail") or []],
+        groups=_groups_table(r),
+        orders=_orders_table(r),
+    )
+
+
+def _groups_table(r: dict[str, Any]) -> Table:
+    rows = []
+    for g, v in sorted(r["groups"].items(), key=lambda kv: (kv[0] == "*", kv[0])):
+        lat = v.get("latency_ms") or {}
+        rows.append(
+            (
+                "all groups" if g == "*" else g,
+                f"{v.get('calls', 0):,}",
+                f"{v.get('ok', 0):,}" if "ok" in v else "—",
+                _pct(v.get("error_ratio")),
+                _ms(lat.get("p99")),
+                _ms(lat.get("max")),
+                _s(v.get("longest_wait_s")) if g != "*" else "",
+                _s(v.get("first_ok_s")) if g != "*" else "",
+            )
+        )
+    span = r["span"]["duration_s"]
+    ws = r.get("websocket") or {}
+    logins = r.get("logins") or {}
+    note = (
+        f"Calls asked for during the fault and its recovery ({span:.1f} s from its start). "
+        "Longest wait: from the first call asked for after a success to the next success; "
+        "first success: when that wait ended, from the fault's start (none: no success after "
+        f"it). Logins refused: {logins.get('refused', 0):,} of {logins.get('attempts', 0):,}."
+    )
+    if ws:
+        note += (
+            f" Websocket sessions lost: {ws['sessions_lost']:,}, back: {ws['sessions_back']:,}"
+            f", reconnect attempts: {ws['reconnect_attempts']:,}."
+        )
+    return Table(
+        f"Recovery of {r['name']} by endpoint group",
+        ("group", "calls", "ok", "error ratio", "p99 ms", "max ms", "longest wait s",
+         "first success s"),
+        rows,
+        note,
+    )  # fmt: skip
+
+
+def _orders_table(r: dict[str, Any]) -> Table:
+    o = r["orders_in_flight"]
+    F = r["start_ns"]
+    rows = [
+        (
+            f"{row['source']} #{row['user']}",
+            str(row.get("action") or "order"),
+            f"{(row['sent_ns'] - F) / 1e9:+.3f}",
+            f"{(row['end_ns'] - F) / 1e9:+.3f}",
+            str(row["outcome"]),
+            str(row.get("order_id") or "—"),
+            str(row["fate"]).replace("_", " "),
+        )
+        for row in o["orders"]
+    ]
+    more = o["count"] - o["listed"]
+    note = (
+        f"{o['count']:,} order submissions were in flight when the fault began (sent before, "
+        "answered after); times from its start. Fate: what the exchange's API said of an "
+        "acknowledged one after the run, else how the call ended."
+    )
+    if more > 0:
+        note += f" {more:,} more not listed."
+    return Table(
+        f"Orders in flight when {r['name']} began",
+        ("user", "action", "sent s", "answered s", "outcome", "order id", "fate"),
+        rows,
+        note,
+    )
+
+
+def recovery_chart(analysis: dict[str, Any], r: dict[str, Any], key: str) -> Chart:
+    """p99 latency per group and the error ratio around one fault, its action and its RTO."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ts = analysis.get("timeseries") or {}
+    t = np.array(ts.get("t_s") or [], dtype=float)
+    window = float(ts.get("window_s") or 1.0)
+    t0 = r["t_start_s"]
+    end = (r["span"]["end_ns"] - r["start_ns"]) / 1e9 + t0
+    lo, hi = t0 - max(5 * window, 0.25 * (end - t0)), end + max(5 * window, 0.25 * (end - t0))
+    sel = (t >= lo) & (t <= hi)
+    fig = Figure(figsize=(10.0, 3.6), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for g, cols in sorted((ts.get("groups") or {}).items()):
+        if g == "*":
+            continue
+        y = np.array([np.nan if v is None else v for v in cols.get("p99_ms") or []], float)
+        if len(y) == len(t) and np.isfinite(y[sel]).any():
+            ax.step(t[sel], y[sel], where="post", lw=1.2, label=f"{g} p99")
+    ax.set_yscale("log")
+    ax.set_xlabel("time since the run's start (s)")
+    ax.set_ylabel("latency p99 (ms, log)")
+    err = np.array([np.nan if v is None else v for v in ts.get("error_ratio") or []], float)
+    ax2 = ax.twinx()
+    if len(err) == len(t):
+        ax2.fill_between(t[sel], 0, err[sel], step="post", color="#d62728", alpha=0.2,
+                         label="error ratio (all)")  # fmt: skip
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("error ratio")
+    action_end = r["t_end_s"] if r.get("t_end_s") is not None else end
+    ax.axvspan(t0, max(action_end, t0 + window / 20), facecolor="none", edgecolor="#212529",
+               hatch="///", lw=0, alpha=0.5, label="the fault's action")  # fmt: skip
+    rto = r["rto"]
+    if rto.get("rto_s") is not None and rto["status"] == "recovered":
+        ax.axvline(t0 + rto["rto_s"], color="#2b8a3e", lw=2,
+                   label=f"SLOs held again (RTO {rto['rto_s']:.1f} s)")  # fmt: skip
+    ax.set_xlim(lo, hi)
+    handles, labels = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, ncols=3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    status = rto["status"].replace("_", " ")
+    return Chart(
+        key=key,
+        title=f"Recovery of {r['name']}",
+        png=buf.getvalue(),
+        alt=f"p99 latency per endpoint group and error ratio around fault {r['name']}: {status}",
+        caption=(
+            "Series windows of "
+            f"{window:g} s. Hatched: the fault's own action. Green line: the end of the first "
+            "window in which every SLO held again (the RTO, from the fault's start)."
+        ),
+    )
+
+
+def recovery_html(block: RecoveryBlock) -> str:
+    """The block as HTML (a section of its own)."""
+    from surgeproof.report.html import _table
+
+    parts = [f'<h2 id="{ANCHOR}">{escape(TITLE)}</h2>']
+    parts += [f"<p>{escape(s)}</p>" for s in block.orders]
+    for f in block.faults:
+        parts.append(f'<h3 id="{escape(f.key)}">{escape(f.heading)}</h3>')
+        parts.append(f"<p>{escape(f.sentence)}</p>")
+        parts.append(
+            "<table>"
+            + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in f.facts)
+            + "</table>"
+        )
+        if f.output_tail:
+            parts.append("<details><summary>last lines of its output</summary><pre>"
+                         + escape("\n".join(f.output_tail)) + "</pre></details>")  # fmt: skip
+        if f.chart is not None:
+            import base64
+
+            data = base64.b64encode(f.chart.png).decode("ascii")
+            parts.append(
+                f'<figure id="chart-{escape(f.chart.key)}">'
+                f'<img src="data:image/png;base64,{data}" alt="{escape(f.chart.alt)}">'
+                f"<figcaption>{escape(f.chart.caption)}</figcaption></figure>"
+            )
+        parts.append(_table(f.groups, f"{f.key}-groups"))
+        parts.append(_table(f.orders, f"{f.key}-orders"))
+    return "\n".join(parts)
+
+
+def recovery_markdown(block: RecoveryBlock, chart_dir: str) -> list[str]:
+    """The block as Markdown lines (charts linked as PNG files in ``chart_dir``)."""
+    from surgeproof.report.markdown import _table, md_code_block, md_text
+
+    lines = [f"## {TITLE}", ""]
+    for s in block.orders:
+        lines += [md_text(s), ""]
+    for f in block.faults:
+        lines += [f"### {md_text(f.heading)}", "", md_text(f.sentence), ""]
+        lines += [f"* **{md_text(k)}**: {md_text(v)}" for k, v in f.facts] + [""]
+        if f.output_tail:
+            lines += ["Last lines of its output:", ""]
+            lines += [*md_code_block("\n".join(f.output_tail)), ""]
+        if f.chart is not None:
+            lines += [f"![{md_text(f.chart.alt)}]({chart_dir}/{f.chart.key}.png)", "",
+                      f"_{md_text(f.chart.caption)}_", ""]  # fmt: skip
+        for table in (f.groups, f.orders):
+            rendered = _table(table)
+            lines += [f"#### {table.title}", *rendered[1:]]  # under its fault's heading
+    return lines
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{float(v):.1%}"
+
+
+def _ms(v: Any) -> str:
+    return "—" if v is None else f"{float(v):,.0f}"
+
+
+def _s(v: Any) -> str:
+    return "none" if v is None else f"{float(v):.3f}"

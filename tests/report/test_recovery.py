@@ -1,0 +1,105 @@
+"""The report's recovery block: per fault its sentence, facts, output, table by group, orders in
+flight and chart — read from analysis.json, the same in HTML and Markdown."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "analysis"))
+
+from faults import at, fault
+from synthetic import Level, QueueModel, queue_run
+
+from surgeproof.analysis.run import analyze_run
+from surgeproof.report.recovery import recovery_block
+from surgeproof.report.render import write_reports
+from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT
+from surgeproof.scenario.model import Slo
+
+SLOS = [Slo("*", "p99", 500.0), Slo("*", "error_ratio", 0.01)]
+CRAFTED = "<script>alert(1)</script> \x1b[31m~~~~ | done"
+
+
+def _drill(path: Path):
+    run = queue_run(path, QueueModel(workers=16, service_s=0.1, timeout_s=1.0),
+                    [Level(40, hold_s=20.0, settle_s=0.0)], stalls=[(6.0, 9.0)])  # fmt: skip
+    rec = run.records
+    orders = (rec["flags"] & FLAG_ORDER_SUBMIT) != 0
+    flying = rec[orders & (rec["sent_ns"] < at(6)) & (rec["end_ns"] >= at(6))]
+    fault(path, 0, 6.0, 6.3, output_tail=["switched", CRAFTED])
+    return len(flying)
+
+
+def test_a_run_with_a_fault_has_the_block_in_both_reports(tmp_path):
+    path = tmp_path / "r"
+    in_flight = _drill(path)
+    analysis = analyze_run(path, slos=SLOS)
+    record = analysis["recovery"]["faults"][0]
+    html_path, md_path = write_reports(path, analysis)
+    html, md = html_path.read_text(), md_path.read_text()
+    for text in (html, md):
+        assert "Recovery (BCP drill)" in text and "Fault failover" in text
+        assert f"RTO {record['rto']['rto_s']:.1f} s" in text
+        assert "Orders in flight when failover began" in text
+    assert record["sentence"] in md
+    # The crafted output line is text, never markup or a fence that ends the block early.
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "~ ~ ~ ~ | done" in md
+    assert (path / "report-charts" / "recovery-0.png").stat().st_size > 1000
+    assert 'id="chart-recovery-0"' in html and 'href="#recovery"' in html
+    assert f"{in_flight:,} order submissions were in flight" in md
+
+
+def test_the_group_table_reads_the_analysis_figures():
+    analysis = {
+        "recovery": {"faults": [{
+            "fault": 0, "name": "kill", "kind": "target-outage", "origin": "--inject-target-outage",
+            "start_ns": 10**18, "t_start_s": 8.0, "t_end_s": 11.0, "action_s": 3.0,
+            "action": {"seconds": 3.0, "down_s": 3.0, "ended": True},
+            "rto": {"status": "recovered", "rto_s": 5.0, "window_s": 1.0},
+            "span": {"start_ns": 10**18, "end_ns": 10**18 + 5 * 10**9, "duration_s": 5.0},
+            "groups": {"login": {"calls": 40, "ok": 10, "error_ratio": 0.75,
+                                 "latency_ms": {"p99": 4000.0, "max": 5000.0},
+                                 "first_ok_s": 3.2, "longest_wait_s": 3.1, "waiting_from_s": 0.1}},
+            "logins": {"attempts": 40, "ok": 10, "refused": 30},
+            "websocket": {"sessions_lost": 7, "sessions_back": 6, "reconnect_attempts": 20},
+            "orders_in_flight": {"count": 1, "listed": 1, "by_fate": {"connection_error": 1},
+                                 "orders": [{"source": "local", "user": 3, "action": "market_sell",
+                                             "sent_ns": 10**18 - 5 * 10**6,
+                                             "end_ns": 10**18 + 2 * 10**6,
+                                             "outcome": "connection_error", "order_id": None,
+                                             "fate": "connection_error"}]},
+            "sentence": "fault kill (target-outage) at t=8 s: RTO 5.0 s",
+        }]},
+        "reconciliation": {"order_status": {"available": True, "acknowledged": 5,
+                                            "note": "4 of 5 ...", "lost_orders": ["o-9"],
+                                            "inconsistent_orders": []}},
+    }  # fmt: skip
+    block = recovery_block(analysis, draw=False)
+    assert block is not None and block.charts == []
+    [f] = block.faults
+    assert f.groups.rows == [("login", "40", "10", "75.0%", "4,000", "5,000", "3.100", "3.200")]
+    assert "Logins refused: 30 of 40" in f.groups.note and "sessions lost: 7" in f.groups.note
+    assert f.orders.rows == [
+        ("local #3", "market_sell", "-0.005", "+0.002", "connection_error", "—", "connection error")
+    ]
+    assert ("RTO", "5.0 s") in f.facts
+    assert block.orders[1] == "Acknowledged but unknown to the exchange (lost): o-9."
+
+
+def test_no_fault_and_no_lookup_means_no_block():
+    assert recovery_block({"reconciliation": {}}, draw=False) is None
+
+
+def test_the_gate_summary_says_how_each_drilled_fault_recovered(tmp_path, capsys):
+    from surgeproof.cli import main
+
+    path = tmp_path / "r"
+    _drill(path)
+    code = main(["gate", str(path), "--max-error-ratio", "100%", "--summary", str(tmp_path / "s")])
+    assert code in (0, 1)
+    sentence = analyze_run(path)["recovery"]["faults"][0]["sentence"]
+    summary = (tmp_path / "s").read_text()
+    assert "**Recovery (BCP drill):**" in summary and f"* {sentence}" in summary
+    assert f"recovery: {sentence}" in capsys.readouterr().out
