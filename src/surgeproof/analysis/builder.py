@@ -80,7 +80,9 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     settle(levels, m.judging, closed_model=m.closed_model)
     plateau = throughput_plateau(levels, m.judging)
     ceiling = ceiling_bracket(levels, m.scale, plateau)
-    points = [(v.offered_users, v.achieved_rps) for v in levels if v.verdict != "inconclusive"]
+    # Goodput, not every answer: a refusal (503, 429) answers fast, and counting it made a
+    # rate-limited server look linear to the model.
+    points = [(v.offered_users, v.ok_rps) for v in levels if v.verdict != "inconclusive"]
     usl = withhold_beyond_plateau(
         fit_usl(points, m.scale.user_scale), plateau, m.judging.plateau_flat
     )
