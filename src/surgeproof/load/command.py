@@ -25,6 +25,10 @@ def prepare_process(argv: list[str]) -> None:
             monkey.patch_all()
 
 
+#: ``--dashboard`` without a port (kept here: the parser is built before the dashboard loads).
+DASHBOARD_PORT = 9647
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from surgeproof.load.options import scale_arg
 
@@ -114,7 +118,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-analyze",
         action="store_true",
-        help="do not write analysis.json and print the verdict at the end (analyse elsewhere)",
+        help="do not write analysis.json, the report and the verdict at the end (analyse "
+        "elsewhere)",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write analysis.json and print the verdict, but not report.html / report.md",
+    )
+    p.add_argument(
+        "--dashboard",
+        type=int,
+        nargs="?",
+        const=DASHBOARD_PORT,
+        metavar="PORT",
+        help=f"serve a live dashboard on PORT (default {DASHBOARD_PORT}; 0 = any free port): "
+        "load, latency against the SLOs, errors, users, sessions, workers, faults, levels",
     )
     p.add_argument(
         "--metrics-port",
@@ -125,14 +144,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--metrics-host",
         default="127.0.0.1",
-        help="address of --metrics-port (default loopback; 0.0.0.0 for a Prometheus elsewhere)",
+        help="address of --metrics-port and --dashboard (default loopback; 0.0.0.0 for a "
+        "Prometheus or a browser elsewhere)",
     )
     p.add_argument(
         "--metrics-linger",
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="keep serving the final metrics this long after the run (your scrape interval)",
+        help="keep serving the final metrics and the dashboard (with the verdict and a link "
+        "to the report) this long after the run",
     )
     p.set_defaults(func=_run)
 
@@ -209,6 +230,7 @@ def _options(args: argparse.Namespace):
         metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
         metrics_linger_s=args.metrics_linger,
+        dashboard_port=args.dashboard,
     )
 
 
@@ -218,26 +240,17 @@ def _run(args: argparse.Namespace) -> int:
     from surgeproof.load.launch import execute
 
     opts = _options(args)
-    run_dir = execute(opts)
+
+    def answer(run_dir: Path):
+        if args.no_analyze:
+            return None, None
+        from surgeproof.report.answer import answer_run
+
+        return answer_run(Path(run_dir), report=not args.no_report)
+
+    run_dir = execute(opts, answer)
     status = json.loads((Path(run_dir) / "run.json").read_text())["status"]
-    if not args.no_analyze:
-        _print_answer(Path(run_dir))
     return 0 if status == "complete" else 3
-
-
-def _print_answer(run_dir: Path) -> None:
-    """The run's analysis.json written and its summary printed, as ``demo`` ends."""
-    from surgeproof.analysis.freshness import current_analysis
-    from surgeproof.errors import UserError
-
-    try:
-        analysis = current_analysis(run_dir)
-    except UserError as exc:
-        print(f"surgeproof run: no analysis: {exc}", flush=True)
-        return
-    for line in analysis.get("summary") or []:
-        print(f"  {line}")
-    print(f"analysis: {run_dir / 'analysis.json'}", flush=True)
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -64,8 +64,10 @@ class RunOptions:
     metrics_port: int | None = None
     #: Loopback unless widened explicitly (``--metrics-host 0.0.0.0`` for a cluster's Prometheus).
     metrics_host: str = "127.0.0.1"
-    #: Seconds the exporter keeps serving the final values after the run ends.
+    #: Seconds the exporter and the dashboard keep serving the final values after the run ends.
     metrics_linger_s: float = 0.0
+    #: ``--dashboard``: serve the live dashboard there (None = no dashboard; 0 = any port).
+    dashboard_port: int | None = None
 
 
 def scale_arg(text: str) -> float:
@@ -127,6 +129,12 @@ def _check_numbers(opts: RunOptions) -> None:
     limits.check_port("--master-port", opts.master_port, zero_picks=True)
     if opts.metrics_port is not None:
         limits.check_port("--metrics-port", opts.metrics_port, zero_picks=True)
+    if opts.dashboard_port is not None:
+        limits.check_port("--dashboard", opts.dashboard_port, zero_picks=True)
+        if opts.dashboard_port and opts.dashboard_port == opts.metrics_port:
+            raise UserError(
+                f"--dashboard {opts.dashboard_port}: --metrics-port uses it; give each its own"
+            )
     check("--metrics-linger", opts.metrics_linger_s, 0, limits.MAX_INJECTED_S, what="seconds")
     for flag, pairs in (("--inject-stall", opts.stalls), ("--inject-target-outage", opts.outages)):
         for at_s, seconds in pairs:
