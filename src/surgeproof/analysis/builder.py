@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from surgeproof import __version__
+from surgeproof.analysis.breaches import explain_breaches
 from surgeproof.analysis.ceiling import ceiling_bracket
 from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.headroom import compare_with_profile
@@ -130,6 +131,8 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     if m.server_vs_client is not None:
         analysis["server_vs_client"] = m.server_vs_client
     analysis["comparison"] = comparison
+    if m.incidents.get("breach_windows") is not None:
+        explain_breaches(m.incidents, levels, m.timeseries, m.slos, analysis["verdict"]["status"])
     analysis["incidents"] = m.incidents
     if m.amplification is not None:
         analysis["amplification"] = m.amplification
