@@ -178,6 +178,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--reports-dir", default="reports")
     d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
     d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
+    d.add_argument(
+        "--dashboard",
+        type=int,
+        default=DASHBOARD_PORT,
+        metavar="PORT",
+        help=f"the live dashboard's port (default {DASHBOARD_PORT}, any free one when taken)",
+    )
+    d.add_argument("--no-dashboard", action="store_true", help="no live dashboard")
     d.set_defaults(func=_demo)
 
     from surgeproof.load.fleet_command import register_plan
@@ -262,6 +270,11 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from surgeproof.load.demo import run_demo
+    from surgeproof.load.demo import free_or_any, run_demo
+    from surgeproof.load.limits import check_port
 
-    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale)
+    port = None
+    if not args.no_dashboard:
+        check_port("--dashboard", args.dashboard, zero_picks=True)
+        port = free_or_any(args.dashboard) if args.dashboard else 0
+    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale, port)

@@ -8,9 +8,16 @@ from surgeproof.report.content import ReportContent, Table
 
 def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str) -> str:
     """The report as Markdown; ``chart_dir`` is where the chart PNGs lie, relative to it."""
-    lines = [f"# {content.title}", "", f"**Verdict — {content.verdict}**", ""]
-    lines += [f"* {r}" for r in content.reasons]
-    lines += ["", *_table(content.headroom)]
+    lines = [f"# {content.title}", "", f"**{content.verdict}**", ""]
+    for line in (content.scale_statement, content.bracket):
+        if line:
+            lines += [line, ""]
+    if content.requirements.rows:
+        lines += _table(content.requirements, level=3)
+    if content.headroom.rows or content.headroom.note:
+        lines += _table(content.headroom, level=3)
+    if content.notes:
+        lines += [*(f"* {n}" for n in content.notes), ""]
     if content.caveats:
         lines += ["## Read these numbers with", "", *(f"* {c}" for c in content.caveats), ""]
     if content.retries:
@@ -32,7 +39,7 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     if content.gateway_outages:
         lines += ["## Websocket gateway outages", ""]
         lines += [f"* {sentence}" for sentence in content.gateway_outages] + [""]
-    lines += ["## Scale factors and their assumption", ""]
+    lines += ["## Scale factors", ""]
     lines += [f"* **{k}**: {v}" for k, v in content.scale] + [""]
     lines += ["## The scenario as run", ""]
     if content.scenario_yaml:
@@ -51,8 +58,8 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     return "\n".join(lines) + "\n"
 
 
-def _table(table: Table) -> list[str]:
-    out = [f"## {table.title}", ""]
+def _table(table: Table, level: int = 2) -> list[str]:
+    out = [f"{'#' * level} {table.title}", ""]
     out.append("| " + " | ".join(table.header) + " |")
     out.append("|" + "---|" * len(table.header))
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
