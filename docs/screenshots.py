@@ -73,7 +73,7 @@ def _t0(run_dir: Path) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "images")
-    ap.add_argument("--at", type=float, default=48.0, help="seconds into the run for the shot")
+    ap.add_argument("--at", type=float, default=40.0, help="seconds into the run for the shot")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="surgeproof-shots-"))

@@ -231,4 +231,4 @@ def test_a_small_group_failing_star_slo_is_one_verdict_everywhere(tmp_path, caps
     assert gate(run, "--no-scenario", "--max-error-ratio", "1%") == 1
     assert main(["report", str(run)]) == 0
     report = (run / "report.md").read_text()
-    assert "**Verdict — FAIL" in report and "orders error_ratio 20.00% > 1.00%" in report
+    assert "**FAIL: " in report and "orders error_ratio 20.00% > 1.00%" in report

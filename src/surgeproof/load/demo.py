@@ -78,7 +78,8 @@ def _answer(run_dir: Path) -> tuple[dict[str, Any], Path]:
     print()
     for line in lines:
         print(f"  {line}")
-    failed = [c.name for c in result.checks if not c.passed]
+    # A check's name without its scope ("(steady-state windows up to ...)"): the SLO itself.
+    failed = [c.name.split(" (")[0] for c in result.checks if not c.passed]
     word = (
         f"passed ({len(result.checks)} checks)"
         if result.passed

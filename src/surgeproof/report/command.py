@@ -119,10 +119,10 @@ def _report(args: argparse.Namespace) -> int:
 
     analysis = current_analysis(args.run_dir)
     html, md = write_reports(args.run_dir, analysis, out_dir=args.out)
-    verdict = (analysis.get("verdict") or {}).get("status", "?")
-    print(f"verdict: {verdict.upper()} — {(analysis.get('ceiling') or {}).get('statement', '')}")
-    print(f"report: {html}")
-    print(f"report: {md}")
+    from surgeproof.analysis.answer import headline
+
+    print(headline(analysis))
+    print(f"report: {html}  (and {md.name} beside it)")
     return 0
 
 

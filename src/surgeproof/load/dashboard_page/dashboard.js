@@ -182,6 +182,7 @@ function renderCharts(realPerSim, unit, scaled) {
   if (values.length && Math.max(...values) / Math.min(...values) > 100) {
     lat.yaxis.type = "log";  // wide: the low latencies stay readable beside the SLO lines
     lat.yaxis.rangemode = undefined;
+    lat.yaxis.dtick = 1;  // decades only: 1, 10, 100, 1000 ms
   }
   Plotly.react("chart-latency", traces, lat, config);
 
