@@ -17,6 +17,7 @@ from load_cli import run_meta, sigkill_a_local_worker, start_run
 from surgeproof.load.dashboard import Dashboard
 from surgeproof.load.dashboard_state import RunFacts, dashboard_state, target_label
 from surgeproof.load.live_metrics import LiveTally
+from surgeproof.load.live_seconds import MAX_SECONDS
 from surgeproof.rundir.reader import read_records
 from surgeproof.rundir.schema import RECORD_DTYPE, Kind, Outcome
 from surgeproof.scenario.model import Slo
@@ -96,6 +97,16 @@ def test_records_with_impossible_times_stay_out_of_the_seconds():
     assert tally.counts.sum() == 2
 
 
+def test_a_page_polling_first_long_after_the_start_gets_the_last_kept_seconds():
+    tally = LiveTally(settle_s=1.0)
+    tally.start(T0)
+    tally.on_batch("local", _records([(0, Outcome.OK, 0.5, 10)]), NAMES, None)
+    state = dashboard_state(tally, RunFacts(), None, now_ns=T0 + 10 * MAX_SECONDS * NS)
+    rows = state["rows"]
+    assert len(rows) == MAX_SECONDS and rows[-1]["t"] == 10 * MAX_SECONDS - 2
+    assert rows[0]["t"] == rows[-1]["t"] - MAX_SECONDS + 1
+
+
 def test_the_run_end_closes_every_second_and_a_step_search_shows_its_bracket():
     tally = LiveTally(settle_s=30.0)
     tally.start(T0)
@@ -109,6 +120,9 @@ def test_the_run_end_closes_every_second_and_a_step_search_shows_its_bracket():
     tally.on_event({"t_ns": T0 + 5 * NS, "type": "run_end", "status": "complete"})
     state = dashboard_state(tally, RunFacts(), None, now_ns=T0 + 5 * NS)
     assert [r["t"] for r in state["rows"]] == [0, 1, 2, 3] and state["open"] == []
+    # Lingering after the end adds no empty seconds.
+    later = dashboard_state(tally, RunFacts(), 3, now_ns=T0 + 90 * NS)
+    assert later["rows"] == [] and later["closed_through"] == 3
     assert [lv["bracket"] for lv in state["levels"]] == [
         {"last_pass": 10, "first_fail": None},
         {"last_pass": 10, "first_fail": 20},
@@ -143,7 +157,7 @@ def served():
     """A dashboard on an ephemeral loopback port, asked over raw sockets inside gevent (the
     conductor's server is a gevent server)."""
     tally = LiveTally([Slo("orders", "p99", 500.0)])
-    tally.start(T0)
+    tally.start(time.time_ns() - 30 * NS)
     facts = RunFacts(run_id="r1", scenario="s", target=target_label("http://u:pw@127.0.0.1:1"))
     board = Dashboard(tally, "127.0.0.1", 0, facts)
     board.start()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from surgeproof.load.demo import DEMO_SCENARIO, _answer
 from surgeproof.load.options import RunOptions, plan_for
@@ -28,6 +29,10 @@ def test_the_demos_ending_says_each_thing_once_in_at_most_15_lines(real_run_copy
     analysis = json.loads((real_run_copy / "analysis.json").read_text())
     assert lines[0].strip() == analysis["summary"][0]
     assert len(set(lines)) == len(lines)
+    # Nothing said twice, not even inside longer lines (the verdict once repeated the bracket).
+    parts = [p.strip() for line in lines for p in re.split(r"; |: ", line)]
+    long_parts = [p for p in parts if len(p.split()) >= 5]
+    assert len(set(long_parts)) == len(long_parts), long_parts
     assert any(line.strip().startswith("gate ") for line in lines)
     assert f"report: {html}" in out and html.is_file()
     assert final["headline"] == analysis["summary"][0] and final["report_path"] == str(html)

@@ -73,6 +73,8 @@ class SecondSeries:
         self.closed_through: int | None = None
         #: Calls that arrived after their second was closed (counted in the totals only).
         self.late = 0
+        #: The run ended: every second with data is closed, none comes after.
+        self.ended = False
 
     def start(self, t0_ns: int) -> None:
         """The run's time zero: seconds count from it (the conductor puts it on a second)."""
@@ -123,14 +125,20 @@ class SecondSeries:
 
     def settle(self, now_ns: int, everything: bool = False) -> None:
         """Close every second whose calls have all come in by ``now_ns`` (all, at the end)."""
-        if self.t0_s is None or self.closed_through is None:
+        if self.t0_s is None or self.closed_through is None or self.ended:
             return
         if everything:
+            self.ended = True
             pending = [s for s in (*self.open, *self.samples) if s > self.closed_through]
             last = max(pending, default=self.closed_through)
         else:
             last = int(now_ns // NS - 1 - self.settle_s)
-        for sec in range(self.closed_through + 1, last + 1):
+        # Never more rows than are kept (a page that first polls hours in costs no more).
+        first = max(self.closed_through + 1, last - MAX_SECONDS + 1)
+        for sec in [s for s in (*self.open, *self.samples) if s < first]:
+            self.open.pop(sec, None)
+            self.samples.pop(sec, None)
+        for sec in range(first, last + 1):
             row = self.row(sec, final=True)
             self.open.pop(sec, None)
             self.samples.pop(sec, None)
