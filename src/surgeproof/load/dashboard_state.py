@@ -9,7 +9,7 @@ named by its host and port only.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,7 +48,6 @@ class RunFacts:
     final: dict[str, Any] | None = None
     #: Set while the analysis and the report are being written.
     finishing: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def target_label(url: str) -> str:
