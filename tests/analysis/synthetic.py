@@ -429,3 +429,61 @@ def _meta(status: str, user_scale: float, load_model: str) -> dict:
         "target": {"url": "http://127.0.0.1:1", "embedded": True, "config": {}},
         "workers": {"expected": 1, "seen": ["local"], "lost": []},
     }
+
+
+def limited_run(
+    path: Path,
+    users: Sequence[int],
+    *,
+    rate_per_user: float,
+    admitted_rps: float,
+    hold_s: float = 10.0,
+) -> SyntheticRun:
+    """An open-model step run against a server that admits ``admitted_rps`` calls a second
+    (served in 20 ms) and refuses the rest at once with 503 in 2 ms, like nginx ``limit_req``."""
+    path.mkdir(parents=True, exist_ok=True)
+    run = SyntheticRun(path, names=[(n, g) for n, g, _ in ENDPOINTS])
+    events = JsonlLog(path / "events.jsonl")
+    events.append({"t_ns": T0_NS, "type": "run_start"})
+    batches = []
+    t = T0_NS
+    for i, n_users in enumerate(users):
+        rate = n_users * rate_per_user
+        count = round(rate * hold_s)
+        intended = t + (np.arange(count) * (NS / rate)).astype(np.int64)
+        # Each second admits its first ``admitted_rps`` arrivals.
+        second = (intended - t) // NS
+        _, first = np.unique(second, return_index=True)
+        rank = np.arange(count) - np.repeat(first, np.diff(np.append(first, count)))
+        admitted = rank < admitted_rps
+        rec = np.zeros(count, dtype=RECORD_DTYPE)
+        rec["intended_ns"] = intended
+        rec["sent_ns"] = intended + 200_000
+        rec["end_ns"] = rec["sent_ns"] + np.where(admitted, 20_000_000, 2_000_000)
+        rec["outcome"] = np.where(admitted, Outcome.OK, Outcome.SERVER_ERROR)
+        rec["status"] = np.where(admitted, 200, 503)
+        rec["name_id"] = 0
+        rec["kind"] = Kind.HTTP
+        rec["concurrency"] = n_users
+        rec["user"] = np.arange(count) % n_users
+        batches.append(rec)
+        events.append(
+            {
+                "t_ns": t + int(hold_s * NS),
+                "type": "level",
+                "start_ns": t,
+                "end_ns": t + int(hold_s * NS),
+                "target_users": n_users,
+                "label": f"level-{i + 1}",
+            }
+        )
+        run.levels.append((n_users, t, t + int(hold_s * NS)))
+        t += int((hold_s + 1) * NS)
+    events.append({"t_ns": t, "type": "run_end", "status": "complete"})
+    events.close()
+    records = np.concatenate(batches)
+    records = records[np.argsort(records["end_ns"], kind="stable")]
+    run.records = records
+    _write_records(path, records, 1)
+    write_meta(path, _meta("complete", 1.0, "open"))
+    return run

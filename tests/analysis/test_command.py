@@ -43,9 +43,12 @@ def test_writes_analysis_json_and_prints_the_summary(run_dir, tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert out.startswith("verdict: ")
-    assert "ceiling (bracketed): held 75 users; failed at 90 users" in out
-    assert "vs peak: " in out
+    # The answer first, each thing once: verdict and bracket, the levels, the requirement.
+    lines = out.splitlines()
+    assert lines[0] == "FAIL: the ceiling lies between 75 and 90 users"
+    assert lines[1].startswith("held level-2 at 75; failed level-3 at 90: quotation p99 ")
+    assert lines[2].startswith("requirement FAIL: ceiling >= peak * 1.2 = 648,000 users: ")
+    assert lines[3].startswith("headroom: normal capacity (500,000 concurrent users) ")
     a = json.loads((run_dir / "analysis.json").read_text())
     assert a["analysis_schema_version"] == 2
     assert [s["source"] for s in a["slos"]] == ["file", "file"]

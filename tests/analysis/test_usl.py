@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from synthetic import usl_run, usl_throughput
+from synthetic import limited_run, usl_run, usl_throughput
 
 from surgeproof.analysis.run import analyze_run
 from surgeproof.analysis.usl import fit_usl
@@ -51,3 +51,19 @@ def test_refuses_linear_data_as_having_no_curvature():
 def test_refuses_a_poor_fit():
     fit = fit_usl([(1, 50.0), (2, 5.0), (3, 60.0), (4, 4.0), (5, 55.0), (6, 3.0)])
     assert fit["status"] == "refused" and "poor fit" in fit["reason"]
+
+
+def test_the_fit_reads_successful_calls_not_the_fast_refusals_of_a_rate_limited_server(tmp_path):
+    # 10 req/s per user against a server admitting 150 calls a second: every answer grows
+    # linearly with users (the 503s come back in 2 ms), the successful ones stop at 150.
+    users = (5, 10, 15, 20, 30, 40)
+    limited_run(tmp_path / "r", users, rate_per_user=10.0, admitted_rps=150)
+    a = analyze_run(tmp_path / "r", slos=[Slo("*", "p99", 1e9)])
+    levels = {lv["target_users"]: lv for lv in a["levels"]}
+    assert levels[40]["achieved_rps"] == pytest.approx(400, rel=0.02)  # answers: linear
+    usl = a["usl"]
+    assert [p["ok_rps"] for p in usl["points"]] == [levels[n]["ok_rps"] for n in users]
+    assert max(p["ok_rps"] for p in usl["points"]) == pytest.approx(150, rel=0.02)
+    assert "linearly" not in str(usl["reason"])
+    if usl["status"] == "fit":  # the model's throughput never exceeds what was admitted
+        assert max(p["rps"] for p in usl["curve"]) < 150 * 1.1

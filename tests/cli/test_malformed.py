@@ -68,6 +68,10 @@ BAD_RUN_FLAGS = {
     ("--run-id", "/abs"): "--run-id",
     ("--model", "sideways"): "--model",
     ("--no-such-flag",): "unrecognized arguments",
+    ("--dashboard", "99999"): "--dashboard",
+    ("--dashboard", "-1"): "--dashboard",
+    ("--dashboard", "abc"): "--dashboard",
+    ("--dashboard", "9700", "--metrics-port", "9700"): "give each its own",
 }
 
 
@@ -206,6 +210,7 @@ class TestFilesTheRunReads:
         ("worker", "--master", "127.0.0.1", "--master-port", "x"),
         ("demo", "--time-scale", "0"),
         ("demo", "--user-scale", "nan"),
+        ("demo", "--dashboard", "99999"),
         ("analyze", "x", "--window", "nan"),
         ("analyze", "x", "--window", "1e400s"),
     ],

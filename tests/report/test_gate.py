@@ -246,10 +246,11 @@ def test_a_small_group_failing_star_slo_is_one_verdict_everywhere(tmp_path, caps
     analysis = json.loads((run / "analysis.json").read_text())
     assert analysis["verdict"]["status"] == "fail"
     assert analysis["levels"][0]["reasons"][0] == "orders error_ratio 20.00% > 1.00%"
-    assert "orders error_ratio 20.00% > 1.00%" in analysis["summary"][0]
+    # The summary: the verdict, then the level that failed and why.
+    assert "orders error_ratio 20.00% > 1.00%" in analysis["summary"][1]
     assert analysis["overall"]["groups"]["*"]["error_ratio"] == pytest.approx(0.008)
     # A flag on the same SLO is judged by the same rule.
     assert gate(run, "--no-scenario", "--max-error-ratio", "1%") == 1
     assert main(["report", str(run)]) == 0
     report = (run / "report.md").read_text()
-    assert "**Verdict — FAIL" in report and "orders error_ratio 20.00% > 1.00%" in report
+    assert "**FAIL: " in report and "orders error_ratio 20.00% > 1.00%" in report

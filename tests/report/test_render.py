@@ -5,6 +5,8 @@ import json
 import re
 import shutil
 import subprocess
+from collections import Counter
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -30,14 +32,23 @@ def test_report_analyses_a_run_without_analysis_first(rendered):
     assert is_stale(rendered) is None
 
 
-def test_verdict_comes_first_with_the_bracket(rendered):
+def test_verdict_comes_first_with_the_bracket_in_real_users(rendered):
     html = (rendered / "report.html").read_text()
     body = html.split("<body>", 1)[1]
     first = re.search(r'<p class="verdict (pass|fail|inconclusive)" id="verdict">(.*?)</p>', body)
     assert first is not None
     assert body.index('id="verdict"') < body.index("<h2")
-    assert re.search(r"(PASS|FAIL|INCONCLUSIVE): ", first.group(2))
-    assert "simulated users" in first.group(2)
+    analysis = json.loads((rendered / "analysis.json").read_text())
+    said = first.group(2)
+    assert said.startswith(analysis["verdict"]["status"].upper() + ": ")
+    real = analysis["ceiling"]["real"]
+    for n in (real["last_pass_users"], real["first_fail_users"]):
+        if n is not None:
+            assert f"{n:,.0f}" in said
+    assert "real users" in said and "simulated" not in said
+    # The scale is stated once, on the first screen, after the verdict.
+    statement = analysis["scale"]["statement"]
+    assert html.count(statement) == 1 and html.index(statement) > html.index('id="verdict"')
 
 
 def _drawn(run_dir):
@@ -66,13 +77,16 @@ def test_nothing_is_fetched_from_the_network(rendered):
     assert "<link" not in html and "<script" not in html
 
 
-def test_headroom_table_names_the_reference_figures(rendered):
+def test_the_first_screen_has_the_requirement_and_the_headroom_against_each_figure(rendered):
     html = (rendered / "report.html").read_text()
-    section = html.split('id="headroom"', 1)[1].split("<h2", 1)[0]
+    answer = html.split('<section id="answer">', 1)[1].split("</section>", 1)[0]
+    section = answer.split('id="headroom"', 1)[1]
     for label in ("normal capacity", "capacity on 3 Dec 2024", "capacity after expansion"):
         assert f"<td>{label}</td>" in section
     assert "500,000 concurrent users" in section
-    assert "ceiling &gt;= peak * 1.2 (648,000)" in section
+    requirement = answer.split('id="requirements"', 1)[1].split('id="headroom"', 1)[0]
+    assert "<td>ceiling &gt;= peak * 1.2 = 648,000 real users</td>" in requirement
+    assert re.search(r"<td>(PASS|FAIL|NOT SHOWN)</td>", requirement)
 
 
 def test_report_has_endpoints_scenario_scale_and_provenance(rendered):
@@ -80,13 +94,15 @@ def test_report_has_endpoints_scenario_scale_and_provenance(rendered):
     assert "POST /v1/orders" in html or "GET /v1/ticker" in html
     assert "name: martial-law-2024-12-03" in html
     assert "1 simulated user = 10,000 real users" in html
+    nav = re.findall(r'<li><a href="#[^"]+">([^<]+)</a></li>', html.split("<nav>", 1)[1])
+    assert nav and len(nav) == len(set(nav))  # each section once
     assert "+09:00" in html and "+00:00" in html  # times in KST and UTC
 
 
 def test_markdown_report_tells_the_same_story(rendered):
     md = (rendered / "report.md").read_text()
     html = (rendered / "report.html").read_text()
-    verdict = md.split("**Verdict — ", 1)[1].split("**", 1)[0]
+    verdict = md.split("\n\n**", 1)[1].split("**", 1)[0]
     assert verdict.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;") in html
     for key in _drawn(rendered):
         assert (rendered / "report-charts" / f"{key}.png").read_bytes().startswith(PNG_MAGIC)
@@ -139,3 +155,74 @@ def test_chromium_renders_the_report_to_a_non_blank_screenshot(rendered, tmp_pat
     # A blank page is one colour; a rendered report has text, tables and charts.
     assert np.unique(pixels.reshape(-1, pixels.shape[-1])[::97], axis=0).shape[0] > 50
     assert float(pixels[..., :3].std()) > 0.05
+
+
+class _Prose(HTMLParser):
+    """The visible prose of a page: text outside tables, preformatted blocks, styles and the
+    image data, block by block."""
+
+    SKIP = frozenset({"style", "script", "pre", "table", "title", "nav"})
+    BLOCKS = frozenset({"p", "li", "h1", "h2", "h3", "figcaption", "dt", "dd", "summary"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.blocks: list[str] = []
+        self._now: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.depth += 1
+        elif tag in self.BLOCKS:
+            self._flush()
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.depth -= 1
+        elif tag in self.BLOCKS:
+            self._flush()
+
+    def handle_data(self, data):
+        if not self.depth:
+            self._now.append(data)
+
+    def _flush(self):
+        text = " ".join("".join(self._now).split())
+        if text:
+            self.blocks.append(text)
+        self._now = []
+
+
+def _sentences(blocks) -> list[str]:
+    """Sentences of five words or more (shorter ones are labels: "none", "PASS", a number)."""
+    out = []
+    for block in blocks:
+        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", block):
+            sentence = sentence.strip(" _*")
+            if len(sentence.split()) >= 5:
+                out.append(sentence)
+    return out
+
+
+def _markdown_prose(md: str) -> list[str]:
+    md = re.sub(r"```.*?```", "", md, flags=re.S)  # the scenario and profile as run
+    md = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", md)  # image alt text is not shown
+    return [
+        line.lstrip("#* ").strip()
+        for line in md.splitlines()
+        if line.strip() and not line.lstrip().startswith("|")
+    ]
+
+
+def test_no_sentence_is_said_twice(rendered):
+    parser = _Prose()
+    parser.feed((rendered / "report.html").read_text())
+    parser._flush()
+    for where, blocks in (
+        ("report.html", parser.blocks),
+        ("report.md", _markdown_prose((rendered / "report.md").read_text())),
+    ):
+        sentences = _sentences(blocks)
+        assert len(sentences) > 10, where  # the check reads the report, not an empty page
+        twice = [s for s, n in Counter(sentences).items() if n > 1]
+        assert not twice, (where, twice)

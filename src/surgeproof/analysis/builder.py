@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from surgeproof import __version__
+from surgeproof.analysis.breaches import explain_breaches
 from surgeproof.analysis.ceiling import ceiling_bracket
 from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.headroom import compare_with_profile
@@ -83,7 +84,9 @@ def build_analysis(m: Measured) -> dict[str, Any]:
     settle(levels, m.judging, closed_model=m.closed_model)
     plateau = throughput_plateau(levels, m.judging)
     ceiling = ceiling_bracket(levels, m.scale, plateau)
-    points = [(v.offered_users, v.achieved_rps) for v in levels if v.verdict != "inconclusive"]
+    # Goodput, not every answer: a refusal (503, 429) answers fast, and counting it made a
+    # rate-limited server look linear to the model.
+    points = [(v.offered_users, v.ok_rps) for v in levels if v.verdict != "inconclusive"]
     usl = withhold_beyond_plateau(
         fit_usl(points, m.scale.user_scale), plateau, m.judging.plateau_flat
     )
@@ -147,6 +150,8 @@ def build_analysis(m: Measured) -> dict[str, Any]:
             usl,
         )
     analysis["verdict"] = run_verdict(levels, judged)
+    if m.incidents.get("breach_windows") is not None:
+        explain_breaches(m.incidents, levels, m.timeseries, m.slos, analysis["verdict"]["status"])
     analysis["summary"] = summary_lines(analysis)
     return analysis
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from surgeproof.analysis import answer
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 from surgeproof.analysis.outages import outage_sentence
 
@@ -16,53 +17,41 @@ SUMMARY_PEAK_FACTOR = 2.0
 
 
 def summary_lines(a: dict[str, Any]) -> list[str]:
-    """A few lines: verdict, bracket, headroom, model estimate, incidents, data quality."""
-    v = a["verdict"]
-    lines = [f"verdict: {v['status'].upper()} ({v['basis']}): {v['reasons'][0]}"]
-    c = a["ceiling"]
-    lines.append(f"ceiling ({c['status'].replace('_', ' ')}): {c['statement']}")
-    if c["width_ratio"] is not None:
-        lines.append(f"bracket width: {c['width_ratio']:.1%} of the last passing level")
-    if c["plateau"]["detected"]:
-        lines.append(f"plateau: {c['plateau']['note']}")
-    knee = a.get("knee") or {}
-    if knee.get("users") is not None:
-        lines.append(f"knee: {knee['users']:,.1f} users: {knee['note']}")
-    comp = a.get("comparison")
-    if comp:
-        for f in comp["figures"]:
-            lines.append(f"vs {f['key']}: {f['sentence']}")
-        if comp["model_estimate"]:
-            lines.append(comp["model_estimate"]["sentence"])
-    # Requirements stated against a profile figure read in the comparison above; the others
-    # (regulators' rules, recovery objectives) get a line each, naming the rule's source.
-    for r in a.get("requirements") or []:
-        if r.get("figure") is None:
-            lines.append(requirement_line(r))
-    if a["scale"]["scaled"]:
-        lines.append(f"scale: {a['scale']['statement']}")
-    usl = a["usl"]
-    if usl["status"] == "fit":
-        ns = f", N* {usl['n_star']:,.0f} users ({usl['label']})" if usl["n_star"] else ""
-        if usl.get("withheld"):
-            ns = f"; no model peak reported: {usl['withheld']['reason']}"
+    """The answer first, each thing once, in the report's order: verdict and bracket, scale,
+    the levels that make the bracket, requirements, headroom, what was not judged, breaches,
+    model estimates that add to the bracket, then faults, retries, reconciliation and data."""
+    lines = [answer.headline(a)]
+    scale = answer.scale_line(a)
+    if scale:
+        lines.append(f"scale: {scale}")
+    bracket = answer.bracket_line(a)
+    if bracket:
+        lines.append(bracket)
+    for word, text in answer.requirement_lines(a):
+        lines.append(f"requirement {word}: {text}")
+    headroom = answer.headroom_items(a)
+    if headroom:
         lines.append(
-            f"USL: σ={usl['sigma']:.4f} κ={usl['kappa']:.6f} λ={usl['lambda_rps']:.2f} req/s"
-            f"{ns}, R² {usl['r2']:.3f}"
+            "headroom: " + "; ".join(f"{label} ({figure}) {h}" for label, figure, h in headroom)
         )
-    else:
-        lines.append(f"USL: not fitted: {usl['reason']}")
-    g = a["generator"]
-    if g["bottleneck"]:
-        lines.append(f"generator: {g['statement']}")
+    not_judged = answer.not_judged_line(a)
+    if not_judged:
+        lines.append(f"not judged: {not_judged}")
     inc = a["incidents"]
     if inc["breach_windows"]:
         o = inc["orders"]
+        n = len(inc["breach_windows"])
         lines.append(
-            f"incidents: {len(inc['breach_windows'])} SLO-breach windows, "
+            f"incidents: {n} SLO-breach window{'s' if n > 1 else ''}, "
             f"{inc['total_breach_s']:.0f} s in all; order submissions failed: {o['failed']} "
             f"(timed out: {o['timed_out']})"
         )
+    if inc.get("breach_note"):
+        lines.append(f"breaches: {inc['breach_note']}")
+    lines.extend(answer.model_lines(a))
+    g = a["generator"]
+    if g["bottleneck"]:
+        lines.append(f"generator: {g['statement']}")
     for outage in inc.get("target_outages") or []:
         lines.append(f"outage: {outage_sentence(outage)}")
     for outage in inc.get("gateway_outages") or []:
@@ -126,14 +115,3 @@ def retries_line(amp: dict[str, Any] | None) -> str | None:
     if failed is not None:
         line += f"; {failed:.0%} of re-sends failed again"
     return line
-
-
-def requirement_line(r: dict[str, Any]) -> str:
-    """``requirement sebi: peak: PASS: measured ..., limit ...; note (source: ...)``."""
-    status = str(r["status"]).replace("_", " ").upper()
-    text = f"requirement {r['text']}: {status}"
-    if r.get("measured") or r.get("limit"):
-        text += f": measured {r['measured'] or '-'}, limit {r['limit'] or '-'}"
-    if r.get("note"):
-        text += f"; {r['note']}"
-    return f"{text} (source: {r['source']})"

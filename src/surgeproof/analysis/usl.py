@@ -1,7 +1,9 @@
-"""Universal Scalability Law fit of throughput against concurrency, or a refusal with a reason.
+"""Universal Scalability Law fit of goodput against concurrency, or a refusal with a reason.
 
 X(N) = λN / (1 + σ(N−1) + κN(N−1)); peak at N* = sqrt((1−σ)/κ). An N* beyond the largest
-measured load is an extrapolation and is labelled so.
+measured load is an extrapolation and is labelled so. X is the successful calls per second
+(``ok_rps``): a refused call (503, 429) answers fast, so counting answers makes an overloaded,
+rate-limited server look as if it still scaled.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def usl(n: np.ndarray, sigma: float, kappa: float, lam: float) -> np.ndarray:
 
 
 def fit_usl(points: Sequence[tuple[float, float]], user_scale: float = 1.0) -> dict[str, Any]:
-    """The ``usl`` object of analysis.json from (users, achieved req/s) points."""
+    """The ``usl`` object of analysis.json from (users, successful calls per second) points."""
     pts = sorted((float(n), float(x)) for n, x in points if n > 0 and x >= 0)
     n = np.array([p[0] for p in pts])
     x = np.array([p[1] for p in pts])
@@ -64,7 +66,7 @@ def fit_usl(points: Sequence[tuple[float, float]], user_scale: float = 1.0) -> d
     if float(usl(np.array([n_max]), sigma, kappa, lam)[0]) >= lam * n_max * (1 - LINEAR_TOLERANCE):
         return _refuse(
             out,
-            "no curvature: throughput still grows linearly with users up to "
+            "no curvature: successful calls per second still grow linearly with users up to "
             f"{n_max:g}; the data do not reach contention",
         )
     out["status"] = "fit"
@@ -107,7 +109,7 @@ def _empty(pts: list[tuple[float, float]]) -> dict[str, Any]:
         "x_n_star_rps": None,
         "n_star_real": None,
         "r2": None,
-        "points": [{"users": n, "achieved_rps": x} for n, x in pts],
+        "points": [{"users": n, "ok_rps": x} for n, x in pts],
         "max_measured_users": max((n for n, _ in pts), default=None),
         "extrapolated": False,
         "label": None,

@@ -25,6 +25,10 @@ def prepare_process(argv: list[str]) -> None:
             monkey.patch_all()
 
 
+#: ``--dashboard`` without a port (kept here: the parser is built before the dashboard loads).
+DASHBOARD_PORT = 9647
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from surgeproof.load.options import scale_arg
     from surgeproof.scenario.numbers import number_arg, whole_arg
@@ -143,7 +147,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-analyze",
         action="store_true",
-        help="do not write analysis.json and print the verdict at the end (analyse elsewhere)",
+        help="do not write analysis.json, the report and the verdict at the end (analyse "
+        "elsewhere)",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write analysis.json and print the verdict, but not report.html / report.md",
+    )
+    p.add_argument(
+        "--dashboard",
+        type=int,
+        nargs="?",
+        const=DASHBOARD_PORT,
+        metavar="PORT",
+        help=f"serve a live dashboard on PORT (default {DASHBOARD_PORT}; 0 = any free port): "
+        "load, latency against the SLOs, errors, users, sessions, workers, faults, levels",
     )
     p.add_argument(
         "--metrics-port",
@@ -154,14 +173,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--metrics-host",
         default="127.0.0.1",
-        help="address of --metrics-port (default loopback; 0.0.0.0 for a Prometheus elsewhere)",
+        help="address of --metrics-port and --dashboard (default loopback; 0.0.0.0 for a "
+        "Prometheus or a browser elsewhere)",
     )
     p.add_argument(
         "--metrics-linger",
         type=number_arg,
         default=0.0,
         metavar="SECONDS",
-        help="keep serving the final metrics this long after the run (your scrape interval)",
+        help="keep serving the final metrics and the dashboard (with the verdict and a link "
+        "to the report) this long after the run",
     )
     p.add_argument(
         "--no-reconcile",
@@ -170,13 +191,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--reconcile-rate",
-        type=float,
+        type=number_arg,
         metavar="N",
         help="order lookups per second after the run (default 20; 200 for the embedded exchange)",
     )
     p.add_argument(
         "--reconcile-time",
-        type=float,
+        type=number_arg,
         metavar="SECONDS",
         help="longest the order lookups after the run may take (default 60; then "
         "`surgeproof reconcile RUN_DIR` continues)",
@@ -204,6 +225,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--reports-dir", default="reports")
     d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
     d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
+    d.add_argument(
+        "--dashboard",
+        type=int,
+        default=DASHBOARD_PORT,
+        metavar="PORT",
+        help=f"the live dashboard's port (default {DASHBOARD_PORT}, any free one when taken)",
+    )
+    d.add_argument("--no-dashboard", action="store_true", help="no live dashboard")
     d.set_defaults(func=_demo)
 
     from surgeproof.load.fleet_command import register_plan
@@ -268,6 +297,7 @@ def _options(args: argparse.Namespace):
         reconcile=not args.no_reconcile,
         reconcile_rate=args.reconcile_rate,
         reconcile_time_s=args.reconcile_time,
+        dashboard_port=args.dashboard,
     )
 
 
@@ -277,27 +307,17 @@ def _run(args: argparse.Namespace) -> int:
     from surgeproof.load.launch import execute
 
     opts = _options(args)
-    run_dir = execute(opts)
+
+    def answer(run_dir: Path):
+        if args.no_analyze:
+            return None, None
+        from surgeproof.report.answer import answer_run
+
+        return answer_run(Path(run_dir), report=not args.no_report)
+
+    run_dir = execute(opts, answer)
     status = json.loads((Path(run_dir) / "run.json").read_text())["status"]
-    if not args.no_analyze:
-        _print_answer(Path(run_dir))
     return 0 if status == "complete" else 3
-
-
-def _print_answer(run_dir: Path) -> None:
-    """The run's analysis.json written and its summary printed, as ``demo`` ends."""
-    from surgeproof.analysis.freshness import current_analysis
-    from surgeproof.errors import UserError
-    from surgeproof.terminal import one_line
-
-    try:
-        analysis = current_analysis(run_dir)
-    except UserError as exc:
-        print(f"surgeproof run: no analysis: {exc}", flush=True)
-        return
-    for line in analysis.get("summary") or []:
-        print(f"  {one_line(line)}")
-    print(f"analysis: {run_dir / 'analysis.json'}", flush=True)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -309,6 +329,11 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from surgeproof.load.demo import run_demo
+    from surgeproof.load.demo import free_or_any, run_demo
+    from surgeproof.load.limits import check_port
 
-    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale)
+    port = None
+    if not args.no_dashboard:
+        check_port("--dashboard", args.dashboard, zero_picks=True)
+        port = free_or_any(args.dashboard) if args.dashboard else 0
+    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale, port)

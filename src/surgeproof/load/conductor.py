@@ -20,7 +20,7 @@ from surgeproof.load.dialect_choice import (
     ws_url_for,
 )
 from surgeproof.load.fault_schedule import FaultSchedule, planned_faults
-from surgeproof.load.live_metrics import LiveMetrics
+from surgeproof.load.live import Live
 from surgeproof.load.liveness import tune_locust_heartbeat
 from surgeproof.load.meta import DRIVER_SURGEPROOF, end_status, iso_pair, run_meta
 from surgeproof.load.options import RunOptions
@@ -60,7 +60,7 @@ class Conductor:
         run_dir: Path,
         dialect: DialectChoice,
         embedded_dialect: str | None = None,
-        live: LiveMetrics | None = None,
+        live: Live | None = None,
     ) -> None:
         self.opts = opts
         self.plan = plan
@@ -69,7 +69,8 @@ class Conductor:
         self.dialect = dialect
         self.embedded_dialect = embedded_dialect
         self.collector = Collector(run_dir)
-        #: The live Prometheus exporter (``--metrics-port``), fed by the collector.
+        #: The live views (``--metrics-port``, ``--dashboard``), fed by the collector; the
+        #: launcher closes them once the run's answer is written.
         self.live = live
         self.stop_reason: str | None = None
         self.meta: dict[str, Any] = {}
@@ -245,10 +246,13 @@ class Conductor:
             else:
                 runner = env.create_local_runner()
                 ctx = env.surgeproof = self._local_context(target, program)
-            # t0 only once every process is ready: the plan's second 0 is the same for all.
-            t0 = now_ns() + int(LEAD_S * 1e9)
+            # t0 only once every process is ready: the plan's second 0 is the same for all. On a
+            # whole second, so a worker's Unix seconds are the analysis's 1-s windows too.
+            t0 = -(-(now_ns() + int(LEAD_S * 1e9)) // 1_000_000_000) * 1_000_000_000
             shape.t0_ns = t0
             self.faults.t0_ns = t0
+            if self.live is not None:
+                self.live.set_t0(t0)
             self.meta["t0_ns"] = t0
             self._write_meta("running")
             poller = None
@@ -262,8 +266,6 @@ class Conductor:
             self.faults.cancel()
             self.fleet.stop()
             target.stop()
-            if self.live is not None:
-                self.live.close()
             if self.guard is not None:
                 self.guard.done()
         return self.run_dir

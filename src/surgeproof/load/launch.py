@@ -7,14 +7,16 @@ run directory is made. Then the run directory is made and the conductor takes ov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from surgeproof.load.conductor import Conductor
 from surgeproof.load.dialect_choice import choose_dialect, embedded_dialect_arg
 from surgeproof.load.fault_schedule import planned_faults
 from surgeproof.load.fleet_check import warn_fleet
 from surgeproof.load.gateway_fault import check_gateway_crashes
-from surgeproof.load.live_metrics import open_live_metrics
+from surgeproof.load.live import Live, open_live
 from surgeproof.load.options import (
     RunOptions,
     check_injections,
@@ -26,9 +28,14 @@ from surgeproof.load.target import Target, default_target_config, describe_host,
 from surgeproof.rundir.schema import DIALECT_COPY
 from surgeproof.scenario.judgeable import window_warning
 
+#: What a command does with a finished run before the live views close: analyse it, write the
+#: report, print the answer; returns the answer for the dashboard and the report's path.
+Epilogue = Callable[[Path], "tuple[dict[str, Any] | None, Path | None]"]
 
-def execute(opts: RunOptions) -> Path:
-    """Run ``opts`` to the end; returns the run directory. Raises UserError on bad input."""
+
+def execute(opts: RunOptions, epilogue: Epilogue | None = None) -> Path:
+    """Run ``opts`` to the end, then ``epilogue`` while the live views still serve; returns the
+    run directory. Raises UserError on bad input."""
     check_options(opts)
     plan = plan_for(opts)
     check_injections(opts, plan)
@@ -62,11 +69,30 @@ def execute(opts: RunOptions) -> Path:
             "(allowed by --allow-remote-target)",
             flush=True,
         )
-    live = open_live_metrics(opts, plan)  # binds now: a busy port fails before the run dir exists
-    run_dir = make_run_dir(opts, plan)
-    (run_dir / DIALECT_COPY).write_text(choice.dialect.text, encoding="utf-8")
+    live = open_live(opts, plan)  # binds now: a busy port fails before the run dir exists
+    try:
+        run_dir = make_run_dir(opts, plan)
+        (run_dir / DIALECT_COPY).write_text(choice.dialect.text, encoding="utf-8")
 
-    import gevent  # noqa: F401 - Locust monkey-patches on import; import it before anything else
-    import locust  # noqa: F401
+        import gevent  # noqa: F401 - Locust monkey-patches on import; import it first
+        import locust  # noqa: F401
 
-    return Conductor(opts, plan, model, run_dir, choice, embedded_dialect, live).run()
+        run_dir = Conductor(opts, plan, model, run_dir, choice, embedded_dialect, live).run()
+        _answer(run_dir, epilogue, live)
+    except BaseException:
+        if live is not None:
+            live.close(linger=False)
+        raise
+    if live is not None:
+        live.close()
+    return run_dir
+
+
+def _answer(run_dir: Path, epilogue: Epilogue | None, live: Live | None) -> None:
+    if epilogue is None:
+        return
+    if live is not None:
+        live.analysing()
+    final, report = epilogue(run_dir)
+    if live is not None:
+        live.finish(final, report)

@@ -21,6 +21,7 @@ narrow bucket at the limits.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from prometheus_client.utils import floatToGoString
 
 from surgeproof.analysis.causes import ANSWERED, UNSENT
 from surgeproof.errors import UserError
+from surgeproof.load.live_seconds import SecondSeries
 from surgeproof.rundir.schema import OUTCOME_NAMES, RECORD_DTYPE, Kind, Outcome
 from surgeproof.scenario.model import Slo
 from surgeproof.scenario.slos import KINDS as SLO_KINDS
@@ -59,6 +61,9 @@ TARGET_PATH = "/metrics/target"
 
 _N_KINDS = len(Kind)
 _N_OUTCOMES = len(Outcome)
+NS = 1_000_000_000
+#: Run events the dashboard keeps (faults, phases, levels: a run has few).
+MAX_LOGGED_EVENTS = 5000
 #: Per outcome code: whether it carried a response / has a latency (the analysis's rules).
 _ANSWERED = np.array([o in ANSWERED for o in Outcome])
 _HAS_LATENCY = np.array([o not in UNSENT for o in Outcome])
@@ -73,14 +78,44 @@ def latency_buckets(slos: Iterable[Slo]) -> tuple[float, ...]:
 
 @dataclass
 class RecordTally:
-    """What some records add to the exporter's counters, per group (the analysis's rules)."""
+    """What some records add, per second and per group (the analysis's rules).
 
-    counts: np.ndarray  # [group, kind, outcome] records
-    answered: np.ndarray  # [group] requests that got a response
-    buckets: np.ndarray  # [group, bucket] latency counts (last column: above every bound)
-    latency_sum_s: np.ndarray  # [group]
-    reconnects: np.ndarray  # [outcome] ws_connect records with attempt >= 1
-    sessions_lost: int
+    Seconds are Unix seconds (``ns // 10**9``); the conductor starts a run on a whole second,
+    so they are the analysis's 1-s windows from t0. Calls count in the second they were due
+    (intended time), answers in the second they ended, lost sessions when they were lost.
+    """
+
+    seconds: np.ndarray  # [K] Unix seconds, ascending
+    counts: np.ndarray  # [K, group, outcome] calls (websocket gaps are not calls)
+    answered: np.ndarray  # [K, group] calls that got a response, by end second
+    ok: np.ndarray  # [K, group] ok responses, by end second
+    buckets: np.ndarray  # [K, group, bucket] latency counts (last column: above every bound)
+    latency_sum_s: np.ndarray  # [K, group]
+    reconnects: np.ndarray  # [K, outcome] ws_connect records with attempt >= 1
+    sessions_lost: np.ndarray  # [K]
+
+    @property
+    def groups(self) -> int:
+        return self.counts.shape[1]
+
+
+def empty_tally(n_groups: int, width: int) -> RecordTally:
+    """A tally of no records (``width`` latency buckets)."""
+    return _zeros(np.empty(0, dtype=np.int64), n_groups, width)
+
+
+def _zeros(seconds: np.ndarray, g: int, width: int) -> RecordTally:
+    k = len(seconds)
+    return RecordTally(
+        seconds=seconds,
+        counts=np.zeros((k, g, _N_OUTCOMES), dtype=np.int64),
+        answered=np.zeros((k, g), dtype=np.int64),
+        ok=np.zeros((k, g), dtype=np.int64),
+        buckets=np.zeros((k, g, width), dtype=np.int64),
+        latency_sum_s=np.zeros((k, g), dtype=np.float64),
+        reconnects=np.zeros((k, _N_OUTCOMES), dtype=np.int64),
+        sessions_lost=np.zeros(k, dtype=np.int64),
+    )
 
 
 def tally_records(
@@ -89,34 +124,55 @@ def tally_records(
     """Count ``rec`` (RECORD_DTYPE) whose group index (0..n_groups-1) is ``group``."""
     kind = np.minimum(rec["kind"], _N_KINDS - 1).astype(np.int64)
     outcome = np.minimum(rec["outcome"], _N_OUTCOMES - 1).astype(np.int64)
-    flat = (group * _N_KINDS + kind) * _N_OUTCOMES + outcome
-    counts = np.bincount(flat, minlength=n_groups * _N_KINDS * _N_OUTCOMES).reshape(
-        n_groups, _N_KINDS, _N_OUTCOMES
-    )
+    due = rec["intended_ns"].astype(np.int64) // NS
+    ended = rec["end_ns"].astype(np.int64) // NS
     request = kind != Kind.WS_GAP
     answered = request & _ANSWERED[outcome] & (rec["end_ns"] > 0)
-    width = len(bounds_ns) + 1
-    buckets = np.zeros((n_groups, width), dtype=np.int64)
-    latency_sum_s = np.zeros(n_groups, dtype=np.float64)
     timed = request & _HAS_LATENCY[outcome]
+    retried = (kind == Kind.WS_CONNECT) & (rec["attempt"] >= 1)
+    gaps = (kind == Kind.WS_GAP) & (outcome != Outcome.OK)
+    seconds = np.unique(np.concatenate([due[request | retried], ended[answered | gaps]]))
+    width = len(bounds_ns) + 1
+    out = _zeros(seconds, n_groups, width)
+    k, g, o = len(seconds), n_groups, _N_OUTCOMES
+    if not k:
+        return out
+    at_due = np.searchsorted(seconds, due)
+    at_end = np.searchsorted(seconds, ended)
+    cell = at_due[request] * g + group[request]
+    out.counts = np.bincount(cell * o + outcome[request], minlength=k * g * o).reshape(k, g, o)
+    cell = at_end[answered] * g + group[answered]
+    out.answered = np.bincount(cell, minlength=k * g).reshape(k, g)
+    good = outcome[answered] == Outcome.OK
+    out.ok = np.bincount(cell[good], minlength=k * g).reshape(k, g)
     if timed.any():
         lat = np.maximum(rec["end_ns"][timed] - rec["intended_ns"][timed], 0)
         slot = np.searchsorted(bounds_ns, lat, side="left")
-        buckets = np.bincount(group[timed] * width + slot, minlength=n_groups * width).reshape(
-            n_groups, width
-        )
-        latency_sum_s = np.bincount(group[timed], weights=lat / 1e9, minlength=n_groups)
-    retried = (kind == Kind.WS_CONNECT) & (rec["attempt"] >= 1)
-    reconnects = np.bincount(outcome[retried], minlength=_N_OUTCOMES)
-    gaps = (kind == Kind.WS_GAP) & (outcome != Outcome.OK)
-    return RecordTally(
-        counts=counts,
-        answered=np.bincount(group[answered], minlength=n_groups),
-        buckets=buckets,
-        latency_sum_s=latency_sum_s,
-        reconnects=reconnects,
-        sessions_lost=int(gaps.sum()),
+        cell = at_due[timed] * g + group[timed]
+        out.buckets = np.bincount(cell * width + slot, minlength=k * g * width).reshape(k, g, width)
+        out.latency_sum_s = np.bincount(cell, weights=lat / 1e9, minlength=k * g).reshape(k, g)
+    out.reconnects = np.bincount(at_due[retried] * o + outcome[retried], minlength=k * o).reshape(
+        k, o
     )
+    out.sessions_lost = np.bincount(at_end[gaps], minlength=k)
+    return out
+
+
+def regroup(part: RecordTally, rows: np.ndarray, n_groups: int) -> RecordTally:
+    """``part`` with its groups moved to rows ``rows`` of ``n_groups`` (a run-wide numbering)."""
+    out = _zeros(part.seconds, n_groups, part.buckets.shape[2])
+    for name in ("counts", "answered", "ok", "buckets", "latency_sum_s"):
+        np.add.at(getattr(out, name), (slice(None), rows), getattr(part, name))
+    out.reconnects = part.reconnects
+    out.sessions_lost = part.sessions_lost
+    return out
+
+
+#: Most seconds one tally message may carry (a worker flushes every second; calls due up to a
+#: client timeout earlier end in it): a bound on what a crafted message can make us allocate.
+MAX_MESSAGE_SECONDS = 4096
+#: Most groups one tally message may name.
+MAX_MESSAGE_GROUPS = 256
 
 
 class SourceTally:
@@ -148,7 +204,10 @@ class SourceTally:
         return idx
 
     def message(self, raw: bytes) -> dict[str, Any] | None:
-        """The tally of ``raw``'s records as a message (plain lists), or None for no records."""
+        """The tally of ``raw``'s records as a message (plain lists), or None for no records.
+
+        Arrays go sparse (flat indices and values of their non-zero cells): a second's records
+        touch few of the cells of seconds × groups × buckets."""
         n = len(raw) // RECORD_DTYPE.itemsize
         if not n:
             return None
@@ -158,36 +217,83 @@ class SourceTally:
         if (group < 0).any():
             group = np.where(group < 0, self._index("other"), group)
         part = tally_records(rec, group, len(self.groups), self._bounds_ns)
-        return {
+        msg: dict[str, Any] = {
             "groups": list(self.groups),
-            "counts": part.counts.ravel().tolist(),
-            "answered": part.answered.tolist(),
-            "buckets": part.buckets.ravel().tolist(),
-            "latency_sum_s": part.latency_sum_s.tolist(),
-            "reconnects": part.reconnects.tolist(),
-            "sessions_lost": part.sessions_lost,
+            "width": len(self.bounds_s) + 1,
+            "seconds": part.seconds.tolist(),
         }
+        for name in _MESSAGE_ARRAYS:
+            msg[name] = _sparse(getattr(part, name))
+        return msg
+
+
+_MESSAGE_ARRAYS = (
+    "counts",
+    "answered",
+    "ok",
+    "buckets",
+    "latency_sum_s",
+    "reconnects",
+    "sessions_lost",
+)
+
+
+def _sparse(arr: np.ndarray) -> list[list[float]]:
+    flat = arr.ravel()
+    at = np.flatnonzero(flat)
+    return [at.tolist(), flat[at].tolist()]
+
+
+def _dense(pair: Any, shape: tuple[int, ...], dtype: Any) -> np.ndarray | None:
+    """A ``_sparse`` pair back into an array of ``shape``; None when it does not fit it."""
+    size = int(np.prod(shape))
+    try:
+        at = np.asarray(pair[0], dtype=np.int64)
+        values = np.asarray(pair[1], dtype=dtype)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if at.ndim != 1 or at.shape != values.shape or (at.size and (at.min() < 0 or at.max() >= size)):
+        return None
+    out = np.zeros(size, dtype=dtype)
+    out[at] = values
+    return out.reshape(shape)
 
 
 def tally_from_message(msg: dict[str, Any], width: int) -> RecordTally | None:
-    """``SourceTally.message`` read back; None when its buckets are not ``width`` wide."""
-    g = len(msg["groups"])
-    buckets = np.asarray(msg["buckets"], dtype=np.int64)
-    sizes = (len(msg["counts"]), buckets.size, len(msg["answered"]), len(msg["reconnects"]))
-    if sizes != (g * _N_KINDS * _N_OUTCOMES, g * width, g, _N_OUTCOMES):
+    """``SourceTally.message`` read back; None when it is not a tally of ``width`` buckets or
+    does not hold together (a message from the network is checked, never trusted)."""
+    try:
+        g = len(msg["groups"])
+        seconds = np.asarray(msg["seconds"], dtype=np.int64)
+        if int(msg["width"]) != width or seconds.ndim != 1:
+            return None
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    return RecordTally(
-        counts=np.asarray(msg["counts"], dtype=np.int64).reshape(g, _N_KINDS, _N_OUTCOMES),
-        answered=np.asarray(msg["answered"], dtype=np.int64),
-        buckets=buckets.reshape(g, width),
-        latency_sum_s=np.asarray(msg["latency_sum_s"], dtype=np.float64),
-        reconnects=np.asarray(msg["reconnects"], dtype=np.int64),
-        sessions_lost=int(msg["sessions_lost"]),
-    )
+    k = len(seconds)
+    if g > MAX_MESSAGE_GROUPS or k > MAX_MESSAGE_SECONDS or (np.diff(seconds) <= 0).any():
+        return None
+    shapes = {
+        "counts": ((k, g, _N_OUTCOMES), np.int64),
+        "answered": ((k, g), np.int64),
+        "ok": ((k, g), np.int64),
+        "buckets": ((k, g, width), np.int64),
+        "latency_sum_s": ((k, g), np.float64),
+        "reconnects": ((k, _N_OUTCOMES), np.int64),
+        "sessions_lost": ((k,), np.int64),
+    }
+    arrays = {}
+    for name, (shape, dtype) in shapes.items():
+        arr = _dense(msg.get(name), shape, dtype)
+        if arr is None or (arr < 0).any():
+            return None
+        arrays[name] = arr
+    return RecordTally(seconds=seconds, **arrays)
 
 
 class LiveTally:
-    """Everything the exporter serves, merged over sources; a Prometheus custom collector."""
+    """Everything the exporter serves, merged over sources; a Prometheus custom collector.
+
+    The same merge, second by second (``series``), is what the dashboard draws."""
 
     def __init__(
         self,
@@ -197,16 +303,19 @@ class LiveTally:
         scenario: str = "",
         model: str = "",
         workers_expected: int = 0,
+        settle_s: float = 12.0,
     ) -> None:
         self.slos = list(slos)
         self.info = {"run_id": run_id, "scenario": scenario, "model": model}
         self.workers_expected = workers_expected
         self.bounds_s = latency_buckets(self.slos)
         self._bounds_ns = np.array([round(b * 1e9) for b in self.bounds_s], dtype=np.int64)
-        self.groups: list[str] = []
+        self.series = SecondSeries(self.bounds_s, settle_s, _N_OUTCOMES)
+        #: The run's endpoint groups, numbered as they first appear (shared with ``series``).
+        self.groups: list[str] = self.series.groups
         self._group_index: dict[str, int] = {}
-        #: [group, kind, outcome] record counts.
-        self.counts = np.zeros((0, _N_KINDS, _N_OUTCOMES), dtype=np.int64)
+        #: [group, outcome] calls (websocket gaps are silences, not calls).
+        self.counts = np.zeros((0, _N_OUTCOMES), dtype=np.int64)
         self.answered = np.zeros(0, dtype=np.int64)
         #: [group, bucket] latency counts (not cumulative; last column = above every bound).
         self.buckets = np.zeros((0, len(self.bounds_s) + 1), dtype=np.int64)
@@ -224,20 +333,28 @@ class LiveTally:
         self.phase_starts: dict[tuple[str, int], float] = {}
         self.levels: dict[str, int] = {}
         self.events: dict[str, int] = {}
+        #: The run's events as they came (faults, phases, levels), for the dashboard.
+        self.log: deque[dict[str, Any]] = deque(maxlen=MAX_LOGGED_EVENTS)
         self.target_up = 1
         self.started_s: float | None = None
         self.status = "running"
 
     # -- what the collector sees -----------------------------------------------------------
 
+    def start(self, t0_ns: int) -> None:
+        """The run's time zero, once the conductor has chosen it."""
+        self.series.start(t0_ns)
+
     def on_event(self, event: dict[str, Any]) -> None:
         kind = str(event.get("type"))
         t_s = int(event.get("t_ns") or 0) / 1e9
         self.events[kind] = self.events.get(kind, 0) + 1
+        self.log.append(event)
         if kind == "run_start":
             self.started_s = t_s
         elif kind == "run_end":
             self.status = str(event.get("status") or "complete")
+            self.series.settle(0, everything=True)
         elif kind == "phase":
             key = (str(event.get("name", "")), int(event.get("index", -1)))
             self.phase = key
@@ -276,6 +393,7 @@ class LiveTally:
             self.latest[source] = sample
             self.alive.add(source)
             self.late_sends += int(sample.get("late_sends", 0))
+            self.series.sample(source, sample)
 
     def _group(self, name: str) -> int:
         idx = self._group_index.get(name)
@@ -323,25 +441,21 @@ class LiveTally:
         self._take_sample(source, sample)
 
     def _add_message(self, msg: dict[str, Any]) -> None:
-        rows = [self._group(str(g)) for g in msg["groups"]]
         part = tally_from_message(msg, len(self.bounds_s) + 1)
         if part is None:
             return  # not a tally of these buckets (another scenario's SLOs): nothing to add
-        index = np.array(rows, dtype=np.int64)
-        self.counts[index] += part.counts
-        self.answered[index] += part.answered
-        self.buckets[index] += part.buckets
-        self.latency_sum_s[index] += part.latency_sum_s
-        self.reconnects += part.reconnects
-        self.sessions_lost += part.sessions_lost
+        rows = np.array([self._group(str(g)) for g in msg["groups"]], dtype=np.int64)
+        self._add(regroup(part, rows, len(self.groups)))
 
     def _add(self, part: RecordTally) -> None:
-        self.counts += part.counts
-        self.answered += part.answered
-        self.buckets += part.buckets
-        self.latency_sum_s += part.latency_sum_s
-        self.reconnects += part.reconnects
-        self.sessions_lost += part.sessions_lost
+        g = part.groups
+        self.counts[:g] += part.counts.sum(axis=0)
+        self.answered[:g] += part.answered.sum(axis=0)
+        self.buckets[:g] += part.buckets.sum(axis=0)
+        self.latency_sum_s[:g] += part.latency_sum_s.sum(axis=0)
+        self.reconnects += part.reconnects.sum(axis=0)
+        self.sessions_lost += int(part.sessions_lost.sum())
+        self.series.add(part)
 
     # -- what a scrape gets ----------------------------------------------------------------
 
@@ -379,7 +493,7 @@ class LiveTally:
             labels=["group"],
         )
         for g, name in enumerate(self.groups):
-            per_outcome = self.counts[g, :, :].sum(axis=0) - self.counts[g, Kind.WS_GAP, :]
+            per_outcome = self.counts[g]
             if not per_outcome.any():
                 continue
             for code, n in enumerate(per_outcome.tolist()):
@@ -549,12 +663,11 @@ class LiveMetrics:
     """The tally served over HTTP (``/metrics``) from a gevent server in the conductor; the
     embedded exchange's own metrics relayed on ``/metrics/target``."""
 
-    def __init__(self, tally: LiveTally, host: str, port: int, linger_s: float = 0.0) -> None:
+    def __init__(self, tally: LiveTally, host: str, port: int) -> None:
         from gevent.pywsgi import WSGIServer
         from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 
         self.tally = tally
-        self.linger_s = linger_s
         self.target_url: str | None = None
         registry = CollectorRegistry(auto_describe=False)
         registry.register(tally)
@@ -594,36 +707,20 @@ class LiveMetrics:
         start_response("200 OK", [("Content-Type", ctype)])
         return [body]
 
-    def start(self, collector, run_id: str, target=None) -> None:
-        """Observe ``collector`` (the run directory's writer) and start serving; relay
-        ``target``'s /metrics when it is a surgeproof exchange (embedded or on loopback)."""
-        self.tally.info["run_id"] = run_id
+    def start(self, target=None) -> None:
+        """Start serving; relay ``target``'s /metrics when it is a surgeproof exchange
+        (embedded, or on loopback)."""
         if target is not None and (target.embedded or (target.loopback and target.config)):
             self.target_url = target.url
-        collector.observers.append(self.tally)
-        # Workers that keep their own record shards tally their records into these buckets.
-        collector.tally_bounds_s = self.tally.bounds_s
         self._server.start()
         print(f"surgeproof run: live metrics on {self.url}", flush=True)
 
     def close(self) -> None:
-        """Stop serving, after ``linger_s`` so a scrape after the end sees the final counters."""
-        import gevent
-
-        if self._server.started and self.linger_s > 0:
-            print(f"surgeproof run: serving the final metrics for {self.linger_s:g}s", flush=True)
-            gevent.sleep(self.linger_s)
         self._server.stop(timeout=1)
 
 
-def open_live_metrics(opts, plan) -> LiveMetrics | None:
+def open_live_metrics(opts, tally: LiveTally) -> LiveMetrics | None:
     """The exporter ``opts`` asks for (``--metrics-port``), bound but not serving yet; or None."""
     if opts.metrics_port is None:
         return None
-    tally = LiveTally(
-        plan.slos,
-        scenario=plan.scenario.name,
-        model=opts.model or plan.scenario.model,
-        workers_expected=opts.workers + opts.expect_workers,
-    )
-    return LiveMetrics(tally, opts.metrics_host, opts.metrics_port, opts.metrics_linger_s)
+    return LiveMetrics(tally, opts.metrics_host, opts.metrics_port)

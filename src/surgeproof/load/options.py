@@ -71,7 +71,7 @@ class RunOptions:
     metrics_port: int | None = None
     #: Loopback unless widened explicitly (``--metrics-host 0.0.0.0`` for a cluster's Prometheus).
     metrics_host: str = "127.0.0.1"
-    #: Seconds the exporter keeps serving the final values after the run ends.
+    #: Seconds the exporter and the dashboard keep serving the final values after the run ends.
     metrics_linger_s: float = 0.0
     #: Look every acknowledged order up through ``order_status`` after the run (``--no-reconcile``
     #: turns it off), at most this many a second for at most this long (None: the defaults,
@@ -79,6 +79,8 @@ class RunOptions:
     reconcile: bool = True
     reconcile_rate: float | None = None
     reconcile_time_s: float | None = None
+    #: ``--dashboard``: serve the live dashboard there (None = no dashboard; 0 = any port).
+    dashboard_port: int | None = None
 
 
 def scale_arg(text: str) -> float:
@@ -140,6 +142,12 @@ def _check_numbers(opts: RunOptions) -> None:
     limits.check_port("--master-port", opts.master_port, zero_picks=True)
     if opts.metrics_port is not None:
         limits.check_port("--metrics-port", opts.metrics_port, zero_picks=True)
+    if opts.dashboard_port is not None:
+        limits.check_port("--dashboard", opts.dashboard_port, zero_picks=True)
+        if opts.dashboard_port and opts.dashboard_port == opts.metrics_port:
+            raise UserError(
+                f"--dashboard {opts.dashboard_port}: --metrics-port uses it; give each its own"
+            )
     check("--metrics-linger", opts.metrics_linger_s, 0, limits.MAX_INJECTED_S, what="seconds")
     from surgeproof.load.order_lookup import MAX_RATE_PER_S, MAX_TIME_S
 

@@ -1,8 +1,9 @@
 """The report's charts, drawn with matplotlib's Agg canvas into PNG bytes (no display, no pyplot).
 
-Every axis carries its unit. Concurrency is drawn in **real users** (simulated users divided by
-the run's user scale), so the published reference figures can be drawn as they were published;
-throughput stays in the requests per second the generator actually offered (simulated scale).
+Every axis carries its unit. Users are drawn in the headline's unit — **real users** (simulated
+users divided by the run's user scale), or real orders — so the published reference figures and
+the ceiling read as they are stated; throughput stays in the requests per second the generator
+actually offered (simulated scale). Legends sit below the plot, never over the data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
 _CAUSE_COLOURS = {
@@ -64,9 +65,41 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _legend_below(fig: Figure, *axes: Any, ncols: int = 3) -> None:
+    """One legend for ``axes`` under the plot area (constrained layout makes room for it)."""
+    handles, labels, seen = [], [], set()
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in seen and not label.startswith("_"):
+                seen.add(label)
+                handles.append(h)
+                labels.append(label)
+    if handles:
+        fig.legend(
+            handles, labels, loc="outside lower center", ncols=ncols, fontsize=8, frameon=False
+        )
+
+
+def _per_real(analysis: dict[str, Any]) -> float:
+    """Real users per simulated user (1 for an unscaled run)."""
+    return 1.0 / float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+
+
+def _users_words(analysis: dict[str, Any]) -> str:
+    """``real users (1 simulated = 2,000)`` for an axis; ``users`` when unscaled."""
+    scale = analysis.get("scale") or {}
+    unit = scale.get("unit") or "users"
+    if not scale.get("scaled"):
+        return unit
+    return f"real {unit} (1 simulated = {_per_real(analysis):,.0f})"
+
+
 def _thousands(ax: Any, axis: str = "y") -> None:
     fmt = FuncFormatter(lambda v, _pos: f"{v:,.0f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(fmt)
+    if axis == "x":  # "450,000" labels need room
+        target.set_major_locator(MaxNLocator(nbins=5))
 
 
 def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
@@ -155,79 +188,76 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     faults = _shade_faults(ax, analysis)
     ax.set_xlabel("time since run start (s)")
     unit = analysis["scale"].get("unit") or "users"
-    ax.set_ylabel(f"concurrent {unit} (real = simulated ÷ user scale)")
+    ax.set_ylabel(f"concurrent {_users_words(analysis)}")
     ax.set_ylim(bottom=0)
     _thousands(ax)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    statement = analysis["scale"].get("statement") or ""
+    _legend_below(fig, ax)
     return Chart(
         "concurrency",
         "Concurrency over time",
         _png(fig),
         f"Offered load over the run in concurrent {unit}, with the published reference figures "
         "and the measured ceiling as horizontal lines.",
-        f"Axis in real {unit}. {statement}" + faults,
+        f"Offered and active {_users_words(analysis)} against the reference figures and the "
+        "bracket; shaded where an SLO broke." + faults,
     )
 
 
 def capacity_chart(analysis: dict[str, Any]) -> Chart:
-    """Throughput and latency percentiles against offered concurrency, with the USL fit."""
+    """Successful calls per second and latency percentiles against offered concurrency (in the
+    headline's unit), with the USL fit and the knee the summary states."""
     levels = [lv for lv in analysis.get("levels") or [] if lv.get("verdict") != "inconclusive"]
-    fig = _figure(HEIGHT_IN * 1.25)
+    k = _per_real(analysis)
+    fig = _figure(HEIGHT_IN * 1.3)
     ax_x, ax_l = fig.subplots(1, 2)
+    answers = [lv for lv in levels if (lv.get("achieved_rps") or 0) > (lv.get("ok_rps") or 0)]
+    if answers:
+        ax_x.scatter(
+            [_users(lv) * k for lv in answers],
+            [lv.get("achieved_rps") or 0 for lv in answers],
+            facecolors="none",
+            edgecolors="#868e96",
+            s=40,
+            zorder=2,
+            label="all answers, refusals included",
+        )
     for verdict, colour, marker in (("pass", "#2b8a3e", "o"), ("fail", "#c92a2a", "x")):
         pts = [lv for lv in levels if lv.get("verdict") == verdict]
         ax_x.scatter(
-            [_users(lv) for lv in pts],
-            [lv.get("achieved_rps") or 0 for lv in pts],
+            [_users(lv) * k for lv in pts],
+            [lv.get("ok_rps") or 0 for lv in pts],
             color=colour,
             marker=marker,
             s=40,
             zorder=3,
-            label=f"measured level ({verdict})",
+            label=f"successful calls, level {'held' if verdict == 'pass' else 'failed'}",
         )
     usl = analysis.get("usl") or {}
     if usl.get("status") == "fit" and usl.get("curve"):
-        cu = [p["users"] for p in usl["curve"]]
-        cr = [p["rps"] for p in usl["curve"]]
-        fit = f"σ={usl['sigma']:.3g}, κ={usl['kappa']:.3g}, R²={usl['r2']:.2f}"
-        ax_x.plot(cu, cr, color="#495057", lw=1.4, label=f"USL fit ({fit})")
+        cu = [p["users"] * k for p in usl["curve"]]
+        ax_x.plot(cu, [p["rps"] for p in usl["curve"]], color="#495057", lw=1.4, label="USL fit")
         if usl.get("n_star") is not None:
-            words = "extrapolated" if usl.get("extrapolated") else "within measured range"
-            ax_x.axvline(
-                float(usl["n_star"]),
-                color="#495057",
-                ls="--",
-                lw=1,
-                label=f"N* = {float(usl['n_star']):,.0f} ({words})",
-            )
-        if usl.get("max_measured_users"):
+            ax_x.axvline(float(usl["n_star"]) * k, color="#495057", ls="--", lw=1, label="USL peak")
+        if usl.get("max_measured_users") and max(cu) > float(usl["max_measured_users"]) * k:
             ax_x.axvspan(
-                float(usl["max_measured_users"]),
+                float(usl["max_measured_users"]) * k,
                 max(cu),
                 color="#adb5bd",
                 alpha=0.2,
                 lw=0,
                 label="beyond the largest measured load",
             )
-    elif usl.get("reason"):
-        ax_x.text(
-            0.02,
-            0.95,
-            f"no USL fit: {usl['reason']}",
-            transform=ax_x.transAxes,
-            fontsize=8,
-            va="top",
-            wrap=True,
-        )
-    ax_x.set_xlabel("offered concurrent users (simulated)")
-    ax_x.set_ylabel("achieved throughput (req/s)")
+    knee = analysis.get("knee") or {}
+    if any(line.startswith("knee:") for line in _model_lines(analysis)):
+        ax_x.axvline(float(knee["users"]) * k, color="#e67700", ls=":", lw=1.5, label="knee")
+        ax_x.axhline(float(knee["throughput_rps"]), color="#e67700", ls=":", lw=0.8)
+    ax_x.set_xlabel(f"offered concurrent {_users_words(analysis)}")
+    ax_x.set_ylabel("calls per second")
     ax_x.set_xlim(left=0)
     ax_x.set_ylim(bottom=0)
     _thousands(ax_x, "x")
     ax_x.grid(alpha=0.3)
-    ax_x.legend(loc="lower right", fontsize=7, framealpha=0.9)
     ax_x.set_title("throughput", fontsize=10)
     by_users = sorted(levels, key=_users)
     for key, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
@@ -236,36 +266,44 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
             for lv in by_users
         ]
         ax_l.plot(
-            [_users(lv) for lv in by_users],
+            [_users(lv) * k for lv in by_users],
             _arr(ys),
             ls=style,
             marker="o",
             ms=3,
             color="#1c7ed6",
-            label=key,
+            label=f"{key}, all groups",
         )
     for slo in analysis.get("slos") or []:
         if slo.get("group") == "*" and slo.get("metric") in ("p50", "p95", "p99"):
             ax_l.axhline(
                 float(slo["limit"]), color="#c92a2a", lw=1, ls=":", label=f"SLO {slo['text']}"
             )
-    ax_l.set_xlabel("offered concurrent users (simulated)")
+    ax_l.set_xlabel(f"offered concurrent {_users_words(analysis)}")
     ax_l.set_ylabel("latency from intended send (ms)")
     _log_if_wide(ax_l)
     _thousands(ax_l, "x")
     ax_l.grid(alpha=0.3, which="both")
-    ax_l.legend(loc="upper left", fontsize=7, framealpha=0.9)
-    ax_l.set_title("latency percentiles, all groups", fontsize=10)
+    ax_l.set_title("latency percentiles", fontsize=10)
+    _legend_below(fig, ax_x, ax_l, ncols=4)
+    why = (
+        f" No USL fit: {usl['reason']}." if usl.get("status") != "fit" and usl.get("reason") else ""
+    )
     return Chart(
         "capacity",
         "Throughput and latency against concurrency",
         _png(fig),
-        "Achieved throughput per steady-state level against offered users with the Universal "
-        "Scalability Law fit drawn over the points; latency percentiles per level.",
-        "Each point is one steady-state window; inconclusive (generator-bound) levels are left "
-        "out. Users are simulated here; multiply by the user scale's inverse for real "
-        f"{analysis['scale'].get('unit') or 'users'}.",
+        "Successful calls per second of each steady-state level against its offered users, "
+        "with the Universal Scalability Law fit; latency percentiles per level.",
+        "One point per judged steady window (inconclusive ones left out); the model is fitted "
+        "on successful calls, since refusals answer fast." + why,
     )
+
+
+def _model_lines(analysis: dict[str, Any]) -> list[str]:
+    from surgeproof.analysis.answer import model_lines
+
+    return model_lines(analysis)
 
 
 def errors_chart(analysis: dict[str, Any]) -> Chart:
@@ -303,9 +341,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
     )
     ratio_ax.set_ylabel("error ratio (%)")
     ratio_ax.set_ylim(0, 100)
-    handles, labels = ax.get_legend_handles_labels()
-    h2, l2 = ratio_ax.get_legend_handles_labels()
-    ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, framealpha=0.9)
+    _legend_below(fig, ax, ratio_ax, ncols=4)
     return Chart(
         "errors",
         "Errors by cause over time",
@@ -334,7 +370,7 @@ def group_latency_chart(analysis: dict[str, Any]) -> Chart:
     ax.set_ylabel("latency from intended send (ms)")
     _log_if_wide(ax)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="upper left", fontsize=8, ncols=2, framealpha=0.9)
+    _legend_below(fig, ax, ncols=4)
     return Chart(
         "groups",
         "Latency per endpoint group",
@@ -369,7 +405,7 @@ def websocket_chart(analysis: dict[str, Any]) -> Chart:
     ax.set_ylim(bottom=0)
     _shade_breaches(ax, analysis)
     ax.grid(alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
+    axes = [ax]
     server = ts.get("server") or {}
     open_sessions = _arr(server.get("ws_connections"))
     if len(open_sessions) == len(t) and np.isfinite(open_sessions).any():
@@ -383,10 +419,8 @@ def websocket_chart(analysis: dict[str, Any]) -> Chart:
         )
         open_ax.set_ylabel("open websocket sessions (simulated)")
         open_ax.set_ylim(bottom=0)
-        h2, l2 = open_ax.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    if handles:
-        ax.legend(handles, labels, loc="upper left", fontsize=8, framealpha=0.9)
+        axes.append(open_ax)
+    _legend_below(fig, *axes)
     return Chart(
         "websocket",
         "Websocket sessions",
@@ -433,6 +467,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
     fig = _figure(HEIGHT_IN * (1.6 if show_http and show_ws else 1.0))
     axes = list(np.atleast_1d(fig.subplots(int(show_http) + int(show_ws), 1, sharex=True)))
     faults = ""
+    legend_axes: list[Any] = []
     if show_http:
         ax = axes.pop(0)
         _stacked(
@@ -454,7 +489,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         _shade_breaches(ax, analysis)
         faults = _shade_faults(ax, analysis)
         ax.set_ylabel("HTTP calls sent per second")
-        _room_for_legend(ax)
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         factor_ax = ax.twinx()
         _step(
@@ -467,12 +502,8 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             label="amplification factor",
         )
         factor_ax.set_ylabel("all calls ÷ first attempts (×)")
-        _room_for_legend(factor_ax, bottom=1.0)
-        handles, labels = ax.get_legend_handles_labels()
-        h2, l2 = factor_ax.get_legend_handles_labels()
-        factor_ax.legend(  # on the twin: drawn above both axes
-            handles + h2, labels + l2, loc="upper left", fontsize=8, ncols=3, framealpha=0.9
-        )
+        factor_ax.set_ylim(bottom=1.0)
+        legend_axes = [ax, factor_ax]
     if show_ws:
         ax = axes.pop(0)
         _stacked(
@@ -494,13 +525,14 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         _shade_breaches(ax, analysis)
         faults = _shade_faults(ax, analysis)
         ax.set_ylabel("websocket events per second (1/s)")
-        _room_for_legend(ax)
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8, ncols=3, framealpha=0.9)
+        legend_axes.append(ax)
     ax.set_xlabel("time since run start (s)")  # the bottom panel's; the panels share time
+    _legend_below(fig, *legend_axes)
     return Chart(
         "retries",
-        "Retries and reconnects",
+        "Re-sends and reconnects per second",
         _png(fig),
         "HTTP calls sent per second split into first attempts and re-sends, beside the offered "
         "rate, with the amplification factor; websocket reconnect attempts (ok, failed) and lost "
@@ -524,9 +556,3 @@ def _step(ax: Any, t: np.ndarray, y: np.ndarray, window: float, **kw: Any) -> No
     """A per-window value drawn flat over its window, like the bars beside it."""
     if len(t):
         ax.step(np.append(t, t[-1] + window), np.append(y, y[-1]), where="post", **kw)
-
-
-def _room_for_legend(ax: Any, bottom: float = 0.0) -> None:
-    """Start the y axis at ``bottom`` and leave its top third free for a legend above the data."""
-    top = max(ax.get_ylim()[1], bottom + 1e-9)
-    ax.set_ylim(bottom, bottom + (top - bottom) * 1.5)

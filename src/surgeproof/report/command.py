@@ -130,11 +130,10 @@ def _report(args: argparse.Namespace) -> int:
 
     analysis = current_analysis(args.run_dir)
     html, md = write_reports(args.run_dir, analysis, out_dir=args.out)
-    verdict = (analysis.get("verdict") or {}).get("status", "?")
-    statement = (analysis.get("ceiling") or {}).get("statement", "")
-    print(one_line(f"verdict: {str(verdict).upper()} — {statement}"))
-    print(f"report: {html}")
-    print(f"report: {md}")
+    from surgeproof.analysis.answer import headline
+
+    print(one_line(headline(analysis)))
+    print(f"report: {html}  (and {md.name} beside it)")
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from surgeproof import __version__
+from surgeproof.analysis import answer
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 
 KST = timezone(timedelta(hours=9), "KST")
@@ -30,13 +31,21 @@ class Table:
 
 @dataclass
 class ReportContent:
-    """Everything a report shows, formatted for reading."""
+    """Everything a report shows, formatted for reading; the first screen is the answer."""
 
     title: str
     status: str  # "pass" | "fail" | "inconclusive"
-    verdict: str  # the one sentence, first thing a reader sees
-    reasons: list[str]
+    #: The verdict and the ceiling in the reader's unit: the first thing a reader sees.
+    verdict: str
+    #: The scale and its assumption, said once (None for an unscaled run).
+    scale_statement: str | None
+    #: The levels that make the bracket, and why the first failure failed.
+    bracket: str | None
+    #: Each requirement: PASS / FAIL / NOT SHOWN, and what and by how much.
+    requirements: Table
     headroom: Table
+    #: What was not judged, why breaches did not decide the verdict, model estimates.
+    notes: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     #: "Retries and reconnects": a few sentences (empty when the analysis has no such section).
@@ -62,11 +71,15 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
         f"({meta.get('run_id') or run_dir.name})",
         status=status,
         verdict=verdict_sentence(analysis),
-        reasons=[str(r) for r in verdict.get("reasons") or []],
+        scale_statement=_sentence(
+            f"Scale: {answer.scale_line(analysis)}" if answer.scale_line(analysis) else None
+        ),
+        bracket=_sentence(_capital(answer.bracket_line(analysis))),
+        requirements=requirements_table(analysis),
         headroom=headroom_table(analysis),
+        notes=first_screen_notes(analysis),
     )
     content.tables = [
-        *([requirements_table(analysis)] if analysis.get("requirements") else []),
         levels_table(analysis),
         endpoints_table(analysis),
         groups_table(analysis),
@@ -90,71 +103,59 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
 
 
 def verdict_sentence(analysis: dict[str, Any]) -> str:
-    """``FAIL: held … ; failed at …; falls 12% short of …`` in one sentence."""
-    status = str((analysis.get("verdict") or {}).get("status") or "inconclusive").upper()
-    ceiling = analysis.get("ceiling") or {}
-    statement = str(ceiling.get("statement") or "no ceiling could be determined").rstrip(".")
-    return f"{status}: {statement}."
+    """``FAIL: the ceiling lies between 459,000 and 540,000 real users.``"""
+    return answer.headline(analysis) + "."
+
+
+def requirements_table(analysis: dict[str, Any]) -> Table:
+    """Each requirement with its result and by how much the ceiling meets or misses it."""
+    rows = []
+    for word, text in answer.requirement_lines(analysis):
+        what, _, by = text.partition(": ")
+        rows.append((word, what, by))
+    return Table("Requirements", ("result", "requirement", "measured ceiling against it"), rows)
 
 
 def headroom_table(analysis: dict[str, Any]) -> Table:
-    """Measured ceiling against each reference figure (baseline, peak, post-expansion)."""
-    comparison = analysis.get("comparison") or {}
-    rows = []
-    for f in comparison.get("figures") or []:
-        req = f.get("requirement") or {}
-        met = {True: "met", False: "NOT met", None: "–"}[f.get("passed")]
-        rows.append(
-            (
-                str(f.get("label") or f.get("key")),
-                f"{float(f['value']):,.0f} {f.get('unit', '')}".strip(),
-                _users(f.get("ceiling_real")),
-                _pct(f.get("ratio"), signed=False),
-                _pct(f.get("headroom"), signed=True),
-                f"{req.get('text')} ({float(req['required']):,.0f}): {met}" if req else "–",
-            )
-        )
-    note = " ".join(
-        str(x).rstrip(".") + "."
-        for x in (comparison.get("sentence"), comparison.get("scale_statement"))
-        if x
+    """The measured ceiling against each reference figure (baseline, peak, post-expansion)."""
+    rows = [
+        (label, figure, headroom) for label, figure, headroom in answer.headroom_items(analysis)
+    ]
+    note = (
+        ""
+        if analysis.get("comparison")
+        else ("No capacity profile: the run has no reference figures to compare with.")
     )
-    estimate = (comparison.get("model_estimate") or {}).get("sentence")
-    if estimate:
-        note = f"{note} Model estimate: {estimate}".strip()
-    if not comparison:
-        note = "No capacity profile: the run has no reference figures to compare with."
     return Table(
         "Headroom against the reference figures",
-        (
-            "reference",
-            "figure",
-            f"measured ceiling (real {_unit(analysis)})",
-            "ratio",
-            "headroom",
-            "requirement",
-        ),
+        ("reference", "figure", "headroom of the measured ceiling"),
         rows,
         note,
     )
 
 
-def requirements_table(analysis: dict[str, Any]) -> Table:
-    """Each requirement as the analysis judged it, with the rule's source."""
-    rows = [
-        (
-            str(r.get("name") or r.get("text")),
-            str(r.get("status", "")).replace("_", " "),
-            str(r.get("measured") or "–"),
-            str(r.get("limit") or "–"),
-            str(r.get("note") or ""),
-            str(r.get("source") or ""),
-        )
-        for r in analysis.get("requirements") or []
-    ]
-    return Table(
-        "Requirements", ("requirement", "verdict", "measured", "limit", "why", "source"), rows
-    )
+def first_screen_notes(analysis: dict[str, Any]) -> list[str]:
+    """What was not judged, why breaches did not decide the verdict, and the plateau, knee and
+    model peak when they add to the bracket: one sentence each."""
+    notes = []
+    not_judged = answer.not_judged_line(analysis)
+    if not_judged:
+        notes.append(f"Not judged: {not_judged}.")
+    breach = (analysis.get("incidents") or {}).get("breach_note")
+    if breach:
+        notes.append(str(breach))
+    notes.extend(_sentence(_capital(line)) for line in answer.model_lines(analysis))
+    return [n for n in notes if n]
+
+
+def _capital(text: str | None) -> str | None:
+    return text[0].upper() + text[1:] if text else text
+
+
+def _sentence(text: str | None) -> str | None:
+    if not text:
+        return None
+    return text if text.endswith(".") else text + "."
 
 
 def levels_table(analysis: dict[str, Any]) -> Table:
@@ -448,11 +449,8 @@ def caveats(analysis: dict[str, Any]) -> list[str]:
     out.extend(str(c) for c in quality.get("caveats") or [])
     out.extend(f"Damaged data: {d}" for d in quality.get("damage") or [])
     generator = analysis.get("generator") or {}
-    if generator.get("statement"):
+    if generator.get("bottleneck") and generator.get("statement"):
         out.append(f"Load generator: {generator['statement']}.")
-    usl = analysis.get("usl") or {}
-    if usl.get("status") == "fit" and usl.get("extrapolated"):
-        out.append(f"The USL estimate is an {usl.get('label')}.")
     rec = analysis.get("reconciliation") or {}
     if rec.get("available"):
         status = rec.get("status") or {True: "passed", False: "failed"}.get(
@@ -470,11 +468,10 @@ def caveats(analysis: dict[str, Any]) -> list[str]:
 def scale_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Scale factors and the assumption every extrapolated number depends on."""
     scale = analysis.get("scale") or {}
+    # The statement (with its assumption) is on the first screen; here only the factors.
     return [
         ("user scale", f"{scale.get('user_scale')} simulated users per real user"),
         ("time scale", f"{scale.get('time_scale')} (scenario time compression)"),
-        ("assumption", str(scale.get("assumption") or "")),
-        ("statement", str(scale.get("statement") or "")),
         ("load model", str(meta.get("load_model") or "")),
     ]
 

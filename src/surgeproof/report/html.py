@@ -16,11 +16,14 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans K
        color: var(--ink); margin: 0 auto; padding: 1.5rem; max-width: 1180px; }
 h1 { font-size: 1.55rem; margin: 0 0 .8rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #dee2e6; }
-.verdict { font-size: 1.15rem; padding: .9rem 1.1rem; border-left: 6px solid var(--inc);
-           background: #fff9db; margin: 0 0 1rem; }
+.verdict { font-size: 1.2rem; font-weight: 600; padding: .9rem 1.1rem; margin: 0 0 1rem;
+           border-left: 6px solid var(--inc); background: #fff9db; }
 .verdict.pass { border-color: var(--pass); background: #ebfbee; }
 .verdict.fail { border-color: var(--fail); background: #fff5f5; }
 .verdict strong { letter-spacing: .03em; }
+#answer h3 { font-size: 1rem; margin: .8rem 0 .2rem; }
+#answer .scale, #answer .bracket { margin: .3rem 0; }
+#answer table { width: auto; min-width: 60%; }
 table { border-collapse: collapse; width: 100%; font-size: .86rem; margin: .4rem 0; }
 th, td { border: 1px solid #dee2e6; padding: .3rem .45rem; text-align: left; vertical-align: top; }
 th { background: #f1f3f5; }
@@ -62,12 +65,21 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
         f"<title>{escape(content.title)}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{escape(content.title)}</h1>",
-        f'<p class="verdict {escape(content.status)}" id="verdict"><strong>Verdict</strong> — '
-        f"{escape(content.verdict)}</p>",
+        '<section id="answer">',
+        f'<p class="verdict {escape(content.status)}" id="verdict">{escape(content.verdict)}</p>',
     ]
-    if content.reasons:
-        parts.append("<ul>" + "".join(f"<li>{escape(r)}</li>" for r in content.reasons) + "</ul>")
-    parts.append(_table(content.headroom, "headroom"))
+    for line, cls in ((content.scale_statement, "scale"), (content.bracket, "bracket")):
+        if line:
+            parts.append(f'<p class="{cls}">{escape(line)}</p>')
+    if content.requirements.rows:
+        parts.append(_table(content.requirements, "requirements", level=3))
+    if content.headroom.rows or content.headroom.note:
+        parts.append(_table(content.headroom, "headroom", level=3))
+    if content.notes:
+        parts.append('<ul class="notes">')
+        parts.extend(f"<li>{escape(n)}</li>" for n in content.notes)
+        parts.append("</ul>")
+    parts.append("</section>")
     if content.caveats:
         parts.append('<h2 id="caveats">Read these numbers with</h2><ul>')
         parts.extend(f"<li>{escape(c)}</li>" for c in content.caveats)
@@ -94,7 +106,7 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
         parts.append('<h2 id="gateway-outages">Websocket gateway outages</h2><ul>')
         parts.extend(f"<li>{escape(sentence)}</li>" for sentence in content.gateway_outages)
         parts.append("</ul>")
-    parts.append('<h2 id="scale">Scale factors and their assumption</h2>')
+    parts.append('<h2 id="scale">Scale factors</h2>')
     parts.append(_kv(content.scale))
     parts.append('<h2 id="scenario">The scenario as run</h2>')
     if content.scenario_yaml:
@@ -114,22 +126,26 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
 
 
 def _nav(content: ReportContent, charts: list[Chart]) -> str:
-    items = ['<li><a href="#recovery">Recovery (BCP drill)</a></li>'] if content.recovery else []
-    items += ['<li><a href="#retries">Retries and reconnects</a></li>'] if content.retries else []
-    items += [f'<li><a href="#chart-{escape(c.key)}">{escape(c.title)}</a></li>' for c in charts]
-    items += [
-        f'<li><a href="#table-{i}">{escape(t.title)}</a></li>' for i, t in enumerate(content.tables)
-    ]
+    """Every section once, in page order (a chart and a section never share a title)."""
+    links = [("recovery", "Recovery (BCP drill)")] if content.recovery else []
+    links += [("retries", "Retries and reconnects")] if content.retries else []
+    links += [(f"chart-{c.key}", c.title) for c in charts]
+    links += [(f"table-{i}", t.title) for i, t in enumerate(content.tables)]
     if content.gateway_outages:
-        items.append('<li><a href="#gateway-outages">Websocket gateway outages</a></li>')
-    items += [
-        '<li><a href="#scenario">Scenario as run</a></li>',
-        '<li><a href="#provenance">Provenance</a></li>',
-    ]
+        links.append(("gateway-outages", "Websocket gateway outages"))
+    links += [("scale", "Scale factors"), ("scenario", "The scenario as run")]
+    links.append(("provenance", "Provenance"))
+    seen: set[str] = set()
+    items = []
+    for anchor, title in links:
+        if title in seen:
+            continue
+        seen.add(title)
+        items.append(f'<li><a href="#{escape(anchor)}">{escape(title)}</a></li>')
     return "<nav><ul>" + "".join(items) + "</ul></nav>"
 
 
-def _table(table: Table, anchor: str) -> str:
+def _table(table: Table, anchor: str, level: int = 2) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
     body = []
     for row in table.rows:
@@ -142,7 +158,7 @@ def _table(table: Table, anchor: str) -> str:
         body.append(f'<tr><td colspan="{len(table.header)}">none</td></tr>')
     note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
     return (
-        f'<h2 id="{anchor}">{escape(table.title)}</h2><div class="scroll"><table>'
+        f'<h{level} id="{anchor}">{escape(table.title)}</h{level}><div class="scroll"><table>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}"
     )
 

@@ -87,9 +87,16 @@ def _escape_line_start(m: re.Match) -> str:
 def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str) -> str:
     """The report as Markdown; ``chart_dir`` is where the chart PNGs lie, relative to it."""
     t = md_text
-    lines = [f"# {t(content.title)}", "", f"**Verdict — {t(content.verdict)}**", ""]
-    lines += [f"* {t(r)}" for r in content.reasons]
-    lines += ["", *_table(content.headroom)]
+    lines = [f"# {t(content.title)}", "", f"**{t(content.verdict)}**", ""]
+    for line in (content.scale_statement, content.bracket):
+        if line:
+            lines += [t(line), ""]
+    if content.requirements.rows:
+        lines += _table(content.requirements, level=3)
+    if content.headroom.rows or content.headroom.note:
+        lines += _table(content.headroom, level=3)
+    if content.notes:
+        lines += [*(f"* {t(n)}" for n in content.notes), ""]
     if content.caveats:
         lines += ["## Read these numbers with", "", *(f"* {t(c)}" for c in content.caveats), ""]
     if content.recovery is not None:
@@ -115,7 +122,7 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     if content.gateway_outages:
         lines += ["## Websocket gateway outages", ""]
         lines += [f"* {t(sentence)}" for sentence in content.gateway_outages] + [""]
-    lines += ["## Scale factors and their assumption", ""]
+    lines += ["## Scale factors", ""]
     lines += [f"* **{t(k)}**: {t(v)}" for k, v in content.scale] + [""]
     lines += ["## The scenario as run", ""]
     if content.scenario_yaml:
@@ -127,8 +134,8 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     return "\n".join(lines) + "\n"
 
 
-def _table(table: Table) -> list[str]:
-    out = [f"## {md_text(table.title)}", ""]
+def _table(table: Table, level: int = 2) -> list[str]:
+    out = [f"{'#' * level} {md_text(table.title)}", ""]
     out.append("| " + " | ".join(md_text(h) for h in table.header) + " |")
     out.append("|" + "---|" * len(table.header))
     out += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in table.rows]

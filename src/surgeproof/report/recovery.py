@@ -300,8 +300,7 @@ def recovery_markdown(block: RecoveryBlock, chart_dir: str) -> list[str]:
             lines += [f"![{md_text(f.chart.alt)}]({chart_dir}/{f.chart.key}.png)", "",
                       f"_{md_text(f.chart.caption)}_", ""]  # fmt: skip
         for table in (f.groups, f.orders):
-            rendered = _table(table)
-            lines += [f"#### {table.title}", *rendered[1:]]  # under its fault's heading
+            lines += _table(table, level=4)  # under its fault's heading
     return lines
 
 
