@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from synthetic import NS, T0_NS
+from synthetic import NS, T0_NS, Level, QueueModel, queue_run
 
+from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT
 from surgeproof.rundir.writer import JsonlLog, write_meta
 
 
@@ -108,3 +109,16 @@ def lookups(run_dir: Path, answers: list[dict[str, Any]]) -> None:
     for a in answers:
         log.append({"t_ns": T0_NS + 3600 * NS, **a})
     log.close()
+
+
+def drill_run(path: Path, output_tail: list[str] | None = None) -> int:
+    """A 20 s hold at 40 users whose exchange stalls from 6 s to 9 s, with a fault command
+    ("failover") started at 6 s and over at 6.3 s; the number of order submissions in flight
+    when it began."""
+    run = queue_run(path, QueueModel(workers=16, service_s=0.1, timeout_s=1.0),
+                    [Level(40, hold_s=20.0, settle_s=0.0)], stalls=[(6.0, 9.0)])  # fmt: skip
+    rec = run.records
+    orders = (rec["flags"] & FLAG_ORDER_SUBMIT) != 0
+    flying = rec[orders & (rec["sent_ns"] < at(6)) & (rec["end_ns"] >= at(6))]
+    fault(path, 0, 6.0, 6.3, output_tail=output_tail or ["switched"])
+    return len(flying)

@@ -8,27 +8,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "analysis"))
 
-from faults import at, fault
-from synthetic import Level, QueueModel, queue_run
+from faults import drill_run
 
 from surgeproof.analysis.run import analyze_run
 from surgeproof.report.recovery import recovery_block
 from surgeproof.report.render import write_reports
-from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT
 from surgeproof.scenario.model import Slo
 
 SLOS = [Slo("*", "p99", 500.0), Slo("*", "error_ratio", 0.01)]
 CRAFTED = "<script>alert(1)</script> \x1b[31m~~~~ | done"
 
 
-def _drill(path: Path):
-    run = queue_run(path, QueueModel(workers=16, service_s=0.1, timeout_s=1.0),
-                    [Level(40, hold_s=20.0, settle_s=0.0)], stalls=[(6.0, 9.0)])  # fmt: skip
-    rec = run.records
-    orders = (rec["flags"] & FLAG_ORDER_SUBMIT) != 0
-    flying = rec[orders & (rec["sent_ns"] < at(6)) & (rec["end_ns"] >= at(6))]
-    fault(path, 0, 6.0, 6.3, output_tail=["switched", CRAFTED])
-    return len(flying)
+def _drill(path: Path) -> int:
+    return drill_run(path, output_tail=["switched", CRAFTED])
 
 
 def test_a_run_with_a_fault_has_the_block_in_both_reports(tmp_path):
@@ -45,7 +37,11 @@ def test_a_run_with_a_fault_has_the_block_in_both_reports(tmp_path):
     assert record["sentence"] in md
     # The crafted output line is text, never markup or a fence that ends the block early.
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-    assert "~ ~ ~ ~ | done" in md
+    # In Markdown it sits verbatim inside a fence that its "~~~~" cannot close.
+    assert "~~~~ | done" in md
+    line = next(i for i, text in enumerate(md.splitlines()) if "~~~~ | done" in text)
+    fence = next(t for t in reversed(md.splitlines()[:line]) if t.startswith(("```", "~~~")))
+    assert fence.startswith("```") or len(fence) > 4
     assert (path / "report-charts" / "recovery-0.png").stat().st_size > 1000
     assert 'id="chart-recovery-0"' in html and 'href="#recovery"' in html
     assert f"{in_flight:,} order submissions were in flight" in md
