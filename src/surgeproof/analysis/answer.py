@@ -104,7 +104,7 @@ def requirement_lines(a: dict[str, Any]) -> list[tuple[str, str]]:
         req = (f or {}).get("requirement")
         if req and req.get("required"):
             required = float(req["required"])
-            what = f"{r['text']} = {count(required)} {unit(a)}"
+            what = f"{req['text']} = {count(required)} {unit(a)}"
             ceiling = f.get("ceiling_real")
             if r.get("status") == "inconclusive":
                 by = "no conclusive level reached it: measure higher"

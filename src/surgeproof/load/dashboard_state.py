@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from surgeproof.load.live_metrics import LiveTally
-from surgeproof.load.step_search import JudgedLevel, bracket_of
+from surgeproof.scenario.programs.step_search import JudgedLevel, bracket_of
 
 NS = 1_000_000_000
 #: Events drawn as marks on the time charts and listed under them.
