@@ -254,6 +254,19 @@ def read_bounded(
     return data
 
 
+def has_holes(f: BinaryIO) -> bool:
+    """Whether an open file has a hole (a sparse file) before its end. A file written end to
+    end (a record shard, a pack member) has none; a filesystem that cannot tell says none."""
+    size = os.fstat(f.fileno()).st_size
+    try:
+        first_hole = os.lseek(f.fileno(), 0, getattr(os, "SEEK_HOLE", 4))
+    except OSError:
+        return False
+    finally:
+        f.seek(0)
+    return first_hole < size
+
+
 def check_size(size: int, limit: int, shown: str) -> None:
     """:class:`TooLarge` when ``size`` (bytes) exceeds ``limit``."""
     if size > limit:

@@ -25,6 +25,7 @@ from surgeproof.confine import (
     entries,
     folder,
     free_bytes,
+    has_holes,
     open_read,
     parse_size,
     read_bounded,
@@ -105,15 +106,15 @@ def find_shards(path: Path, run_id: str) -> dict[str, Shard]:
             if not name.endswith(RECORDS_SUFFIX):
                 continue
             shown = str(Path(path).joinpath(*rec_rel, name))
-            source = checked_name(name[: -len(RECORDS_SUFFIX)], f"gather --from {shown}")
+            source = checked_name(name[: -len(RECORDS_SUFFIX)], f"--from {shown}")
             if e.kind != "file":
-                raise UnsafePath(f"gather --from {shown}: {_kind(e.kind)}; only files are gathered")
+                raise UnsafePath(f"--from {shown}: {_kind(e.kind)}; only files are gathered")
             if not _same_run(path, rel, here, source, run_id):
                 continue
             names = records.get(f"{source}{NAMES_SUFFIX}")
             if names is not None and names.kind != "file":
                 raise UnsafePath(
-                    f"gather --from {Path(path).joinpath(*rec_rel, names.name)}: "
+                    f"--from {Path(path).joinpath(*rec_rel, names.name)}: "
                     f"{_kind(names.kind)}; only files are gathered"
                 )
             shard = Shard(source, rec_rel, e.size, names.size if names else None, shown)
@@ -123,7 +124,7 @@ def find_shards(path: Path, run_id: str) -> dict[str, Shard]:
 
 def _listing(path: Path, rel: tuple[str, ...]) -> list:
     try:
-        return entries(path, rel, "gather --from")
+        return entries(path, rel, "--from")
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -141,16 +142,16 @@ def _same_run(path: Path, rel: tuple[str, ...], here: dict, source: str, run_id:
         return True
     shown = Path(path).joinpath(*rel, name)
     if entry.kind != "file":
-        raise UnsafePath(f"gather --from {shown}: {_kind(entry.kind)}; not read")
-    raw = read_bounded(path, (*rel, name), MAX_SHARD_META_BYTES, "gather --from")
+        raise UnsafePath(f"--from {shown}: {_kind(entry.kind)}; not read")
+    raw = read_bounded(path, (*rel, name), MAX_SHARD_META_BYTES, "--from")
     try:
         meta = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise UnsafePath(
-            f"gather --from {shown}: not valid JSON (a shard.json is one flat object)"
+            f"--from {shown}: not valid JSON (a shard.json is one flat object)"
         ) from None
     if not isinstance(meta, dict):
-        raise UnsafePath(f"gather --from {shown}: expected a JSON object")
+        raise UnsafePath(f"--from {shown}: expected a JSON object")
     return meta.get("run_id") == run_id
 
 
@@ -186,10 +187,20 @@ def gather_shards(run_dir: Path, path: Path, *, max_bytes: int | None = None) ->
     total = 0
     for source, shard in sorted(shards.items()):
         _check_source(source, shard, workers, run_dir)
-        limit = max_bytes if max_bytes is not None else _bound(meta, source)
-        check_size(shard.size, limit, f"gather --from {shard.shown}")
+        limit, why = (max_bytes, "--max-bytes") if max_bytes is not None else _bound(meta, source)
+        if shard.size > limit:
+            raise TooLarge(
+                f"--from {shard.shown}: {shard.size:,} bytes, more than the {limit:,} allowed "
+                f"({why}; --max-bytes SIZE allows more)"
+            )
+        with _open_shard(path, shard, f"{source}{RECORDS_SUFFIX}") as f:
+            if has_holes(f):
+                raise UnsafePath(
+                    f"--from {shard.shown}: a sparse file (holes of nothing but zeros); a "
+                    "worker writes its shard end to end, so this is not one"
+                )
         if shard.names_size is not None:
-            names_shown = f"gather --from {Path(path).joinpath(*shard.rel, source + NAMES_SUFFIX)}"
+            names_shown = f"--from {Path(path).joinpath(*shard.rel, source + NAMES_SUFFIX)}"
             check_size(shard.names_size, MAX_NAMES_BYTES, names_shown)
         for name in (f"{source}{RECORDS_SUFFIX}", f"{source}{NAMES_SUFFIX}"):
             e = present.get(name)
@@ -202,7 +213,7 @@ def gather_shards(run_dir: Path, path: Path, *, max_bytes: int | None = None) ->
     free = free_bytes(Path(run_dir) / RECORDS_DIR)
     if total > free - FREE_SPACE_RESERVE:
         raise TooLarge(
-            f"gather --from {path}: the shards hold {total:,} bytes; {run_dir} has {free:,} "
+            f"--from {path}: the shards hold {total:,} bytes; {run_dir} has {free:,} "
             f"free and gathering leaves at least {FREE_SPACE_RESERVE:,}"
         )
     done = [_gather_one(run_dir, path, shard) for _, shard in sorted(shards.items())]
@@ -234,22 +245,21 @@ def _named_workers(meta: dict[str, Any]) -> set[str]:
 def _check_source(source: str, shard: Shard, workers: set[str], run_dir: Path) -> None:
     if source in RESERVED_SOURCES:
         raise UnsafePath(
-            f"gather --from {shard.shown}: {source!r} is the conductor's own record source; "
+            f"--from {shard.shown}: {source!r} is the conductor's own record source; "
             "a worker's shard cannot replace it"
         )
     if workers and source not in workers:
         raise UnsafePath(
-            f"gather --from {shard.shown}: {source!r} is not a worker of this run "
+            f"--from {shard.shown}: {source!r} is not a worker of this run "
             f"({Path(run_dir) / 'run.json'} names {', '.join(sorted(workers)[:5])})"
         )
     if not workers and not source.startswith(WORKER_PREFIX):
         raise UnsafePath(
-            f"gather --from {shard.shown}: {source!r} is not a worker's source "
-            f"({WORKER_PREFIX}<id>)"
+            f"--from {shard.shown}: {source!r} is not a worker's source ({WORKER_PREFIX}<id>)"
         )
 
 
-def _bound(meta: dict[str, Any], source: str) -> int:
+def _bound(meta: dict[str, Any], source: str) -> tuple[int, str]:
     """Most bytes ``source``'s shard may hold: what run.json says its worker wrote, plus slack."""
     workers = meta.get("workers") if isinstance(meta.get("workers"), dict) else {}
     said: list[int] = []
@@ -269,8 +279,12 @@ def _bound(meta: dict[str, Any], source: str) -> int:
         said.append(counts.get(source))
     known = [n for n in said if isinstance(n, int) and not isinstance(n, bool) and n >= 0]
     if not known:
-        return MAX_UNCOUNTED_SHARD_BYTES
-    return max(known) * RECORD_DTYPE.itemsize + SHARD_SLACK_BYTES
+        return MAX_UNCOUNTED_SHARD_BYTES, "run.json has no count for it"
+    n = max(known)
+    return (
+        n * RECORD_DTYPE.itemsize + SHARD_SLACK_BYTES,
+        f"run.json says {source} wrote {n:,} records; a shard may hold 64 MiB more",
+    )
 
 
 def _gather_one(run_dir: Path, path: Path, shard: Shard) -> Gathered:
@@ -308,7 +322,7 @@ def _gather_one(run_dir: Path, path: Path, shard: Shard) -> Gathered:
 
 
 def _open_shard(path: Path, shard: Shard, name: str):
-    return open_read(path, (*shard.rel, name), "gather --from")
+    return open_read(path, (*shard.rel, name), "--from")
 
 
 def _size(f) -> int:
