@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from surgeproof.errors import UserError
     from surgeproof.rundir.export import export_run
     from surgeproof.rundir.reader import read_meta
 
@@ -36,12 +36,10 @@ def run(args: argparse.Namespace) -> int:
     meta = read_meta(run_dir)
     out = Path(args.out) if args.out else run_dir / "export"
     if out.exists() and not out.is_dir():
-        from surgeproof.errors import UserError
-
         raise UserError(f"--out {out}: exists and is not a directory")
-    timeseries, series_from = series_for(run_dir, meta)
+    timeseries, series_from, notes = series_for(run_dir, meta)
     result = export_run(run_dir, out, args.format, timeseries=timeseries, series_from=series_from)
-    for note in result.damage:
+    for note in notes + result.damage:
         print(f"surgeproof export: warning: {note}")
     for name, path in result.files.items():
         print(f"{path}  {result.rows[name]:,} rows")
@@ -52,25 +50,50 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | None]:
-    """The run's per-window series: analysis.json's when it is this run's, else computed."""
+#: Largest analysis.json read: a week of one-second windows is a few hundred megabytes.
+MAX_ANALYSIS_BYTES = 1 << 30
+
+
+def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | None, list[str]]:
+    """The run's per-window series: analysis.json's when it is this run's and sound, else
+    computed by the analysis (with a note saying why analysis.json was not used)."""
+    from surgeproof.confine import TooLarge, UnsafePath, lstat_confined, read_bounded
+    from surgeproof.rundir.export import timeseries_problem
+    from surgeproof.rundir.reader import loads
     from surgeproof.rundir.schema import RunDirError
 
-    path = run_dir / "analysis.json"
-    try:
-        analysis = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, ValueError):
-        analysis = None
-    if (
-        isinstance(analysis, dict)
-        and isinstance(analysis.get("timeseries"), dict)
-        and (analysis.get("input") or {}).get("run_id") == meta.get("run_id")
-    ):
-        return analysis["timeseries"], "analysis.json"
+    notes: list[str] = []
+    analysis = None
+    if lstat_confined(run_dir, ANALYSIS, "run directory") is not None:
+        try:
+            raw = read_bounded(run_dir, ANALYSIS, MAX_ANALYSIS_BYTES, "run directory")
+            analysis = loads(raw.decode("utf-8"))
+        except UnsafePath:
+            raise
+        except (TooLarge, OSError, ValueError, RecursionError) as exc:
+            why = " ".join(str(exc).split())[:160]
+            notes.append(
+                f"{run_dir / ANALYSIS}: not used ({why}); series computed from the records"
+            )
+            analysis = None
+    made_for = analysis.get("input") if isinstance(analysis, dict) else None
+    if isinstance(made_for, dict) and made_for.get("run_id") == meta.get("run_id"):
+        problem = timeseries_problem(analysis.get("timeseries"))
+        if problem is None:
+            return analysis["timeseries"], "analysis.json", notes
+        notes.append(
+            f"{run_dir / ANALYSIS}: not used ({problem}); series computed from the records"
+        )
     from surgeproof.analysis import analyze_run
 
     try:
         computed = analyze_run(run_dir)
     except RunDirError:
-        return None, None
-    return computed["timeseries"], "computed (surgeproof analyze defaults; no analysis.json)"
+        return None, None, notes
+    source = "computed (surgeproof analyze defaults; no analysis.json)"
+    if notes:
+        source = "computed (surgeproof analyze defaults)"
+    return computed["timeseries"], source, notes
+
+
+ANALYSIS = "analysis.json"
