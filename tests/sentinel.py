@@ -65,12 +65,19 @@ def snapshot(root: Path) -> dict[str, tuple]:
     return out
 
 
-def surgeproof(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def surgeproof(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """The installed ``surgeproof`` command (the console script beside this Python)."""
     script = Path(sys.executable).parent / "surgeproof"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "surgeproof.cli"]
     return subprocess.run(
-        [*cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout, check=False
+        [*cmd, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -159,10 +159,10 @@ def test_the_root_is_the_callers_and_may_be_a_link_but_nothing_below_it(tmp_path
 def test_the_tools_own_dot_names_are_allowed_only_when_said_so(tmp_path):
     with pytest.raises(UnsafePath, match="not a plain name"):
         replace_bytes(tmp_path, ".surgeproof-probe", b"t", "run directory")
-    replace_bytes(tmp_path, ".surgeproof-probe", b"t", "run directory", own=True)
+    replace_bytes(tmp_path, ".surgeproof-probe", b"t", "run directory", any_name=True)
     with pytest.raises(UnsafePath, match="not one path component"):
-        replace_bytes(tmp_path, "..", b"t", "run directory", own=True)
-    unlink_confined(tmp_path, ".surgeproof-probe", "run directory", own=True)
+        replace_bytes(tmp_path, "..", b"t", "run directory", any_name=True)
+    unlink_confined(tmp_path, ".surgeproof-probe", "run directory", any_name=True)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -63,19 +63,26 @@ def checked_name(name: object, what: str) -> str:
     return name
 
 
-def checked_parts(rel: str | Iterable[str], what: str, *, own: bool = False) -> list[str]:
+def checked_parts(rel: str | Iterable[str], what: str, *, any_name: bool = False) -> list[str]:
     """The components of a relative path, each one checked.
 
-    ``own``: the names are the tool's own constants (``.surgeproof-probe``), which may start
-    with a dot; each is still one component, never ``.``, ``..`` or empty.
+    ``any_name``: any single component, not only :data:`NAME` — the tool's own constants
+    (``.surgeproof-probe``) or the names of files a pack holds (a run directory may hold any
+    file): still one component, never ``.``, ``..``, empty, with a NUL or over 255 bytes.
     """
     parts = rel.split("/") if isinstance(rel, str) else list(rel)
     if not parts:
         raise UnsafePath(f"{what}: an empty path")
-    if own:
+    if any_name:
         for p in parts:
-            if not isinstance(p, str) or p in ("", ".", "..") or "/" in p or "\x00" in p:
-                raise UnsafePath(f"{what}: {p!r} is not one path component")
+            if (
+                not isinstance(p, str)
+                or p in ("", ".", "..")
+                or "/" in p
+                or "\x00" in p
+                or len(p.encode("utf-8", "surrogateescape")) > 255
+            ):
+                raise UnsafePath(f"{what}: {str(p)[:60]!r} is not one path component")
         return parts
     return [checked_name(p, what) for p in parts]
 
@@ -146,11 +153,11 @@ def folder(
     what: str = "path",
     *,
     make_dirs: bool = False,
-    own: bool = False,
+    any_name: bool = False,
 ) -> Iterator[int]:
     """A descriptor of the folder ``root/rel`` (``root`` itself when ``rel`` is empty), walked
     without following a link below ``root``; closed on leaving."""
-    parts = [] if rel in ((), [], "") else checked_parts(rel, what, own=own)
+    parts = [] if rel in ((), [], "") else checked_parts(rel, what, any_name=any_name)
     fd = _walk(root, parts, what, make_dirs)
     try:
         yield fd
@@ -174,7 +181,7 @@ def open_confined(
     *,
     mode: int = 0o644,
     make_dirs: bool = False,
-    own: bool = False,
+    any_name: bool = False,
 ) -> int:
     """A descriptor for the regular file ``root/rel`` opened with ``flags``, no link followed.
 
@@ -183,9 +190,9 @@ def open_confined(
     :class:`UnsafePath`, as does a FIFO or device (opened non-blocking, then refused).
     ``make_dirs`` creates missing folders on the way.
     """
-    parts = checked_parts(rel, what, own=own)
+    parts = checked_parts(rel, what, any_name=any_name)
     shown = _shown(root, parts)
-    with folder(root, parts[:-1], what, make_dirs=make_dirs, own=own) as d:
+    with folder(root, parts[:-1], what, make_dirs=make_dirs, any_name=any_name) as d:
         fd = _open_at(d, parts[-1], flags | os.O_NONBLOCK, mode, what, shown)
     _regular(fd, what, shown)
     os.set_blocking(fd, True)
@@ -199,12 +206,19 @@ def create_exclusive(
     *,
     mode: int = 0o644,
     make_dirs: bool = False,
+    any_name: bool = False,
 ) -> BinaryIO:
     """A new file ``root/rel`` for writing; one already there (a file or a link) is refused."""
-    parts = checked_parts(rel, what)
+    parts = checked_parts(rel, what, any_name=any_name)
     try:
         fd = open_confined(
-            root, parts, os.O_WRONLY | os.O_CREAT | os.O_EXCL, what, mode=mode, make_dirs=make_dirs
+            root,
+            parts,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+            what,
+            mode=mode,
+            make_dirs=make_dirs,
+            any_name=any_name,
         )
     except FileExistsError:
         raise UnsafePath(
@@ -227,12 +241,12 @@ def open_read(
     what: str,
     *,
     limit: int | None = None,
-    own: bool = False,
+    any_name: bool = False,
 ) -> BinaryIO:
     """The regular file ``root/rel`` opened for reading; with ``limit``, its apparent size
     checked first (:class:`TooLarge`)."""
-    parts = checked_parts(rel, what, own=own)
-    fd = open_confined(root, parts, os.O_RDONLY, what, own=own)
+    parts = checked_parts(rel, what, any_name=any_name)
+    fd = open_confined(root, parts, os.O_RDONLY, what, any_name=any_name)
     if limit is not None:
         try:
             check_size(os.fstat(fd).st_size, limit, f"{what}: {_shown(root, parts)}")
@@ -243,13 +257,13 @@ def open_read(
 
 
 def read_bounded(
-    root: Path | str, rel: str | Iterable[str], limit: int, what: str, *, own: bool = False
+    root: Path | str, rel: str | Iterable[str], limit: int, what: str, *, any_name: bool = False
 ) -> bytes:
     """The bytes of the regular file ``root/rel``, refused (:class:`TooLarge`) past ``limit``."""
-    with open_read(root, rel, what, limit=limit, own=own) as f:
+    with open_read(root, rel, what, limit=limit, any_name=any_name) as f:
         data = f.read(limit + 1)
     if len(data) > limit:  # grew after the check
-        parts = checked_parts(rel, what, own=own)
+        parts = checked_parts(rel, what, any_name=any_name)
         check_size(len(data), limit, f"{what}: {_shown(root, parts)}")
     return data
 
@@ -281,15 +295,15 @@ def replacing(
     *,
     mode: int = 0o644,
     make_dirs: bool = False,
-    own: bool = False,
+    any_name: bool = False,
 ) -> Iterator[BinaryIO]:
     """Write ``root/rel`` whole: yields a fresh temporary file in the same folder, renamed over
     the final name when the block ends without error (removed otherwise), so a reader sees the
     old file or the new one. A final name that is a link or not a regular file is refused."""
-    parts = checked_parts(rel, what, own=own)
+    parts = checked_parts(rel, what, any_name=any_name)
     shown = _shown(root, parts)
     final = parts[-1]
-    with folder(root, parts[:-1], what, make_dirs=make_dirs, own=own) as d:
+    with folder(root, parts[:-1], what, make_dirs=make_dirs, any_name=any_name) as d:
         _check_replaceable(d, final, what, shown)
         tmp = f"{final[:100]}.{secrets.token_hex(6)}.tmp"
         fd = _open_at(d, tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, what, shown)
@@ -306,6 +320,18 @@ def replacing(
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=d)
             raise
+
+
+def check_replaceable(
+    root: Path | str, rel: str | Iterable[str], what: str, *, any_name: bool = False
+) -> None:
+    """:class:`UnsafePath` now, before any work, when :func:`replacing` would refuse ``rel``."""
+    parts = checked_parts(rel, what, any_name=any_name)
+    try:
+        with folder(root, parts[:-1], what, any_name=any_name) as d:
+            _check_replaceable(d, parts[-1], what, _shown(root, parts))
+    except FileNotFoundError:
+        return
 
 
 def _check_replaceable(dir_fd: int, name: str, what: str, shown: str) -> None:
@@ -362,25 +388,25 @@ def entries(root: Path | str, rel: str | Iterable[str] = (), what: str = "path")
 
 
 def lstat_confined(
-    root: Path | str, rel: str | Iterable[str], what: str, *, own: bool = False
+    root: Path | str, rel: str | Iterable[str], what: str, *, any_name: bool = False
 ) -> os.stat_result | None:
     """``lstat`` of ``root/rel`` (a link is described, never followed); None when absent."""
-    parts = checked_parts(rel, what, own=own)
+    parts = checked_parts(rel, what, any_name=any_name)
     try:
-        with folder(root, parts[:-1], what, own=own) as d:
+        with folder(root, parts[:-1], what, any_name=any_name) as d:
             return os.stat(parts[-1], dir_fd=d, follow_symlinks=False)
     except FileNotFoundError:
         return None
 
 
 def unlink_confined(
-    root: Path | str, rel: str | Iterable[str], what: str, *, own: bool = False
+    root: Path | str, rel: str | Iterable[str], what: str, *, any_name: bool = False
 ) -> None:
     """Remove the name ``root/rel`` if it is there (a link is removed, never followed)."""
-    parts = checked_parts(rel, what, own=own)
+    parts = checked_parts(rel, what, any_name=any_name)
     with (
         contextlib.suppress(FileNotFoundError),
-        folder(root, parts[:-1], what, own=own) as d,
+        folder(root, parts[:-1], what, any_name=any_name) as d,
     ):
         os.unlink(parts[-1], dir_fd=d)
 

@@ -59,12 +59,12 @@ def probe_setup(run_dir: Path) -> dict[str, str]:
     run_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     rel = [RECORDS_DIR, PROBE_FILE]
-    replace_bytes(run_dir, rel, token.encode(), "run directory", make_dirs=True, own=True)
+    replace_bytes(run_dir, rel, token.encode(), "run directory", make_dirs=True, any_name=True)
     return {"records_dir": str(run_dir / RECORDS_DIR), "probe": token}
 
 
 def remove_probe(run_dir: Path) -> None:
-    unlink_confined(run_dir, [RECORDS_DIR, PROBE_FILE], "run directory", own=True)
+    unlink_confined(run_dir, [RECORDS_DIR, PROBE_FILE], "run directory", any_name=True)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def reachable_run_dir(setup: dict[str, Any]) -> Path | None:
     if not os.path.isabs(records_dir) or Path(records_dir).name != RECORDS_DIR:
         return None
     try:
-        seen = read_bounded(records_dir, [PROBE_FILE], 256, "run directory", own=True)
+        seen = read_bounded(records_dir, [PROBE_FILE], 256, "run directory", any_name=True)
     except (OSError, UserError):
         return None
     return Path(records_dir).parent if seen == token.encode() else None
