@@ -254,10 +254,12 @@ def test_an_analysis_json_that_cannot_be_exported_is_replaced_by_the_analysis(tm
             "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
         ),
         ("[" * 100_000 + "]" * 100_000, "maximum recursion depth exceeded"),
-        ('{"timeseries": {"start_ns": [1e999]}}', "number 1e999 out of range"),
+        ('{"timeseries": {"start_ns": [NaN]}}', "NaN is not a number analysis.json holds"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"input": {"run_id": "other"}}', "it is the analysis of run 'other', not of 'small'"),
     ],
 )
-def test_an_analysis_json_that_is_not_json_is_replaced_by_the_analysis(case, text, why):
+def test_an_analysis_json_that_is_not_this_runs_json_is_replaced(case, text, why):
     (case.run / "analysis.json").write_text(text)
     done = case.export()
     [warning] = case.warnings(done)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,6 @@ def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | 
     computed by the analysis (with a note saying why analysis.json was not used)."""
     from surgeproof.confine import TooLarge, UnsafePath, lstat_confined, read_bounded
     from surgeproof.rundir.export import timeseries_problem
-    from surgeproof.rundir.reader import loads
     from surgeproof.rundir.schema import RunDirError
 
     notes: list[str] = []
@@ -67,7 +67,9 @@ def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | 
     if lstat_confined(run_dir, ANALYSIS, "run directory") is not None:
         try:
             raw = read_bounded(run_dir, ANALYSIS, MAX_ANALYSIS_BYTES, "run directory")
-            analysis = loads(raw.decode("utf-8"))
+            # Plain JSON (NaN and Infinity refused): the export checks the structure it reads and
+            # types every column itself, so numbers need no slower per-number hooks here.
+            analysis = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
         except UnsafePath:
             raise
         except (TooLarge, OSError, ValueError, RecursionError) as exc:
@@ -76,9 +78,15 @@ def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | 
                 f"{run_dir / ANALYSIS}: not used ({why}); series computed from the records"
             )
             analysis = None
-    made_for = analysis.get("input") if isinstance(analysis, dict) else None
-    if isinstance(made_for, dict) and made_for.get("run_id") == meta.get("run_id"):
-        problem = timeseries_problem(analysis.get("timeseries"))
+    if analysis is not None:
+        made_for = analysis.get("input") if isinstance(analysis, dict) else None
+        of = made_for.get("run_id") if isinstance(made_for, dict) else None
+        if not isinstance(analysis, dict):
+            problem = "not a JSON object"
+        elif of != meta.get("run_id"):
+            problem = f"it is the analysis of run {str(of)[:80]!r}, not of {meta.get('run_id')!r}"
+        else:
+            problem = timeseries_problem(analysis.get("timeseries"))
         if problem is None:
             return analysis["timeseries"], "analysis.json", notes
         notes.append(
@@ -97,3 +105,7 @@ def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | 
 
 
 ANALYSIS = "analysis.json"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number analysis.json holds")

@@ -262,11 +262,10 @@ def _flat(cols: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
 
 def _per_window(value: Any, n: int) -> bool:
     """A list of one plain value per window (checked once per column: linear in windows)."""
-    return (
-        isinstance(value, list)
-        and len(value) == n
-        and not any(isinstance(v, list | dict) for v in value)
-    )
+    return isinstance(value, list) and len(value) == n and not set(map(type, value)) & _NESTED
+
+
+_NESTED = {list, dict}
 
 
 def _unique(name: str, taken: Mapping[str, Any]) -> str:
