@@ -141,13 +141,15 @@ def copy_run(run_dir: Path, dest: Path) -> None:
 def _copy_folder(run_dir: Path, rel: list[str], dest: Path) -> None:
     for entry in entries(run_dir, rel, "evidence"):
         shown = run_dir.joinpath(*rel, entry.name)
+        if entry.name.endswith(".tmp") and entry.kind in ("file", "dir"):
+            continue  # a file being replaced (run.json.<random>.tmp): not the run's
         if entry.kind == "dir":
             (dest / entry.name).mkdir()
             _copy_folder(run_dir, [*rel, entry.name], dest / entry.name)
         elif entry.kind != "file":
             what = "a symbolic link" if entry.kind == "link" else "not a regular file"
             raise UserError(f"{shown}: {what}; an evidence pack holds only the run's own files")
-        elif not entry.name.endswith(".tmp"):
+        else:
             with open_read(run_dir, [*rel, entry.name], "evidence", any_name=True) as src:
                 if has_holes(src):
                     raise UserError(_SPARSE.format(path=shown))
