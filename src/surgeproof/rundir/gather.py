@@ -122,9 +122,9 @@ def find_shards(path: Path, run_id: str) -> dict[str, Shard]:
     return found
 
 
-def _listing(path: Path, rel: tuple[str, ...]) -> list:
+def _listing(path: Path, rel: tuple[str, ...], what: str = "--from") -> list:
     try:
-        return entries(path, rel, "--from")
+        return entries(path, rel, what)
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -180,9 +180,7 @@ def gather_shards(run_dir: Path, path: Path, *, max_bytes: int | None = None) ->
             f"--from {path}: no record shards of run {run_id} "
             f"(expected {path}/{run_id}/records/<source>{RECORDS_SUFFIX})"
         )
-    with folder(run_dir, [RECORDS_DIR], "run directory", make_dirs=True):
-        pass
-    present = {e.name: e for e in entries(run_dir, [RECORDS_DIR], "run directory")}
+    present = {e.name: e for e in _listing(Path(run_dir), (RECORDS_DIR,), "run directory")}
     workers = _named_workers(meta)
     total = 0
     for source, shard in sorted(shards.items()):
@@ -210,12 +208,14 @@ def gather_shards(run_dir: Path, path: Path, *, max_bytes: int | None = None) ->
                     "gather never writes through or replaces it"
                 )
         total += shard.whole + (shard.names_size or 0)
-    free = free_bytes(Path(run_dir) / RECORDS_DIR)
+    free = free_bytes(run_dir)
     if total > free - FREE_SPACE_RESERVE:
         raise TooLarge(
             f"--from {path}: the shards hold {total:,} bytes; {run_dir} has {free:,} "
             f"free and gathering leaves at least {FREE_SPACE_RESERVE:,}"
         )
+    with folder(run_dir, [RECORDS_DIR], "run directory", make_dirs=True):
+        pass  # made only now: a refusal above leaves the run directory as it was
     done = [_gather_one(run_dir, path, shard) for _, shard in sorted(shards.items())]
     if meta.get("status") != "running":
         _update_meta(run_dir, meta, done)
@@ -226,10 +226,12 @@ def _named_workers(meta: dict[str, Any]) -> set[str]:
     """Every worker source run.json names (seen, lost, nodes, missing shards, counts)."""
     workers = meta.get("workers") if isinstance(meta.get("workers"), dict) else {}
     names: set[str] = set()
-    for key in ("seen",):
-        names.update(s for s in workers.get(key) or [] if isinstance(s, str))
+    seen = workers.get("seen")
+    if isinstance(seen, list):
+        names.update(s for s in seen if isinstance(s, str))
     for key in ("lost", "missing_shards"):
-        for entry in workers.get(key) or []:
+        listed = workers.get(key)
+        for entry in listed if isinstance(listed, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("source"), str):
                 names.add(entry["source"])
     if isinstance(workers.get("nodes"), dict):
