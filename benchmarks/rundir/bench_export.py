@@ -1,14 +1,22 @@
-"""``surgeproof export`` on 1M- and 10M-record runs: time and peak memory, beside a pandas peer.
+"""``surgeproof export`` on a run of the night's real length and on a run of many records:
+time and peak memory, beside a pandas peer on the same files.
+
+A run's cost has two axes: its records and its length (one-second analysis windows). So the
+benchmark exports a run as long as the martial-law night at time scale 1 (3 h: 10,800 windows
+and more) and one of 10M records, each analysed first (``analysis.json``, as ``surgeproof run``
+leaves it), and times the whole command, ``surgeproof export RUN --out DIR``: the records, the
+per-window series wide and per group, events and the generator timeline.
 
 Each contender runs in its own Python process pinned to one core; peak memory is that process's
 own peak resident set (``VmHWM``). The run directories come from the tests' queueing model
 (``tests/analysis/synthetic.py``), two generator sources, so every contender converts the same
 files. The peer does what a notebook would: read every record (``read_records``), build a
 DataFrame with the same columns (names as categoricals, times as UTC timestamps, outcome and
-kind as names, latency and service time) and ``to_parquet`` it, zstd like the export.
+kind as names, latency and service time) and ``to_parquet`` it, zstd like the export; and the
+series from analysis.json as two DataFrames (per window; per window and group) ``to_parquet``.
 
-    python benchmarks/rundir/bench_export.py               # 1M and 10M, writes RESULTS.md
-    python benchmarks/rundir/bench_export.py --sizes 1e6 --no-write
+    python benchmarks/rundir/bench_export.py               # night and 10m, writes RESULTS.md
+    python benchmarks/rundir/bench_export.py --runs night --no-write
 """
 
 from __future__ import annotations
@@ -41,13 +49,18 @@ def size(path):
 OURS = (
     PRELUDE
     + """
-from surgeproof.rundir.export import export_run
+import contextlib, io
+from surgeproof.cli import main
 fmt = sys.argv[3]
 t = time.perf_counter()
-r = export_run(sys.argv[1], sys.argv[2], fmt)
+with contextlib.redirect_stdout(io.StringIO()) as said:
+    code = main(["export", sys.argv[1], "--out", sys.argv[2], "--format", fmt])
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "maxrss_kb": hwm_kb(), "records": r.rows["records"],
-                  "bytes": Path(r.files["records"]).stat().st_size}))
+assert code == 0 and "per-window series from analysis.json" in said.getvalue(), said.getvalue()
+rows = {line.split()[0].rsplit("/", 1)[-1].split(".")[0]: int(line.split()[1].replace(",", ""))
+        for line in said.getvalue().splitlines() if "rows" in line}
+print(json.dumps({"seconds": dt, "maxrss_kb": hwm_kb(), "records": rows["records"],
+                  "windows": rows["series"], "bytes": size(sys.argv[2])}))
 """
 )
 
@@ -87,29 +100,67 @@ df = pd.DataFrame({
 Path(sys.argv[2]).mkdir(parents=True, exist_ok=True)
 out = Path(sys.argv[2]) / "records.parquet"
 df.to_parquet(out, compression="zstd", index=False)
+del df
+ts = json.loads((Path(sys.argv[1]) / "analysis.json").read_text())["timeseries"]
+n = len(ts["start_ns"])
+def per_window(cols, prefix=""):
+    flat = {}
+    for k, v in cols.items():
+        if isinstance(v, dict):
+            flat.update(per_window(v, f"{prefix}{k}_"))
+        elif isinstance(v, list) and len(v) == n:
+            flat[prefix + k] = v
+    return flat
+wide = pd.DataFrame(per_window({k: v for k, v in ts.items() if k != "groups"}))
+wide.to_parquet(Path(sys.argv[2]) / "series.parquet", compression="zstd", index=False)
+frames = []
+for group, cols in ts["groups"].items():
+    frame = pd.DataFrame(per_window(cols))
+    frame.insert(0, "group", group)
+    frame.insert(0, "window_index", range(n))
+    frames.append(frame)
+per_group = pd.concat(frames, ignore_index=True)
+per_group.to_parquet(Path(sys.argv[2]) / "series_groups.parquet", compression="zstd", index=False)
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "maxrss_kb": hwm_kb(), "records": int(len(df)),
-                  "bytes": out.stat().st_size}))
+print(json.dumps({"seconds": dt, "maxrss_kb": hwm_kb(), "records": int(len(r)),
+                  "windows": n, "bytes": size(sys.argv[2])}))
 """
 )
 
 CHECK = """
 import json, sys
+from pathlib import Path
 import pyarrow.parquet as pq
-a, b = pq.ParquetFile(sys.argv[1]), pq.ParquetFile(sys.argv[2])
-print(json.dumps({"ours": a.metadata.num_rows, "peer": b.metadata.num_rows,
-                  "row_groups": a.metadata.num_row_groups}))
+ours, peer = Path(sys.argv[1]), Path(sys.argv[2])
+rows = {t: [pq.ParquetFile(d / f"{t}.parquet").metadata.num_rows for d in (ours, peer)]
+        for t in ("records", "series", "series_groups")}
+print(json.dumps(rows))
 """
 
+#: The runs measured: (records, seconds) — a 5-level step run of about ``records`` records
+#: spread over ``seconds`` (None: 1,000 to 3,400 users, as long as that takes).
+RUNS = {
+    "night": (2_000_000, 10_900),  # the martial-law night at time scale 1: 3 h of windows
+    "10m": (10_000_000, None),  # many records: ~4,100 s at 12,200 req/s
+    "soak": (1_000_000, 43_200),  # 12 h: a staging soak
+}
 
-def make_run(path: Path, records: int) -> None:
-    """A 5-level step run of about ``records`` records against a 3,200 req/s queueing model."""
+
+def make_run(path: Path, records: int, seconds: float | None = None) -> None:
+    """A 5-level step run of about ``records`` records against a queueing model, over
+    ``seconds`` when given (users scaled down to fit), analysed (``analysis.json``)."""
     from synthetic import Level, QueueModel, queue_run
+
+    from surgeproof.analysis.run import write_analysis
 
     model = QueueModel(workers=64, service_s=0.02, rate_per_user=1.0, timeout_s=5.0)
     users = [1000, 2000, 2800, 3000, 3400]
-    span = records / sum(users)
+    if seconds is not None:
+        scale = records * len(users) / (seconds * sum(users))
+        users = [max(1, round(u * scale)) for u in users]
+    span = records / sum(users) if seconds is None else seconds / len(users)
     queue_run(path, model, [Level(u, hold_s=span - 5, settle_s=5) for u in users], sources=2)
+    write_analysis(path)
 
 
 def measure(code: str, *args: str) -> dict:
@@ -127,34 +178,34 @@ def measure(code: str, *args: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="1e6,1e7")
+    ap.add_argument("--runs", default="night,10m", help=f"comma-separated, of {', '.join(RUNS)}")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(float(s)) for s in args.sizes.split(",")):
-            run_dir = Path(tmp) / f"run-{size}"
-            make_run(run_dir, size)
-            ours = measure(OURS, str(run_dir), str(Path(tmp) / f"ours-{size}"), "parquet")
-            csv = measure(OURS, str(run_dir), str(Path(tmp) / f"csv-{size}"), "csv")
-            peer = measure(PEER, str(run_dir), str(Path(tmp) / f"peer-{size}"))
-            check = measure(
-                CHECK,
-                str(Path(tmp) / f"ours-{size}" / "records.parquet"),
-                str(Path(tmp) / f"peer-{size}" / "records.parquet"),
-            )
-            assert check["ours"] == check["peer"] == ours["records"], check
-            rows.append((ours, csv, peer))
+        for name in args.runs.split(","):
+            records, seconds = RUNS[name]
+            run_dir = Path(tmp) / f"run-{name}"
+            make_run(run_dir, records, seconds)
+            ours = measure(OURS, str(run_dir), str(Path(tmp) / f"ours-{name}"), "parquet")
+            csv = measure(OURS, str(run_dir), str(Path(tmp) / f"csv-{name}"), "csv")
+            peer = measure(PEER, str(run_dir), str(Path(tmp) / f"peer-{name}"))
+            check = measure(CHECK, str(Path(tmp) / f"ours-{name}"), str(Path(tmp) / f"peer-{name}"))
+            for table, (a, b) in check.items():
+                assert a == b, (table, check)
+            assert check["records"][0] == ours["records"] == peer["records"], check
+            assert ours["windows"] == peer["windows"], (ours, peer)
+            rows.append((name, ours, csv, peer))
             print(
-                f"{ours['records']:,} records: export parquet {ours['seconds']:.1f} s "
-                f"{ours['maxrss_kb'] / 1024:.0f} MiB {ours['bytes'] / 2**20:.0f} MiB out | csv "
-                f"{csv['seconds']:.1f} s {csv['maxrss_kb'] / 1024:.0f} MiB | pandas peer "
-                f"{peer['seconds']:.1f} s {peer['maxrss_kb'] / 1024:.0f} MiB "
-                f"{peer['bytes'] / 2**20:.0f} MiB out",
+                f"{name}: {ours['records']:,} records over {ours['windows']:,} windows: export "
+                f"parquet {ours['seconds']:.1f} s {ours['maxrss_kb'] / 1024:.0f} MiB "
+                f"{ours['bytes'] / 2**20:.0f} MiB out | csv {csv['seconds']:.1f} s "
+                f"{csv['maxrss_kb'] / 1024:.0f} MiB | pandas peer {peer['seconds']:.1f} s "
+                f"{peer['maxrss_kb'] / 1024:.0f} MiB {peer['bytes'] / 2**20:.0f} MiB out",
                 flush=True,
             )
-            for name in (f"ours-{size}", f"csv-{size}", f"peer-{size}", f"run-{size}"):
-                subprocess.run(["rm", "-rf", str(Path(tmp) / name)], check=True)
+            for folder in (f"ours-{name}", f"csv-{name}", f"peer-{name}", f"run-{name}"):
+                subprocess.run(["rm", "-rf", str(Path(tmp) / folder)], check=True)
     if not args.no_write:
         write_results(rows)
 
@@ -184,23 +235,31 @@ def write_results(rows: list) -> None:
         f"pandas {pandas.__version__}, pyarrow {pyarrow.__version__}. "
         f"Date: {time.strftime('%Y-%m-%d')}.",
         "",
-        "| records | surgeproof export --format parquet | records/s | peak RSS | output |"
-        " --format csv | records/s | peak RSS | output |"
-        " pandas peer (DataFrame, to_parquet) | records/s | peak RSS | output |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | records | windows (1 s) | surgeproof export --format parquet | records/s |"
+        " peak RSS | output | --format csv | records/s | peak RSS | output |"
+        " pandas peer (DataFrames, to_parquet) | records/s | peak RSS | output |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for ours, csv, peer in rows:
+    for name, ours, csv, peer in rows:
         lines.append(
-            f"| {ours['records']:,} | " + cells(ours) + " " + cells(csv) + " " + cells(peer)
+            f"| {name} | {ours['records']:,} | {ours['windows']:,} | "
+            + cells(ours)
+            + " "
+            + cells(csv)
+            + " "
+            + cells(peer)
         )
     lines += [
         "",
-        "The data: a 5-level step run (1,000 to 3,400 users against a 3,200 req/s queueing model,",
-        "two generator sources) from `tests/analysis/synthetic.py`; the input is 40 B per record.",
-        "The export's time covers the records table (1M-record row groups, zstd) plus the events",
-        "and timeline tables; no per-window series (that is the analysis's time: see",
-        "`benchmarks/analysis/RESULTS.md`). The peer reads every record into memory and builds",
-        "the same columns in a DataFrame before writing it, so its memory grows with the run.",
+        "The data: 5-level step runs against a queueing model, two generator sources, from",
+        "`tests/analysis/synthetic.py` (40 B per record), analysed beforehand (`analysis.json`,",
+        "as `surgeproof run` leaves a run): `night` is as long as the martial-law night at time",
+        "scale 1 (3 h; 1-second analysis windows), `10m` holds 10M records (1,000 to 3,400 users,",
+        "12,200 req/s), `soak` is 12 h. The export's time is the whole command, `surgeproof",
+        "export RUN --out DIR`: the records table (1M-record row groups, zstd), the per-window",
+        "series wide and per group from analysis.json, events and the generator timeline. The",
+        "peer reads every record into memory and builds the same columns in a DataFrame before",
+        "writing it, so its memory grows with the run; it writes the series as two DataFrames.",
         "",
     ]
     (Path(__file__).parent / "RESULTS.md").write_text("\n".join(lines))

@@ -142,11 +142,11 @@ def test_a_worker_writes_in_place_only_where_it_reads_the_masters_token(tmp_path
     setup = {"record_shards": "local", "run_id": "run", **probe_setup(run_dir)}
     assert choose_place(setup, None) == ShardPlace(run_dir.resolve(), True)
     # Its own --shard-dir wins; the master's mode "master" means no shard at all.
-    assert choose_place(setup, str(tmp_path / "own")) == ShardPlace(tmp_path / "own" / "run", False)
+    assert choose_place(setup, str(tmp_path / "own")) == ShardPlace(tmp_path / "own", False, "run")
     assert choose_place({**setup, "record_shards": "master"}, None) is None
     # Another host: the same path holds no (or another) token.
     elsewhere = {**setup, "probe": "0" * 32}
-    assert choose_place(elsewhere, None) == ShardPlace(Path("surgeproof-shards") / "run", False)
+    assert choose_place(elsewhere, None) == ShardPlace(Path("surgeproof-shards"), False, "run")
     # auto ships records when the run directory is out of reach, and so does a step search.
     assert choose_place({**elsewhere, "record_shards": "auto"}, None) is None
     assert choose_place({**elsewhere, "records_while_running": True}, None) is None

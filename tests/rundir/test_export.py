@@ -318,3 +318,54 @@ def test_a_real_run_exports_what_analyze_counted_and_its_p99_recomputes(tmp_path
     namespace: dict = {}
     exec(re.search(r"```python\n(.*?)```", doc, re.S).group(1), namespace)
     assert namespace["p99_ms"].to_dict() == want
+
+
+class Counted(list):
+    """A per-window list that counts every value Python code visits in it."""
+
+    visits = 0
+
+    def __iter__(self):
+        Counted.visits += len(self)
+        return super().__iter__()
+
+    def __getitem__(self, i):
+        Counted.visits += len(range(len(self))[i]) if isinstance(i, slice) else 1
+        return super().__getitem__(i)
+
+
+def analysis_like_timeseries(n: int) -> dict:
+    """What analysis.json's ``timeseries`` holds for ``n`` windows: a few dozen per-window
+    columns and six endpoint groups (plus ``*``), each list counting its visits."""
+
+    def col(v):
+        return Counted([v] * n)
+
+    group = {
+        "count": col(3), "error_ratio": col(0.0), "p50_ms": col(1.0), "p99_ms": col(2.0),
+        "p99.9_ms": col(None), "max_ms": col(3.0), "service_ms": {"p50": col(0.5), "p99": col(1)},
+    }  # fmt: skip
+    return {
+        "window_s": 1.0,
+        "start_ns": Counted(T0 + i * 1_000_000_000 for i in range(n)),
+        "t_s": col(0.0), "offered_users": col(5), "active_users": col(5), "offered_rps": col(4.0),
+        "achieved_rps": col(4.0), "error_ratio": col(0.0), "breach": col(False),
+        "errors": {cause: col(0) for cause in ("timeout", "rate_limited", "server_error")},
+        "groups": {g: dict(group) for g in ("*", "login", "quotation", "orders", "account", "ws")},
+    }  # fmt: skip
+
+
+def test_exporting_4x_the_windows_costs_at_most_4x_the_per_window_work(tmp_path):
+    """A count, not a clock: every value of every per-window column visited from Python while
+    the series tables are built and written. A check of each column per window (quadratic in
+    the run's length: 10,800 one-second windows made a night unexportable) multiplies it by 16."""
+    run = small_run(tmp_path / "run")
+    work = {}
+    for n in (500, 2_000):
+        Counted.visits = 0
+        ts = analysis_like_timeseries(n)
+        result = export_run(run, tmp_path / f"out-{n}", "parquet", timeseries=ts, series_from="t")
+        assert result.rows["series"] == n and result.rows["series_groups"] == 6 * n
+        work[n] = Counted.visits
+    assert work[500] >= 500 * 30  # every column's values were looked at...
+    assert work[2_000] <= 4.2 * work[500], work  # ...and no more often with more windows

@@ -20,11 +20,22 @@ import json
 import os
 import secrets
 import socket
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from surgeproof.confine import (
+    checked_name,
+    folder,
+    lstat_confined,
+    open_read,
+    read_bounded,
+    replace_bytes,
+    unlink_confined,
+)
+from surgeproof.errors import UserError
 from surgeproof.load.live_metrics import SourceTally
 from surgeproof.rundir.gather import SHARD_META_SUFFIX
 from surgeproof.rundir.schema import NAMES_SUFFIX, RECORD_DTYPE, RECORDS_DIR, RECORDS_SUFFIX
@@ -44,24 +55,41 @@ WINDOW_CHUNKS = 8
 
 def probe_setup(run_dir: Path) -> dict[str, str]:
     """Master side: the token workers look for, written into ``records/``; SETUP's fields."""
-    rec_dir = Path(run_dir).resolve() / RECORDS_DIR
-    rec_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
-    (rec_dir / PROBE_FILE).write_text(token)
-    return {"records_dir": str(rec_dir), "probe": token}
+    rel = [RECORDS_DIR, PROBE_FILE]
+    replace_bytes(run_dir, rel, token.encode(), "run directory", make_dirs=True, any_name=True)
+    return {"records_dir": str(run_dir / RECORDS_DIR), "probe": token}
 
 
 def remove_probe(run_dir: Path) -> None:
-    (Path(run_dir) / RECORDS_DIR / PROBE_FILE).unlink(missing_ok=True)
+    unlink_confined(run_dir, [RECORDS_DIR, PROBE_FILE], "run directory", any_name=True)
 
 
 @dataclass(frozen=True)
 class ShardPlace:
-    """Where one worker's shard goes: ``root/records/<source>.bin``."""
+    """Where one worker's shard goes: ``base/<run_id>/records/<source>.bin`` on the worker's
+    host, or ``base/records/<source>.bin`` in the master's run directory (``shared``)."""
 
-    root: Path
+    base: Path
     #: In the master's own run directory (nothing to gather).
     shared: bool
+    #: The run's folder under ``base`` (a worker's shard dir), checked to be a plain name.
+    run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.run_id is not None:
+            checked_name(self.run_id, "the master's run_id")
+
+    @property
+    def rel(self) -> list[str]:
+        """The run's folder below ``base``: walked without following a link."""
+        return [] if self.run_id is None else [self.run_id]
+
+    @property
+    def root(self) -> Path:
+        return self.base.joinpath(*self.rel)
 
     def describe(self) -> dict[str, Any]:
         return {"shared": self.shared, "path": str(self.root), "host": socket.gethostname()}
@@ -70,13 +98,15 @@ class ShardPlace:
 def reachable_run_dir(setup: dict[str, Any]) -> Path | None:
     """The master's run directory when this process sees the master's token in it."""
     records_dir, token = setup.get("records_dir"), setup.get("probe")
-    if not records_dir or not token:
+    if not isinstance(records_dir, str) or not isinstance(token, str) or not token:
+        return None
+    if not os.path.isabs(records_dir) or Path(records_dir).name != RECORDS_DIR:
         return None
     try:
-        seen = (Path(records_dir) / PROBE_FILE).read_text()
-    except (OSError, UnicodeDecodeError):
+        seen = read_bounded(records_dir, [PROBE_FILE], 256, "run directory", any_name=True)
+    except (OSError, UserError):
         return None
-    return Path(records_dir).parent if seen == token else None
+    return Path(records_dir).parent if seen == token.encode() else None
 
 
 def choose_place(setup: dict[str, Any], shard_dir: str | None) -> ShardPlace | None:
@@ -88,14 +118,15 @@ def choose_place(setup: dict[str, Any], shard_dir: str | None) -> ShardPlace | N
     mode = setup.get("record_shards") or "master"
     if mode == "master":
         return None
-    run_id = str(setup.get("run_id") or "run")
+    # The master's run id becomes a folder name here: one plain component, or refused.
+    run_id = checked_name(setup.get("run_id") or "run", "the master's run_id")
     if shard_dir:
-        return ShardPlace(Path(shard_dir) / run_id, False)
+        return ShardPlace(Path(shard_dir), False, run_id)
     run_dir = reachable_run_dir(setup)
     if run_dir is not None:
         return ShardPlace(run_dir, True)
     if mode == "local" and not setup.get("records_while_running"):
-        return ShardPlace(Path(DEFAULT_SHARD_DIR) / run_id, False)
+        return ShardPlace(Path(DEFAULT_SHARD_DIR), False, run_id)
     return None
 
 
@@ -106,8 +137,12 @@ class RecordShard:
         self, place: ShardPlace, source: str, run_id: str, bounds_s: list[float] | None
     ) -> None:
         self.place = place
-        self.source = source
+        self.source = checked_name(source, "worker source")
         self.run_id = run_id
+        if place.rel:  # the run's folder in --shard-dir: made here, never through a link
+            place.base.mkdir(parents=True, exist_ok=True)
+            with folder(place.base, place.rel, "--shard-dir", make_dirs=True):
+                pass
         self.file = RecordFile(place.root, source)
         self.tally = SourceTally(bounds_s) if bounds_s else None
         self.total = 0
@@ -150,9 +185,11 @@ class RecordShard:
     def chunks(self) -> Iterator[tuple[str, int, bytes]]:
         """``(part, offset, data)`` of the closed shard: the names, then the records."""
         for part, path in (("names", self.names_path), ("records", self.records_path)):
-            if not path.exists():
+            try:
+                f = open_read(self.place.root, [RECORDS_DIR, path.name], "record shard")
+            except FileNotFoundError:
                 continue
-            with open(path, "rb") as f:
+            with f:
                 offset = 0
                 while data := f.read(CHUNK_BYTES):
                     yield part, offset, data
@@ -170,14 +207,11 @@ class RecordShard:
             "records": self.total,
             "complete": complete,
         }
-        path = self.place.root / f"{self.source}{SHARD_META_SUFFIX}"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        os.replace(tmp, path)
+        text = json.dumps(meta, indent=2) + "\n"
+        name = f"{self.source}{SHARD_META_SUFFIX}"
+        replace_bytes(self.place.root, [name], text.encode(), "record shard")
 
 
 def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+    st = lstat_confined(path.parent, [path.name], "record shard")
+    return st.st_size if st is not None and stat.S_ISREG(st.st_mode) else 0

@@ -111,6 +111,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="PUB",
         help="the signer's Ed25519 public key (KEY.pub): the manifest's signature must match it",
     )
+    v.add_argument(
+        "--max-expand",
+        type=_size,
+        metavar="SIZE",
+        help="most bytes the pack may unpack to, e.g. 64GiB (default: 100 times its size, at "
+        "least 256MiB); checked from its headers before anything is extracted",
+    )
     v.set_defaults(func=_verify)
 
     k = subparsers.add_parser(
@@ -121,6 +128,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     k.add_argument("key", metavar="KEY", type=Path, help="private key file to create")
     k.set_defaults(func=_keygen)
+
+
+def _size(text: str) -> int:
+    from surgeproof.confine import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -148,7 +164,7 @@ def _evidence(args: argparse.Namespace) -> int:
     from surgeproof.report.pack import build_pack, check_packable
     from surgeproof.report.render import write_reports
 
-    check_packable(args.run_dir, args.sign)  # a bad run id, link or key: before any work
+    check_packable(args.run_dir, args.sign, args.out)  # a bad run id, link or key: before work
     analysis = current_analysis(args.run_dir)
     write_reports(args.run_dir, analysis)
     pack = build_pack(args.run_dir, analysis, args.out, sign=args.sign)
@@ -174,7 +190,7 @@ def _verify(args: argparse.Namespace) -> int:
     from surgeproof.report.verify import verify_pack
 
     started = time.monotonic()
-    result = verify_pack(args.pack, key=args.key)
+    result = verify_pack(args.pack, key=args.key, max_expand=args.max_expand)
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:

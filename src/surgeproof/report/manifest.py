@@ -109,8 +109,11 @@ def parse_lines(text: str, source: str) -> dict[str, str]:
     return entries
 
 
-def check_manifest(root: Path) -> IntegrityReport:
-    """Check the manifest against its checksum and every file against the manifest."""
+def check_manifest(root: Path, digests: dict[str, str] | None = None) -> IntegrityReport:
+    """Check the manifest against its checksum and every file against the manifest.
+
+    ``digests``: SHA-256 already computed while unpacking (by path from ``root``), used instead
+    of reading those files again."""
     manifest_path, checksum_path = root / MANIFEST, root / MANIFEST_CHECKSUM
     for path in (manifest_path, checksum_path):
         if path.is_symlink():
@@ -134,7 +137,8 @@ def check_manifest(root: Path) -> IntegrityReport:
             report.problems.append(f"{path}: missing (listed in {MANIFEST})")
         else:
             report.checked += 1
-            actual = sha256_file(target)
+            known = (digests or {}).get(path)
+            actual = known if known is not None else sha256_file(target)
             if actual != expected:
                 report.problems.append(
                     f"{path}: altered (sha256 {actual[:16]}…, manifest says {expected[:16]}…)"

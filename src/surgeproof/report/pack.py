@@ -12,14 +12,21 @@ import socket
 import stat
 import tarfile
 import tempfile
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from surgeproof import __version__
+from surgeproof.confine import (
+    check_replaceable,
+    entries,
+    has_holes,
+    open_read,
+    replace_bytes,
+    replacing,
+)
 from surgeproof.errors import UserError
 from surgeproof.report.index import render_index
 from surgeproof.report.manifest import (
@@ -80,7 +87,7 @@ def build_pack(
     now = datetime.now(UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory(prefix="surgeproof-pack-") as tmp:
         root = Path(tmp) / top
-        shutil.copytree(run_dir, root / "run", ignore=shutil.ignore_patterns("*.tmp"))
+        copy_run(run_dir, root / "run")
         _write_formats(root / "formats")
         _write_json(root / "environment.json", environment())
         pack_meta = {
@@ -107,19 +114,62 @@ def build_pack(
         if sign is not None:
             sign_manifest(root, sign)
         out.parent.mkdir(parents=True, exist_ok=True)
-        _write_tar(root, out, mtime=int(now.timestamp()))
+        with replacing(out.parent, [out.name], "evidence --out", any_name=True) as fh:
+            _write_tar(root, fh, mtime=int(now.timestamp()))
         count = len(pack_files(root)) + 2 + (sign is not None)
     digest = sha256_file(out)
-    out.with_name(out.name + ".sha256").write_text(format_lines([(out.name, digest)]))
+    line = format_lines([(out.name, digest)]).encode()
+    replace_bytes(out.parent, [out.name + ".sha256"], line, "evidence --out", any_name=True)
     return Pack(out, digest, manifest_sha, count, key_fp)
 
 
-def check_packable(run_dir: Path, sign: Path | None = None) -> tuple[str, str | None]:
+_SPARSE = (
+    "{path}: a sparse file (holes of nothing but zeros); a run's files are written end to end, "
+    "so it is not packed"
+)
+
+
+def copy_run(run_dir: Path, dest: Path) -> None:
+    """Copy the run directory's files (not ``*.tmp``) into the new folder ``dest``, every one
+    opened without following a link: a link or special file found now (swapped in after
+    ``check_packable``) is refused, never copied from wherever it points. A sparse file (a hole
+    before its end: no run file is written that way) is refused too."""
+    dest.mkdir(parents=True)
+    _copy_folder(Path(run_dir), [], dest)
+
+
+def _copy_folder(run_dir: Path, rel: list[str], dest: Path) -> None:
+    for entry in entries(run_dir, rel, "evidence"):
+        shown = run_dir.joinpath(*rel, entry.name)
+        if entry.name.endswith(".tmp") and entry.kind in ("file", "dir"):
+            continue  # a file being replaced (run.json.<random>.tmp): not the run's
+        if entry.kind == "dir":
+            (dest / entry.name).mkdir()
+            _copy_folder(run_dir, [*rel, entry.name], dest / entry.name)
+        elif entry.kind != "file":
+            what = "a symbolic link" if entry.kind == "link" else "not a regular file"
+            raise UserError(f"{shown}: {what}; an evidence pack holds only the run's own files")
+        else:
+            with open_read(run_dir, [*rel, entry.name], "evidence", any_name=True) as src:
+                if has_holes(src):
+                    raise UserError(_SPARSE.format(path=shown))
+                with open(dest / entry.name, "xb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+
+
+def check_packable(
+    run_dir: Path, sign: Path | None = None, out: Path | None = None
+) -> tuple[str, str | None]:
     """What must hold before a pack is built (and before reports are drawn for it): a run id
-    that is not a path, only regular files, a usable signing key. (run id, key fingerprint)."""
+    that is not a path, only regular files, a usable signing key, and (given ``out``, or the
+    default) no link where the pack and its checksum file go. (run id, key fingerprint)."""
     key_fp = private_key_fingerprint(sign) if sign is not None else None
     run_id = pack_run_id(run_dir, read_meta(run_dir))
     _check_regular_files(run_dir)
+    out = Path(out) if out else default_pack_path(run_dir, run_id)
+    if out.parent.is_dir():
+        for name in (out.name, out.name + ".sha256"):
+            check_replaceable(out.parent, [name], "evidence --out", any_name=True)
     return run_id, key_fp
 
 
@@ -150,6 +200,11 @@ def _check_regular_files(run_dir: Path) -> None:
                 )
             if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
                 raise UserError(f"{path}: not a regular file; an evidence pack holds only files")
+            if stat.S_ISREG(mode):
+                with open_read(folder, [name], "evidence", any_name=True) as fh:
+                    sparse = has_holes(fh)
+                if sparse:
+                    raise UserError(_SPARSE.format(path=path))
 
 
 def headline(analysis: dict[str, Any]) -> dict[str, Any]:
@@ -190,11 +245,9 @@ def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
-def _write_tar(root: Path, out: Path, *, mtime: int) -> None:
+def _write_tar(root: Path, raw: BinaryIO, *, mtime: int) -> None:
     """Sorted entries, fixed owner and times: the same content gives the same bytes."""
-    tmp = out.with_name(out.name + ".part")
     with (
-        open(tmp, "wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=mtime) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
@@ -210,35 +263,13 @@ def _write_tar(root: Path, out: Path, *, mtime: int) -> None:
                     tar.addfile(info, fh)
             else:
                 tar.addfile(info)
-    tmp.replace(out)
-
-
-def extract_pack(archive: Path, dest: Path) -> Path:
-    """Unpack safely (no absolute paths, links or devices) and return the pack's root folder."""
-    try:
-        with tarfile.open(archive, mode="r:*") as tar:
-            tar.extractall(dest, filter="data")
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        if _looks_gzip(archive):
-            raise DamagedArchive(f"{archive}: damaged archive ({exc})") from None
-        raise UserError(f"{archive}: not an evidence pack (not a tar.gz archive)") from None
-    return find_root(dest, archive)
 
 
 def find_root(folder: Path, shown: Path) -> Path:
     """The folder holding MANIFEST.sha256: ``folder`` itself or its one top-level folder."""
     if (folder / "MANIFEST.sha256").exists() or (folder / "INDEX.md").exists():
         return folder
-    subdirs = [p for p in folder.iterdir() if p.is_dir()]
+    subdirs = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()]
     if len(subdirs) == 1 and any((subdirs[0] / n).exists() for n in ("MANIFEST.sha256", "run")):
         return subdirs[0]
     raise UserError(f"{shown}: not an evidence pack (no MANIFEST.sha256 found)")
-
-
-class DamagedArchive(Exception):
-    """The archive is a gzip file that no longer decompresses: altered or truncated."""
-
-
-def _looks_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"

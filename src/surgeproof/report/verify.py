@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surgeproof.confine import TooLarge
 from surgeproof.errors import UserError
 from surgeproof.report.manifest import IntegrityReport, check_manifest, links
-from surgeproof.report.pack import DamagedArchive, extract_pack, find_root
+from surgeproof.report.pack import find_root
 from surgeproof.report.signing import SIGNATURE, SignatureCheck, check_signature
+from surgeproof.report.unpack import DamagedArchive, expansion_bound, unpack
 
 #: Fields that legitimately differ between the original analysis and its re-run.
 VOLATILE = frozenset({"generated_at_utc", "surgeproof_version", "input.path"})
@@ -64,30 +68,66 @@ class Verification:
         return out
 
 
-def verify_pack(path: Path, key: Path | None = None) -> Verification:
+def verify_pack(path: Path, key: Path | None = None, max_expand: int | None = None) -> Verification:
     """Verify a pack archive, or a folder it was extracted to; with ``key`` (an Ed25519 public
-    key file), its manifest's signature too."""
+    key file), its manifest's signature too.
+
+    Bounded: a pack may expand to at most ``max_expand`` bytes (default
+    :func:`~surgeproof.report.unpack.expansion_bound`: 100 times its size, at least 256 MiB),
+    checked from its headers before anything is extracted, and from the files' apparent sizes
+    for a folder before anything is hashed (:class:`TooLarge` otherwise)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such file")
     if path.is_dir():
-        return verify_root(find_root(path, path), str(path), key)
+        root = find_root(path, path)
+        _check_folder_bound(path, root, max_expand)
+        return verify_root(root, str(path), key)
     if not path.is_file():  # /dev/zero would be read for ever, a FIFO would wait for a writer
         raise UserError(f"{path}: not an evidence pack (not a regular file)")
+    bound = expansion_bound(path.stat().st_size, max_expand)
     with tempfile.TemporaryDirectory(prefix="surgeproof-verify-") as tmp:
         try:
-            root = extract_pack(path, Path(tmp))
+            unpacked = unpack(path, Path(tmp), bound)
         except DamagedArchive as exc:
             result = Verification(str(path))
             result.integrity = IntegrityReport("", problems=[str(exc)])
             return result
-        return verify_root(root, str(path), key)
+        root = find_root(Path(tmp), path)
+        top = root.relative_to(tmp).as_posix()
+        prefix = "" if top == "." else top + "/"
+        digests = {
+            rel[len(prefix) :]: d for rel, d in unpacked.digests.items() if rel.startswith(prefix)
+        }
+        return verify_root(root, str(path), key, digests=digests)
 
 
-def verify_root(root: Path, shown: str, key: Path | None = None) -> Verification:
+def _check_folder_bound(shown: Path, root: Path, given: int | None) -> None:
+    """An unpacked pack's files, by apparent size (a sparse file counts in full), within the
+    bound: ``given``, else 100 times what they occupy on disk (at least 256 MiB)."""
+    apparent = allocated = 0
+    for folder, _dirs, names in os.walk(root, followlinks=False):
+        for name in names:
+            st = os.lstat(os.path.join(folder, name))
+            if stat.S_ISREG(st.st_mode):
+                apparent += st.st_size
+                allocated += st.st_blocks * 512
+    bound = expansion_bound(allocated, given, f"the {allocated:,} bytes they occupy on disk")
+    if apparent > bound.bytes:
+        raise TooLarge(
+            f"{shown}: its files hold {apparent:,} bytes, past the {bound.bytes:,} allowed "
+            f"({bound.why}; verify --max-expand SIZE allows more)"
+        )
+
+
+def verify_root(
+    root: Path, shown: str, key: Path | None = None, digests: dict[str, str] | None = None
+) -> Verification:
     """Verify an unpacked pack rooted at ``root``. Nothing outside ``root`` is read: a member
-    that is a symbolic link is a finding, and a run holding one is not re-analysed."""
-    result = Verification(shown, integrity=check_manifest(root))
+    that is a symbolic link is a finding, and a run holding one is not re-analysed.
+    ``digests``: SHA-256 of files already hashed while they were unpacked (by path from
+    ``root``), not read again."""
+    result = Verification(shown, integrity=check_manifest(root, digests))
     _check_signature(root, key, result)
     linked = links(root)
     assert result.integrity is not None

@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from surgeproof.errors import UserError
     from surgeproof.rundir.export import export_run
     from surgeproof.rundir.reader import read_meta
 
@@ -36,12 +37,10 @@ def run(args: argparse.Namespace) -> int:
     meta = read_meta(run_dir)
     out = Path(args.out) if args.out else run_dir / "export"
     if out.exists() and not out.is_dir():
-        from surgeproof.errors import UserError
-
         raise UserError(f"--out {out}: exists and is not a directory")
-    timeseries, series_from = series_for(run_dir, meta)
+    timeseries, series_from, notes = series_for(run_dir, meta)
     result = export_run(run_dir, out, args.format, timeseries=timeseries, series_from=series_from)
-    for note in result.damage:
+    for note in notes + result.damage:
         print(f"surgeproof export: warning: {note}")
     for name, path in result.files.items():
         print(f"{path}  {result.rows[name]:,} rows")
@@ -52,25 +51,61 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | None]:
-    """The run's per-window series: analysis.json's when it is this run's, else computed."""
+#: Largest analysis.json read: a week of one-second windows is a few hundred megabytes.
+MAX_ANALYSIS_BYTES = 1 << 30
+
+
+def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | None, list[str]]:
+    """The run's per-window series: analysis.json's when it is this run's and sound, else
+    computed by the analysis (with a note saying why analysis.json was not used)."""
+    from surgeproof.confine import TooLarge, UnsafePath, lstat_confined, read_bounded
+    from surgeproof.rundir.export import timeseries_problem
     from surgeproof.rundir.schema import RunDirError
 
-    path = run_dir / "analysis.json"
-    try:
-        analysis = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, ValueError):
-        analysis = None
-    if (
-        isinstance(analysis, dict)
-        and isinstance(analysis.get("timeseries"), dict)
-        and (analysis.get("input") or {}).get("run_id") == meta.get("run_id")
-    ):
-        return analysis["timeseries"], "analysis.json"
+    notes: list[str] = []
+    analysis = None
+    if lstat_confined(run_dir, ANALYSIS, "run directory") is not None:
+        try:
+            raw = read_bounded(run_dir, ANALYSIS, MAX_ANALYSIS_BYTES, "run directory")
+            # Plain JSON (NaN and Infinity refused): the export checks the structure it reads and
+            # types every column itself, so numbers need no slower per-number hooks here.
+            analysis = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        except UnsafePath:
+            raise
+        except (TooLarge, OSError, ValueError, RecursionError) as exc:
+            why = " ".join(str(exc).split())[:160]
+            notes.append(
+                f"{run_dir / ANALYSIS}: not used ({why}); series computed from the records"
+            )
+            analysis = None
+    if analysis is not None:
+        made_for = analysis.get("input") if isinstance(analysis, dict) else None
+        of = made_for.get("run_id") if isinstance(made_for, dict) else None
+        if not isinstance(analysis, dict):
+            problem = "not a JSON object"
+        elif of != meta.get("run_id"):
+            problem = f"it is the analysis of run {str(of)[:80]!r}, not of {meta.get('run_id')!r}"
+        else:
+            problem = timeseries_problem(analysis.get("timeseries"))
+        if problem is None:
+            return analysis["timeseries"], "analysis.json", notes
+        notes.append(
+            f"{run_dir / ANALYSIS}: not used ({problem}); series computed from the records"
+        )
     from surgeproof.analysis import analyze_run
 
     try:
         computed = analyze_run(run_dir)
     except RunDirError:
-        return None, None
-    return computed["timeseries"], "computed (surgeproof analyze defaults; no analysis.json)"
+        return None, None, notes
+    source = "computed (surgeproof analyze defaults; no analysis.json)"
+    if notes:
+        source = "computed (surgeproof analyze defaults)"
+    return computed["timeseries"], source, notes
+
+
+ANALYSIS = "analysis.json"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number analysis.json holds")

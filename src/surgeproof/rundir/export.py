@@ -7,8 +7,11 @@ whatever the run's size. The schema is documented in ``EXPORT.md`` beside this m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from surgeproof.confine import UnsafePath, checked_name, folder
 from surgeproof.rundir.reader import (
     RecordSources,
     open_record_sources,
@@ -32,6 +36,7 @@ from surgeproof.rundir.schema import (
     OUTCOME_NAMES,
     SCHEMA_VERSION,
 )
+from surgeproof.rundir.span import is_ns
 
 #: Bumped when a table's columns change meaning (additive columns do not bump it).
 EXPORT_VERSION = 1
@@ -156,16 +161,57 @@ def _coded(codes: np.ndarray, names: pa.Array) -> pa.DictionaryArray:
 
 # -- derived and small tables ---------------------------------------------------------------
 
+#: Bounds on what analysis.json's ``timeseries`` may ask the export to build: the analysis
+#: writes a few dozen columns and seven groups; a crafted file must not turn a few megabytes of
+#: JSON into billions of cells (groups x columns x windows).
+MAX_SERIES_COLUMNS = 1024
+MAX_SERIES_GROUPS = 64
+MAX_GROUP_COLUMNS = 64
+#: Columns of the timeline table beyond these fields are left out (and said): a crafted
+#: timeline with a new field on every line would otherwise make lines x fields cells.
+MAX_TIMELINE_COLUMNS = 256
 
-def series_tables(timeseries: Mapping[str, Any]) -> tuple[pa.Table, pa.Table]:
+
+def timeseries_problem(timeseries: Any) -> str | None:
+    """Why analysis.json's ``timeseries`` cannot be exported as it is (None when it can): the
+    structure ``series_tables`` reads, its window starts Unix ns, and the bounds above."""
+    if not isinstance(timeseries, Mapping):
+        return "timeseries is not an object"
+    start = timeseries.get("start_ns")
+    if not isinstance(start, list) or not all(is_ns(v) for v in start):
+        return "timeseries.start_ns is not a list of Unix-ns times"
+    window_s = timeseries.get("window_s")
+    if window_s is not None and not (
+        isinstance(window_s, int | float) and not isinstance(window_s, bool) and window_s > 0
+    ):
+        return "timeseries.window_s is not a positive number"
+    if len(timeseries) > MAX_SERIES_COLUMNS:
+        return f"timeseries has {len(timeseries):,} fields (at most {MAX_SERIES_COLUMNS:,})"
+    groups = timeseries.get("groups") or {}
+    if not isinstance(groups, Mapping) or not all(isinstance(c, Mapping) for c in groups.values()):
+        return "timeseries.groups is not an object of objects"
+    if len(groups) > MAX_SERIES_GROUPS:
+        return f"timeseries.groups has {len(groups):,} groups (at most {MAX_SERIES_GROUPS})"
+    keys = {k for cols in groups.values() for k, _ in _flat(cols)}
+    if len(keys) > MAX_GROUP_COLUMNS:
+        return f"timeseries.groups has {len(keys):,} columns (at most {MAX_GROUP_COLUMNS})"
+    return None
+
+
+def series_tables(
+    timeseries: Mapping[str, Any], damage: list[str] | None = None
+) -> tuple[pa.Table, pa.Table]:
     """analysis.json's ``timeseries`` as a per-window table and a per-window-and-group table.
 
     Read generically (every per-window list becomes a column), so columns the analysis adds
-    appear without a change here.
+    appear without a change here. Linear in windows: each column is checked once and then
+    copied whole, never looked at again per window. A value that does not fit its column's type
+    is exported as null and said in ``damage``.
     """
     start = list(timeseries.get("start_ns") or [])
     n = len(start)
     window_s = timeseries.get("window_s")
+    notes = damage if damage is not None else []
     wide: dict[str, list] = {"window_index": list(range(n)), "start": start}
     wide_types: dict[str, pa.DataType] = {"start": _TS, "window_s": pa.float64()}
     wide["window_s"] = [window_s] * n
@@ -173,29 +219,33 @@ def series_tables(timeseries: Mapping[str, Any]) -> tuple[pa.Table, pa.Table]:
         if key in ("start_ns", "groups", "window_s"):
             continue
         if _per_window(value, n):
-            wide[_column(key)] = value
+            wide[_unique(_column(key), wide)] = value
         elif isinstance(value, Mapping):
             for sub, col in value.items():
                 if _per_window(col, n):
-                    wide[f"{_column(key)}_{_column(sub)}"] = col
-    long: dict[str, list] = {"window_index": [], "start": [], "group": []}
+                    wide[_unique(f"{_column(key)}_{_column(sub)}", wide)] = col
     groups = timeseries.get("groups") or {}
-    keys: list[str] = []
-    for cols in groups.values():
-        for key, value in _flat(cols):
-            if _per_window(value, n) and key not in keys:
-                keys.append(key)
-    long.update({k: [] for k in keys})
-    for group, cols in groups.items():
-        flat = dict(_flat(cols))
-        for w in range(n):
-            long["window_index"].append(w)
-            long["start"].append(start[w])
-            long["group"].append(group)
-            for k in keys:
-                col = flat.get(k)
-                long[k].append(col[w] if _per_window(col, n) else None)
-    return _table(wide, wide_types), _table(long, {"start": _TS})
+    flats = {group: dict(_flat(cols)) for group, cols in groups.items()}
+    keys: dict[str, None] = {}
+    usable: dict[str, dict[str, list]] = {}
+    for group, flat in flats.items():
+        usable[group] = {k: v for k, v in flat.items() if _per_window(v, n)}
+        keys.update(dict.fromkeys(usable[group]))
+    long: dict[str, list] = {
+        "window_index": list(range(n)) * len(flats),
+        "start": start * len(flats),
+        "group": [str(g) for g in flats for _ in range(n)],
+    }
+    nulls = [None] * n
+    for k in keys:
+        column: list = []
+        for group in flats:
+            column.extend(usable[group].get(k, nulls))
+        long[_unique(k, long)] = column
+    return (
+        _table(wide, wide_types, "analysis.json timeseries", notes),
+        _table(long, {"start": _TS}, "analysis.json timeseries.groups", notes),
+    )
 
 
 def _flat(cols: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -211,11 +261,19 @@ def _flat(cols: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _per_window(value: Any, n: int) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) == n
-        and not any(isinstance(v, list | dict) for v in value)
-    )
+    """A list of one plain value per window (checked once per column: linear in windows)."""
+    return isinstance(value, list) and len(value) == n and not set(map(type, value)) & _NESTED
+
+
+_NESTED = {list, dict}
+
+
+def _unique(name: str, taken: Mapping[str, Any]) -> str:
+    """``name``, or with ``_`` appended until no column has it (a field called ``time`` or
+    ``window_index`` never replaces the column the export itself fills)."""
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _column(key: str) -> str:
@@ -234,34 +292,83 @@ def events_table(events: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["name"].append(None if label is None else str(label))
         cols["source"].append(None if rest.get("source") is None else str(rest["source"]))
         cols["fields"].append(json.dumps(rest, sort_keys=True, separators=(",", ":")))
-    return _table(cols, {"time": _TS, "type": pa.string(), "name": pa.string(),
-                         "source": pa.string(), "fields": pa.string()})  # fmt: skip
+    types = {"time": _TS, "type": pa.string(), "name": pa.string(), "source": pa.string(),
+             "fields": pa.string()}  # fmt: skip
+    return _table(cols, types, "events.jsonl", [])
 
 
-def timeline_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """Per-second generator samples: ``time`` (from t_ns), ``source`` and every sampled field."""
+def timeline_table(rows: Iterable[Mapping[str, Any]], damage: list[str] | None = None) -> pa.Table:
+    """Per-second generator samples: ``time`` (from t_ns), ``source`` and every sampled field
+    (the first ``MAX_TIMELINE_COLUMNS``); a value that does not fit its column is null, said in
+    ``damage``."""
+    notes = damage if damage is not None else []
     rows = list(rows)
-    keys: list[str] = []
+    keys: dict[str, None] = {}
+    dropped: set[str] = set()
     for r in rows:
-        keys.extend(k for k in r if k not in keys)
+        for k in r:
+            if k in keys or k in dropped:
+                continue
+            if len(keys) < MAX_TIMELINE_COLUMNS:
+                keys[k] = None
+            else:
+                dropped.add(k)
+    if dropped:
+        notes.append(
+            f"timeline.jsonl: {len(dropped):,} field(s) beyond the first "
+            f"{MAX_TIMELINE_COLUMNS} left out"
+        )
     cols: dict[str, list] = {"time": [r.get("t_ns") for r in rows]}
     for k in keys:
         if k != "t_ns":
-            cols[_column(k)] = [r.get(k) for r in rows]
-    return _table(cols, {"time": _TS})
+            cols[_unique(_column(k), cols)] = [r.get(k) for r in rows]
+    return _table(cols, {"time": _TS}, "timeline.jsonl", notes)
 
 
-def _table(cols: dict[str, list], types: Mapping[str, pa.DataType]) -> pa.Table:
+def _table(
+    cols: dict[str, list], types: Mapping[str, pa.DataType], where: str, damage: list[str]
+) -> pa.Table:
     arrays = {}
     for name, values in cols.items():
         if name in types:
             arrays[name] = pa.array(values, types[name])
             continue
+        arrays[name] = _typed(values, f"{where}: {name}", damage)
+    return pa.table(arrays)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _typed(values: list, where: str, damage: list[str]) -> pa.Array:
+    """One column of JSON values as one Arrow type: the type its values share; when they do not,
+    numbers (if most are numbers; the rest null, said in ``damage``) or text (anything else as
+    its JSON, nothing lost)."""
+    try:
         arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        arr = None
+    if arr is not None and not (pa.types.is_struct(arr.type) or pa.types.is_list(arr.type)):
         if pa.types.is_null(arr.type):
             arr = arr.cast(pa.float64())  # a column with no value yet keeps a numeric type
-        arrays[name] = arr
-    return pa.table(arrays)
+        return arr
+    present = [v for v in values if v is not None]
+    numbers = sum(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
+    if arr is None and numbers * 2 > len(present):
+        kept = [
+            v if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values
+        ]
+        damage.append(
+            f"{where}: {len(present) - numbers:,} value(s) that are not numbers exported as null"
+        )
+        return pa.array(kept, pa.float64())
+    if arr is None:
+        damage.append(f"{where}: values of several types, exported as text (JSON)")
+    return pa.array(
+        [v if v is None or isinstance(v, str) else json.dumps(v, sort_keys=True) for v in values],
+        pa.string(),
+    )
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -277,13 +384,16 @@ def export_run(
     chunk: int = CHUNK_RECORDS,
 ) -> Exported:
     """Write ``records``, ``events``, ``timeline`` (and ``series``, ``series_groups`` when
-    ``timeseries`` is given) of ``run_dir`` into ``out_dir`` as ``<table>.<fmt>``."""
+    ``timeseries`` is given) of ``run_dir`` into ``out_dir`` as ``<table>.<fmt>``.
+
+    All or nothing: every table is read and built (the records streamed) into fresh temporary
+    files in ``out_dir`` first, and only when all are written are they renamed over their final
+    names; an error leaves ``out_dir`` as it was. ``out_dir`` below ``run_dir`` (the default
+    ``RUN_DIR/export``) is walked without following a link; no file is written through one."""
     if fmt not in FORMATS:
         raise ValueError(f"format {fmt!r}: expected one of {', '.join(FORMATS)}")
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     result = Exported(series_from=series_from)
     provenance = {
         "surgeproof_export_version": str(EXPORT_VERSION),
@@ -292,53 +402,129 @@ def export_run(
         "run_status": str(meta.get("status")),
         "t0_ns": str(meta.get("t0_ns") or ""),
     }
-    batches, damage = record_batches(run_dir, chunk)
-    result.damage.extend(damage)
-    result.rows["records"] = _write(out / f"records.{fmt}", RECORD_SCHEMA, batches, fmt, provenance)
-    result.files["records"] = out / f"records.{fmt}"
+    # The small tables first: whatever is wrong with them is found before a byte is written.
     events, ev_damage = read_events(run_dir)
     timeline, tl_damage = read_timeline(run_dir)
     result.damage.extend(ev_damage + tl_damage)
-    tables = {"events": events_table(events), "timeline": timeline_table(timeline)}
+    tables = {
+        "events": events_table(events),
+        "timeline": timeline_table(timeline, result.damage),
+    }
+    series_provenance = provenance
     if timeseries is not None:
-        windows, per_group = series_tables(timeseries)
+        windows, per_group = series_tables(timeseries, result.damage)
         tables["series"], tables["series_groups"] = windows, per_group
-        provenance = {
+        series_provenance = {
             **provenance,
             "series_from": str(series_from),
             "window_s": str(timeseries.get("window_s")),
         }
-    for name, table in tables.items():
-        path = out / f"{name}.{fmt}"
-        result.rows[name] = _write(path, table.schema, table.to_batches(), fmt, provenance)
-        result.files[name] = path
+    batches, damage = record_batches(run_dir, chunk)
+    result.damage[:0] = damage
+    root, rel = _out_folder(run_dir, Path(out_dir))
+    with _Staged(root, rel) as staged:
+        with staged.file(f"records.{fmt}") as f:
+            result.rows["records"] = _write(f, RECORD_SCHEMA, batches, fmt, provenance)
+        for name, table in tables.items():
+            meta_for = provenance if name in ("events", "timeline") else series_provenance
+            with staged.file(f"{name}.{fmt}") as f:
+                result.rows[name] = _write(f, table.schema, table.to_batches(), fmt, meta_for)
+        staged.commit()
+    out = Path(out_dir)
+    result.files = {name: out / f"{name}.{fmt}" for name in ("records", *tables)}
     return result
 
 
+def _out_folder(run_dir: Path, out: Path) -> tuple[Path, list[str]]:
+    """The folder to write into as (trusted root, components walked without following links):
+    below the run directory, the run directory and the way down from it; elsewhere, the folder
+    the user named (made if missing)."""
+    try:
+        rel = out.relative_to(run_dir)
+    except ValueError:
+        rel = None
+    if rel is not None and ".." not in rel.parts:
+        return run_dir, list(rel.parts)
+    out.mkdir(parents=True, exist_ok=True)
+    return out, []
+
+
+class _Staged:
+    """Files written under temporary names in one folder, renamed into place together."""
+
+    def __init__(self, root: Path, rel: list[str]) -> None:
+        self._folder = folder(root, rel, "export --out", make_dirs=True)
+        self.root = root
+        self.rel = rel
+        self.staged: list[tuple[str, str]] = []  # (temporary, final)
+
+    def __enter__(self) -> _Staged:
+        self.fd = self._folder.__enter__()
+        return self
+
+    @contextlib.contextmanager
+    def file(self, final: str) -> Iterator[Any]:
+        checked_name(final, "export table")
+        self._check(final)
+        tmp = f"{final}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+            dir_fd=self.fd,
+        )  # fmt: skip
+        self.staged.append((tmp, final))
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _check(self, final: str) -> None:
+        try:
+            st = os.stat(final, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            shown = os.path.join(str(self.root), *self.rel, final)
+            kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+            raise UnsafePath(f"export --out: {shown} is {kind}; it is not replaced")
+
+    def commit(self) -> None:
+        for _, final in self.staged:
+            self._check(final)
+        for tmp, final in self.staged:
+            os.rename(tmp, final, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        self.staged = []
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            for tmp, _ in self.staged:  # not committed: the export failed, leave nothing
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=self.fd)
+        finally:
+            self._folder.__exit__(*exc)
+
+
 def _write(
-    path: Path,
+    sink: Any,
     schema: pa.Schema,
     batches: Iterable[pa.RecordBatch],
     fmt: str,
     provenance: Mapping[str, str],
 ) -> int:
-    """Stream ``batches`` into ``path`` (via a temporary file: a reader never sees half of it)."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Stream ``batches`` into the open file ``sink``; the rows written."""
     rows = 0
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         schema = schema.with_metadata({**(schema.metadata or {}), **provenance})
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
             for b in batches:
                 writer.write_batch(b)
                 rows += b.num_rows
     else:
         import pyarrow.csv as pcsv
 
-        with pcsv.CSVWriter(tmp, schema) as writer:
+        with pcsv.CSVWriter(sink, schema) as writer:
             for b in batches:
                 writer.write_batch(b)
                 rows += b.num_rows
-    os.replace(tmp, path)
     return rows

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import array
 import contextlib
+import errno
+import io
 import json
 import mmap
 import os
@@ -116,8 +118,14 @@ def read_jsonl(
     skipped = 0
     pending: int | None = None  # a line that did not parse: fatal unless it is the last
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for i, line in enumerate(fh, start=1):
+        with _open_regular(path) as raw_fh:
+            fh = io.TextIOWrapper(raw_fh, encoding="utf-8", errors="replace")
+            for i, line in enumerate(iter(lambda: fh.readline(MAX_LINE_CHARS + 1), ""), start=1):
+                if len(line) > MAX_LINE_CHARS:
+                    raise RunDirError(
+                        f"{path}: line {i} is longer than {MAX_LINE_CHARS:,} characters "
+                        "(no line of a run directory is)"
+                    )
                 if not line.strip():
                     continue
                 if pending is not None:
@@ -175,15 +183,44 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_float=_finite_float, parse_int=_int64, parse_constant=_constant)
 
 
+def loads(text: str) -> Any:
+    """JSON as every reader of a run directory parses it: finite floats and int64 integers
+    only (ValueError otherwise; RecursionError for nesting past Python's limit)."""
+    return _loads(text)
+
+
+#: Longest line of a JSON-lines file read (a timeline sample, an event: a few hundred bytes).
+MAX_LINE_CHARS = 16 << 20
+
+
+def _open_regular(path: Path) -> io.BufferedReader:
+    """``path`` opened for reading when it is a regular file reached without following a link
+    at its last component (a run directory's files are its own, never links out of it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise RunDirError(
+                f"{path}: cannot read (a symbolic link; links are not followed)"
+            ) from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise RunDirError(f"{path}: not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
 def _read_bounded(path: Path, limit: int) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; RunDirError otherwise."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise RunDirError(f"{path}: not a regular file")
-        if info.st_size > limit:
-            raise RunDirError(f"{path}: {info.st_size:,} bytes, more than the {limit:,} expected")
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
+            info = os.fstat(fh.fileno())
+            if info.st_size > limit:
+                raise RunDirError(
+                    f"{path}: {info.st_size:,} bytes, more than the {limit:,} expected"
+                )
             # Ask for the size stat gave (+1 to see growth): read(n) allocates n bytes first.
             data = fh.read(info.st_size + 1)
     except OSError as exc:
@@ -328,7 +365,7 @@ def map_records(path: Path, whole: int) -> tuple[np.ndarray, mmap.mmap | None]:
     if not whole:
         return np.empty(0, dtype=RECORD_DTYPE), None
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             mapping = mmap.mmap(fh.fileno(), whole * RECORD_DTYPE.itemsize, access=mmap.ACCESS_READ)
     except (OSError, ValueError) as exc:
         raise RunDirError(f"{path}: cannot read ({exc})") from None
@@ -479,9 +516,14 @@ def _read_bounded_size(path: Path, limit: int) -> None:
 
 def _size(path: Path) -> int:
     try:
-        return path.stat().st_size
+        info = os.lstat(path)
     except OSError as exc:
         raise RunDirError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise RunDirError(f"{path}: cannot read (a symbolic link; links are not followed)")
+    if not stat.S_ISREG(info.st_mode):
+        raise RunDirError(f"{path}: cannot read (not a regular file)")
+    return info.st_size
 
 
 def _meta_if_any(run_dir: Path) -> dict[str, Any]:
@@ -498,8 +540,11 @@ def span_of(run_dir: Path) -> Span | None:
     rec_dir = Path(run_dir) / RECORDS_DIR
     for data_path in sorted(rec_dir.glob(f"*{RECORDS_SUFFIX}")) if rec_dir.is_dir() else []:
         try:
-            head = np.fromfile(data_path, dtype=RECORD_DTYPE, count=_ANCHOR_RECORDS)
-        except (OSError, ValueError):
+            with _open_regular(data_path) as fh:
+                head = np.frombuffer(
+                    fh.read(_ANCHOR_RECORDS * RECORD_DTYPE.itemsize), dtype=RECORD_DTYPE
+                )
+        except (OSError, ValueError, RunDirError):
             continue
         if len(head):
             return run_span(meta, head["intended_ns"])
@@ -563,7 +608,7 @@ class JsonlIndex:
         if not path.is_file():
             return
         try:
-            with open(path, "rb") as fh:
+            with _open_regular(path) as fh:
                 fh.seek(self.offset)
                 data = fh.read()
         except OSError as exc:
@@ -607,7 +652,7 @@ class JsonlIndex:
         chosen.update(self.latest.values())
         out = []
         if chosen:
-            with open(Path(run_dir) / self.relative, "rb") as fh:
+            with _open_regular(Path(run_dir) / self.relative) as fh:
                 for i in sorted(chosen):
                     offset, length = self.at[i]
                     fh.seek(offset)
