@@ -73,7 +73,7 @@ def series_for(run_dir: Path, meta: dict[str, Any]) -> tuple[dict | None, str | 
         except UnsafePath:
             raise
         except (TooLarge, OSError, ValueError, RecursionError) as exc:
-            why = " ".join(str(exc).split())[:160]
+            why = " ".join(str(exc).split())[:400]  # the reason names the file: room for its path
             notes.append(
                 f"{run_dir / ANALYSIS}: not used ({why}); series computed from the records"
             )
