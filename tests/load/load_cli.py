@@ -66,7 +66,9 @@ def sigkill_a_local_worker(proc: subprocess.Popen, run_dir: Path, after_s: float
     workers = [
         p
         for p in psutil.Process(proc.pid).children(recursive=True)
-        if "worker" in " ".join(p.cmdline())
+        # The subcommand itself, not a substring: the exchange's --state-dir lies under the
+        # test's tmp_path, whose name may hold "worker".
+        if "worker" in p.cmdline()
     ]
     assert len(workers) >= 2, f"expected the run's local workers, found {len(workers)}"
     killed_ns = time.time_ns()
