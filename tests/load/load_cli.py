@@ -12,12 +12,13 @@ from pathlib import Path
 
 def surgeproof(*args: str, timeout: float = 180, **kw) -> subprocess.CompletedProcess:
     """Run the real command line in a child process (Locust monkey-patches its process)."""
+    env = kw.pop("env", None) or {**os.environ}
     return subprocess.run(
         [sys.executable, "-m", "surgeproof.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ},
+        env=env,
         **kw,
     )
 

@@ -29,6 +29,7 @@ from surgeproof.analysis.judging import Judging, as_judging
 from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import reconcile
+from surgeproof.analysis.refusals import refusal_caveat, refused_messages
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.scan import Census, RecordScan, settle_allocator
 from surgeproof.analysis.server import server_series, server_vs_client
@@ -238,6 +239,9 @@ def _measure_run(
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
     caveats += _missing_shard_caveats(meta)
+    refused = refused_messages(events, t0_ns)
+    if caveat := refusal_caveat(refused):
+        caveats.append(caveat)
     if shortfalls:
         caveats.append(
             f"{len(shortfalls)} generator worker(s) lost during the run ("
@@ -291,6 +295,7 @@ def _measure_run(
             "shortfall_windows": [
                 w.to_dict(t0_ns, short_levels.get(i, [])) for i, w in enumerate(shortfalls)
             ],
+            "refused_messages": refused,
         },
         generator=_generator(scan, census, timeline, meta),
     )

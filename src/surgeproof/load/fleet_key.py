@@ -72,7 +72,9 @@ def missing_key_error(who: str) -> UserError:
 def _read_key_file(path: str) -> Secret:
     shown = f"{FLEET_KEY_FLAG} {path}"
     try:
-        with open(path, "rb") as f:
+        # Non-blocking: a FIFO named as the key file is refused, not waited on forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
                 raise UserError(f"{shown}: not a regular file")

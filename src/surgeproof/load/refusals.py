@@ -120,12 +120,16 @@ class RefusalLog:
                 self._event(entry)
 
     def summary(self) -> dict[str, Any]:
-        """``run.json`` ``workers.refused``: messages refused, distinct peers, per reason."""
-        return {
+        """``run.json`` ``workers.refused``: messages refused, distinct peers (``peers_capped``:
+        at least that many), per reason."""
+        out: dict[str, Any] = {
             "messages": self.messages,
             "peers": len(self.peers),
             "by_reason": dict(sorted(self.by_reason.items())),
         }
+        if len(self.peers) >= MAX_PEERS_COUNTED:
+            out["peers_capped"] = True
+        return out
 
     def _event(self, entry: _Entry) -> None:
         self.emit(
