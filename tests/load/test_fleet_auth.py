@@ -62,7 +62,7 @@ def test_a_master_refuses_a_proof_made_with_another_key():
 
 
 def test_the_masters_proof_cannot_be_reflected_as_a_workers_proof():
-    nonce_w, hello = fleet_auth.hello()
+    _nonce_w, hello = fleet_auth.hello()
     pending = challenge(NODE, hello)
     reflected = {**pending.message(KEY), "v": 1}  # the master's own proof sent back
     with refused("bad_proof"):
@@ -103,7 +103,7 @@ def test_a_sealed_message_replayed_or_reordered_is_refused_and_changes_nothing()
 
 def test_a_message_from_one_workers_session_does_not_open_in_another():
     w1, m1 = handshake(node="host_" + "1" * 32)
-    w2, m2 = handshake(node="host_" + "2" * 32)
+    _w2, m2 = handshake(node="host_" + "2" * 32)
     env = w1.seal("surgeproof_batch", {"raw": b""})
     with refused("bad_mac"):
         m2.open("surgeproof_batch", env)
@@ -126,7 +126,7 @@ def test_a_message_cannot_change_type_direction_sequence_or_body():
 
 
 def test_a_peer_without_the_session_key_cannot_seal():
-    w, m = handshake()
+    _w, m = handshake()
     # Same fleet key, same node, its own nonces: another session key.
     attacker, _ = handshake()
     with refused("bad_mac"):

@@ -53,6 +53,7 @@ class ReportContent:
 def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     """The report's sentences and tables for ``run_dir`` and its analysis."""
     from surgeproof.report.refusals import refused_messages_tables
+
     meta = _read_json(run_dir / "run.json")
     verdict = analysis.get("verdict") or {}
     status = str(verdict.get("status") or "inconclusive")
