@@ -155,7 +155,7 @@ class FleetGate:
         now = self.clock()
         for node_id, seen in list(self._unauth.items()):
             if now - seen.first >= AUTH_BOUND_S:
-                self._expire(node_id, seen, f"not within {AUTH_BOUND_S:g} s")
+                self._expire(node_id, seen, f"within {AUTH_BOUND_S:g} s")
         for node_id, (_ch, at) in list(self._pending.items()):
             if now - at >= AUTH_BOUND_S:
                 del self._pending[node_id]
@@ -164,7 +164,7 @@ class FleetGate:
     def close(self) -> None:
         """At the end: nodes still unauthenticated are refused; every count is written."""
         for node_id, seen in list(self._unauth.items()):
-            self._expire(node_id, seen, "not before the run ended")
+            self._expire(node_id, seen, "before the run ended")
         self.refusals.flush(final=True)
 
     def _expire(self, node_id: str, seen: _Unauthenticated, when: str) -> None:

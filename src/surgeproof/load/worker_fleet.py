@@ -106,7 +106,7 @@ class WorkerFleet:
             print(
                 f"surgeproof run: waiting up to {timeout:.0f}s for {self.opts.expect_workers} "
                 f"worker(s): surgeproof worker --master {self.opts.master_bind_host} "
-                f"--master-port {port}",
+                f"--master-port {port} {_key_hint(self.key)}",
                 flush=True,
             )
         deadline = time.monotonic() + timeout
@@ -425,3 +425,10 @@ class WorkerFleet:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _key_hint(key: FleetKey) -> str:
+    """How a worker is to be given this run's key (where it came from, never the key)."""
+    if key.origin == "--fleet-key-file":
+        return "--fleet-key-file FILE (a copy of this run's key file)"
+    return "with $SURGEPROOF_FLEET_KEY set to this run's key"
