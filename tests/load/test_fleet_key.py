@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -101,3 +102,51 @@ def test_a_worker_without_a_key_refuses_to_start():
     assert r.returncode == 2
     [line] = r.stderr.strip().splitlines()
     assert "surgeproof worker: no fleet key" in line
+
+
+@pytest.mark.slow
+def test_a_run_makes_a_key_for_its_own_workers_and_hands_it_over_out_of_sight(tmp_path):
+    """``--workers N`` alone: a key is made, reaches the workers in their environment (not on
+    the command line ``ps`` shows), and is in no output and no file of the run."""
+    import time
+
+    import psutil
+    from load_cli import start_run
+
+    scenario = tmp_path / "hold.yaml"
+    scenario.write_text(
+        "name: hold\ndescription: d\nmodel: open\ntimeline:\n"
+        "  - {phase: hold, duration: 6s, users: 4, ramp: 1s, mix: {market_watcher: 1.0}}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != FLEET_KEY_ENV}
+    proc = start_run(
+        str(scenario), "--workers", "1", "--reports-dir", str(tmp_path), "--run-id", "k",
+        "--timeout", "2", env=env,
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while not seen and time.monotonic() < deadline and proc.poll() is None:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                try:
+                    if " worker " in " ".join(child.cmdline()):
+                        seen = {"cmdline": " ".join(child.cmdline()), **child.environ()}
+                except psutil.Error:
+                    continue
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, err[-2000:]
+    key = seen.get(FLEET_KEY_ENV)
+    assert key is not None and len(key) == 64
+    assert key not in seen["cmdline"] and "fleet-key" not in seen["cmdline"]
+    assert key not in out + err
+    for p in (tmp_path / "k").rglob("*"):
+        if p.is_file():
+            assert key.encode() not in p.read_bytes(), p
+    meta = json.loads((tmp_path / "k" / "run.json").read_text())
+    assert meta["workers"]["auth"]["fleet_key"] == "generated"
+    assert meta["workers"]["refused"]["messages"] == 0

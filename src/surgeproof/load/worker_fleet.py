@@ -97,7 +97,7 @@ class WorkerFleet:
         Locust's own handling before the gate stands in front of it."""
         import gevent
 
-        self._listen(runner, {**setup, **self._shard_setup()})
+        gate = self._listen(runner, {**setup, **self._shard_setup()})
         port = runner.master_bind_port
         self._spawn_local(port)
         timeout = WORKER_CONNECT_TIMEOUT_S
@@ -115,6 +115,7 @@ class WorkerFleet:
             if reason is not None:
                 raise UserError(f"{reason} while waiting for workers")
             if time.monotonic() > deadline:
+                gate.close()
                 refused = self.refusals.messages
                 note = (
                     f" ({refused} message(s) refused: see fleet_refused in events.jsonl)"
@@ -126,7 +127,7 @@ class WorkerFleet:
                     f"{timeout:.0f}s{note}"
                 )
             gevent.sleep(0.1)
-            self.gate.tick()  # type: ignore[union-attr]
+            gate.tick()
 
     def _shard_setup(self) -> dict[str, Any]:
         """SETUP's record-shard fields: the mode, the token in the run directory, the buckets."""
@@ -138,7 +139,7 @@ class WorkerFleet:
             out["tally_buckets_s"] = list(bounds) if bounds else None
         return out
 
-    def _listen(self, runner, setup: dict[str, Any]) -> None:
+    def _listen(self, runner, setup: dict[str, Any]) -> FleetGate:
         collector = self.collector
         gate = self.gate = FleetGate(runner, self.key.secret, self.refusals, self._authenticated)
         gate.install()
@@ -208,6 +209,7 @@ class WorkerFleet:
         gate.on(messages.READY, on_ready)
         gate.on(messages.DONE, on_done)
         gate.on(messages.SHARD, on_shard)
+        return gate
 
     def _authenticated(self, session: Session) -> None:
         """A worker proved the fleet key: its SETUP, with the source name it is to use."""
