@@ -366,6 +366,8 @@ def master_main(args) -> int:
                 "records": sum(counts.values()),
                 "sources": counts,
                 "missing_shards": len(fleet.meta(counts)["missing_shards"]),
+                # Every figure assumes the master took every message: refusals say it did not.
+                "refused": fleet.refusals.messages,
             }
         ),
         flush=True,
@@ -482,6 +484,7 @@ def run_series(args, mode: str, live: bool, shard_dir: bool, work: Path) -> list
             "run_dir_bytes": _du(run_dir),
             "finish_s": summary["finish_s"],
             "missing_shards": summary["missing_shards"],
+            "refused": summary["refused"],
             "shipped": sum(n for _, n in shipped),
         }
     )
@@ -514,7 +517,8 @@ def table(title: str, rows: list[dict]) -> str:
         f"{tail['shipped']:,} records shipped, {tail['total_records']:,} in the run directory "
         f"({tail['run_dir_bytes'] / 2**20:,.0f} MiB); the end of the run (FINISH to every "
         f"worker's last batch{', shards gathered' if 'gather' in title else ''}) took "
-        f"{tail['finish_s']:.1f} s; shards missing: {tail['missing_shards']}."
+        f"{tail['finish_s']:.1f} s; shards missing: {tail['missing_shards']}; messages "
+        f"refused by the master: {tail['refused']}."
     )
     return "\n".join(out)
 
