@@ -139,7 +139,7 @@ def workers_main(args) -> int:
     from surgeproof.load.liveness import tune_locust_heartbeat
     from surgeproof.load.record_shard import RecordShard, choose_place
     from surgeproof.load.worker import ShardSender
-    from surgeproof.load.worker_channel import WorkerChannel
+    from surgeproof.load.worker_channel import WorkerChannel, create_gated_runner
 
     class Idle(User):
         wait_time = constant(1)
@@ -161,7 +161,7 @@ def workers_main(args) -> int:
     class Synthetic:
         def __init__(self) -> None:
             env = Environment(user_classes=[Idle], events=Events())
-            self.runner = env.create_worker_runner("127.0.0.1", args.port)
+            self.runner = create_gated_runner(env, "127.0.0.1", args.port)
             # The same authenticated channel as ``surgeproof worker``: handshake, sealed messages.
             self.link = WorkerChannel(self.runner, key.secret, refused)
             self.link.install()

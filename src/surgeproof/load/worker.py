@@ -57,12 +57,12 @@ def run_worker(
     from surgeproof.load.sampler import Sampler
     from surgeproof.load.state import LoadState
     from surgeproof.load.users.surge_user import SurgeUser
-    from surgeproof.load.worker_channel import WorkerChannel
+    from surgeproof.load.worker_channel import WorkerChannel, create_gated_runner
 
     tune_locust_heartbeat()
     options = get_parser(default_config_files=[]).parse_args(["--headless"])
     env = Environment(user_classes=[SurgeUser], parsed_options=options, events=locust.events)
-    runner = env.create_worker_runner(master_host, master_port)
+    runner = create_gated_runner(env, master_host, master_port)
     # Until the master names it (SETUP), the worker's lines carry a name from its node id.
     me = {"source": messages.source_of(runner.client_id)}
     ctx = LoadContext(source=me["source"])

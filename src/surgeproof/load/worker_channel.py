@@ -24,6 +24,34 @@ log = logging.getLogger(__name__)
 CONNECTION_KEEPING = frozenset({"ack", "heartbeat", "reconnect"})
 
 
+def create_gated_runner(env, master_host: str, master_port: int):
+    """A Locust worker runner that, until a channel takes over its handling, obeys only
+    connection keeping: Locust's runner reads the master's messages while it waits for its
+    first ``ack``, before any channel could be put in front of it."""
+    from locust.env import RunnerAlreadyExistsError
+    from locust.runners import WorkerRunner
+    from locust.stats import RequestStats
+
+    class GatedWorkerRunner(WorkerRunner):
+        gate: Callable[[Any], None] | None = None
+
+        def handle_message(self, msg) -> None:
+            if self.gate is not None:
+                self.gate(msg)
+            elif msg.type in CONNECTION_KEEPING:
+                super().handle_message(msg)
+
+        def locust_handle(self, msg) -> None:
+            super().handle_message(msg)
+
+    if env.runner is not None:
+        raise RunnerAlreadyExistsError(f"Environment.runner already exists ({env.runner})")
+    # As Locust's own create_worker_runner: a worker keeps no response-times cache.
+    env.stats = RequestStats(use_response_times_cache=False)
+    env.runner = GatedWorkerRunner(env, master_host=master_host, master_port=master_port)
+    return env.runner
+
+
 class WorkerChannel:
     """Proves the fleet key to the master, checks the master's, then seals and opens."""
 
@@ -53,8 +81,8 @@ class WorkerChannel:
 
     def install(self) -> None:
         """Put the channel in front of Locust's handling of what the master sends."""
-        self._locust_handle = self.runner.handle_message
-        self.runner.handle_message = self._handle
+        self._locust_handle = self.runner.locust_handle
+        self.runner.gate = self._handle
 
     def on(self, msg_type: str, handler: Callable[[Any], None]) -> None:
         """Handle sealed ``msg_type`` messages from the authenticated master."""
