@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -696,6 +697,8 @@ def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after
     scen = tmp / "pollers.yaml"
     scen.write_text(POLLERS.format(n=n, seconds=seconds))
     port = free_port()
+    # Master and workers started apart share a fleet key (in the environment, never argv).
+    env = {**os.environ, "SURGEPROOF_FLEET_KEY": secrets.token_hex(32)}
     master = subprocess.Popen(
         [
             PY,
@@ -720,6 +723,7 @@ def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env=env,
     )
     procs = [
         subprocess.Popen(
@@ -736,6 +740,7 @@ def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env=env,
         )
         for _ in range(workers)
     ]

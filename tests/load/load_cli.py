@@ -9,15 +9,25 @@ import sys
 import time
 from pathlib import Path
 
+#: A fleet key for tests whose master and workers are started apart (``--expect-workers``):
+#: both get it in the environment, as on hosts that share a Kubernetes Secret.
+FLEET_KEY = "test-fleet-key-" + "5eed" * 12
+
+
+def fleet_env() -> dict[str, str]:
+    """This process's environment with the tests' fleet key."""
+    return {**os.environ, "SURGEPROOF_FLEET_KEY": FLEET_KEY}
+
 
 def surgeproof(*args: str, timeout: float = 180, **kw) -> subprocess.CompletedProcess:
     """Run the real command line in a child process (Locust monkey-patches its process)."""
+    env = kw.pop("env", None) or {**os.environ}
     return subprocess.run(
         [sys.executable, "-m", "surgeproof.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ},
+        env=env,
         **kw,
     )
 

@@ -274,7 +274,7 @@ class Conductor:
         if ctx is not None:
             ctx.set_state(state)
         else:
-            runner.send_message(messages.STATE, state.to_message())
+            self.fleet.broadcast(runner, messages.STATE, state.to_message())
 
     def _loop(self, runner, program, shape, t0, ctx, poller) -> None:
         import gevent
