@@ -1,20 +1,24 @@
 """``SurgeUser``: one simulated person, offering calls on its own schedule (open model).
 
 Calls are due at intended times (the role's rate × the phase's intensity, jittered ±50%)
-whether or not earlier answers came back. A due call goes out in its own greenlet while the
-user has fewer than ``max_inflight_per_user`` calls in flight; beyond that it is recorded as
-``backlogged`` when those calls are out and unanswered (the target's failure), or ``missed``
-when some were still waiting for the generator to send them (its own). Latency is measured from
-the intended time. With the closed model the user waits for each answer before the next call
-and its records carry the closed-model flag.
+whether or not earlier answers came back. The process's call clock (``call_clock``) holds every
+user's next due time and hands each due call to its user, which gives it to a courier greenlet
+(``couriers``) while it has fewer than ``max_inflight_per_user`` calls in flight; beyond that it
+is recorded as ``backlogged`` when those calls are out and unanswered (the target's failure), or
+``missed`` when some were still waiting for the generator to send them (its own). Latency is
+measured from the intended time. With the closed model the user's next call is set only a think
+time after each answer, and its records carry the closed-model flag.
 """
 
 from __future__ import annotations
 
+import logging
+import traceback
 import zlib
 from typing import Any
 
 import gevent
+from gevent.hub import Waiter
 from locust import User, task
 
 from surgeproof.dialect.answer import read_answer
@@ -31,6 +35,7 @@ from surgeproof.load.subscription import TickerSubscription
 from surgeproof.load.users import act
 from surgeproof.load.users.act import MARKET, Act
 from surgeproof.load.users.behaviour import Behaviour
+from surgeproof.load.users.call_clock import Due
 from surgeproof.load.users.connections import (
     TargetHttp,
     ensure_fd_limit,
@@ -46,6 +51,10 @@ RETRYABLE = frozenset(
 )
 #: Open orders a person remembers (to cancel later); older ones are forgotten, not leaked.
 MAX_OPEN_ORDERS = 32
+#: After a call that could not even be prepared (a bug, reported), the person's next try.
+ERROR_PAUSE_S = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 class SurgeUser(User):
@@ -59,6 +68,9 @@ class SurgeUser(User):
         ensure_fd_limit()
         #: This person's own keep-alive connections, opened at its first call of its own.
         self._http: TargetHttp | None = None
+        #: Its next call on the process's clock (None while a closed-model call is out).
+        self._next: Due | None = None
+        self._stopped = False
 
     def on_start(self) -> None:
         ctx: LoadContext = self.environment.surgeproof
@@ -76,8 +88,8 @@ class SurgeUser(User):
         self.role: Behaviour | None = None
         self._ws: TickerSubscription | None = None
         self._ws_epoch = -1
-        self._inflight = 0  # sent (their greenlet ran), not answered yet
-        self._queued = 0  # due and handed to a greenlet the generator has not run yet
+        self._inflight = 0  # sent (their courier ran), not answered yet
+        self._queued = 0  # due and handed to a courier the generator has not run yet
         self._active = False
         # Arrivals spread over the second the shape spawned them in, not in one clump.
         gevent.sleep(self.rng.random() * ctx.arrival_spread_s)
@@ -85,6 +97,10 @@ class SurgeUser(User):
         self._active = True
 
     def on_stop(self) -> None:
+        self._stopped = True
+        if self._next is not None:
+            self.ctx.calls.cancel(self._next)
+            self._next = None
         if getattr(self, "_active", False):
             self.ctx.active_users -= 1
             self._active = False
@@ -126,47 +142,75 @@ class SurgeUser(User):
 
     @task
     def live(self) -> None:
-        """The person's whole stay: calls on schedule until the shape lets them go."""
+        """The person's whole stay: calls on schedule until the shape lets them go.
+
+        The schedule lives on the process's call clock, not in this greenlet: the greenlet
+        parks here until Locust stops the user (``on_stop`` takes its next call off the clock).
+        """
+        self._follow_state()
         interval = self._interval()
-        next_ns = now_ns() + int(self.rng.random() * interval * 1e9)
-        while True:
-            self._follow_state()
-            wait = (next_ns - now_ns()) / 1e9
-            if wait > 0:
-                gevent.sleep(wait)
-            while self.ctx.finishing:  # the run is draining: nothing new, until we are stopped
-                gevent.sleep(0.1)
-            role = self._follow_state()
-            interval = self._interval()
-            intended = next_ns
-            next_ns += int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
-            if role.honours_remaining_req and intended < self.paused_until_ns:
-                next_ns = max(next_ns, self.paused_until_ns)
-                continue
-            c = role.next_call(self)
-            if c is None or c.action not in self.ctx.dialect.actions:
-                continue  # nothing to do, or an action this exchange has not (said before the run)
-            if self.state.closed_model:
-                self._send(c, now_ns(), 0, FLAG_CLOSED_MODEL, role.retries)
-                # Closed loop: the next call is only due a think time after this answer.
-                next_ns = now_ns() + int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
-                continue
-            outcome = unsent_outcome(self._inflight, self._queued, self.ctx.max_inflight_per_user)
-            if outcome is not None:
-                rec = self.ctx.recorder
-                spec = self.ctx.dialect.actions[c.action]
-                rec.unsent(
-                    intended,
-                    rec.name_id(spec.name, spec.group),
-                    self.uid,
-                    round(self.state.target_users),
-                    FLAG_ORDER_SUBMIT if spec.kind.order_submit else 0,
-                    outcome,
-                )
-                continue
-            self._queued += 1
-            self._logging_in = self._logging_in or c.action == "login"
-            gevent.spawn(self._send_counted, c, intended, role.retries)
+        self._schedule(now_ns() + int(self.rng.random() * interval * 1e9))
+        Waiter().get()
+
+    def _schedule(self, at_ns: int) -> None:
+        if not self._stopped:
+            self._next = self.ctx.calls.at(at_ns, self._on_due)
+
+    def _on_due(self, intended: int) -> None:
+        """The call due at ``intended``: send it, or record why it cannot go; set the next."""
+        self._next = None
+        try:
+            self._due(intended)
+        except Exception as exc:
+            # As Locust does with a task that raised: say so, and the person carries on.
+            logger.error("%s\n%s", exc, traceback.format_exc())
+            self.environment.events.user_error.fire(
+                user_instance=self, exception=exc, tb=exc.__traceback__
+            )
+            # (A closed-model call already handed over sets the next one itself.)
+            closed_out = self.state.closed_model and (self._inflight or self._queued)
+            if self._next is None and not closed_out:
+                self._schedule(intended + int(ERROR_PAUSE_S * 1e9))
+
+    def _due(self, intended: int) -> None:
+        role = self._follow_state()
+        interval = self._interval()
+        next_ns = intended + int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
+        if role.honours_remaining_req and intended < self.paused_until_ns:
+            self._schedule(max(next_ns, self.paused_until_ns))
+            return
+        c = role.next_call(self)
+        if c is None or c.action not in self.ctx.dialect.actions:
+            # Nothing to do, or an action this exchange has not (said before the run).
+            self._schedule(next_ns)
+            return
+        if self.state.closed_model:
+            # Closed loop: the next call is only due a think time after this answer.
+            self._hand_over(c, now_ns(), FLAG_CLOSED_MODEL, role.retries, interval)
+            return
+        outcome = unsent_outcome(self._inflight, self._queued, self.ctx.max_inflight_per_user)
+        if outcome is not None:
+            rec = self.ctx.recorder
+            spec = self.ctx.dialect.actions[c.action]
+            rec.unsent(
+                intended,
+                rec.name_id(spec.name, spec.group),
+                self.uid,
+                round(self.state.target_users),
+                FLAG_ORDER_SUBMIT if spec.kind.order_submit else 0,
+                outcome,
+            )
+        else:
+            self._hand_over(c, intended, 0, role.retries, None)
+        self._schedule(next_ns)
+
+    def _hand_over(
+        self, c: Act, intended: int, flags: int, retries: bool, think_s: float | None
+    ) -> None:
+        """Give ``c`` to a courier; it counts as queued until the courier runs it."""
+        self._queued += 1
+        self._logging_in = self._logging_in or c.action == "login"
+        self.ctx.couriers.run(self._send_counted, c, intended, flags, retries, think_s)
 
     def _interval(self) -> float:
         role = self.role or self._follow_state()
@@ -192,13 +236,20 @@ class SurgeUser(User):
             self._ws = None
         return self.role
 
-    def _send_counted(self, c: Act, intended: int, retries: bool) -> None:
+    def _send_counted(
+        self, c: Act, intended: int, flags: int, retries: bool, think_s: float | None
+    ) -> None:
+        """A courier sends ``c``; a closed-model call (``think_s`` given) then sets the next."""
         self._queued -= 1
         self._inflight += 1
         try:
-            self._send(c, intended, 0, 0, retries)
+            if think_s is not None:
+                intended = now_ns()  # closed model: a call is intended when it is sent
+            self._send(c, intended, 0, flags, retries)
         finally:
             self._inflight -= 1
+        if think_s is not None:
+            self._schedule(now_ns() + int(think_s * self.rng.uniform(0.5, 1.5) * 1e9))
 
     def _send(self, c: Act, intended: int, attempt: int, flags: int, retries: bool) -> None:
         """Send ``c`` (and, for retrying roles, its retries); one record per attempt."""
