@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -314,9 +315,11 @@ def sessions_result(n: int, res: dict) -> dict:
     ok = r["outcome"] == Outcome.OK
     sub = (r["kind"] == Kind.WS_FIRST_MESSAGE) & ok
     ws = np.isin(r["kind"], [Kind.WS_CONNECT, Kind.WS_FIRST_MESSAGE, Kind.WS_GAP])
+    failed = r[ws & ~ok]
+    pairs = zip(failed["kind"].tolist(), failed["outcome"].tolist(), strict=True)
     errors = {
-        int(o): int(c)
-        for o, c in zip(*np.unique(r["outcome"][ws & ~ok], return_counts=True), strict=True)
+        f"{Kind(k).name.lower()} {Outcome(o).name.lower()}": n
+        for (k, o), n in sorted(Counter(pairs).items())
     }
     seconds = [json.loads(x) for x in (run_dir / "server" / "metrics.jsonl").read_text().split()]
     held = max((s.get("ws_connections", 0) for s in seconds), default=0)

@@ -52,12 +52,14 @@ def main() -> None:
     arrived_s, arrived_cpu = time.monotonic() - t0, cpu1 - cpu0
     gevent.sleep(settle_s)  # the last ones' first call: their connection is open
     peak_rss, cpu1 = sample(me)
+    sys1 = me.cpu_times().system
     t1 = time.monotonic()
     n1 = env.stats.total.num_requests
     while time.monotonic() - t1 < hold_s:
         gevent.sleep(1.0)
         peak_rss = max(peak_rss, sample(me)[0])
     _rss, cpu2 = sample(me)
+    sys2 = me.cpu_times().system
     t2 = time.monotonic()
     fds = me.num_fds()
     held = runner.user_count
@@ -72,6 +74,7 @@ def main() -> None:
                 "fds_per_user": (fds - fds0) / max(held, 1),
                 "arrive_s": arrived_s,
                 "arrive_cpu_s": arrived_cpu,
+                "hold_sys": (sys2 - sys1) / (t2 - t1),
                 "hold_cpu": (cpu2 - cpu1) / (t2 - t1),
                 "req_s": sent / (t2 - t1),
                 "req_s_per_core": sent / (cpu2 - cpu1) if cpu2 > cpu1 else None,

@@ -114,6 +114,7 @@ def main() -> None:
         gevent.sleep(1.0)
         counts.drain()
     peak_rss, cpu1 = sample(me)
+    sys1 = me.cpu_times().system
     t1 = time.monotonic()
     sent1 = counts.sent
     while time.monotonic() - t1 < hold_s:
@@ -121,6 +122,7 @@ def main() -> None:
         counts.drain()
         peak_rss = max(peak_rss, sample(me)[0])
     _rss, cpu2 = sample(me)
+    sys2 = me.cpu_times().system
     t2 = time.monotonic()
     fds = me.num_fds()
     counts.drain()
@@ -137,6 +139,7 @@ def main() -> None:
                 "fds_per_user": (fds - fds0) / max(held, 1),
                 "arrive_s": arrived_s,
                 "arrive_cpu_s": arrived_cpu,
+                "hold_sys": (sys2 - sys1) / (t2 - t1),
                 "hold_cpu": hold_cpu / (t2 - t1),
                 "req_s": sent / (t2 - t1),
                 "req_s_per_core": sent / hold_cpu if hold_cpu > 0 else None,
