@@ -274,6 +274,14 @@ def sessions_target(gateways: int, tmp: Path) -> Path:
     return path
 
 
+def started(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` has its t0 (run.json says 0 before)."""
+    try:
+        return bool(json.loads((run_dir / "run.json").read_text()).get("t0_ns"))
+    except (OSError, ValueError):
+        return False
+
+
 def surgeproof_sessions(
     n: int, workers: int, ramp: int, hold: int, target: Path, tmp: Path
 ) -> dict:
@@ -289,9 +297,10 @@ def surgeproof_sessions(
     t_start = time.monotonic()
     while proc.poll() is None and time.monotonic() - t_start < ramp + hold + 200:
         parts = classify(root)
-        if len(parts["generator"]) >= workers and not base:
-            time.sleep(1.0)  # workers up, no users yet: the baseline
-            parts = classify(root)
+        if not base and started(tmp / f"s{n}"):
+            # The run's t0: every worker has joined, taken its setup (target, dialect,
+            # accounts) and is about to get its first users. Earlier, a worker still importing
+            # would make its own start-up look like memory per session.
             base = {k: tree_rss(v) for k, v in parts.items() if k != "conductor"}
         for k in peak:
             peak[k] = max(peak[k], tree_rss(parts[k]))
