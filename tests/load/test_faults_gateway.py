@@ -103,7 +103,7 @@ def test_a_killed_gateway_is_an_outage_whose_sessions_all_come_back(tmp_path):
         # The death's own window: its supervisor-stamped "died" opens a little early.
         prev, nxt = (stamps[k - 1] if k else None), (stamps[k + 1] if k + 1 < len(stamps) else None)
         start, until = loss_window(down, prev, nxt)
-        assert start <= down["t_ns"] < until <= down["t_ns"] + 3e9
+        assert start <= down["t_ns"] < until <= down["t_ns"] + 3 * 10**9
         mine = lost[(lost["end_ns"] >= start) & (lost["end_ns"] < until)]
         assert len(mine) > 0
         for user, t in zip(mine["user"].tolist(), mine["end_ns"].tolist(), strict=True):
