@@ -14,7 +14,9 @@ from typing import Any
 
 from surgeproof import __version__
 from surgeproof.analysis import answer
+from surgeproof.analysis.contract import as_analysis
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
+from surgeproof.analysis.groupstats import ALL_GROUPS
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -66,8 +68,7 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     from surgeproof.report.refusals import refused_messages_tables
 
     meta = _read_json(run_dir / "run.json")
-    verdict = analysis.get("verdict") or {}
-    status = str(verdict.get("status") or "inconclusive")
+    status = as_analysis(analysis).verdict.status
     content = ReportContent(
         title=f"Surge capacity report: {meta.get('scenario_name') or 'run'} "
         f"({meta.get('run_id') or run_dir.name})",
@@ -126,7 +127,7 @@ def headroom_table(analysis: dict[str, Any]) -> Table:
     ]
     note = (
         ""
-        if analysis.get("comparison")
+        if as_analysis(analysis).comparison is not None
         else ("No capacity profile: the run has no reference figures to compare with.")
     )
     return Table(
@@ -163,24 +164,23 @@ def _sentence(text: str | None) -> str | None:
 
 def levels_table(analysis: dict[str, Any]) -> Table:
     """Each steady-state window: load, throughput, latency, errors, verdict and why."""
-    scale = float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    a = as_analysis(analysis)
     rows = []
-    for lv in analysis.get("levels") or []:
-        allg = (lv.get("groups") or {}).get("*") or {}
-        lat = allg.get("latency_ms") or {}
-        users = float(lv.get("target_users") or lv.get("offered_users") or 0)
+    for lv in a.levels:
+        allg = lv.groups.get(ALL_GROUPS)
+        lat = allg.latency_ms if allg is not None else {}
         rows.append(
             (
-                str(lv.get("label")),
-                f"{users:,.0f}",
-                f"{users / scale:,.0f}",
-                _num(lv.get("offered_rps")),
-                _num(lv.get("achieved_rps")),
+                lv.label,
+                f"{lv.users:,.0f}",
+                f"{lv.users / a.user_scale:,.0f}",
+                _num(lv.offered_rps),
+                _num(lv.achieved_rps),
                 _ms(lat.get("p50")),
                 _ms(lat.get("p99")),
-                _pct(allg.get("error_ratio")),
-                str(lv.get("verdict", "")).upper(),
-                "; ".join(lv.get("reasons") or []) or "–",
+                _pct(allg.error_ratio if allg is not None else None),
+                lv.verdict.upper(),
+                "; ".join(lv.reasons) or "–",
             )
         )
     return Table(
@@ -204,23 +204,22 @@ def levels_table(analysis: dict[str, Any]) -> Table:
 
 def endpoints_table(analysis: dict[str, Any]) -> Table:
     """Whole-run figures per endpoint, as the analysis computed them (``overall.endpoints``)."""
-    endpoints = (analysis.get("overall") or {}).get("endpoints") or {}
+    endpoints = as_analysis(analysis).overall.endpoints or {}
     rows = []
     for name, e in endpoints.items():  # the analysis lists them busiest first
-        lat = e.get("latency_ms") or {}
-        errors = e.get("errors") or {}
+        lat = e.latency_ms
         rows.append(
             (
                 name,
-                str(e.get("group") or ""),
-                f"{int(e.get('count') or 0):,}",
-                f"{int(e.get('ok') or 0):,}",
-                _pct(e.get("error_ratio")),
+                e.group,
+                f"{e.count:,}",
+                f"{e.ok:,}",
+                _pct(e.error_ratio),
                 _ms(lat.get("p50")),
                 _ms(lat.get("p95")),
                 _ms(lat.get("p99")),
                 _ms(lat.get("max")),
-                ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in errors.items() if v) or "–",
+                ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in e.errors.items() if v) or "–",
             )
         )
     return Table(
@@ -244,15 +243,15 @@ def endpoints_table(analysis: dict[str, Any]) -> Table:
 
 def groups_table(analysis: dict[str, Any]) -> Table:
     """Whole-run figures per endpoint group, from the analysis."""
-    groups = (analysis.get("overall") or {}).get("groups") or {}
+    groups = as_analysis(analysis).overall.groups
     rows = []
-    for name, g in sorted(groups.items(), key=lambda kv: (kv[0] == "*", kv[0])):
-        lat = g.get("latency_ms") or {}
+    for name, g in sorted(groups.items(), key=lambda kv: (kv[0] == ALL_GROUPS, kv[0])):
+        lat = g.latency_ms
         rows.append(
             (
-                "all groups" if name == "*" else name,
-                f"{int(g.get('count') or 0):,}",
-                _pct(g.get("error_ratio")),
+                "all groups" if name == ALL_GROUPS else name,
+                f"{g.count:,}",
+                _pct(g.error_ratio),
                 _ms(lat.get("p50")),
                 _ms(lat.get("p95")),
                 _ms(lat.get("p99")),
@@ -336,16 +335,15 @@ def outages_table(analysis: dict[str, Any]) -> Table:
 def worker_losses_table(analysis: dict[str, Any]) -> Table:
     """Each lost generator worker: the window in which offered load fell short, levels voided."""
     rows = []
-    for w in (analysis.get("data_quality") or {}).get("shortfall_windows") or []:
-        end = w.get("t_end_s")
+    for w in as_analysis(analysis).data_quality.shortfall_windows or []:
         rows.append(
             (
-                str(w.get("source")),
-                str(w.get("detected_by") or "–"),
-                f"{float(w['t_start_s']):,.1f} s",
-                "end of run (never restored)" if end is None else f"{float(end):,.1f} s",
-                "–" if w.get("short_s") is None else f"{float(w['short_s']):,.1f} s",
-                ", ".join(w.get("levels") or []) or "none",
+                w.source,
+                w.detected_by or "–",
+                f"{w.t_start_s:,.1f} s",
+                "end of run (never restored)" if w.t_end_s is None else f"{w.t_end_s:,.1f} s",
+                "–" if w.short_s is None else f"{w.short_s:,.1f} s",
+                ", ".join(w.levels) or "none",
             )
         )
     return Table(
@@ -371,7 +369,7 @@ def retries_sentences(analysis: dict[str, Any]) -> list[str]:
     reconnected = int(ws.get("reconnect_attempts") or 0) or int(ws.get("sessions_lost") or 0)
     if not resent and not reconnected:
         return ["No retries or reconnects: no HTTP call was re-sent and no websocket reconnected."]
-    cut = bool((analysis.get("data_quality") or {}).get("partial"))
+    cut = as_analysis(analysis).data_quality.partial
     return [
         _resends_sentence(http, analysis) if resent else "No HTTP call was re-sent.",
         _reconnects_sentence(ws, cut) if reconnected else "No websocket reconnected.",
@@ -445,15 +443,15 @@ def _reconnects_sentence(ws: dict[str, Any], cut: bool) -> str:
 
 def caveats(analysis: dict[str, Any]) -> list[str]:
     """What limits the numbers: partial data, generator saturation, extrapolation, defaults."""
+    a = as_analysis(analysis)
     out = []
-    quality = analysis.get("data_quality") or {}
-    if quality.get("partial"):
-        out.append(f"Partial run: {quality.get('partial_reason') or 'cut short'}.")
-    out.extend(str(c) for c in quality.get("caveats") or [])
-    out.extend(f"Damaged data: {d}" for d in quality.get("damage") or [])
-    generator = analysis.get("generator") or {}
-    if generator.get("bottleneck") and generator.get("statement"):
-        out.append(f"Load generator: {generator['statement']}.")
+    quality = a.data_quality
+    if quality.partial:
+        out.append(f"Partial run: {quality.partial_reason or 'cut short'}.")
+    out.extend(quality.caveats)
+    out.extend(f"Damaged data: {d}" for d in quality.damage)
+    if a.generator.bottleneck and a.generator.statement:
+        out.append(f"Load generator: {a.generator.statement}.")
     rec = analysis.get("reconciliation") or {}
     if rec.get("available"):
         status = rec.get("status") or {True: "passed", False: "failed"}.get(
@@ -470,11 +468,11 @@ def caveats(analysis: dict[str, Any]) -> list[str]:
 
 def scale_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Scale factors and the assumption every extrapolated number depends on."""
-    scale = analysis.get("scale") or {}
+    scale = as_analysis(analysis).scale
     # The statement (with its assumption) is on the first screen; here only the factors.
     return [
-        ("user scale", f"{scale.get('user_scale')} simulated users per real user"),
-        ("time scale", f"{scale.get('time_scale')} (scenario time compression)"),
+        ("user scale", f"{scale.user_scale} simulated users per real user"),
+        ("time scale", f"{scale.time_scale} (scenario time compression)"),
         ("load model", str(meta.get("load_model") or "")),
     ]
 
@@ -512,8 +510,8 @@ def provenance_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tupl
         ("surgeproof commit", str(meta.get("git_commit"))),
         (
             "analysed",
-            f"{analysis.get('generated_at_utc')} by surgeproof "
-            f"{analysis.get('surgeproof_version')}",
+            f"{as_analysis(analysis).generated_at_utc} by surgeproof "
+            f"{as_analysis(analysis).surgeproof_version}",
         ),
         (
             "report written",
@@ -585,4 +583,4 @@ def _read_text(path: Path) -> str:
 
 def _unit(analysis: dict[str, Any]) -> str:
     """What real numbers count: users, or the profile's unit (Coinone: orders)."""
-    return str((analysis.get("scale") or {}).get("unit") or "users")
+    return as_analysis(analysis).real_unit

@@ -18,7 +18,7 @@ import math
 import sys
 import types
 import typing
-from dataclasses import MISSING, dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from functools import cache
 from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
@@ -64,9 +64,15 @@ class Record:
     """A section (or part of one) of analysis.json; subclasses are dataclasses of its fields."""
 
     @classmethod
-    def from_json(cls: type[R], value: Any, path: str = "", *, strict: bool = False) -> R:
-        """The record ``value`` (parsed JSON) holds; ``strict`` also refuses unknown keys."""
-        return _read(cls, value, path or cls.__name__, strict)
+    def from_json(cls: type[R], value: Any, source: str = "", *, strict: bool = False) -> R:
+        """The record ``value`` (parsed JSON from ``source``) holds; ``strict`` also refuses
+        keys the record does not name. Errors are one line: ``source: field.path: why``."""
+        try:
+            return _read(cls, value, "", strict)
+        except ContractError as exc:
+            raise ContractError(f"{source or cls.__name__}: {exc}") from None
+        except RecursionError:  # nested past the stack: a crafted file
+            raise ContractError(f"{source or cls.__name__}: nested too deeply") from None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this record, keys in field order, absent fields left out."""
@@ -89,8 +95,17 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _where(path: str) -> str:
+    path = path or "the document"
+    return path if len(path) <= _MAX_PATH else path[:_MAX_PATH] + "..."
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
 def _fail(path: str, expected: str, value: Any) -> typing.NoReturn:
-    where = path if len(path) <= _MAX_PATH else path[:_MAX_PATH] + "..."
+    where = _where(path)
     got = _type_name(value)
     if isinstance(value, str) and len(value) <= 40 and value.isprintable():
         got = repr(value)
@@ -147,7 +162,7 @@ def _read(tp: Any, value: Any, path: str, strict: bool) -> Any:
         if not isinstance(value, dict):
             _fail(path, "an object", value)
         _, item = get_args(tp)
-        return {k: _read(item, v, f"{path}.{k}", strict) for k, v in value.items()}
+        return {k: _read(item, v, _join(path, k), strict) for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             _fail(path, "true or false", value)
@@ -181,12 +196,13 @@ def _read_record(cls: type, value: Any, path: str, strict: bool) -> Any:
             if optional:
                 kwargs[name] = ABSENT
                 continue
-            raise ContractError(f"{path}.{key}: missing")
-        kwargs[name] = _read(tp, value[key], f"{path}.{key}", strict)
+            raise ContractError(f"{_where(_join(path, key))}: missing")
+        kwargs[name] = _read(tp, value[key], _join(path, key), strict)
     if strict:
         for key in value:
             if key not in names:
-                raise ContractError(f"{path}.{key}: not a field of the contract ({cls.__name__})")
+                where = _where(_join(path, str(key)))
+                raise ContractError(f"{where}: not a field of the contract ({cls.__name__})")
     return cls(**kwargs)
 
 
@@ -231,8 +247,3 @@ def _describe(tp: Any) -> str:
 def documented_keys(cls: type) -> dict[str, Any]:
     """Each JSON key of a record class with its type (for the test against FORMAT.md)."""
     return {_key(name): tp for name, tp, _ in _hints(cls)}
-
-
-def required(cls: type) -> set[str]:
-    """The keys a document must hold (no default)."""
-    return {_key(f.name) for f in fields(cls) if f.default is MISSING and f.default is not ABSENT}
