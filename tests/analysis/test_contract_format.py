@@ -51,6 +51,7 @@ from surgeproof.analysis.contract.requirements import (
     ModelEstimate,
 )
 from surgeproof.analysis.contract.run import Input, RecordCounts, Scale, SloEntry
+from surgeproof.analysis.contract.settings import JudgingSettings, Settings, SloSetting, Tolerance
 
 FORMAT = Path(__file__).parents[2] / "src" / "surgeproof" / "analysis" / "FORMAT.md"
 _NAME = re.compile(r"[a-z_][a-z0-9_.]*\Z")
@@ -152,8 +153,13 @@ def _documented() -> dict[type, set[str]]:
     level_ref = next(line for line in _text().splitlines() if line.startswith("level-ref:"))
     overall = _text().split("### `overall`", 1)[1].split("###", 1)[0]
     assert '{"group", ...group-stats}' in overall
+    settings = _section("### `settings`")
     return {
         Analysis: set(top),
+        Settings: set(settings),
+        SloSetting: _inline(settings["slos"], "slos"),
+        Tolerance: _inline(settings["tolerance"], "tolerance"),
+        JudgingSettings: set(_entries(settings["judging"].splitlines()[1:], 2)),
         Input: set(inp),
         RecordCounts: _inline(inp["records"], "records"),
         Scale: set(_section("### `scale`")),
@@ -206,7 +212,9 @@ def test_every_record_of_the_contract_is_checked_against_the_document():
     from surgeproof.analysis.contract.record import Record
 
     modules = [
-        m for name, m in vars(contract).items() if name in {"ceiling", "levels", "quality", "run"}
+        m
+        for name, m in vars(contract).items()
+        if name in {"ceiling", "levels", "quality", "run", "settings"}
     ]
     modules += [contract.document, contract.requirements]
     records = {

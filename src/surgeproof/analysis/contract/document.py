@@ -12,6 +12,7 @@ from surgeproof.analysis.contract.quality import DataQuality, Generator
 from surgeproof.analysis.contract.record import ABSENT, Json, Record
 from surgeproof.analysis.contract.requirements import Comparison, JudgedRequirement
 from surgeproof.analysis.contract.run import Input, Scale, SloEntry
+from surgeproof.analysis.contract.settings import Settings
 
 
 @dataclass(kw_only=True)
@@ -22,7 +23,7 @@ class Analysis(Record):
     generated_at_utc: str
     surgeproof_version: str
     input: Input
-    settings: dict[str, Json]
+    settings: Settings
     scale: Scale
     slos: list[SloEntry]
     verdict: Verdict
