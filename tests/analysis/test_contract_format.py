@@ -34,6 +34,14 @@ from surgeproof.analysis.contract.levels import (
     Saturation,
     SaturationReference,
 )
+from surgeproof.analysis.contract.model import (
+    CurvePoint,
+    Knee,
+    ServerVsClient,
+    Usl,
+    UslPoint,
+    Withheld,
+)
 from surgeproof.analysis.contract.quality import (
     DataQuality,
     Generator,
@@ -154,7 +162,14 @@ def _documented() -> dict[type, set[str]]:
     overall = _text().split("### `overall`", 1)[1].split("###", 1)[0]
     assert '{"group", ...group-stats}' in overall
     settings = _section("### `settings`")
+    usl = _section("### `usl`")
     return {
+        Usl: set(usl),
+        UslPoint: _inline(usl["points"], "points"),
+        CurvePoint: _inline(usl["curve"], "curve"),
+        Withheld: _inline(usl["withheld"], "withheld"),
+        Knee: set(_section("### `knee`")),
+        ServerVsClient: set(_section("### `server_vs_client`")),
         Analysis: set(top),
         Settings: set(settings),
         SloSetting: _inline(settings["slos"], "slos"),
@@ -214,7 +229,7 @@ def test_every_record_of_the_contract_is_checked_against_the_document():
     modules = [
         m
         for name, m in vars(contract).items()
-        if name in {"ceiling", "levels", "quality", "run", "settings"}
+        if name in {"ceiling", "levels", "model", "quality", "run", "settings"}
     ]
     modules += [contract.document, contract.requirements]
     records = {

@@ -164,20 +164,19 @@ def model_lines(doc: Doc) -> list[str]:
     if a.ceiling.plateau.detected:
         out.append(f"plateau: {a.ceiling.plateau.note}")
     knee = a.knee
-    users = knee.get("users")
-    lo, hi = knee.get("last_unsaturated_users"), knee.get("first_saturated_users")
+    users, lo, hi = knee.users, knee.last_unsaturated_users, knee.first_saturated_users
     if users is not None and lo is not None and hi is not None and lo < users < hi:
         out.append(
             f"knee: throughput stops growing near {count(real(a, users))} {unit(a)}, where the "
             f"users' demand meets the highest measured throughput "
-            f"({float(knee['throughput_rps']):,.0f} req/s)"
+            f"({float(knee.throughput_rps or 0):,.0f} req/s)"
         )
     usl = a.usl
-    if usl.get("status") == "fit" and usl.get("n_star_real") is not None:
-        where = "beyond the largest load measured" if usl.get("extrapolated") else "measured range"
+    if usl.status == "fit" and usl.n_star_real is not None:
+        where = "beyond the largest load measured" if usl.extrapolated else "measured range"
         out.append(
-            f"USL model: successful calls peak near {count(float(usl['n_star_real']))} "
-            f"{unit(a)} ({where}; R² {float(usl['r2']):.2f})"
+            f"USL model: successful calls peak near {count(float(usl.n_star_real))} "
+            f"{unit(a)} ({where}; R² {float(usl.r2 or 0):.2f})"
         )
     return out
 

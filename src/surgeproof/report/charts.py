@@ -18,6 +18,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from surgeproof.analysis.contract import Analysis, as_analysis
+from surgeproof.analysis.groupstats import ALL_GROUPS
+
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
 _CAUSE_COLOURS = {
     "rate_limited": "#e6a700",
@@ -82,16 +85,15 @@ def _legend_below(fig: Figure, *axes: Any, ncols: int = 3) -> None:
 
 def _per_real(analysis: dict[str, Any]) -> float:
     """Real users per simulated user (1 for an unscaled run)."""
-    return 1.0 / float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    return 1.0 / as_analysis(analysis).user_scale
 
 
 def _users_words(analysis: dict[str, Any]) -> str:
     """``real users (1 simulated = 2,000)`` for an axis; ``users`` when unscaled."""
-    scale = analysis.get("scale") or {}
-    unit = scale.get("unit") or "users"
-    if not scale.get("scaled"):
-        return unit
-    return f"real {unit} (1 simulated = {_per_real(analysis):,.0f})"
+    a = as_analysis(analysis)
+    if not a.scale.scaled:
+        return a.real_unit
+    return f"real {a.real_unit} (1 simulated = {_per_real(analysis):,.0f})"
 
 
 def _thousands(ax: Any, axis: str = "y") -> None:
@@ -119,7 +121,7 @@ def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
     """Hatch target outages (down → back) and worker-loss shortfall windows; the caption's note
     for what was hatched ("" when nothing was)."""
     outages = (analysis.get("incidents") or {}).get("target_outages") or []
-    shortfalls = (analysis.get("data_quality") or {}).get("shortfall_windows") or []
+    shortfalls = as_analysis(analysis).data_quality.shortfall_windows or []
     end = _end_s(analysis)
     for i, o in enumerate(outages):
         back = o.get("t_up_s")
@@ -130,10 +132,9 @@ def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
             label="target down" if i == 0 else None,
         )
     for i, w in enumerate(shortfalls):
-        stop = w.get("t_end_s")
         ax.axvspan(
-            float(w["t_start_s"]),
-            float(stop) if stop is not None else end,
+            w.t_start_s,
+            w.t_end_s if w.t_end_s is not None else end,
             **_SHORTFALL,
             label="worker lost: offered load short" if i == 0 else None,
         )
@@ -158,7 +159,8 @@ def _arr(values: list[Any] | None) -> np.ndarray:
 def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     """Offered and active users over time (real users), reference figures and the ceiling."""
     ts = _ts(analysis)
-    scale = float(analysis["scale"].get("user_scale") or 1.0)
+    a = as_analysis(analysis)
+    scale = a.user_scale
     t = _arr(ts.get("t_s"))
     fig = _figure()
     ax = fig.add_subplot()
@@ -166,28 +168,28 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     active = _arr(ts.get("active_users"))
     if np.isfinite(active).any():
         ax.plot(t, active / scale, color="#74c0fc", lw=1.0, ls="--", label="active (generator)")
-    comparison = analysis.get("comparison") or {}
-    for colour, fig_ref in zip(_FIGURE_COLOURS, comparison.get("figures") or [], strict=False):
+    figures = a.comparison.figures if a.comparison is not None else []
+    for colour, fig_ref in zip(_FIGURE_COLOURS, figures, strict=False):
         ax.axhline(
-            float(fig_ref["value"]),
+            fig_ref.value,
             color=colour,
             lw=1.0,
             ls=":",
-            label=f"{fig_ref['label']}: {float(fig_ref['value']):,.0f}",
+            label=f"{fig_ref.label}: {fig_ref.value:,.0f}",
         )
-    real = (analysis.get("ceiling") or {}).get("real") or {}
-    if real.get("last_pass_users") is not None:
-        last = float(real["last_pass_users"])
+    real = a.ceiling.real
+    if real.last_pass_users is not None:
+        last = float(real.last_pass_users)
         ax.axhline(last, color="black", lw=2.0, label=f"measured ceiling (last pass): {last:,.0f}")
-    if real.get("first_fail_users") is not None:
-        first = float(real["first_fail_users"])
+    if real.first_fail_users is not None:
+        first = float(real.first_fail_users)
         ax.axhline(
             first, color="black", lw=1.2, ls="--", label=f"first failing level: {first:,.0f}"
         )
     _shade_breaches(ax, analysis)
     faults = _shade_faults(ax, analysis)
     ax.set_xlabel("time since run start (s)")
-    unit = analysis["scale"].get("unit") or "users"
+    unit = a.real_unit
     ax.set_ylabel(f"concurrent {_users_words(analysis)}")
     ax.set_ylim(bottom=0)
     _thousands(ax)
@@ -207,15 +209,16 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
 def capacity_chart(analysis: dict[str, Any]) -> Chart:
     """Successful calls per second and latency percentiles against offered concurrency (in the
     headline's unit), with the USL fit and the knee the summary states."""
-    levels = [lv for lv in analysis.get("levels") or [] if lv.get("verdict") != "inconclusive"]
+    a = as_analysis(analysis)
+    levels = [lv for lv in a.levels if lv.verdict != "inconclusive"]
     k = _per_real(analysis)
     fig = _figure(HEIGHT_IN * 1.3)
     ax_x, ax_l = fig.subplots(1, 2)
-    answers = [lv for lv in levels if (lv.get("achieved_rps") or 0) > (lv.get("ok_rps") or 0)]
+    answers = [lv for lv in levels if lv.achieved_rps > lv.ok_rps]
     if answers:
         ax_x.scatter(
-            [_users(lv) * k for lv in answers],
-            [lv.get("achieved_rps") or 0 for lv in answers],
+            [lv.users * k for lv in answers],
+            [lv.achieved_rps for lv in answers],
             facecolors="none",
             edgecolors="#868e96",
             s=40,
@@ -223,35 +226,36 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
             label="all answers, refusals included",
         )
     for verdict, colour, marker in (("pass", "#2b8a3e", "o"), ("fail", "#c92a2a", "x")):
-        pts = [lv for lv in levels if lv.get("verdict") == verdict]
+        pts = [lv for lv in levels if lv.verdict == verdict]
         ax_x.scatter(
-            [_users(lv) * k for lv in pts],
-            [lv.get("ok_rps") or 0 for lv in pts],
+            [lv.users * k for lv in pts],
+            [lv.ok_rps for lv in pts],
             color=colour,
             marker=marker,
             s=40,
             zorder=3,
             label=f"successful calls, level {'held' if verdict == 'pass' else 'failed'}",
         )
-    usl = analysis.get("usl") or {}
-    if usl.get("status") == "fit" and usl.get("curve"):
-        cu = [p["users"] * k for p in usl["curve"]]
-        ax_x.plot(cu, [p["rps"] for p in usl["curve"]], color="#495057", lw=1.4, label="USL fit")
-        if usl.get("n_star") is not None:
-            ax_x.axvline(float(usl["n_star"]) * k, color="#495057", ls="--", lw=1, label="USL peak")
-        if usl.get("max_measured_users") and max(cu) > float(usl["max_measured_users"]) * k:
+    usl = a.usl
+    if usl.status == "fit" and usl.curve:
+        cu = [p.users * k for p in usl.curve]
+        ax_x.plot(cu, [p.rps for p in usl.curve], color="#495057", lw=1.4, label="USL fit")
+        if usl.n_star is not None:
+            ax_x.axvline(usl.n_star * k, color="#495057", ls="--", lw=1, label="USL peak")
+        if usl.max_measured_users and max(cu) > usl.max_measured_users * k:
             ax_x.axvspan(
-                float(usl["max_measured_users"]) * k,
+                usl.max_measured_users * k,
                 max(cu),
                 color="#adb5bd",
                 alpha=0.2,
                 lw=0,
                 label="beyond the largest measured load",
             )
-    knee = analysis.get("knee") or {}
-    if any(line.startswith("knee:") for line in _model_lines(analysis)):
-        ax_x.axvline(float(knee["users"]) * k, color="#e67700", ls=":", lw=1.5, label="knee")
-        ax_x.axhline(float(knee["throughput_rps"]), color="#e67700", ls=":", lw=0.8)
+    knee = a.knee
+    if knee.users is not None and any(line.startswith("knee:") for line in _model_lines(a)):
+        ax_x.axvline(knee.users * k, color="#e67700", ls=":", lw=1.5, label="knee")
+        if knee.throughput_rps is not None:
+            ax_x.axhline(knee.throughput_rps, color="#e67700", ls=":", lw=0.8)
     ax_x.set_xlabel(f"offered concurrent {_users_words(analysis)}")
     ax_x.set_ylabel("calls per second")
     ax_x.set_xlim(left=0)
@@ -259,14 +263,14 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     _thousands(ax_x, "x")
     ax_x.grid(alpha=0.3)
     ax_x.set_title("throughput", fontsize=10)
-    by_users = sorted(levels, key=_users)
+    by_users = sorted(levels, key=lambda lv: lv.users)
     for key, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
         ys = [
-            ((lv.get("groups") or {}).get("*") or {}).get("latency_ms", {}).get(key)
+            lv.groups[ALL_GROUPS].latency_ms.get(key) if ALL_GROUPS in lv.groups else None
             for lv in by_users
         ]
         ax_l.plot(
-            [_users(lv) * k for lv in by_users],
+            [lv.users * k for lv in by_users],
             _arr(ys),
             ls=style,
             marker="o",
@@ -274,11 +278,9 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
             color="#1c7ed6",
             label=f"{key}, all groups",
         )
-    for slo in analysis.get("slos") or []:
-        if slo.get("group") == "*" and slo.get("metric") in ("p50", "p95", "p99"):
-            ax_l.axhline(
-                float(slo["limit"]), color="#c92a2a", lw=1, ls=":", label=f"SLO {slo['text']}"
-            )
+    for slo in a.slos:
+        if slo.group == ALL_GROUPS and slo.metric in ("p50", "p95", "p99"):
+            ax_l.axhline(slo.limit, color="#c92a2a", lw=1, ls=":", label=f"SLO {slo.text}")
     ax_l.set_xlabel(f"offered concurrent {_users_words(analysis)}")
     ax_l.set_ylabel("latency from intended send (ms)")
     _log_if_wide(ax_l)
@@ -286,9 +288,7 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     ax_l.grid(alpha=0.3, which="both")
     ax_l.set_title("latency percentiles", fontsize=10)
     _legend_below(fig, ax_x, ax_l, ncols=4)
-    why = (
-        f" No USL fit: {usl['reason']}." if usl.get("status") != "fit" and usl.get("reason") else ""
-    )
+    why = f" No USL fit: {usl.reason}." if usl.status != "fit" and usl.reason else ""
     return Chart(
         "capacity",
         "Throughput and latency against concurrency",
@@ -300,7 +300,7 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def _model_lines(analysis: dict[str, Any]) -> list[str]:
+def _model_lines(analysis: Analysis | dict[str, Any]) -> list[str]:
     from surgeproof.analysis.answer import model_lines
 
     return model_lines(analysis)
@@ -430,10 +430,6 @@ def websocket_chart(analysis: dict[str, Any]) -> Chart:
         f"Per window of {window:g} s, from analysis.json (timeseries.ws_connects; open sessions: "
         "the highest the embedded exchange reported in the window, absent for a real target).",
     )
-
-
-def _users(level: dict[str, Any]) -> float:
-    return float(level.get("target_users") or level.get("offered_users") or 0.0)
 
 
 def _log_if_wide(ax: Any) -> None:

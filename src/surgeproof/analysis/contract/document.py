@@ -8,6 +8,7 @@ from typing import Any
 
 from surgeproof.analysis.contract.ceiling import Ceiling, Verdict
 from surgeproof.analysis.contract.levels import Level, Overall
+from surgeproof.analysis.contract.model import Knee, ServerVsClient, Usl
 from surgeproof.analysis.contract.quality import DataQuality, Generator
 from surgeproof.analysis.contract.record import ABSENT, Json, Record
 from surgeproof.analysis.contract.requirements import Comparison, JudgedRequirement
@@ -29,11 +30,11 @@ class Analysis(Record):
     verdict: Verdict
     ceiling: Ceiling
     levels: list[Level]
-    usl: dict[str, Json]
-    knee: dict[str, Json]
+    usl: Usl
+    knee: Knee
     timeseries: dict[str, Json]
     overall: Overall
-    server_vs_client: dict[str, Json] = ABSENT
+    server_vs_client: ServerVsClient = ABSENT
     comparison: Comparison | None
     requirements: list[JudgedRequirement] | None = ABSENT
     incidents: dict[str, Json]
