@@ -23,6 +23,15 @@ from surgeproof.analysis.contract.ceiling import (
     Verdict,
 )
 from surgeproof.analysis.contract.document import Analysis
+from surgeproof.analysis.contract.incidents import (
+    BreachWindow,
+    GatewayOutage,
+    Incidents,
+    OrderCounts,
+    Pids,
+    Stall,
+    TargetOutage,
+)
 from surgeproof.analysis.contract.levels import (
     AnsweredSeconds,
     Breach,
@@ -163,7 +172,18 @@ def _documented() -> dict[type, set[str]]:
     assert '{"group", ...group-stats}' in overall
     settings = _section("### `settings`")
     usl = _section("### `usl`")
+    incident_lines = _block_after("### `incidents`")
+    incidents = _entries(incident_lines, 0)
+    breach = _entries(_nested(incident_lines, "breach_windows"), 3)
+    outage = _entries(_nested(incident_lines, "target_outages"), 3)
     return {
+        Incidents: set(incidents),
+        BreachWindow: set(breach),
+        OrderCounts: _inline(breach["orders"], "orders"),
+        TargetOutage: set(outage),
+        Pids: _inline(outage["pids"], "pids"),
+        GatewayOutage: set(_entries(_nested(incident_lines, "gateway_outages"), 3)),
+        Stall: _inline(incidents["stalls"], "stalls"),
         Usl: set(usl),
         UslPoint: _inline(usl["points"], "points"),
         CurvePoint: _inline(usl["curve"], "curve"),
@@ -229,7 +249,7 @@ def test_every_record_of_the_contract_is_checked_against_the_document():
     modules = [
         m
         for name, m in vars(contract).items()
-        if name in {"ceiling", "levels", "model", "quality", "run", "settings"}
+        if name in {"ceiling", "incidents", "levels", "model", "quality", "run", "settings"}
     ]
     modules += [contract.document, contract.requirements]
     records = {
@@ -255,6 +275,9 @@ def test_fields_that_may_be_absent_are_the_ones_documented_as_additive_or_absent
         SloEntry: _section("### `slos`"),
         GroupStats: _entries(_block_after("group-stats:"), 0),
         DataQuality: _section("### `data_quality`"),
+        Incidents: _entries(_block_after("### `incidents`"), 0),
+        BreachWindow: _entries(_nested(_block_after("### `incidents`"), "breach_windows"), 3),
+        TargetOutage: _entries(_nested(_block_after("### `incidents`"), "target_outages"), 3),
     }
     for record, entries in sections.items():
         for name in _optional(record):

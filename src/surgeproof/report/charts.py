@@ -105,12 +105,11 @@ def _thousands(ax: Any, axis: str = "y") -> None:
 
 
 def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
-    windows = (analysis.get("incidents") or {}).get("breach_windows") or []
+    windows = as_analysis(analysis).incidents.breach_windows
     for i, w in enumerate(windows):
-        start = float(w["t_start_s"])
         ax.axvspan(
-            start,
-            start + float(w["duration_s"]),
+            w.t_start_s,
+            w.t_start_s + w.duration_s,
             **_BREACH,
             label="SLO breached" if i == 0 else None,
         )
@@ -120,14 +119,14 @@ def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
 def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
     """Hatch target outages (down → back) and worker-loss shortfall windows; the caption's note
     for what was hatched ("" when nothing was)."""
-    outages = (analysis.get("incidents") or {}).get("target_outages") or []
-    shortfalls = as_analysis(analysis).data_quality.shortfall_windows or []
+    a = as_analysis(analysis)
+    outages = a.incidents.target_outages or []
+    shortfalls = a.data_quality.shortfall_windows or []
     end = _end_s(analysis)
     for i, o in enumerate(outages):
-        back = o.get("t_up_s")
         ax.axvspan(
-            float(o["t_down_s"]),
-            float(back) if back is not None else end,
+            o.t_down_s,
+            o.t_up_s if o.t_up_s is not None else end,
             **_OUTAGE,
             label="target down" if i == 0 else None,
         )

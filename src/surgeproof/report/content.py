@@ -94,8 +94,8 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     content.caveats = caveats(analysis)
     content.retries = retries_sentences(analysis)
     content.gateway_outages = [
-        gateway_outage_sentence(o)
-        for o in (analysis.get("incidents") or {}).get("gateway_outages") or []
+        gateway_outage_sentence(o.to_json())
+        for o in as_analysis(analysis).incidents.gateway_outages or []
     ]
     content.scale = scale_rows(analysis, meta)
     content.provenance = provenance_rows(analysis, meta)
@@ -145,7 +145,7 @@ def first_screen_notes(analysis: dict[str, Any]) -> list[str]:
     not_judged = answer.not_judged_line(analysis)
     if not_judged:
         notes.append(f"Not judged: {not_judged}.")
-    breach = (analysis.get("incidents") or {}).get("breach_note")
+    breach = as_analysis(analysis).incidents.breach_note
     if breach:
         notes.append(str(breach))
     notes.extend(_sentence(_capital(line)) for line in answer.model_lines(analysis))
@@ -267,31 +267,30 @@ def groups_table(analysis: dict[str, Any]) -> Table:
 
 def incidents_table(analysis: dict[str, Any]) -> Table:
     """SLO-breach windows: when, what broke, how many orders were affected, recovery."""
-    incidents = analysis.get("incidents") or {}
+    incidents = as_analysis(analysis).incidents
     rows = []
-    for w in incidents.get("breach_windows") or []:
-        orders = w.get("orders") or {}
+    for w in incidents.breach_windows:
         recovered = (
-            f"after {float(w['time_to_recover_s']):,.1f} s"
-            if w.get("time_to_recover_s") is not None
-            else ("no" if w.get("recovered") is False else "load never fell")
+            f"after {w.time_to_recover_s:,.1f} s"
+            if w.time_to_recover_s is not None
+            else ("no" if not w.recovered else "load never fell")
         )
         rows.append(
             (
-                f"{float(w['t_start_s']):,.1f} s",
-                f"{float(w['duration_s']):,.1f} s",
-                "; ".join(w.get("slos_broken") or []),
-                f"{float(w.get('peak_offered_users') or 0):,.0f}",
-                f"{orders.get('failed', 0):,} of {orders.get('submitted', 0):,}",
+                f"{w.t_start_s:,.1f} s",
+                f"{w.duration_s:,.1f} s",
+                "; ".join(w.slos_broken),
+                f"{w.peak_offered_users:,.0f}",
+                _of(w.orders.failed, w.orders.submitted),
                 recovered,
             )
         )
-    total = incidents.get("orders") or {}
+    total = incidents.orders
     note = (
-        f"Whole run: {total.get('failed', 0):,} of {total.get('submitted', 0):,} order "
-        "submissions failed; each is a record a compensation process can look up."
-        if total
-        else ""
+        f"Whole run: {total.failed:,} of {total.submitted:,} order submissions failed; each is "
+        "a record a compensation process can look up."
+        if total.failed is not None and total.submitted is not None
+        else (total.note or "")
     )
     return Table(
         "SLO-breach windows",
@@ -304,21 +303,20 @@ def incidents_table(analysis: dict[str, Any]) -> Table:
 def outages_table(analysis: dict[str, Any]) -> Table:
     """Each time the target went away: when, for how long, why, and the recovery after."""
     rows = []
-    for o in (analysis.get("incidents") or {}).get("target_outages") or []:
-        back = o.get("t_up_s")
-        if back is None:
+    for o in as_analysis(analysis).incidents.target_outages or []:
+        if o.t_up_s is None:
             recovery = "target not back before the run ended"
-        elif o.get("recovery_s") is None:
+        elif o.recovery_s is None:
             recovery = "SLOs not held again before the run ended"
         else:
-            recovery = f"{float(o['recovery_s']):,.1f} s after it came back"
-        errors = o.get("errors_by_cause") or {}
+            recovery = f"{o.recovery_s:,.1f} s after it came back"
+        errors = o.errors_by_cause
         rows.append(
             (
-                f"{float(o['t_down_s']):,.1f} s",
-                "–" if back is None else f"{float(back):,.1f} s",
-                "–" if o.get("down_s") is None else f"{float(o['down_s']):,.1f} s",
-                str(o.get("cause") or ""),
+                f"{o.t_down_s:,.1f} s",
+                "–" if o.t_up_s is None else f"{o.t_up_s:,.1f} s",
+                "–" if o.down_s is None else f"{o.down_s:,.1f} s",
+                o.cause,
                 recovery,
                 ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in errors.items()) or "–",
             )
@@ -399,7 +397,7 @@ def _resends_sentence(http: dict[str, Any], analysis: dict[str, Any]) -> str:
         text += " By group: " + ", ".join(f"{g} {_factor(float(e['factor']))}" for g, e in groups)
         text += "."
     share = http.get("resends_in_breaches_share")
-    if share is not None and (analysis.get("incidents") or {}).get("breach_windows"):
+    if share is not None and as_analysis(analysis).incidents.breach_windows:
         text += f" {_share(float(share))} of re-sends were sent while an SLO was breached."
     return text
 
@@ -518,6 +516,13 @@ def provenance_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tupl
             f"{now.isoformat()} / {now.astimezone(KST).isoformat()} by surgeproof {__version__}",
         ),
     ]
+
+
+def _of(part: int | None, whole: int | None) -> str:
+    """``3 of 120``; ``–`` where the input does not count them (Locust CSV)."""
+    if part is None or whole is None:
+        return "–"
+    return f"{part:,} of {whole:,}"
 
 
 def _users(value: Any) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from surgeproof.analysis.contract.ceiling import Ceiling, Verdict
+from surgeproof.analysis.contract.incidents import Incidents
 from surgeproof.analysis.contract.levels import Level, Overall
 from surgeproof.analysis.contract.model import Knee, ServerVsClient, Usl
 from surgeproof.analysis.contract.quality import DataQuality, Generator
@@ -37,7 +38,7 @@ class Analysis(Record):
     server_vs_client: ServerVsClient = ABSENT
     comparison: Comparison | None
     requirements: list[JudgedRequirement] | None = ABSENT
-    incidents: dict[str, Json]
+    incidents: Incidents
     amplification: dict[str, Json] = ABSENT
     recovery: dict[str, Json] = ABSENT
     reconciliation: dict[str, Json]
