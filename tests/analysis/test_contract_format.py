@@ -68,6 +68,7 @@ from surgeproof.analysis.contract.requirements import (
     ModelEstimate,
 )
 from surgeproof.analysis.contract.run import Input, RecordCounts, Scale, SloEntry
+from surgeproof.analysis.contract.series import GroupSeries, ServerSeries, Timeseries, WsConnects
 from surgeproof.analysis.contract.settings import JudgingSettings, Settings, SloSetting, Tolerance
 
 FORMAT = Path(__file__).parents[2] / "src" / "surgeproof" / "analysis" / "FORMAT.md"
@@ -176,7 +177,12 @@ def _documented() -> dict[type, set[str]]:
     incidents = _entries(incident_lines, 0)
     breach = _entries(_nested(incident_lines, "breach_windows"), 3)
     outage = _entries(_nested(incident_lines, "target_outages"), 3)
+    series = _section("### `timeseries`")
     return {
+        Timeseries: set(series),
+        GroupSeries: _inline(series["groups"], "groups", depth=2),
+        ServerSeries: set(_entries(_block_after("`timeseries.server`"), 0)),
+        WsConnects: _inline(series["ws_connects"], "ws_connects"),
         Incidents: set(incidents),
         BreachWindow: set(breach),
         OrderCounts: _inline(breach["orders"], "orders"),
@@ -249,7 +255,8 @@ def test_every_record_of_the_contract_is_checked_against_the_document():
     modules = [
         m
         for name, m in vars(contract).items()
-        if name in {"ceiling", "incidents", "levels", "model", "quality", "run", "settings"}
+        if name
+        in {"ceiling", "incidents", "levels", "model", "quality", "run", "series", "settings"}
     ]
     modules += [contract.document, contract.requirements]
     records = {
@@ -278,6 +285,7 @@ def test_fields_that_may_be_absent_are_the_ones_documented_as_additive_or_absent
         Incidents: _entries(_block_after("### `incidents`"), 0),
         BreachWindow: _entries(_nested(_block_after("### `incidents`"), "breach_windows"), 3),
         TargetOutage: _entries(_nested(_block_after("### `incidents`"), "target_outages"), 3),
+        Timeseries: _section("### `timeseries`"),
     }
     for record, entries in sections.items():
         for name in _optional(record):

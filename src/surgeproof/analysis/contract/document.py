@@ -14,6 +14,7 @@ from surgeproof.analysis.contract.quality import DataQuality, Generator
 from surgeproof.analysis.contract.record import ABSENT, Json, Record
 from surgeproof.analysis.contract.requirements import Comparison, JudgedRequirement
 from surgeproof.analysis.contract.run import Input, Scale, SloEntry
+from surgeproof.analysis.contract.series import Timeseries
 from surgeproof.analysis.contract.settings import Settings
 
 
@@ -33,7 +34,7 @@ class Analysis(Record):
     levels: list[Level]
     usl: Usl
     knee: Knee
-    timeseries: dict[str, Json]
+    timeseries: Timeseries
     overall: Overall
     server_vs_client: ServerVsClient = ABSENT
     comparison: Comparison | None

@@ -18,6 +18,7 @@ import math
 import sys
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from functools import cache
 from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
@@ -157,6 +158,14 @@ def _read(tp: Any, value: Any, path: str, strict: bool) -> Any:
         if not isinstance(value, list):
             _fail(path, "a list", value)
         [item] = get_args(tp)
+        fits = _scalar_test(item)
+        if fits is not None:
+            # A column of plain values (a series of a week of windows): checked in one loop,
+            # kept as it is; the first value that does not fit is named by the slow path.
+            for i, v in enumerate(value):
+                if not fits(v):
+                    _read(item, v, f"{path}[{i}]", strict)
+            return value
         return [_read(item, v, f"{path}[{i}]", strict) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
@@ -182,6 +191,28 @@ def _read(tp: Any, value: Any, path: str, strict: bool) -> Any:
             _fail(path, "a string", value)
         return value
     raise TypeError(f"{path}: the contract cannot read type {tp!r}")
+
+
+_PLAIN: dict[Any, Callable[[Any], bool]] = {
+    bool: lambda v: v is True or v is False,
+    int: lambda v: type(v) is int,
+    float: lambda v: (type(v) is float and math.isfinite(v)) or type(v) is int,
+    str: lambda v: type(v) is str,
+}
+
+
+@cache
+def _scalar_test(tp: Any) -> Callable[[Any], bool] | None:
+    """A fast test for list items of a plain type (or one of them or null), else None."""
+    if tp in _PLAIN:
+        return _PLAIN[tp]
+    if get_origin(tp) in (Union, types.UnionType):
+        options = get_args(tp)
+        rest = [t for t in options if t is not type(None)]
+        if len(rest) == 1 and rest[0] in _PLAIN and len(options) == 2:
+            test = _PLAIN[rest[0]]
+            return lambda v: v is None or test(v)
+    return None
 
 
 def _read_record(cls: type, value: Any, path: str, strict: bool) -> Any:
@@ -210,6 +241,8 @@ def _write(value: Any) -> Any:
     if isinstance(value, Record):
         return _write_record(value)
     if isinstance(value, list):
+        if value and not isinstance(value[0], Record | list | dict):
+            return value  # a column of plain values: written as it is
         return [_write(v) for v in value]
     if isinstance(value, dict):
         return {k: _write(v) for k, v in value.items()}
