@@ -72,6 +72,8 @@ def test_a_field_the_contract_does_not_name_fails_the_write_but_not_a_read(doc):
         (("scale", "user_scale"), float("nan"), "scale.user_scale: expected a finite number"),
         (("data_quality", "caveats"), ["ok", 3], r"data_quality.caveats\[1\]: expected a string"),
         (("overall", "groups", "*", "errors", "timeout"), None, "errors.timeout: expected an int"),
+        (("timeseries", "ok_rps"), [1.0, None, "x"], r"timeseries.ok_rps\[2\]: expected a number"),
+        (("timeseries", "breach"), [False, 0], r"timeseries.breach\[1\]: expected true or false"),
     ],
 )
 def test_a_wrong_type_is_one_line_naming_the_field(doc, where, value, message):
