@@ -13,6 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from surgeproof.analysis.contract.amplification import (
+    Amplification,
+    AmplificationSeries,
+    FactorEntry,
+    HttpAmplification,
+    HttpPeak,
+    ReconnectPeak,
+    WebsocketAmplification,
+)
 from surgeproof.analysis.contract.ceiling import (
     Ceiling,
     CeilingReal,
@@ -178,7 +187,17 @@ def _documented() -> dict[type, set[str]]:
     breach = _entries(_nested(incident_lines, "breach_windows"), 3)
     outage = _entries(_nested(incident_lines, "target_outages"), 3)
     series = _section("### `timeseries`")
+    amp_lines = _block_after("### `amplification`")
+    http = _entries(_nested(amp_lines, "http"), 3)
+    ws = _entries(_nested(amp_lines, "websocket"), 3)
     return {
+        Amplification: set(_entries(amp_lines, 0)),
+        HttpAmplification: set(http),
+        FactorEntry: _inline(http["by_group"], "by_group", depth=2),
+        HttpPeak: _inline(http["peak"], "peak"),
+        WebsocketAmplification: set(ws),
+        ReconnectPeak: _inline(ws["peak"], "peak"),
+        AmplificationSeries: set(_entries(_nested(amp_lines, "series"), 3)),
         Timeseries: set(series),
         GroupSeries: _inline(series["groups"], "groups", depth=2),
         ServerSeries: set(_entries(_block_after("`timeseries.server`"), 0)),
@@ -256,7 +275,17 @@ def test_every_record_of_the_contract_is_checked_against_the_document():
         m
         for name, m in vars(contract).items()
         if name
-        in {"ceiling", "incidents", "levels", "model", "quality", "run", "series", "settings"}
+        in {
+            "amplification",
+            "ceiling",
+            "incidents",
+            "levels",
+            "model",
+            "quality",
+            "run",
+            "series",
+            "settings",
+        }
     ]
     modules += [contract.document, contract.requirements]
     records = {

@@ -107,6 +107,27 @@ def test_a_pass_needs_one_over_the_allowed_share_of_seconds_a_certain_breach_doe
     assert [b.group for b in judge(60, {5, 6}).breaches] == ["orders"]
 
 
+#: A run whose series has no windows (the gate reads the levels).
+NO_SERIES = {
+    "window_s": 1.0,
+    **{
+        column: []
+        for column in ("t_s", "start_ns", "offered_users", "active_users", "offered_rps",
+                       "achieved_rps", "ok_rps", "error_ratio", "cpu_max_percent", "breach")
+    },
+    "errors": {},
+    "groups": {},
+}  # fmt: skip
+
+
+NO_INCIDENTS = {
+    "breach_windows": [],
+    "total_breach_s": 0.0,
+    "orders": {"submitted": 0, "failed": 0, "timed_out": 0, "by_cause": {}},
+    "stalls": [],
+}
+
+
 def _analysis_of(level: LevelVerdict) -> dict:
     """The whole analysis.json of one judged level (the builder writes it through its contract)."""
     return build_analysis(
@@ -122,8 +143,8 @@ def _analysis_of(level: LevelVerdict) -> dict:
             scale=Scale(), slos=(AVAILABILITY,), slo_source="scenario", requirements=(),
             requirement_source="none", profile=None, profile_source="none",
             tolerance=GeneratorTolerance(), judging=Judging(), window_s=1.0,
-            window_min_samples=5, closed_model=False, levels=[level], timeseries={},
-            overall={"groups": {}}, incidents={"breach_windows": []},
+            window_min_samples=5, closed_model=False, levels=[level], timeseries=NO_SERIES,
+            overall={"groups": {}}, incidents=NO_INCIDENTS,
             reconciliation={"available": False},
             data_quality={"partial": False, "partial_reason": None, "damage": [],
                           "precision": "exact", "precision_notes": [], "caveats": []},

@@ -14,7 +14,8 @@ from typing import Any
 
 from surgeproof import __version__
 from surgeproof.analysis import answer
-from surgeproof.analysis.contract import as_analysis
+from surgeproof.analysis.contract import ABSENT, Analysis, as_analysis
+from surgeproof.analysis.contract.amplification import HttpAmplification, WebsocketAmplification
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 from surgeproof.analysis.groupstats import ALL_GROUPS
 
@@ -359,79 +360,75 @@ def retries_sentences(analysis: dict[str, Any]) -> list[str]:
     Empty when the analysis has no ``amplification`` section (Locust CSV input: no per-attempt
     data), so nothing is claimed either way.
     """
-    amp = analysis.get("amplification")
-    if not amp:
+    a = as_analysis(analysis)
+    if a.amplification is ABSENT:
         return []
-    http, ws = amp.get("http") or {}, amp.get("websocket") or {}
-    resent = int(http.get("resends") or 0)
-    reconnected = int(ws.get("reconnect_attempts") or 0) or int(ws.get("sessions_lost") or 0)
+    http, ws = a.amplification.http, a.amplification.websocket
+    resent = http.resends
+    reconnected = ws.reconnect_attempts or ws.sessions_lost
     if not resent and not reconnected:
         return ["No retries or reconnects: no HTTP call was re-sent and no websocket reconnected."]
     cut = as_analysis(analysis).data_quality.partial
     return [
-        _resends_sentence(http, analysis) if resent else "No HTTP call was re-sent.",
+        _resends_sentence(http, a) if resent else "No HTTP call was re-sent.",
         _reconnects_sentence(ws, cut) if reconnected else "No websocket reconnected.",
     ]
 
 
-def _resends_sentence(http: dict[str, Any], analysis: dict[str, Any]) -> str:
+def _resends_sentence(http: HttpAmplification, a: Analysis) -> str:
     """``Re-sends added 38% to the HTTP load (1.38×: ...), peaking at 2.10× at t=312 s; ...``."""
-    factor = float(http["factor"]) if http.get("factor") is not None else None
-    counts = f"{int(http['resends']):,} re-sends on {int(http['first_attempts']):,} first attempts"
+    factor = http.factor
+    counts = f"{http.resends:,} re-sends on {http.first_attempts:,} first attempts"
     if factor is None:
         text = f"{counts} (no first attempt to compare with)"
     else:
         text = f"Re-sends added {_share(factor - 1)} to the HTTP load ({_factor(factor)}: {counts})"
-    peak = http.get("peak")
-    if peak:
-        text += f", peaking at {float(peak['factor']):.2f}× at t={float(peak['t_s']):g} s"
-    failed = http.get("resends_failed_ratio")
-    if failed is not None:
-        text += f"; {_share(float(failed))} of re-sends failed again"
+    if http.peak is not None:
+        text += f", peaking at {http.peak.factor:.2f}× at t={http.peak.t_s:g} s"
+    if http.resends_failed_ratio is not None:
+        text += f"; {_share(http.resends_failed_ratio)} of re-sends failed again"
     text += "."
     groups = sorted(
-        ((g, e) for g, e in (http.get("by_group") or {}).items() if e.get("resends")),
-        key=lambda ge: -float(ge[1].get("factor") or 0),
+        ((g, e) for g, e in http.by_group.items() if e.resends),
+        key=lambda ge: -(ge[1].factor or 0),
     )
     if len(groups) > 1:
-        text += " By group: " + ", ".join(f"{g} {_factor(float(e['factor']))}" for g, e in groups)
+        text += " By group: " + ", ".join(f"{g} {_factor(e.factor or 0)}" for g, e in groups)
         text += "."
-    share = http.get("resends_in_breaches_share")
-    if share is not None and as_analysis(analysis).incidents.breach_windows:
-        text += f" {_share(float(share))} of re-sends were sent while an SLO was breached."
+    share = http.resends_in_breaches_share
+    if share is not None and a.incidents.breach_windows:
+        text += f" {_share(share)} of re-sends were sent while an SLO was breached."
     return text
 
 
-def _reconnects_sentence(ws: dict[str, Any], cut: bool) -> str:
+def _reconnects_sentence(ws: WebsocketAmplification, cut: bool) -> str:
     """``4,210 websocket reconnect attempts (...), peak 380/s at t=95 s; 1,203 of 1,210 lost
     sessions came back, median 2.1 s, p95 6.0 s, max 14.2 s.``"""
-    attempts = int(ws.get("reconnect_attempts") or 0)
+    attempts = ws.reconnect_attempts
     parts = []
     if attempts:
-        users = int(ws.get("users_reconnected") or 0)
         head = (
             f"{_count(attempts, 'websocket reconnect attempt')} "
-            f"({int(ws.get('reconnects_ok') or 0):,} connected, "
-            f"{int(ws.get('reconnects_failed') or 0):,} failed) by {_count(users, 'user')}"
+            f"({ws.reconnects_ok:,} connected, "
+            f"{ws.reconnects_failed:,} failed) by {_count(ws.users_reconnected, 'user')}"
         )
-        peak = ws.get("peak")
-        if peak:
-            head += f", peak {_rate(float(peak['per_s']))} at t={float(peak['t_s']):g} s"
+        if ws.peak is not None:
+            head += f", peak {_rate(ws.peak.per_s)} at t={ws.peak.t_s:g} s"
         parts.append(head)
-    lost, back = int(ws.get("sessions_lost") or 0), int(ws.get("sessions_back") or 0)
+    lost, back = ws.sessions_lost, ws.sessions_back
     end = "the end of the data (the run was cut short)" if cut else "the end of the run"
     if not lost:
         parts.append("no open session was lost (the attempts retried failed first connects)")
     elif not back:
         parts.append(f"none of the {lost:,} lost sessions came back by {end}")
     else:
-        r = ws.get("resubscribe_s") or {}
+        r = ws.resubscribe_s or {}
         times = ", ".join(
             f"{label} {_duration(r.get(key))}"
             for label, key in (("median", "p50"), ("p95", "p95"), ("max", "max"))
         )
         sentence = f"{back:,} of {lost:,} lost sessions came back, {times}"
-        never = int(ws.get("never_back") or 0)
+        never = ws.never_back
         if never:
             sentence += f"; {never:,} never did by {end}"
         parts.append(sentence)

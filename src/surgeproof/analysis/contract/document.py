@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from surgeproof.analysis.contract.amplification import Amplification
 from surgeproof.analysis.contract.ceiling import Ceiling, Verdict
 from surgeproof.analysis.contract.incidents import Incidents
 from surgeproof.analysis.contract.levels import Level, Overall
@@ -40,7 +41,7 @@ class Analysis(Record):
     comparison: Comparison | None
     requirements: list[JudgedRequirement] | None = ABSENT
     incidents: Incidents
-    amplification: dict[str, Json] = ABSENT
+    amplification: Amplification = ABSENT
     recovery: dict[str, Json] = ABSENT
     reconciliation: dict[str, Json]
     data_quality: DataQuality
