@@ -74,6 +74,7 @@ def test_a_field_the_contract_does_not_name_fails_the_write_but_not_a_read(doc):
         (("overall", "groups", "*", "errors", "timeout"), None, "errors.timeout: expected an int"),
         (("timeseries", "ok_rps"), [1.0, None, "x"], r"timeseries.ok_rps\[2\]: expected a number"),
         (("timeseries", "breach"), [False, 0], r"timeseries.breach\[1\]: expected true or false"),
+        (("timeseries", "window_s"), 0, r"timeseries.window_s: expected a positive number, got 0"),
     ],
 )
 def test_a_wrong_type_is_one_line_naming_the_field(doc, where, value, message):

@@ -18,7 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from surgeproof.analysis.contract import Analysis, as_analysis
+from surgeproof.analysis.contract import ABSENT, Analysis, as_analysis
+from surgeproof.analysis.contract.series import Timeseries
 from surgeproof.analysis.groupstats import ALL_GROUPS
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
@@ -143,12 +144,11 @@ def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
 def _end_s(analysis: dict[str, Any]) -> float:
     """The last series window's end (s from t0): where an open-ended fault stops on a chart."""
     ts = _ts(analysis)
-    t = [v for v in ts.get("t_s") or [] if v is not None]
-    return (max(t) + float(ts.get("window_s") or 1.0)) if t else 0.0
+    return (max(ts.t_s) + ts.window_s) if ts.t_s else 0.0
 
 
-def _ts(analysis: dict[str, Any]) -> dict[str, Any]:
-    return analysis.get("timeseries") or {}
+def _ts(analysis: dict[str, Any]) -> Timeseries:
+    return as_analysis(analysis).timeseries
 
 
 def _arr(values: list[Any] | None) -> np.ndarray:
@@ -160,11 +160,11 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     ts = _ts(analysis)
     a = as_analysis(analysis)
     scale = a.user_scale
-    t = _arr(ts.get("t_s"))
+    t = _arr(ts.t_s)
     fig = _figure()
     ax = fig.add_subplot()
-    ax.plot(t, _arr(ts.get("offered_users")) / scale, color="#1c7ed6", lw=1.8, label="offered")
-    active = _arr(ts.get("active_users"))
+    ax.plot(t, _arr(ts.offered_users) / scale, color="#1c7ed6", lw=1.8, label="offered")
+    active = _arr(ts.active_users)
     if np.isfinite(active).any():
         ax.plot(t, active / scale, color="#74c0fc", lw=1.0, ls="--", label="active (generator)")
     figures = a.comparison.figures if a.comparison is not None else []
@@ -308,11 +308,11 @@ def _model_lines(analysis: Analysis | dict[str, Any]) -> list[str]:
 def errors_chart(analysis: dict[str, Any]) -> Chart:
     """Errors per second by cause (stacked), the error ratio, SLO-breach windows shaded."""
     ts = _ts(analysis)
-    t = _arr(ts.get("t_s"))
-    window = float(ts.get("window_s") or 1.0)
+    t = _arr(ts.t_s)
+    window = ts.window_s
     fig = _figure()
     ax = fig.add_subplot()
-    errors = ts.get("errors") or {}
+    errors = ts.errors
     causes = [c for c in _CAUSE_COLOURS if c in errors and any(errors[c])]
     if causes and len(t):
         ax.stackplot(
@@ -333,7 +333,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
     ratio_ax = ax.twinx()
     ratio_ax.plot(
         t,
-        _arr(ts.get("error_ratio")) * 100,
+        _arr(ts.error_ratio) * 100,
         color="black",
         lw=1.0,
         label="error ratio (capacity errors)",
@@ -355,15 +355,15 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
 def group_latency_chart(analysis: dict[str, Any]) -> Chart:
     """p99 (solid) and p50 (dotted) latency per endpoint group over time."""
     ts = _ts(analysis)
-    t = _arr(ts.get("t_s"))
+    t = _arr(ts.t_s)
     fig = _figure()
     ax = fig.add_subplot()
     colours = ("#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#495057", "#f08c00", "#0b7285")
-    groups = [g for g in (ts.get("groups") or {}) if g != "*"]
+    groups = [g for g in ts.groups if g != ALL_GROUPS]
     for colour, group in zip(colours, groups, strict=False):
-        series = ts["groups"][group]
-        ax.plot(t, _arr(series.get("p99_ms")), color=colour, lw=1.3, label=f"{group} p99")
-        ax.plot(t, _arr(series.get("p50_ms")), color=colour, lw=0.8, ls=":")
+        series = ts.groups[group]
+        ax.plot(t, _arr(series.p99_ms), color=colour, lw=1.3, label=f"{group} p99")
+        ax.plot(t, _arr(series.p50_ms), color=colour, lw=0.8, ls=":")
     _shade_breaches(ax, analysis)
     ax.set_xlabel("time since run start (s)")
     ax.set_ylabel("latency from intended send (ms)")
@@ -376,17 +376,18 @@ def group_latency_chart(analysis: dict[str, Any]) -> Chart:
         _png(fig),
         "p99 and p50 latency of each endpoint group per window over the run.",
         "Solid: p99; dotted: p50, per window of "
-        f"{float(ts.get('window_s') or 1):g} s (exact percentiles of that window's samples).",
+        f"{ts.window_s:g} s (exact percentiles of that window's samples).",
     )
 
 
 def websocket_chart(analysis: dict[str, Any]) -> Chart:
     """Websocket connects per second (ok/failed) and open sessions reported by the target."""
     ts = _ts(analysis)
-    window = float(ts.get("window_s") or 1.0)
-    t = _arr(ts.get("t_s"))
-    connects = ts.get("ws_connects") or {}
-    ok, failed = _arr(connects.get("ok")), _arr(connects.get("failed"))
+    window = ts.window_s
+    t = _arr(ts.t_s)
+    connects = ts.ws_connects or None
+    ok = _arr(connects.ok if connects else None)
+    failed = _arr(connects.failed if connects else None)
     fig = _figure()
     ax = fig.add_subplot()
     if len(ok) == len(t) and len(failed) == len(t) and (ok.sum() + failed.sum()) > 0:
@@ -405,8 +406,8 @@ def websocket_chart(analysis: dict[str, Any]) -> Chart:
     _shade_breaches(ax, analysis)
     ax.grid(alpha=0.3)
     axes = [ax]
-    server = ts.get("server") or {}
-    open_sessions = _arr(server.get("ws_connections"))
+    server = ts.server or None
+    open_sessions = _arr(server.ws_connections if server else None)
     if len(open_sessions) == len(t) and np.isfinite(open_sessions).any():
         open_ax = ax.twinx()
         open_ax.plot(
@@ -449,16 +450,17 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
     """HTTP first attempts and re-sends per second beside the offered rate, with the window's
     amplification factor; websocket reconnect attempts and lost sessions per second. None when
     the run re-sent nothing and reconnected nothing (the report says so in words)."""
-    amp = analysis.get("amplification") or {}
-    series = amp.get("series") or {}
-    http, ws = amp.get("http") or {}, amp.get("websocket") or {}
-    show_http = bool(http.get("resends"))
-    show_ws = bool(ws.get("reconnect_attempts") or ws.get("sessions_lost"))
+    amp = as_analysis(analysis).amplification
+    if amp is ABSENT:
+        return None
+    series, http, ws = amp.series, amp.http, amp.websocket
+    show_http = bool(http.resends)
+    show_ws = bool(ws.reconnect_attempts or ws.sessions_lost)
     if not (show_http or show_ws):
         return None
     ts = _ts(analysis)
-    t = _arr(ts.get("t_s"))
-    window = float(ts.get("window_s") or 1.0)
+    t = _arr(ts.t_s)
+    window = ts.window_s
     fig = _figure(HEIGHT_IN * (1.6 if show_http and show_ws else 1.0))
     axes = list(np.atleast_1d(fig.subplots(int(show_http) + int(show_ws), 1, sharex=True)))
     faults = ""
@@ -469,13 +471,13 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             ax,
             t,
             window,
-            (_arr(series.get("first_attempts")) / window, "#74c0fc", "first attempts"),
-            (_arr(series.get("resends")) / window, "#e8590c", "re-sends"),
+            (_arr(series.first_attempts) / window, "#74c0fc", "first attempts"),
+            (_arr(series.resends) / window, "#e8590c", "re-sends"),
         )
         _step(
             ax,
             t,
-            _arr(ts.get("offered_rps")),
+            _arr(ts.offered_rps),
             window,
             color="#1864ab",
             lw=1.0,
@@ -490,7 +492,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         _step(
             factor_ax,
             t,
-            _arr(series.get("factor")),
+            _arr(series.factor),
             window,
             color="black",
             lw=1.0,
@@ -505,13 +507,13 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             ax,
             t,
             window,
-            (_arr(series.get("reconnects_ok")) / window, "#2b8a3e", "reconnects ok"),
-            (_arr(series.get("reconnects_failed")) / window, "#c92a2a", "reconnects failed"),
+            (_arr(series.reconnects_ok) / window, "#2b8a3e", "reconnects ok"),
+            (_arr(series.reconnects_failed) / window, "#c92a2a", "reconnects failed"),
         )
         _step(
             ax,
             t,
-            _arr(series.get("sessions_lost")) / window,
+            _arr(series.sessions_lost) / window,
             window,
             color="#212529",
             lw=1.0,
@@ -533,8 +535,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         "rate, with the amplification factor; websocket reconnect attempts (ok, failed) and lost "
         "sessions per second.",
         "Calls by send time. The factor is drawn only for windows with at least "
-        f"{amp.get('window_min_first_attempts')} first attempts. Shaded: SLO-breach windows."
-        + faults,
+        f"{amp.window_min_first_attempts} first attempts. Shaded: SLO-breach windows." + faults,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from surgeproof.analysis.contract.record import ABSENT, Record
+from surgeproof.analysis.contract.record import ABSENT, ContractError, Record
 
 Column = list[float | None]
 
@@ -77,3 +77,10 @@ class Timeseries(Record):
     groups: dict[str, GroupSeries]
     server: ServerSeries | None = ABSENT
     ws_connects: WsConnects | None = ABSENT
+
+    def __post_init__(self) -> None:
+        # Readers divide counts by it to draw rates.
+        if not self.window_s > 0:
+            raise ContractError(
+                f"timeseries.window_s: expected a positive number, got {self.window_s}"
+            )
