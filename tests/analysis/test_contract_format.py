@@ -64,6 +64,7 @@ from surgeproof.analysis.contract.quality import (
     DataQuality,
     Generator,
     GeneratorSource,
+    Reconciliation,
     RefusedEntry,
     RefusedMessages,
     ShortfallWindow,
@@ -191,6 +192,7 @@ def _documented() -> dict[type, set[str]]:
     http = _entries(_nested(amp_lines, "http"), 3)
     ws = _entries(_nested(amp_lines, "websocket"), 3)
     return {
+        Reconciliation: set(_entries(_block_after("### `reconciliation`"), 0)),
         Amplification: set(_entries(amp_lines, 0)),
         HttpAmplification: set(http),
         FactorEntry: _inline(http["by_group"], "by_group", depth=2),
@@ -315,6 +317,7 @@ def test_fields_that_may_be_absent_are_the_ones_documented_as_additive_or_absent
         BreachWindow: _entries(_nested(_block_after("### `incidents`"), "breach_windows"), 3),
         TargetOutage: _entries(_nested(_block_after("### `incidents`"), "target_outages"), 3),
         Timeseries: _section("### `timeseries`"),
+        Reconciliation: _entries(_block_after("### `reconciliation`"), 0),
     }
     for record, entries in sections.items():
         for name in _optional(record):

@@ -447,16 +447,13 @@ def caveats(analysis: dict[str, Any]) -> list[str]:
     out.extend(f"Damaged data: {d}" for d in quality.damage)
     if a.generator.bottleneck and a.generator.statement:
         out.append(f"Load generator: {a.generator.statement}.")
-    rec = analysis.get("reconciliation") or {}
-    if rec.get("available"):
-        status = rec.get("status") or {True: "passed", False: "failed"}.get(
-            rec.get("passed"), "incomplete"
-        )
+    rec = a.reconciliation
+    if rec.available:
+        status = rec.status or {True: "passed", False: "failed"}.get(rec.passed, "incomplete")
         word = {"failed": "FAILED", "partial": "PARTIAL"}.get(status, status)
         out.append(
             f"Order ledger reconciliation: {word} "
-            f"({rec.get('lost_acknowledged_orders', 0)} acknowledged orders lost). "
-            f"{rec.get('note') or ''}".strip()
+            f"({rec.lost_acknowledged_orders} acknowledged orders lost). {rec.note}".strip()
         )
     return out
 

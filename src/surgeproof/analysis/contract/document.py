@@ -11,7 +11,7 @@ from surgeproof.analysis.contract.ceiling import Ceiling, Verdict
 from surgeproof.analysis.contract.incidents import Incidents
 from surgeproof.analysis.contract.levels import Level, Overall
 from surgeproof.analysis.contract.model import Knee, ServerVsClient, Usl
-from surgeproof.analysis.contract.quality import DataQuality, Generator
+from surgeproof.analysis.contract.quality import DataQuality, Generator, Reconciliation
 from surgeproof.analysis.contract.record import ABSENT, Json, Record
 from surgeproof.analysis.contract.requirements import Comparison, JudgedRequirement
 from surgeproof.analysis.contract.run import Input, Scale, SloEntry
@@ -43,7 +43,7 @@ class Analysis(Record):
     incidents: Incidents
     amplification: Amplification = ABSENT
     recovery: dict[str, Json] = ABSENT
-    reconciliation: dict[str, Json]
+    reconciliation: Reconciliation
     data_quality: DataQuality
     generator: Generator
     summary: list[str]

@@ -89,3 +89,21 @@ class Generator(Record):
     sources: dict[str, GeneratorSource]
     #: run.json's ``workers.lost`` entries, copied as the run wrote them.
     lost_workers: list[Json]
+
+
+@dataclass(kw_only=True)
+class Reconciliation(Record):
+    """``reconciliation``: the exchange's ledger against the orders it acknowledged."""
+
+    available: bool
+    lost_acknowledged_orders: int | None
+    acknowledged_orders: int | None
+    balances_conserved: bool | None
+    passed: bool | None
+    #: The ledger's own fields, copied.
+    details: dict[str, Json]
+    note: str
+    status: Literal["passed", "failed", "partial", "incomplete", "unavailable"] = ABSENT
+    partial_reason: str | None = ABSENT
+    #: Every acknowledged order looked up (``analysis/order_status.py`` writes and documents it).
+    order_status: dict[str, Json] = ABSENT
