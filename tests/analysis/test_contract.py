@@ -7,7 +7,14 @@ import json
 import pytest
 from synthetic import Level, QueueModel, queue_run
 
-from surgeproof.analysis.contract import ABSENT, Analysis, ContractError, as_analysis, written
+from surgeproof.analysis.contract import (
+    ABSENT,
+    Analysis,
+    ContractError,
+    as_analysis,
+    read_analysis,
+    written,
+)
 from surgeproof.analysis.contract.levels import Level as LevelRecord
 from surgeproof.analysis.locust_csv import analyze_locust_csv
 from surgeproof.analysis.run import analyze_run
@@ -118,9 +125,17 @@ def test_a_locust_csv_analysis_is_written_through_the_same_records(tmp_path):
     assert _bytes(a.to_json()) == _bytes(doc)
 
 
-def test_a_document_nested_past_the_stack_is_one_line():
-    deep: list = []
-    for _ in range(100_000):
-        deep = [deep]
-    with pytest.raises(ContractError, match=r"^analysis\.json: "):
-        as_analysis({"analysis_schema_version": 2, "generated_at_utc": "x", "input": deep})
+def test_a_file_nested_past_the_stack_is_one_line(tmp_path):
+    (tmp_path / "analysis.json").write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ContractError, match=r"analysis\.json: not valid JSON") as err:
+        read_analysis(tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_a_file_over_the_bound_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import surgeproof.analysis.contract.reading as reading
+
+    monkeypatch.setattr(reading, "MAX_ANALYSIS_BYTES", 1000)
+    (tmp_path / "analysis.json").write_text(" " * 1001)
+    with pytest.raises(UserError, match=r"analysis\.json"):
+        read_analysis(tmp_path)
