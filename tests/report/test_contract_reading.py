@@ -84,3 +84,16 @@ def test_an_added_field_from_a_newer_analysis_is_read(step_run, capsys):
     assert main(["report", str(step_run)]) == 0
     html = (step_run / "report.html").read_text()
     assert "step-1" in html or "Steady-state windows" in html
+
+
+def test_an_analysis_over_the_size_bound_is_refused_unread(step_run, capsys, monkeypatch):
+    import surgeproof.analysis.contract.reading as reading
+    import surgeproof.analysis.freshness as freshness
+
+    path = _craft(step_run, lambda d: None)
+    bound = path.stat().st_size - 1
+    monkeypatch.setattr(freshness, "MAX_ANALYSIS_BYTES", bound)
+    monkeypatch.setattr(reading, "MAX_ANALYSIS_BYTES", bound)
+    assert main(["gate", str(step_run)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "analysis.json" in line and "Traceback" not in line
