@@ -128,6 +128,17 @@ NO_INCIDENTS = {
 }
 
 
+NO_LEDGER = {
+    "available": False,
+    "lost_acknowledged_orders": None,
+    "acknowledged_orders": None,
+    "balances_conserved": None,
+    "passed": None,
+    "details": {},
+    "note": "no ledger",
+}
+
+
 def _analysis_of(level: LevelVerdict) -> dict:
     """The whole analysis.json of one judged level (the builder writes it through its contract)."""
     return build_analysis(
@@ -145,7 +156,7 @@ def _analysis_of(level: LevelVerdict) -> dict:
             tolerance=GeneratorTolerance(), judging=Judging(), window_s=1.0,
             window_min_samples=5, closed_model=False, levels=[level], timeseries=NO_SERIES,
             overall={"groups": {}}, incidents=NO_INCIDENTS,
-            reconciliation={"available": False},
+            reconciliation=NO_LEDGER,
             data_quality={"partial": False, "partial_reason": None, "damage": [],
                           "precision": "exact", "precision_notes": [], "caveats": []},
             generator={"late_ratio": None, "missed": 0, "cpu_max_percent": None, "sources": {},

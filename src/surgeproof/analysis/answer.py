@@ -9,12 +9,8 @@ read from the analysis, through its typed contract (this module judges nothing).
 
 from __future__ import annotations
 
-from typing import Any
-
-from surgeproof.analysis.contract import Analysis, as_analysis
+from surgeproof.analysis.contract import Analysis, Doc, as_analysis
 from surgeproof.analysis.contract.ceiling import LevelRef
-
-Doc = Analysis | dict[str, Any]
 
 
 def unit(doc: Doc) -> str:

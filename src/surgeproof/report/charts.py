@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from surgeproof.analysis.contract import ABSENT, Analysis, as_analysis
+from surgeproof.analysis.contract import ABSENT, Doc, as_analysis
 from surgeproof.analysis.contract.series import Timeseries
 from surgeproof.analysis.groupstats import ALL_GROUPS
 
@@ -84,12 +84,12 @@ def _legend_below(fig: Figure, *axes: Any, ncols: int = 3) -> None:
         )
 
 
-def _per_real(analysis: dict[str, Any]) -> float:
+def _per_real(analysis: Doc) -> float:
     """Real users per simulated user (1 for an unscaled run)."""
     return 1.0 / as_analysis(analysis).user_scale
 
 
-def _users_words(analysis: dict[str, Any]) -> str:
+def _users_words(analysis: Doc) -> str:
     """``real users (1 simulated = 2,000)`` for an axis; ``users`` when unscaled."""
     a = as_analysis(analysis)
     if not a.scale.scaled:
@@ -105,7 +105,7 @@ def _thousands(ax: Any, axis: str = "y") -> None:
         target.set_major_locator(MaxNLocator(nbins=5))
 
 
-def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
+def _shade_breaches(ax: Any, analysis: Doc) -> bool:
     windows = as_analysis(analysis).incidents.breach_windows
     for i, w in enumerate(windows):
         ax.axvspan(
@@ -117,7 +117,7 @@ def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
     return bool(windows)
 
 
-def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
+def _shade_faults(ax: Any, analysis: Doc) -> str:
     """Hatch target outages (down → back) and worker-loss shortfall windows; the caption's note
     for what was hatched ("" when nothing was)."""
     a = as_analysis(analysis)
@@ -141,13 +141,13 @@ def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
     return (_OUTAGE_NOTE if outages else "") + (_SHORTFALL_NOTE if shortfalls else "")
 
 
-def _end_s(analysis: dict[str, Any]) -> float:
+def _end_s(analysis: Doc) -> float:
     """The last series window's end (s from t0): where an open-ended fault stops on a chart."""
     ts = _ts(analysis)
     return (max(ts.t_s) + ts.window_s) if ts.t_s else 0.0
 
 
-def _ts(analysis: dict[str, Any]) -> Timeseries:
+def _ts(analysis: Doc) -> Timeseries:
     return as_analysis(analysis).timeseries
 
 
@@ -155,7 +155,7 @@ def _arr(values: list[Any] | None) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values or []], dtype=float)
 
 
-def concurrency_chart(analysis: dict[str, Any]) -> Chart:
+def concurrency_chart(analysis: Doc) -> Chart:
     """Offered and active users over time (real users), reference figures and the ceiling."""
     ts = _ts(analysis)
     a = as_analysis(analysis)
@@ -205,7 +205,7 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def capacity_chart(analysis: dict[str, Any]) -> Chart:
+def capacity_chart(analysis: Doc) -> Chart:
     """Successful calls per second and latency percentiles against offered concurrency (in the
     headline's unit), with the USL fit and the knee the summary states."""
     a = as_analysis(analysis)
@@ -299,13 +299,13 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def _model_lines(analysis: Analysis | dict[str, Any]) -> list[str]:
+def _model_lines(analysis: Doc) -> list[str]:
     from surgeproof.analysis.answer import model_lines
 
     return model_lines(analysis)
 
 
-def errors_chart(analysis: dict[str, Any]) -> Chart:
+def errors_chart(analysis: Doc) -> Chart:
     """Errors per second by cause (stacked), the error ratio, SLO-breach windows shaded."""
     ts = _ts(analysis)
     t = _arr(ts.t_s)
@@ -352,7 +352,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def group_latency_chart(analysis: dict[str, Any]) -> Chart:
+def group_latency_chart(analysis: Doc) -> Chart:
     """p99 (solid) and p50 (dotted) latency per endpoint group over time."""
     ts = _ts(analysis)
     t = _arr(ts.t_s)
@@ -380,7 +380,7 @@ def group_latency_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def websocket_chart(analysis: dict[str, Any]) -> Chart:
+def websocket_chart(analysis: Doc) -> Chart:
     """Websocket connects per second (ok/failed) and open sessions reported by the target."""
     ts = _ts(analysis)
     window = ts.window_s
@@ -446,7 +446,7 @@ def _log_if_wide(ax: Any) -> None:
         ax.text(0.5, 0.5, "no latency samples", transform=ax.transAxes, ha="center")
 
 
-def retries_chart(analysis: dict[str, Any]) -> Chart | None:
+def retries_chart(analysis: Doc) -> Chart | None:
     """HTTP first attempts and re-sends per second beside the offered rate, with the window's
     amplification factor; websocket reconnect attempts and lost sessions per second. None when
     the run re-sent nothing and reconnected nothing (the report says so in words)."""

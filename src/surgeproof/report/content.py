@@ -14,7 +14,7 @@ from typing import Any
 
 from surgeproof import __version__
 from surgeproof.analysis import answer
-from surgeproof.analysis.contract import ABSENT, Analysis, as_analysis
+from surgeproof.analysis.contract import ABSENT, Analysis, Doc, as_analysis
 from surgeproof.analysis.contract.amplification import HttpAmplification, WebsocketAmplification
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 from surgeproof.analysis.groupstats import ALL_GROUPS
@@ -64,7 +64,7 @@ class ReportContent:
     recovery: Any = None
 
 
-def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
+def build_content(run_dir: Path, analysis: Doc) -> ReportContent:
     """The report's sentences and tables for ``run_dir`` and its analysis."""
     from surgeproof.report.refusals import refused_messages_tables
 
@@ -107,12 +107,12 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     return content
 
 
-def verdict_sentence(analysis: dict[str, Any]) -> str:
+def verdict_sentence(analysis: Doc) -> str:
     """``FAIL: the ceiling lies between 459,000 and 540,000 real users.``"""
     return answer.headline(analysis) + "."
 
 
-def requirements_table(analysis: dict[str, Any]) -> Table:
+def requirements_table(analysis: Doc) -> Table:
     """Each requirement with its result and by how much the ceiling meets or misses it."""
     rows = []
     for word, text in answer.requirement_lines(analysis):
@@ -121,7 +121,7 @@ def requirements_table(analysis: dict[str, Any]) -> Table:
     return Table("Requirements", ("result", "requirement", "measured ceiling against it"), rows)
 
 
-def headroom_table(analysis: dict[str, Any]) -> Table:
+def headroom_table(analysis: Doc) -> Table:
     """The measured ceiling against each reference figure (baseline, peak, post-expansion)."""
     rows = [
         (label, figure, headroom) for label, figure, headroom in answer.headroom_items(analysis)
@@ -139,7 +139,7 @@ def headroom_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def first_screen_notes(analysis: dict[str, Any]) -> list[str]:
+def first_screen_notes(analysis: Doc) -> list[str]:
     """What was not judged, why breaches did not decide the verdict, and the plateau, knee and
     model peak when they add to the bracket: one sentence each."""
     notes = []
@@ -163,7 +163,7 @@ def _sentence(text: str | None) -> str | None:
     return text if text.endswith(".") else text + "."
 
 
-def levels_table(analysis: dict[str, Any]) -> Table:
+def levels_table(analysis: Doc) -> Table:
     """Each steady-state window: load, throughput, latency, errors, verdict and why."""
     a = as_analysis(analysis)
     rows = []
@@ -203,7 +203,7 @@ def levels_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def endpoints_table(analysis: dict[str, Any]) -> Table:
+def endpoints_table(analysis: Doc) -> Table:
     """Whole-run figures per endpoint, as the analysis computed them (``overall.endpoints``)."""
     endpoints = as_analysis(analysis).overall.endpoints or {}
     rows = []
@@ -242,7 +242,7 @@ def endpoints_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def groups_table(analysis: dict[str, Any]) -> Table:
+def groups_table(analysis: Doc) -> Table:
     """Whole-run figures per endpoint group, from the analysis."""
     groups = as_analysis(analysis).overall.groups
     rows = []
@@ -266,7 +266,7 @@ def groups_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def incidents_table(analysis: dict[str, Any]) -> Table:
+def incidents_table(analysis: Doc) -> Table:
     """SLO-breach windows: when, what broke, how many orders were affected, recovery."""
     incidents = as_analysis(analysis).incidents
     rows = []
@@ -301,7 +301,7 @@ def incidents_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def outages_table(analysis: dict[str, Any]) -> Table:
+def outages_table(analysis: Doc) -> Table:
     """Each time the target went away: when, for how long, why, and the recovery after."""
     rows = []
     for o in as_analysis(analysis).incidents.target_outages or []:
@@ -331,7 +331,7 @@ def outages_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def worker_losses_table(analysis: dict[str, Any]) -> Table:
+def worker_losses_table(analysis: Doc) -> Table:
     """Each lost generator worker: the window in which offered load fell short, levels voided."""
     rows = []
     for w in as_analysis(analysis).data_quality.shortfall_windows or []:
@@ -354,7 +354,7 @@ def worker_losses_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def retries_sentences(analysis: dict[str, Any]) -> list[str]:
+def retries_sentences(analysis: Doc) -> list[str]:
     """Re-sends and websocket reconnects in the sentences an SRE reads first; one line if none.
 
     Empty when the analysis has no ``amplification`` section (Locust CSV input: no per-attempt
@@ -436,7 +436,7 @@ def _reconnects_sentence(ws: WebsocketAmplification, cut: bool) -> str:
     return text[0].upper() + text[1:]
 
 
-def caveats(analysis: dict[str, Any]) -> list[str]:
+def caveats(analysis: Doc) -> list[str]:
     """What limits the numbers: partial data, generator saturation, extrapolation, defaults."""
     a = as_analysis(analysis)
     out = []
@@ -458,7 +458,7 @@ def caveats(analysis: dict[str, Any]) -> list[str]:
     return out
 
 
-def scale_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+def scale_rows(analysis: Doc, meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Scale factors and the assumption every extrapolated number depends on."""
     scale = as_analysis(analysis).scale
     # The statement (with its assumption) is on the first screen; here only the factors.
@@ -469,7 +469,7 @@ def scale_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str
     ]
 
 
-def provenance_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+def provenance_rows(analysis: Doc, meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Who ran what, where and when (UTC and KST), with which versions."""
     now = datetime.now(UTC).replace(microsecond=0)
     target = meta.get("target") or {}
@@ -580,6 +580,6 @@ def _read_text(path: Path) -> str:
         return ""
 
 
-def _unit(analysis: dict[str, Any]) -> str:
+def _unit(analysis: Doc) -> str:
     """What real numbers count: users, or the profile's unit (Coinone: orders)."""
     return as_analysis(analysis).real_unit

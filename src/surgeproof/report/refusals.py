@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from surgeproof.analysis.contract import as_analysis
+from surgeproof.analysis.contract import Doc, as_analysis
 from surgeproof.report.content import Table
 
 TITLE = "Refused worker-channel messages"
 
 
-def refused_messages_tables(analysis: dict[str, Any]) -> list[Table]:
+def refused_messages_tables(analysis: Doc) -> list[Table]:
     """``[table]`` when the master refused anything, else ``[]``."""
     refused = as_analysis(analysis).data_quality.refused_messages
     if not refused or not refused.messages:

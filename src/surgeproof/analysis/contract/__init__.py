@@ -5,13 +5,14 @@ a renamed or missing field fails a test instead of showing as "–"."""
 from __future__ import annotations
 
 from surgeproof.analysis.contract.document import Analysis, written
-from surgeproof.analysis.contract.reading import as_analysis, read_analysis
+from surgeproof.analysis.contract.reading import Doc, as_analysis, read_analysis
 from surgeproof.analysis.contract.record import ABSENT, ContractError, Record
 
 __all__ = [
     "ABSENT",
     "Analysis",
     "ContractError",
+    "Doc",
     "Record",
     "as_analysis",
     "read_analysis",

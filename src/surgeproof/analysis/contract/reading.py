@@ -20,8 +20,11 @@ MAX_ANALYSIS_BYTES = 1 << 30
 
 ANALYSIS_FILE = "analysis.json"
 
+#: An analysis as readers take it: its typed records, or the parsed JSON they are built from.
+Doc = Analysis | dict[str, Any]
 
-def as_analysis(doc: dict[str, Any] | Analysis, source: str = ANALYSIS_FILE) -> Analysis:
+
+def as_analysis(doc: Doc, source: str = ANALYSIS_FILE) -> Analysis:
     """The typed records of an analysis document (a record is returned as it is)."""
     if isinstance(doc, Analysis):
         return doc
