@@ -139,3 +139,13 @@ def test_a_file_over_the_bound_is_refused_before_it_is_parsed(tmp_path, monkeypa
     (tmp_path / "analysis.json").write_text(" " * 1001)
     with pytest.raises(UserError, match=r"analysis\.json"):
         read_analysis(tmp_path)
+
+
+def test_a_crafted_key_is_shown_on_one_line_in_the_error(doc):
+    bad = copy.deepcopy(doc)
+    bad["overall"]["groups"]["evil\n\x1b[31mgroup"] = {"count": "many"}
+    with pytest.raises(ContractError) as err:
+        as_analysis(bad)
+    message = str(err.value)
+    assert "\n" not in message and "\x1b" not in message
+    assert "overall.groups.'evil\\n\\x1b[31mgroup'" in message

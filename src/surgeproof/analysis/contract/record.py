@@ -101,6 +101,9 @@ def _where(path: str) -> str:
 
 
 def _join(path: str, key: str) -> str:
+    # A key from a crafted file is shown, never obeyed: no line breaks or escapes, short.
+    if not (key.isprintable() and len(key) <= 60):
+        key = repr(key[:60])
     return f"{path}.{key}" if path else key
 
 
