@@ -307,6 +307,11 @@ def surgeproof_sessions(
             peak[k] = max(peak[k], tree_rss(parts[k]))
         time.sleep(1.0)
     out = proc.communicate(timeout=120)[0]
+    if not (tmp / f"s{n}" / "run.json").exists():
+        # A run refused before it started leaves no run directory: say why, not a traceback.
+        raise SystemExit(
+            f"bench_load: surgeproof run made no run (exit {proc.returncode}):\n{out[-1500:]}"
+        )
     return {"base": base, "peak": peak, "run_dir": tmp / f"s{n}", "out": out}
 
 
@@ -590,9 +595,10 @@ def held_section(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> list
         "arrival CPU = CPU seconds while they arrived / users; CPU while held includes their "
         f"calls. {args.held_rounds} round(s), the order reversed every other round.",
         "",
-        "| round | generator | users held | KB per user | descriptors per user | arrival CPU ms "
-        "per user | req/s while held | CPU while held, cores per 10,000 | CPU µs per call |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| round | generator | users held | process before users MB | KB per user | descriptors "
+        "per user | arrival CPU ms per user | req/s while held | CPU while held, cores per "
+        "10,000 | CPU µs per call |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     per_round = len(HELD_ROWS)
     for i, (name, r) in enumerate(rows):
@@ -600,7 +606,8 @@ def held_section(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> list
         upkeep = r["hold_cpu"] * 10_000 / max(r["users"], 1)
         per_call = 1e6 * r["hold_cpu"] / r["req_s"] if r["req_s"] else float("nan")
         lines.append(
-            f"| {i // per_round + 1} | {name} | {r['users']:,} | {r['kb_per_user']:.1f} | "
+            f"| {i // per_round + 1} | {name} | {r['users']:,} | {r['base_mb']:.1f} | "
+            f"{r['kb_per_user']:.1f} | "
             f"{r['fds_per_user']:.2f} | {arrival:.2f} | {r['req_s']:,.0f} | {upkeep:.3f} | "
             f"{per_call:,.0f} |"
         )
