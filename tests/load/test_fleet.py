@@ -5,6 +5,7 @@ per-process figures."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -183,10 +184,19 @@ def test_a_step_search_is_sized_at_its_highest_level():
     assert fleet.peak.requests_per_s == pytest.approx(50_000 * 0.5)
 
 
-def test_every_figure_names_the_benchmark_it_comes_from():
+def test_every_figure_names_the_results_section_and_the_command_that_measured_it():
     for item in fleet_figures.provenance():
-        assert item["source"] and item["unit"], item
-        assert "bench_load.py" in item["source"], item
+        assert item["unit"], item
+        assert str(item["source"]).startswith(fleet_figures.RESULTS), item
+        assert str(item["command"]).startswith("python benchmarks/load/bench_load.py "), item
+
+
+def test_every_figures_section_and_command_are_in_the_results_file():
+    results = (Path(__file__).parents[2] / fleet_figures.RESULTS).read_text()
+    for item in fleet_figures.provenance():
+        title = str(item["source"]).split("'")[1]
+        assert f"## {title}" in results, item
+        assert f"Command: `{item['command']}`" in results, item
 
 
 def test_the_mirrored_constants_match_the_code_they_describe():

@@ -18,26 +18,33 @@ RESULTS = "benchmarks/load/RESULTS.md"
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured (or stated) figure and where it comes from."""
+    """One measured figure, the RESULTS.md section that holds it and the command that gave it."""
 
     value: float
     unit: str
     what: str
-    #: The RESULTS.md section and the command that measured it (or the rule that states it).
+    #: The RESULTS.md section the figure is read from.
     source: str
+    #: The exact benchmark command (run from the repository's root) that measured it.
+    command: str
 
 
 # -- CPU --------------------------------------------------------------------------------------
 
 USERS_SECTION = (
     f"{RESULTS} 'Fleet figures: CPU per request, memory and descriptors per user, "
-    "2026-12-01T23:42:48', `python benchmarks/load/bench_load.py users --rounds 2 --seconds 8 "
-    "--users 2000 --start 1000 --factor 1.3 --held 10000 --arrive 50 --hold 45`"
+    "2026-12-01T23:42:48'"
+)
+USERS_COMMAND = (
+    "python benchmarks/load/bench_load.py users --rounds 2 --seconds 8 "
+    "--users 2000 --start 1000 --factor 1.3 --held 10000 --arrive 50 --hold 45"
 )
 
 
 def _per_core(value: float, what: str) -> Figure:
-    return Figure(value, "req/s per core", what + "; the lower of 2 rounds", USERS_SECTION)
+    return Figure(
+        value, "req/s per core", what + "; the lower of 2 rounds", USERS_SECTION, USERS_COMMAND
+    )
 
 
 #: Calls/s of each behaviour one generator core sustains on schedule, every call recorded in
@@ -62,13 +69,18 @@ PLANNING_CORE_LOAD = 0.7
 #: CPU seconds one websocket opening costs (user spawn, upgrade handshake, subscription, first
 #: message), and per market-data message a held session receives (frame split, gap clock).
 WS_CONNECT_CPU = Figure(
-    0.0018, "CPU s per websocket opened", "10,000 market watchers arriving", USERS_SECTION
+    0.0018,
+    "CPU s per websocket opened",
+    "10,000 market watchers arriving",
+    USERS_SECTION,
+    USERS_COMMAND,
 )
 WS_MESSAGE_CPU = Figure(
     30e-6,
     "CPU s per message",
     "10,000 held sessions at one ticker per 3 s each: 0.100 core, their polls included",
     USERS_SECTION,
+    USERS_COMMAND,
 )
 #: Market-data messages per held session per second assumed (the benchmark's target pushes one
 #: ticker per 3 s; ``surgeproof plan --ws-messages-per-s`` for a busier feed).
@@ -80,9 +92,9 @@ WS_SESSION_MEMORY = Figure(
     26.7 * 1024,
     "bytes per session",
     "generator memory per market watcher holding a websocket (50,000 in 4 workers)",
-    f"{RESULTS} 'Concurrent live websocket sessions, 2026-11-26T09:35:05', "
-    "`python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --ramp 200 "
-    "--hold 30`",
+    f"{RESULTS} 'Concurrent live websocket sessions, 2026-11-26T09:35:05'",
+    "python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --ramp 200 "
+    "--hold 30 --record",
 )
 HTTP_USER_MEMORY = Figure(
     16.2 * 1024,
@@ -90,6 +102,7 @@ HTTP_USER_MEMORY = Figure(
     "generator memory per HTTP-only user (app user, logged in, own keep-alive connection), "
     "10,000 in one process",
     USERS_SECTION,
+    USERS_COMMAND,
 )
 PROCESS_MEMORY = Figure(
     80 * 2**20,
@@ -97,6 +110,7 @@ PROCESS_MEMORY = Figure(
     "a generator process before its users (75 MB measured: Python, gevent, Locust, "
     "surgeproof's users), rounded up for a worker's ZeroMQ socket and a second of records",
     USERS_SECTION,
+    USERS_COMMAND,
 )
 #: Share of a host's memory planned for generator processes: the rest is the kernel's (socket
 #: buffers are not in a process's resident memory), the page cache and the run's writer.
@@ -156,6 +170,13 @@ def provenance() -> list[dict[str, object]]:
         "process_bytes": PROCESS_MEMORY,
     }
     return [
-        {"name": k, "value": f.value, "unit": f.unit, "what": f.what, "source": f.source}
+        {
+            "name": k,
+            "value": f.value,
+            "unit": f.unit,
+            "what": f.what,
+            "source": f.source,
+            "command": f.command,
+        }
         for k, f in named.items()
     ]
