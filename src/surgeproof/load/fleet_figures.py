@@ -54,7 +54,7 @@ def _per_core(value: float, what: str) -> Figure:
     )
 
 
-#: Calls/s of each behaviour per generator CPU second, every call recorded in full, with 2,000
+#: Calls of each behaviour per generator CPU second, every call recorded in full, with 2,000
 #: users in the process (about what a planned worker holds), at the highest offered rate the
 #: exchange's one core answered on schedule (the generator's core was 27-50% busy there: these
 #: are CPU per call, not a saturated core, whose per-second costs spread over more calls). A
