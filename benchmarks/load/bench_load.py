@@ -16,10 +16,17 @@ failover    a generator worker SIGKILLed mid-run (workers started separately, so
             ``surgeproof run --expect-workers`` + ``surgeproof worker`` vs plain Locust
             ``--master`` + ``--worker``, same users, same pace, same exchange.
 
-/work/venv/bin/python benchmarks/load/bench_load.py throughput --record
-/work/venv/bin/python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --record
-/work/venv/bin/python benchmarks/load/bench_load.py failover --record
-/work/venv/bin/python benchmarks/load/bench_load.py users --record
+python benchmarks/load/bench_load.py throughput --record
+python benchmarks/load/bench_load.py sessions --sessions 100000 --workers 8 --gateways 8 \
+    --ramp 400 --hold 30 --skip-plain --record
+python benchmarks/load/bench_load.py failover --record
+python benchmarks/load/bench_load.py users --only held --held 10000 --held-rounds 1 \
+    --arrive 30 --settle 42 --hold 40 --record
+python benchmarks/load/bench_load.py users --only cpu --rounds 1 --seconds 6 --users 2000 \
+    --start 1500 --factor 1.35 --record
+
+Each under ``flock /tmp/surgeproof-cpu.lock`` on a shared machine (each of these takes up to
+~8 minutes on 2 cores); the commands ``load/fleet_figures.py`` names are the ones to re-run.
 """
 
 from __future__ import annotations
