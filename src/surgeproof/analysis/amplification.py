@@ -14,6 +14,7 @@ connect, never one per HTTP call), so memory does not grow with the HTTP volume.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -400,8 +401,8 @@ def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
 
 
 def _ints(arr: np.ndarray) -> list[int]:
-    return [int(v) for v in arr]
+    return [int(v) for v in np.asarray(arr).tolist()]
 
 
 def _floats(arr: np.ndarray) -> list[float | None]:
-    return [float(v) if np.isfinite(v) else None for v in arr.tolist()]
+    return [float(v) if math.isfinite(v) else None for v in arr.tolist()]

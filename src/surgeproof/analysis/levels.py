@@ -8,6 +8,7 @@ generator worker was lost did not offer the load it says and is inconclusive.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,8 +278,10 @@ def judge_levels(
     census = scan.census(tol.late_ms)
     out: list[LevelVerdict | None] = [None] * len(specs)
     bounds = second_bounds(slos)
+    rows = TimelineRows(timeline)
     for layer in _layers(specs):
-        measured = _measure(scan, census, [specs[i] for i in layer], timeline, tol)
+        own = {i: rows.within(specs[i].start_ns, specs[i].end_ns) for i in layer}
+        measured = _measure(scan, census, [specs[i] for i in layer], [own[i] for i in layer], tol)
         if bounds:
             windows = [(specs[i].start_ns, specs[i].end_ns) for i in layer]
             for m, seconds in zip(measured, answered_seconds(scan, windows, bounds), strict=True):
@@ -297,11 +300,31 @@ def judge_levels(
                 m,
                 slos,
                 judging,
-                timeline=timeline,
+                # Whether data are flushed needs every source's latest row; the rest, the
+                # window's own rows (a level reads its rows, not the run's).
+                timeline=timeline if check_fresh else own[i],
                 check_fresh=check_fresh,
                 lost_sources=lost_sources,
             )
     return [v for v in out if v is not None]
+
+
+class TimelineRows:
+    """Timeline rows found by window: a level reads its own rows, not the whole timeline
+    (a step search of a night has hundreds of levels over ten thousand seconds)."""
+
+    def __init__(self, timeline: Sequence[dict[str, Any]]) -> None:
+        self.timeline = timeline
+        timed = sorted(
+            (t, i) for i, row in enumerate(timeline) if isinstance(t := row.get("t_ns"), int)
+        )
+        self.times = [t for t, _ in timed]
+        self.order = [i for _, i in timed]
+
+    def within(self, start_ns: int, end_ns: int) -> list[dict[str, Any]]:
+        """Rows with an integer ``t_ns`` in ``[start_ns, end_ns)``, in file order."""
+        lo, hi = bisect_left(self.times, start_ns), bisect_left(self.times, end_ns)
+        return [self.timeline[i] for i in sorted(self.order[lo:hi])]
 
 
 @dataclass
@@ -361,9 +384,10 @@ def _measure(
     scan: RecordScan,
     census: Census,
     specs: Sequence[LevelSpec],
-    timeline: Sequence[dict[str, Any]],
+    timelines: Sequence[Sequence[dict[str, Any]]],
     tol: GeneratorTolerance,
 ) -> list[LevelMeasure]:
+    """Each window's measures; ``timelines``: each window's own timeline rows."""
     win = _Windows(specs)
     n, n_groups = len(win), max(len(scan.groups), 1)
     p = scan.run(LevelPass(scan, census, win, n_groups, tol.late_ms))
@@ -376,9 +400,12 @@ def _measure(
     need_users = any(s.target_users is None for s in specs)
     lags, gaps, users = _level_samples(scan, census, win, need_users)
 
+    by_level: dict[int, dict[str, GroupStats]] = {}
+    for k, v in per_key.items():  # keys ascend: groups keep their order within a level
+        by_level.setdefault(k // n_groups, {})[scan.groups[k % n_groups]] = v
     out = []
     for i, spec in enumerate(specs):
-        groups = {scan.groups[k % n_groups]: v for k, v in per_key.items() if k // n_groups == i}
+        groups = by_level.get(i, {})
         if groups:
             groups[ALL_GROUPS] = per_level[i]
         t = tally[i]
@@ -387,7 +414,7 @@ def _measure(
             late=int(p.late[i]),
             missed=int(t[Outcome.MISSED]),
             send_lag_ms=lags.get(i, dict.fromkeys(PERCENTILE_KEYS)),
-            timeline=timeline,
+            timeline=timelines[i],
             start_ns=spec.start_ns,
             end_ns=spec.end_ns,
             tol=tol,

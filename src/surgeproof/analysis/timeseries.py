@@ -65,8 +65,8 @@ class Series:
     def to_dict(self) -> dict[str, Any]:
         return {
             "window_s": self.window_s,
-            "t_s": [round(float(t), 9) for t in (self.start_ns - self.t0_ns) / 1e9],
-            "start_ns": [int(t) for t in self.start_ns],
+            "t_s": [round(t, 9) for t in ((self.start_ns - self.t0_ns) / 1e9).tolist()],
+            "start_ns": self.start_ns.astype(np.int64).tolist(),
             "offered_users": _col(self.offered_users),
             "active_users": _col(self.active_users),
             "offered_rps": _col(self.offered_rps),
@@ -74,15 +74,15 @@ class Series:
             "achieved_rps": _col(self.achieved_rps),
             "ok_rps": _col(self.ok_rps),
             "error_ratio": _col(self.error_ratio),
-            "errors": {k: [int(v) for v in arr] for k, arr in self.errors.items()},
+            "errors": {k: [int(v) for v in arr.tolist()] for k, arr in self.errors.items()},
             "cpu_max_percent": _col(self.cpu_max),
-            "breach": [bool(b) for b in self.breach],
+            "breach": [bool(b) for b in self.breach.tolist()],
             "groups": {g: _group_dict(cols) for g, cols in self.groups.items()},
             "server": self.server,
             "ws_connects": (
                 {
-                    "ok": [int(v) for v in self.ws_connects_ok],
-                    "failed": [int(v) for v in self.ws_connects_failed],
+                    "ok": [int(v) for v in self.ws_connects_ok.tolist()],
+                    "failed": [int(v) for v in self.ws_connects_failed.tolist()],
                 }
                 if self.ws_connects_ok is not None and self.ws_connects_failed is not None
                 else None
@@ -94,7 +94,7 @@ def _group_dict(cols: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, arr in cols.items():
         if k == "count":
-            out[k] = [int(v) for v in arr]
+            out[k] = [int(v) for v in arr.tolist()]
         elif k == "service_ms":
             out[k] = {q: _col(v) for q, v in arr.items()}
         else:
@@ -103,7 +103,12 @@ def _group_dict(cols: dict[str, Any]) -> dict[str, Any]:
 
 
 def _col(arr: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in arr.tolist()]
+    """The column as floats, None where not finite (one conversion, not one per value)."""
+    values = np.asarray(arr, dtype=np.float64)
+    out: list[float | None] = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[i] = None
+    return out
 
 
 def build_series(
