@@ -281,7 +281,8 @@ class AmplificationPass(RecordPass):
         http = (s.kind == Kind.HTTP) & (s.sent_ns > 0)
         if not http.any():
             return
-        s = s.take(http)
+        if not http.all():  # a copy of every column only when some rows are left out
+            s = s.take(http)
         w = self._window(s.sent_ns)
         g = s.group.astype(np.int64)
         again = _is_retry(s)

@@ -126,12 +126,16 @@ class KeyedValues:
         self.n_keys = max(int(n_keys), 1)
         if self.packed:
             shift = np.uint64(self.vbits)
-            table = mapping.astype(np.uint64)
+            # Each key's new high bits, ready to be or-ed in: one gather and two in-place
+            # operations a sample (the key bits are below 2**63, so the view is exact).
+            table = mapping.astype(np.uint64) << shift
+            mask = self._mask
             for lo in range(0, self.n, REKEY_STEP):
                 part = self.buf[lo : min(lo + REKEY_STEP, self.n)]
                 if self.vbits < 64:
-                    old = (part >> shift).astype(np.int64)
-                    part[:] = (part & self._mask) | (table[old] << shift)
+                    high = table[(part >> shift).view(np.int64)]
+                    np.bitwise_and(part, mask, out=part)
+                    np.bitwise_or(part, high, out=part)
         else:
             for lo in range(0, self.n, REKEY_STEP):
                 part = self.keys[lo : min(lo + REKEY_STEP, self.n)]
