@@ -96,13 +96,18 @@ class KeyedValues:
             return
         self._reserve(self.n + m)
         at = slice(self.n, self.n + m)
-        offset = np.asarray(values, dtype=np.int64) - self.lo
         if self.packed:
-            word = offset.view(np.uint64)
+            # Written in place: the value's offset, then the key's bits or-ed in above it.
+            word = self.buf[at]
+            np.subtract(
+                values, np.int64(self.lo), out=word.view(np.int64), dtype=np.int64, casting="unsafe"
+            )
             if self.vbits < 64:
-                word = word | (np.asarray(keys).astype(np.uint64) << np.uint64(self.vbits))
-            self.buf[at] = word
+                high = np.asarray(keys).astype(np.uint64)
+                np.left_shift(high, np.uint64(self.vbits), out=high)
+                np.bitwise_or(word, high, out=word)
         else:
+            offset = np.asarray(values, dtype=np.int64) - self.lo
             self.keys[at] = keys
             self.vals[at] = offset
         self.n += m

@@ -20,7 +20,7 @@ from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, GroupStats, K
 from surgeproof.analysis.keyed import exact_store
 from surgeproof.analysis.level_verdict import LevelMeasure, LevelSpec
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
-from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.samples import Samples, rows_where
 from surgeproof.analysis.scan import Census, RecordScan
 from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.slo import SloBreach
@@ -185,12 +185,15 @@ class LevelPass(_WindowPass):
         if not first:
             return
         # Rows outside every window or without a latency are left out.
-        k = req & has_latency(s.outcome) & (li >= 0)
-        self.latency_sums.add(li[k], s.end_ns[k] - s.intended_ns[k])
-        rs = req & (li >= 0) & (s.sent_ns > 0)
-        self.sent += np.bincount(li[rs], minlength=n)
-        lag_ms = (s.sent_ns[rs] - s.intended_ns[rs]) / 1e6
-        self.late += np.bincount(li[rs][lag_ms > self.late_ms], minlength=n)
+        inside = req & (li >= 0)
+        k_li, k_end, k_int = rows_where(
+            inside & has_latency(s.outcome), li, s.end_ns, s.intended_ns
+        )
+        self.latency_sums.add(k_li, k_end - k_int)
+        rs_li, rs_sent, rs_int = rows_where(inside & (s.sent_ns > 0), li, s.sent_ns, s.intended_ns)
+        self.sent += np.bincount(rs_li, minlength=n)
+        lag_ms = (rs_sent - rs_int) / 1e6
+        self.late += np.bincount(rs_li[lag_ms > self.late_ms], minlength=n)
         ans = req & is_answered(s.outcome)
         le = self.win.of(s.end_ns[ans])
         hit = le >= 0

@@ -13,7 +13,7 @@ import numpy as np
 from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, is_answered
 from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, KeyedStats, add_tally
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS
-from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.samples import Samples, rows_where
 from surgeproof.analysis.scan import Census, RecordScan
 from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.slo import breaks
@@ -226,14 +226,15 @@ class SeriesPass(RecordPass):
         self.stats.add(s, np.where(req, w * self.n_groups + s.group, -1), tally=first)
         if not first:
             return
-        self.offered += np.bincount(w[req & (s.outcome != Outcome.CANCELLED)], minlength=n_win)
+        (offered,) = rows_where(req & (s.outcome != Outcome.CANCELLED), w)
+        self.offered += np.bincount(offered, minlength=n_win)
         answered = req & is_answered(s.outcome) & (s.end_ns > 0)
-        we = np.clip((s.end_ns[answered] - t0_ns) // wns, 0, top)
+        end, outcome = rows_where(answered, s.end_ns, s.outcome)
+        we = np.clip((end - t0_ns) // wns, 0, top)
         self.achieved += np.bincount(we, minlength=n_win)
-        self.ok += np.bincount(we[s.outcome[answered] == Outcome.OK], minlength=n_win)
-        to_target = (s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT)
-        ws = np.clip((s.sent_ns[to_target] - t0_ns) // wns, 0, top)
-        self.sent += np.bincount(ws, minlength=n_win)
+        self.ok += np.bincount(we[outcome == Outcome.OK], minlength=n_win)
+        (sent,) = rows_where((s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT), s.sent_ns)
+        self.sent += np.bincount(np.clip((sent - t0_ns) // wns, 0, top), minlength=n_win)
         connect = s.kind == Kind.WS_CONNECT
         if connect.any():
             good = s.outcome[connect] == Outcome.OK
