@@ -1,15 +1,22 @@
-"""Analysis speed and peak memory on 1M- and 10M-record runs, beside a naive pandas peer.
+"""Analysis speed and peak memory on runs of many records and on runs of a night's length,
+beside a naive pandas peer and DuckDB.
 
 Each measurement runs in its own Python process on one core (peak RSS from getrusage is then
 that measurement's own). The run directories come from the tests' queueing model
-(``tests/analysis/synthetic.py``), so the data are the same for both contenders. The peer does
-the per-second, per-group latency percentiles the naive way: load every record, build a
-DataFrame, ``groupby([window, group]).quantile(...)``. surgeproof computes the whole
-analysis.json (those percentiles and everything else).
+(``tests/analysis/synthetic.py``), so the data are the same for every contender. Two shapes:
+*records* runs (``--sizes``: a 5-level step run a few minutes long, many records a second) and
+*night* runs (``--nights RECORDSxWINDOWS``: a surge night of that many one-second windows —
+10,800 is the 3-hour night at time scale 1 — rising, peaking and falling over six levels).
 
-    python benchmarks/analysis/bench_analysis.py            # 1M and 10M, writes RESULTS.md
-    python benchmarks/analysis/bench_analysis.py --sizes 1e6 --no-write
-    python benchmarks/analysis/bench_analysis.py --before 91d454f~1  # also an earlier analyzer
+The peers compute only the per-second, per-group exact latency percentiles (p50, p90, p95, p99,
+p99.9, max): pandas the naive way (load every record, build a DataFrame,
+``groupby([window, group]).quantile(...)``), DuckDB with ``quantile_cont`` over the run's
+exported ``records.parquet`` (one thread; the export is written before and not timed).
+surgeproof computes the whole analysis.json (those percentiles and everything else).
+
+    python benchmarks/analysis/bench_analysis.py            # 1M, 10M and a night; RESULTS.md
+    python benchmarks/analysis/bench_analysis.py --sizes 1e6 --nights "" --no-write
+    python benchmarks/analysis/bench_analysis.py --before main  # also an earlier analyzer
 
 ``--before REV`` measures the analyzer as it was at git revision REV (its ``src/`` exported to a
 temporary folder) in the same run, on the same data.
@@ -21,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +81,56 @@ print(json.dumps({"seconds": dt, "maxrss_kb": hwm_kb(),
 """
 
 
+DUCKDB = """
+import json, sys, time
+def hwm_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+import duckdb
+t = time.perf_counter()
+con = duckdb.connect()
+con.execute("SET threads = 1")
+path = sys.argv[1] + "/export/records.parquet"
+rows = con.execute(f\"\"\"
+WITH r AS (SELECT epoch_ns(intended) AS t, "group" AS g, latency_ms FROM '{path}'
+           WHERE latency_ms IS NOT NULL AND kind <> 'ws_gap'
+             AND outcome NOT IN ('missed', 'cancelled', 'backlogged', 'invalid_request')),
+     z AS (SELECT min(t) AS t0 FROM r)
+SELECT (t - t0) // 1000000000 AS window_index, g, count(*) AS n,
+       quantile_cont(latency_ms, [0.5, 0.9, 0.95, 0.99, 0.999, 1.0]) AS q
+FROM r, z GROUP BY ALL
+\"\"\").fetchall()
+dt = time.perf_counter() - t
+n = sum(r[2] for r in rows)
+print(json.dumps({"seconds": dt, "maxrss_kb": hwm_kb(), "records": n, "rows": len(rows)}))
+"""
+
+
+def make_night(path: Path, records: int, windows: int) -> None:
+    """A surge night of ``windows`` one-second windows and about ``records`` records: six
+    levels rising to a peak and falling (1, 2, 3, 4, 3, 2 parts) against the same model."""
+    from synthetic import Level, QueueModel, queue_run
+
+    model = QueueModel(workers=64, service_s=0.02, rate_per_user=1.0, timeout_s=5.0)
+    shape = [1, 2, 3, 4, 3, 2]
+    span = windows / len(shape)  # settle 5 s + hold, then a 1 s gap, per level
+    unit = records / (sum(shape) * (span - 1))
+    steps = [Level(max(1, round(u * unit)), hold_s=span - 6, settle_s=5) for u in shape]
+    queue_run(path, model, steps, sources=2, gap_s=1.0)
+
+
+def export_records(run_dir: Path) -> None:
+    """The run's records as Parquet, for the DuckDB peer (what a user of DuckDB would query)."""
+    subprocess.run(
+        [sys.executable, "-m", "surgeproof.cli", "export", str(run_dir), "--format", "parquet"],
+        check=True,
+        capture_output=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+        timeout=1800,
+    )
+
+
 def make_run(path: Path, records: int) -> None:
     """A step run of about ``records`` records against a 3,200 req/s queueing model."""
     from synthetic import Level, QueueModel, queue_run
@@ -98,20 +156,30 @@ def measure(code: str, run_dir: Path, src: Path = ROOT / "src") -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="1e6,1e7")
+    ap.add_argument("--sizes", default="1e6,1e7", help="records runs: record counts")
+    ap.add_argument(
+        "--nights", default="1e6x10800", help="night runs: RECORDSxWINDOWS, comma-separated"
+    )
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--before", metavar="REV", help="also measure the analyzer at git REV")
     ap.add_argument(
         "--repeat", type=int, default=1, help="more runs of each analyzer, in turns (best kept)"
     )
     args = ap.parse_args()
+    runs = [("records", int(float(x)), None) for x in args.sizes.split(",") if x]
+    for spec in (x for x in args.nights.split(",") if x):
+        records, windows = spec.lower().split("x")
+        runs.append(("night", int(float(records)), int(float(windows))))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         before_src = export_src(args.before, Path(tmp) / "before") if args.before else None
-        for size in (int(float(s)) for s in args.sizes.split(",")):
-            run_dir = Path(tmp) / f"run-{size}"
+        for shape, size, windows in runs:
+            run_dir = Path(tmp) / f"run-{shape}-{size}"
             t = time.perf_counter()
-            make_run(run_dir, size)
+            if windows is None:
+                make_run(run_dir, size)
+            else:
+                make_night(run_dir, size, windows)
             gen = time.perf_counter() - t
             # The files were just written: flush them first, or the first contender measures the
             # write-back of a few hundred MB. Then each analyzer runs twice, in turns, best kept.
@@ -122,11 +190,17 @@ def main() -> None:
                     before = _best(before, measure(OURS, run_dir, before_src))
                 ours = _best(ours, measure(OURS, run_dir))
             peer = measure(PEER, run_dir)
-            rows.append((size, gen, ours, peer, before))
+            export_records(run_dir)
+            os.sync()
+            duck = measure(DUCKDB, run_dir)
+            shutil.rmtree(run_dir / "export")
+            ours["windows"] = windows_of(run_dir)
+            rows.append((shape, gen, ours, peer, duck, before))
             print(
-                f"{ours['records']:,} records: surgeproof {ours['seconds']:.1f} s "
-                f"{ours['maxrss_kb'] / 1024:.0f} MiB | pandas peer {peer['seconds']:.1f} s "
-                f"{peer['maxrss_kb'] / 1024:.0f} MiB"
+                f"{shape} run, {ours['records']:,} records over {ours['windows']:,} windows: "
+                f"surgeproof {ours['seconds']:.1f} s {ours['maxrss_kb'] / 1024:.0f} MiB | "
+                f"pandas {peer['seconds']:.1f} s {peer['maxrss_kb'] / 1024:.0f} MiB | "
+                f"DuckDB {duck['seconds']:.1f} s {duck['maxrss_kb'] / 1024:.0f} MiB"
                 + (
                     f" | before {before['seconds']:.1f} s {before['maxrss_kb'] / 1024:.0f} MiB"
                     if before
@@ -135,8 +209,15 @@ def main() -> None:
                 + f" | {ours['ceiling']}",
                 flush=True,
             )
+            shutil.rmtree(run_dir)
     if not args.no_write:
-        write_results(rows, args.before)
+        write_results(rows, args.before, sys.argv[1:])
+
+
+def windows_of(run_dir: Path) -> int:
+    """The per-second windows of the analysis just written."""
+    doc = json.loads((run_dir / "analysis.json").read_text())
+    return len(doc["timeseries"]["start_ns"])
 
 
 def _best(a: dict | None, b: dict) -> dict:
@@ -158,64 +239,71 @@ def export_src(rev: str, dest: Path) -> Path:
     return dest / "src"
 
 
-def write_results(rows: list, before_rev: str | None) -> None:
+def write_results(rows: list, before_rev: str | None, argv: list[str]) -> None:
+    """Rewrite RESULTS.md's first section (the sections of bench_scale.py after it stay)."""
+    import duckdb
     import numpy
     import pandas
 
-    def cells(m: dict) -> str:
+    def cells(m: dict, records: int) -> str:
+        # records/s of the run's records, whatever share of them a contender reads
         return (
-            f"{m['seconds']:.1f} s | {m['records'] / m['seconds']:,.0f} | "
-            f"{m['maxrss_kb'] / 1024:,.0f} MiB | {m['maxrss_kb'] * 1024 / m['records']:.0f} B |"
+            f"{m['seconds']:.1f} s | {records / m['seconds']:,.0f} | "
+            f"{m['maxrss_kb'] / 1024:,.0f} MiB |"
         )
 
     head = (
-        "| records | surgeproof analyze (whole analysis.json) | records/s | peak RSS | per record |"
+        "| run | records | windows | surgeproof analyze (whole analysis.json) | records/s |"
+        " peak RSS | pandas groupby-quantile (percentiles only) | records/s | peak RSS |"
+        " DuckDB quantile_cont (percentiles only) | records/s | peak RSS |"
     )
-    head += " pandas groupby-quantile peer (percentiles only) | records/s | peak RSS | per record |"
-    rule = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if before_rev:
-        head += f" surgeproof before (`{before_rev}`) | records/s | peak RSS | per record |"
-        rule += "---:|---:|---:|---:|"
+        head += f" surgeproof before (`{before_rev}`) | records/s | peak RSS |"
+        rule += "---:|---:|---:|"
+    command = " ".join(["python benchmarks/analysis/bench_analysis.py", *argv])
     lines = [
         "# Analysis benchmark",
         "",
-        "`python benchmarks/analysis/bench_analysis.py"
-        + (f" --before {before_rev}" if before_rev else "")
-        + "` (each contender in its own process,",
-        "pinned to one core with `taskset -c 0`; peak memory = that process's own peak resident",
-        "set, `VmHWM`, which includes resident pages of the memory-mapped input and ~77 MiB of",
-        "Python, numpy, pandas and scipy; all contenders measured in the same run on the same",
-        "files).",
-        "Earlier figures here used `ru_maxrss`, which Linux carries over from the parent (the",
-        "benchmark process that generated the data) across fork/exec: they overstated the peak.",
+        f"`{command}` under the shared heavy lock (each contender in its own process, pinned to",
+        "one core with `taskset -c 0`; peak memory = that process's own peak resident set,",
+        "`VmHWM`, which includes resident pages of the memory-mapped input and ~77 MiB of Python,",
+        "numpy, pandas and scipy; all contenders measured in the same run on the same files).",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work, "
         f"Python {platform.python_version()}, numpy {numpy.__version__}, "
-        f"pandas {pandas.__version__}. Date: {time.strftime('%Y-%m-%d')}.",
+        f"pandas {pandas.__version__}, DuckDB {duckdb.__version__}. "
+        f"Date: {time.strftime('%Y-%m-%d')}.",
         "",
         head,
         rule,
     ]
-    for _size, _gen, ours, peer, before in rows:
-        line = f"| {ours['records']:,} | " + cells(ours) + " " + cells(peer)
+    for shape, _gen, ours, peer, duck, before in rows:
+        n = ours["records"]
+        line = f"| {shape} | {n:,} | {ours['windows']:,} | " + cells(ours, n)
+        line += " " + cells(peer, n) + " " + cells(duck, n)
         if before:
-            line += " " + cells(before)
+            line += " " + cells(before, n)
         lines.append(line)
     lines += [
         "",
-        "The data: a 5-level step run (1,000 to 3,400 users against a 3,200 req/s queueing model,",
-        "two generator sources) from `tests/analysis/synthetic.py`; 40-byte records, so the input",
-        "files are 40 B per record. surgeproof's time covers reading the records (chunked passes",
-        "over the memory-mapped files, pages released after each chunk), judging every level, the",
-        "per-second series with exact per-group latency and service-time percentiles, per-endpoint",
-        "statistics, USL fit, incidents and writing analysis.json. Exact percentiles keep one",
-        "packed 8-byte (key, ns) integer per counted sample, latency and service time together",
-        "(16 B per record) — see `src/surgeproof/analysis/FORMAT.md`, last section. The peer",
-        "computes only the per-second, per-group latency percentiles, the naive way (whole records",
-        "array, DataFrame, groupby-quantile).",
+        "The data: *records* runs are a 5-level step run (1,000 to 3,400 users against a 3,200",
+        "req/s queueing model, two generator sources, a few minutes long); *night* runs are a",
+        "surge night of that many one-second windows (10,800 = the 3-hour night at time scale",
+        "1), six levels rising to a peak and falling, against the same model. Both from",
+        "`tests/analysis/synthetic.py`; 40-byte records. surgeproof's time covers reading the",
+        "records (chunked passes over the memory-mapped files), judging every level, the",
+        "per-second series with exact per-group latency and service-time percentiles,",
+        "per-endpoint statistics, USL fit, incidents and writing analysis.json. The peers compute",
+        "only the per-second, per-group exact latency percentiles: pandas the naive way (whole",
+        "records array, DataFrame, groupby-quantile), DuckDB over the run's exported",
+        "`records.parquet` with `quantile_cont` on one thread (the export is not timed).",
         "",
     ]
-    (Path(__file__).parent / "RESULTS.md").write_text("\n".join(lines))
+    path = Path(__file__).parent / "RESULTS.md"
+    old = path.read_text() if path.exists() else ""
+    rest = old[old.index("\n## ") :] if "\n## " in old else ""
+    path.write_text("\n".join(lines) + rest)
 
 
 if __name__ == "__main__":

@@ -58,3 +58,42 @@ def test_a_record_shard_never_gathered_is_a_caveat_naming_its_worker(tmp_path):
     (path / "run.json").write_text(json.dumps(meta))
     [caveat] = [c for c in analyze_run(path)["data_quality"]["caveats"] if "not gathered" in c]
     assert "worker-2" in caveat and "0 of 5,000" in caveat and "surgeproof gather" in caveat
+
+
+def _night(path: Path, levels: int):
+    """A step run of ``levels`` 10-second levels (2 s settling, then 8 s judged); the server
+    stalls for 0.8 s inside every other level (its latencies breach the p99 SLO: a failing
+    level) and during the settling of the others (a breach between levels): windows, levels
+    and breaches of both kinds all scale with ``levels``."""
+    model = QueueModel(workers=4, service_s=0.01, rate_per_user=1.0)
+    stalls = [
+        (10 * j + (4.0 if j % 2 else 0.1), 10 * j + (4.8 if j % 2 else 0.9)) for j in range(levels)
+    ]
+    steps = [Level(60, hold_s=8, settle_s=2) for _ in range(levels)]
+    return queue_run(path, model, steps, sources=2, gap_s=0, stalls=stalls)
+
+
+def test_analysing_4x_the_windows_and_levels_costs_at_most_4x_the_work(tmp_path):
+    """A count, not a clock: lines of surgeproof's code executed by ``analyze_run`` and
+    ``write_analysis``. A per-level scan of the whole timeline, or of every level's groups,
+    grows with levels × windows (a night's step search: hundreds of levels over 10,800
+    seconds) and multiplies the count by ~16 when the run is 4× as long."""
+    from worklines import lines_executed
+
+    slos = [Slo("*", "p99", 500.0), Slo("*", "error_ratio", 0.01)]
+    _night(tmp_path / "warm", 4)
+    write_analysis(tmp_path / "warm", analyze_run(tmp_path / "warm", slos=slos))  # imports
+    work = {}
+    for levels in (40, 160):
+        path = tmp_path / f"r{levels}"
+        _night(path, levels)
+        work[levels], written = lines_executed(
+            lambda path=path: write_analysis(path, analyze_run(path, slos=slos))
+        )
+        doc = json.loads(written.read_text())
+        assert len(doc["levels"]) == levels and len(doc["timeseries"]["start_ns"]) >= 10 * levels
+        assert sum(lv["verdict"] == "fail" for lv in doc["levels"]) == levels // 2
+        contexts = [w["context"] for w in doc["incidents"]["breach_windows"]]
+        assert contexts.count("failing level") >= levels // 2
+        assert len(contexts) - contexts.count("failing level") >= levels // 2 - 1
+    assert work[160] <= 4.2 * work[40], work

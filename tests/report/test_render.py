@@ -226,3 +226,28 @@ def test_no_sentence_is_said_twice(rendered):
         assert len(sentences) > 10, where  # the check reads the report, not an empty page
         twice = [s for s, n in Counter(sentences).items() if n > 1]
         assert not twice, (where, twice)
+
+
+def test_reporting_4x_the_windows_and_levels_costs_at_most_4x_the_work(tmp_path):
+    """A count, not a clock: lines of surgeproof's code executed by ``write_reports`` for a run
+    with 4× the levels and windows (every other level breaks its p99, so breaches, failing
+    levels and breach windows grow with it too). A per-window or per-level scan of the whole
+    series would multiply the count by ~16."""
+    from stepruns import Step, write_step_run
+
+    from surgeproof.analysis.run import analyze_run
+    from surgeproof.report.render import write_reports
+    from worklines import lines_executed
+
+    work = {}
+    for levels in (40, 160):
+        steps = tuple(Step(30 + i % 7, 2000.0 if i % 2 else 20.0) for i in range(levels))
+        run_dir = write_step_run(tmp_path / f"r{levels}", steps)
+        analysis = analyze_run(run_dir)
+        assert sum(lv["verdict"] == "fail" for lv in analysis["levels"]) == levels // 2
+        assert len(analysis["timeseries"]["start_ns"]) >= 7 * levels
+        work[levels], (html, md) = lines_executed(
+            lambda run_dir=run_dir, analysis=analysis: write_reports(run_dir, analysis)
+        )
+        assert f"step-{levels}" in md.read_text() and html.stat().st_size > 0
+    assert work[160] <= 4.2 * work[40], work

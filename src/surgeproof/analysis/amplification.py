@@ -14,6 +14,7 @@ connect, never one per HTTP call), so memory does not grow with the HTTP volume.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -280,7 +281,8 @@ class AmplificationPass(RecordPass):
         http = (s.kind == Kind.HTTP) & (s.sent_ns > 0)
         if not http.any():
             return
-        s = s.take(http)
+        if not http.all():  # a copy of every column only when some rows are left out
+            s = s.take(http)
         w = self._window(s.sent_ns)
         g = s.group.astype(np.int64)
         again = _is_retry(s)
@@ -400,8 +402,8 @@ def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.
 
 
 def _ints(arr: np.ndarray) -> list[int]:
-    return [int(v) for v in arr]
+    return [int(v) for v in np.asarray(arr).tolist()]
 
 
 def _floats(arr: np.ndarray) -> list[float | None]:
-    return [float(v) if np.isfinite(v) else None for v in arr.tolist()]
+    return [float(v) if math.isfinite(v) else None for v in arr.tolist()]

@@ -18,10 +18,12 @@ window gets one context, the first that applies:
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate, pairwise
 from typing import Any
 
-from surgeproof.analysis.levels import LevelVerdict
+from surgeproof.analysis.level_verdict import LevelVerdict
 from surgeproof.scenario.model import Slo
 
 WEBSOCKET_GROUP = "websocket"
@@ -62,21 +64,60 @@ def explain_breaches(
     windows = incidents.get("breach_windows") or []
     cadence = feed_cadence_ms(levels)
     by_text = {str(s): s for s in slos}
+    overlapping = _Overlaps(levels)
+    series = _OfferedUsers(timeseries)
     for w in windows:
-        w["context"] = _context(w, levels, timeseries, by_text, cadence)
+        w["context"] = _context(w, overlapping, series, by_text, cadence)
     incidents["feed_cadence_ms"] = cadence
     incidents["breach_note"] = _note(windows, cadence, verdict)
 
 
+class _Overlaps:
+    """The levels overlapping a time span, found without a scan of every level (a night's
+    step search has hundreds of levels and as many breach windows)."""
+
+    def __init__(self, levels: Sequence[LevelVerdict]) -> None:
+        self.levels = sorted(levels, key=lambda v: v.start_ns)
+        self.starts = [v.start_ns for v in self.levels]
+        #: The latest end among the levels up to each one (levels may overlap).
+        self.reach = list(accumulate((v.end_ns for v in self.levels), max))
+
+    def of(self, start: int, end: int) -> list[LevelVerdict]:
+        out = []
+        i = bisect_left(self.starts, end) - 1  # levels starting before the span ends
+        while i >= 0 and self.reach[i] > start:
+            if self.levels[i].end_ns > start:
+                out.append(self.levels[i])
+            i -= 1
+        return out
+
+
+class _OfferedUsers:
+    """The series' offered users by window start, for spans looked up one at a time."""
+
+    def __init__(self, ts: dict[str, Any]) -> None:
+        self.starts = list(ts.get("start_ns") or [])
+        self.users = list(ts.get("offered_users") or [])[: len(self.starts)]
+        self.starts = self.starts[: len(self.users)]
+        self.wns = round(float(ts.get("window_s") or 1.0) * 1e9)
+        self.ordered = all(a <= b for a, b in pairwise(self.starts))
+
+    def within(self, lo: int, hi: int) -> list[Any]:
+        """Offered users of the windows starting in ``[lo, hi)``."""
+        if not self.ordered:
+            return [u for t, u in zip(self.starts, self.users, strict=True) if lo <= t < hi]
+        return self.users[bisect_left(self.starts, lo) : bisect_left(self.starts, hi)]
+
+
 def _context(
     w: dict[str, Any],
-    levels: Sequence[LevelVerdict],
-    timeseries: dict[str, Any],
+    levels: _Overlaps,
+    series: _OfferedUsers,
     slos: dict[str, Slo],
     cadence: float | None,
 ) -> str:
     start, end = int(w["start_ns"]), int(w["end_ns"])
-    inside = [v for v in levels if v.start_ns < end and start < v.end_ns]
+    inside = levels.of(start, end)
     if any(v.verdict == "fail" for v in inside):
         return "failing level"
     broken = [slos.get(text) for text in w.get("slos_broken") or []]
@@ -96,19 +137,13 @@ def _context(
         return "passing level"
     if inside:
         return "inconclusive level"
-    return "ramp" if _load_moved(timeseries, start, end) else "between levels"
+    return "ramp" if _load_moved(series, start, end) else "between levels"
 
 
-def _load_moved(ts: dict[str, Any], start_ns: int, end_ns: int) -> bool:
+def _load_moved(series: _OfferedUsers, start_ns: int, end_ns: int) -> bool:
     """Whether the offered users changed in (or just around) the window."""
-    starts = ts.get("start_ns") or []
-    users = ts.get("offered_users") or []
-    wns = round(float(ts.get("window_s") or 1.0) * 1e9)
-    seen = [
-        float(u)
-        for t, u in zip(starts, users, strict=False)
-        if u is not None and start_ns - wns <= t < end_ns + wns
-    ]
+    wns = series.wns
+    seen = [float(u) for u in series.within(start_ns - wns, end_ns + wns) if u is not None]
     if len(seen) < 2:
         return False
     return max(seen) - min(seen) > RAMP_CHANGE * max(max(seen), 1e-9)

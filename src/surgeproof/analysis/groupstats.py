@@ -157,16 +157,19 @@ class KeyedStats:
         req = (s.kind != Kind.WS_GAP) & (keys >= 0)
         if not req.any():
             return
+        every = bool(req.all())  # the usual chunk: no row left out, so no copies of columns
         if tally:
             if self.tally is None:
                 self.tally = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
-            add_tally(self.tally, keys[req], s.outcome[req])
+            add_tally(self.tally, *((keys, s.outcome) if every else (keys[req], s.outcome[req])))
         sel = req & has_latency(s.outcome)
-        k = keys[sel]
-        end = s.end_ns[sel]
-        self.latency.add(k, end - s.intended_ns[sel])
+        if sel.all():
+            k, end, intended, sent = keys, s.end_ns, s.intended_ns, s.sent_ns
+        else:
+            k, end, intended, sent = keys[sel], s.end_ns[sel], s.intended_ns[sel], s.sent_ns[sel]
+        self.latency.add(k, end - intended)
         if self.service is not None:
-            self.service.add(k, end - s.sent_ns[sel])
+            self.service.add(k, end - sent)
 
     # A pass's part (``shards.RecordPass.parts``): copied for shards and merged back.
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 #: Samples rewritten per step when keys are coarsened in place (bounds the temporaries).
 REKEY_STEP = 1 << 20
+#: Most key runs that sorted samples are re-keyed run by run (one slice operation each).
+REKEY_RUNS = 1 << 16
 
 
 def exact_store(
@@ -76,6 +78,7 @@ class KeyedValues:
         self.packed = self.vbits + kbits <= 64
         self.n = 0
         self._sorted = True
+        self._runs = False
         # np.empty does not touch its pages: capacity is only an upper bound on resident memory.
         if self.packed:
             self.buf = np.empty(capacity, dtype=np.uint64)
@@ -96,17 +99,22 @@ class KeyedValues:
             return
         self._reserve(self.n + m)
         at = slice(self.n, self.n + m)
-        offset = np.asarray(values, dtype=np.int64) - self.lo
         if self.packed:
-            word = offset.view(np.uint64)
+            # Written in place: the value's offset, then the key's bits or-ed in above it.
+            word = self.buf[at]
+            np.subtract(
+                values, np.int64(self.lo), out=word.view(np.int64), dtype=np.int64, casting="unsafe"
+            )
             if self.vbits < 64:
-                word = word | (np.asarray(keys).astype(np.uint64) << np.uint64(self.vbits))
-            self.buf[at] = word
+                high = np.asarray(keys).astype(np.uint64)
+                np.left_shift(high, np.uint64(self.vbits), out=high)
+                np.bitwise_or(word, high, out=word)
         else:
+            offset = np.asarray(values, dtype=np.int64) - self.lo
             self.keys[at] = keys
             self.vals[at] = offset
         self.n += m
-        self._sorted = False
+        self._sorted = self._runs = False
 
     def table(self, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys present, their sample counts, percentiles ``qs`` per key), keys ascending."""
@@ -123,20 +131,47 @@ class KeyedValues:
         mapping = np.asarray(mapping, dtype=np.int64)
         if n_keys > self.n_keys:
             raise ValueError("rekey only coarsens: more keys than before")
+        if self.packed and self._sorted and 0 < self.vbits < 64 and self._rekey_runs(mapping):
+            self.n_keys = max(int(n_keys), 1)
+            self._runs, self._sorted = True, False
+            return
         self.n_keys = max(int(n_keys), 1)
         if self.packed:
             shift = np.uint64(self.vbits)
-            table = mapping.astype(np.uint64)
+            # Each key's new high bits, ready to be or-ed in: one gather and two in-place
+            # operations a sample (the key bits are below 2**63, so the view is exact).
+            table = mapping.astype(np.uint64) << shift
+            mask = self._mask
             for lo in range(0, self.n, REKEY_STEP):
                 part = self.buf[lo : min(lo + REKEY_STEP, self.n)]
                 if self.vbits < 64:
-                    old = (part >> shift).astype(np.int64)
-                    part[:] = (part & self._mask) | (table[old] << shift)
+                    high = table[(part >> shift).view(np.int64)]
+                    np.bitwise_and(part, mask, out=part)
+                    np.bitwise_or(part, high, out=part)
         else:
             for lo in range(0, self.n, REKEY_STEP):
                 part = self.keys[lo : min(lo + REKEY_STEP, self.n)]
                 part[:] = mapping[part]
+        # Samples sorted by the finer key are now sorted runs, one per finer key: a merging
+        # sort (timsort) orders them in fewer steps than sorting from scratch.
+        self._runs = self._sorted
         self._sorted = False
+
+    def _rekey_runs(self, mapping: np.ndarray) -> bool:
+        """Sorted samples hold each key in one run: move each run's key bits by one addition
+        (old key out, new key in; exact modulo 2**64) instead of rewriting every sample's.
+        False (nothing done) when there are too many runs for a loop over them to pay."""
+        starts = self._key_starts()
+        ends = np.append(starts[1:], self.n)
+        present = np.flatnonzero(ends > starts)
+        if len(present) > REKEY_RUNS:
+            return False
+        shift = np.uint64(self.vbits)
+        delta = (mapping[present].astype(np.uint64) << shift) - (present.astype(np.uint64) << shift)
+        for lo, hi, d in zip(starts[present].tolist(), ends[present].tolist(), delta, strict=True):
+            if d:
+                self.buf[lo:hi] += d
+        return True
 
     def release(self) -> None:
         """Free the samples."""
@@ -182,7 +217,7 @@ class KeyedValues:
         else:
             self.keys[at], self.vals[at] = other.keys[:m], other.vals[:m]
         self.n += m
-        self._sorted = False
+        self._sorted = self._runs = False
 
     def _reserve(self, need: int) -> None:
         have = len(self.buf) if self.packed else len(self.keys)
@@ -199,7 +234,7 @@ class KeyedValues:
         if self._sorted:
             return
         if self.packed:
-            self.buf[: self.n].sort()
+            self.buf[: self.n].sort(kind="stable" if self._runs else None)
         else:
             order = np.lexsort((self.vals[: self.n], self.keys[: self.n]))
             self.keys[: self.n] = self.keys[: self.n][order]

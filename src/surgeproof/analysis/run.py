@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from surgeproof.analysis import jsontext
 from surgeproof.analysis.amplification import annotate_incidents, measure_amplification
 from surgeproof.analysis.builder import (
     ANALYSIS_FILE,
@@ -350,7 +350,7 @@ def write_analysis(
         analysis = analyze_run(run_dir, **kwargs)
     path = Path(out) if out is not None else Path(run_dir) / ANALYSIS_FILE
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(analysis, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.write_text(jsontext.dumps(analysis) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -88,6 +88,14 @@ class Samples:
         )
 
 
+def rows_where(mask: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each column's rows where ``mask`` holds; the columns themselves (no copy) where it holds
+    on every row, as it does in most chunks."""
+    if mask.all():
+        return columns
+    return tuple(c[mask] for c in columns)
+
+
 def load_samples(
     run_dir: Path, *, start_ns: int | None = None, end_ns: int | None = None
 ) -> Samples:

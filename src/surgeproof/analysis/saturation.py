@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from surgeproof.analysis.judging import Judging
-from surgeproof.analysis.levels import LevelVerdict
+from surgeproof.analysis.level_verdict import LevelVerdict
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def settle(
     """
     for v in levels:
         if v.verdict == "pass" and v.calls < judging.min_calls:
-            from surgeproof.analysis.levels import too_short_reason
+            from surgeproof.analysis.level_rule import too_short_reason
 
             v.verdict = "inconclusive"
             v.too_short = True

@@ -384,21 +384,34 @@ class CensusPass(RecordPass):
         c.cancelled += int(tally[Outcome.CANCELLED])
         req = s.kind != Kind.WS_GAP
         counted = s.counted()
-        c.counted += int(np.count_nonzero(counted))
+        n_counted = int(np.count_nonzero(counted))
+        c.counted += n_counted
         c.closed_model |= bool(np.any(s.flags & FLAG_CLOSED_MODEL))
         sent = s.sent_ns > 0
-        c.sent += int(np.count_nonzero(sent))
-        lag_ms = (s.sent_ns[sent] - intended[sent]) / 1e6
-        c.late += int(np.count_nonzero(lag_ms > self.late_ms))
-        sent_req = sent & req
-        gaps = ~req
-        c.gaps += int(np.count_nonzero(gaps))
+        n_sent = int(np.count_nonzero(sent))
+        c.sent += n_sent
+        sent_ns = s.sent_ns
+        # The usual chunk: every row counted and sent, no websocket gap — no column is copied.
+        lag = sent_ns - intended if n_sent == n else sent_ns[sent] - intended[sent]
+        c.late += int(np.count_nonzero(lag / 1e6 > self.late_ms))
+        n_gaps = n - int(np.count_nonzero(req))
+        c.gaps += n_gaps
         r = self.ranges
-        _widen(r["latency"], end[counted] - intended[counted])
-        _widen(r["service"], end[counted] - s.sent_ns[counted])
-        _widen(r["lag"], s.sent_ns[sent_req] - intended[sent_req])
-        _widen(r["gap"], end[gaps] - s.sent_ns[gaps])
-        _widen(r["concurrency"], s.concurrency[req].astype(np.int64))
+        if n_counted == n:
+            _widen(r["latency"], end - intended)
+            _widen(r["service"], end - sent_ns)
+        else:
+            _widen(r["latency"], end[counted] - intended[counted])
+            _widen(r["service"], end[counted] - sent_ns[counted])
+        if n_gaps == 0:
+            _widen(r["lag"], lag if n_sent == n else sent_ns[sent] - intended[sent])
+            _widen(r["concurrency"], s.concurrency)
+        else:
+            gaps = ~req
+            sent_req = sent & req
+            _widen(r["lag"], sent_ns[sent_req] - intended[sent_req])
+            _widen(r["gap"], end[gaps] - sent_ns[gaps])
+            _widen(r["concurrency"], s.concurrency[req].astype(np.int64))
 
     def merge_tallies(self, other: CensusPass) -> None:
         c, o = self.c, other.c

@@ -9,6 +9,7 @@ at the end) or the reverse.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,12 +66,12 @@ def server_series(
         "alignment": "each server second (arrival clock) in the window holding its midpoint",
         "seconds": len(seconds),
         "seconds_outside_windows": outside,
-        "client_sent": [int(v) for v in client_sent],
+        "client_sent": [int(v) for v in np.asarray(client_sent).tolist()],
     }
     for key, arr in cols.items():
         out[key] = [int(v) if s else None for v, s in zip(arr.tolist(), seen, strict=True)]
     for key, arr in gauges.items():
-        out[key] = [float(v) if np.isfinite(v) else None for v in arr.tolist()]
+        out[key] = [float(v) if math.isfinite(v) else None for v in arr.tolist()]
     return out
 
 

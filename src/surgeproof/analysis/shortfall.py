@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # levels.py applies this module's rule itself
-    from surgeproof.analysis.levels import LevelVerdict
+    from surgeproof.analysis.level_verdict import LevelVerdict
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, is_answered
 from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, KeyedStats, add_tally
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS
-from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.samples import Samples, rows_where
 from surgeproof.analysis.scan import Census, RecordScan
 from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.slo import breaks
@@ -65,8 +65,8 @@ class Series:
     def to_dict(self) -> dict[str, Any]:
         return {
             "window_s": self.window_s,
-            "t_s": [round(float(t), 9) for t in (self.start_ns - self.t0_ns) / 1e9],
-            "start_ns": [int(t) for t in self.start_ns],
+            "t_s": [round(t, 9) for t in ((self.start_ns - self.t0_ns) / 1e9).tolist()],
+            "start_ns": self.start_ns.astype(np.int64).tolist(),
             "offered_users": _col(self.offered_users),
             "active_users": _col(self.active_users),
             "offered_rps": _col(self.offered_rps),
@@ -74,15 +74,15 @@ class Series:
             "achieved_rps": _col(self.achieved_rps),
             "ok_rps": _col(self.ok_rps),
             "error_ratio": _col(self.error_ratio),
-            "errors": {k: [int(v) for v in arr] for k, arr in self.errors.items()},
+            "errors": {k: [int(v) for v in arr.tolist()] for k, arr in self.errors.items()},
             "cpu_max_percent": _col(self.cpu_max),
-            "breach": [bool(b) for b in self.breach],
+            "breach": [bool(b) for b in self.breach.tolist()],
             "groups": {g: _group_dict(cols) for g, cols in self.groups.items()},
             "server": self.server,
             "ws_connects": (
                 {
-                    "ok": [int(v) for v in self.ws_connects_ok],
-                    "failed": [int(v) for v in self.ws_connects_failed],
+                    "ok": [int(v) for v in self.ws_connects_ok.tolist()],
+                    "failed": [int(v) for v in self.ws_connects_failed.tolist()],
                 }
                 if self.ws_connects_ok is not None and self.ws_connects_failed is not None
                 else None
@@ -94,7 +94,7 @@ def _group_dict(cols: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, arr in cols.items():
         if k == "count":
-            out[k] = [int(v) for v in arr]
+            out[k] = [int(v) for v in arr.tolist()]
         elif k == "service_ms":
             out[k] = {q: _col(v) for q, v in arr.items()}
         else:
@@ -103,7 +103,12 @@ def _group_dict(cols: dict[str, Any]) -> dict[str, Any]:
 
 
 def _col(arr: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in arr.tolist()]
+    """The column as floats, None where not finite (one conversion, not one per value)."""
+    values = np.asarray(arr, dtype=np.float64)
+    out: list[float | None] = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[i] = None
+    return out
 
 
 def build_series(
@@ -221,14 +226,15 @@ class SeriesPass(RecordPass):
         self.stats.add(s, np.where(req, w * self.n_groups + s.group, -1), tally=first)
         if not first:
             return
-        self.offered += np.bincount(w[req & (s.outcome != Outcome.CANCELLED)], minlength=n_win)
+        (offered,) = rows_where(req & (s.outcome != Outcome.CANCELLED), w)
+        self.offered += np.bincount(offered, minlength=n_win)
         answered = req & is_answered(s.outcome) & (s.end_ns > 0)
-        we = np.clip((s.end_ns[answered] - t0_ns) // wns, 0, top)
+        end, outcome = rows_where(answered, s.end_ns, s.outcome)
+        we = np.clip((end - t0_ns) // wns, 0, top)
         self.achieved += np.bincount(we, minlength=n_win)
-        self.ok += np.bincount(we[s.outcome[answered] == Outcome.OK], minlength=n_win)
-        to_target = (s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT)
-        ws = np.clip((s.sent_ns[to_target] - t0_ns) // wns, 0, top)
-        self.sent += np.bincount(ws, minlength=n_win)
+        self.ok += np.bincount(we[outcome == Outcome.OK], minlength=n_win)
+        (sent,) = rows_where((s.sent_ns > 0) & (s.kind <= Kind.WS_CONNECT), s.sent_ns)
+        self.sent += np.bincount(np.clip((sent - t0_ns) // wns, 0, top), minlength=n_win)
         connect = s.kind == Kind.WS_CONNECT
         if connect.any():
             good = s.outcome[connect] == Outcome.OK
