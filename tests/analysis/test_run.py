@@ -8,6 +8,7 @@ import pytest
 from synthetic import Level, QueueModel, queue_run
 
 from surgeproof.analysis.run import analyze_run, write_analysis
+from surgeproof.confine import UnsafePath
 from surgeproof.scenario.model import Slo
 
 FORMAT = Path(__file__).parents[2] / "src" / "surgeproof" / "analysis" / "FORMAT.md"
@@ -35,6 +36,19 @@ def test_every_documented_top_level_key_is_present_and_json_is_strict(tmp_path):
     assert again["ceiling"]["real"]["last_pass_users"] == 75_000
     assert "1 simulated user = 1,000 real users" in again["scale"]["statement"]
     assert again["input"]["records"]["per_source"].keys() == {"worker-0", "worker-1"}
+    assert [p.name for p in path.parent.glob("*.tmp")] == []  # its temporary file is gone
+
+
+def test_analysis_json_planted_as_a_link_is_refused_and_its_target_kept(tmp_path):
+    queue_run(tmp_path / "r", QueueModel(), [Level(40), Level(60)])
+    a = analyze_run(tmp_path / "r", slos=[Slo("*", "p99", 500.0)])
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "r" / "analysis.json").symlink_to(victim)
+    with pytest.raises(UnsafePath, match=r"analysis\.json is a symbolic link; it is not replaced"):
+        write_analysis(tmp_path / "r", a)
+    assert victim.read_text() == "keep"
+    assert [p.name for p in (tmp_path / "r").glob("*.tmp")] == []
 
 
 def test_knee_is_where_demand_meets_the_measured_maximum_inside_the_saturation_bracket(tmp_path):

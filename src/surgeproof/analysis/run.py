@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from surgeproof.analysis.shards import DEFAULT_MEMORY, Execution, resolve_jobs
 from surgeproof.analysis.shortfall import apply_shortfalls, shortfall_windows
 from surgeproof.analysis.slo import DEFAULT_SLOS
 from surgeproof.analysis.timeseries import WINDOW_MIN_SAMPLES, build_series
+from surgeproof.confine import replacing
 from surgeproof.errors import UserError
 from surgeproof.rundir.reader import (
     RecordSources,
@@ -349,9 +349,9 @@ def write_analysis(
     if analysis is None:
         analysis = analyze_run(run_dir, **kwargs)
     path = Path(out) if out is not None else Path(run_dir) / ANALYSIS_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(jsontext.dumps(analysis) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    # Replaced through a fresh temporary file beside it: never written through a planted link.
+    with replacing(path.parent, path.name, "analysis output", any_name=True) as f:
+        f.write((jsontext.dumps(analysis) + "\n").encode("utf-8"))
     return path
 
 
