@@ -21,7 +21,7 @@ Pure: files in, figures out; no network.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,11 +29,14 @@ from typing import Any
 
 from surgeproof.rundir.reader import read_jsonl
 from surgeproof.rundir.schema import DIALECT_COPY, LOOKUP_ANSWERS, ORDERS_DIR
+from surgeproof.scenario.requirements import OrderLookups
 
 SUBMISSIONS = frozenset({"limit_order", "market_buy", "market_sell"})
 #: Orders listed one by one per class in analysis.json (the counts are always whole).
 LISTED = 1000
 STATUSES = ("consistent", "unknown", "inconsistent", "unconfirmed")
+#: Why an order without any lookup answer is unconfirmed.
+NOT_LOOKED_UP = "not looked up"
 
 
 @dataclass
@@ -148,7 +151,7 @@ def read_lookups(run_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
 def check_order(order: Acknowledged, answer: dict[str, Any] | None, states: dict[str, str] | None):
     """The one rule: what ``answer`` (a lookup line, or None) says of acknowledged ``order``."""
     if answer is None:
-        return OrderCheck(order, "unconfirmed", ["not looked up"])
+        return OrderCheck(order, "unconfirmed", [NOT_LOOKED_UP])
     kind = answer.get("answer")
     if kind == "unknown":
         code = answer.get("code")
@@ -244,6 +247,7 @@ def order_status_section(
         "available": bool(checks) or journal_present,
         "acknowledged": len(checks),
         "looked_up": sum(1 for c in checks if c.status != "unconfirmed"),
+        "asked": sum(1 for c in checks if c.reasons[:1] != [NOT_LOOKED_UP]),
         "counts": {s: counts.get(s, 0) for s in STATUSES},
         "lost_orders": [c.order.order_id for c in checks if c.status == "unknown"][:LISTED],
         "inconsistent_orders": [
@@ -345,3 +349,37 @@ def _dec(text: Any) -> Decimal | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def order_lookups_figure(analysis: Mapping[str, Any]) -> OrderLookups | None:
+    """The figure the orders objective reads (``orders-lost``), from the document's
+    ``reconciliation.order_status``; None when the input has no order journal."""
+    section = (analysis.get("reconciliation") or {}).get("order_status")
+    if not isinstance(section, Mapping) or not section.get("available"):
+        return None
+    counts = section.get("counts") or {}
+    acknowledged = _count(section.get("acknowledged"))
+    unconfirmed = _count(counts.get("unconfirmed"))
+    asked = section.get("asked")
+    if not isinstance(asked, int):  # written before "asked": a conclusive answer was asked for
+        asked = _count(section.get("looked_up"))
+    reasons = section.get("unconfirmed_reasons") or {}
+    return OrderLookups(
+        acknowledged=acknowledged,
+        asked=_count(asked),
+        consistent=_count(counts.get("consistent")),
+        lost=_count(counts.get("unknown")),
+        inconsistent=_count(counts.get("inconsistent")),
+        unconfirmed=unconfirmed,
+        lost_ids=tuple(str(u) for u in section.get("lost_orders") or [] if isinstance(u, str)),
+        unconfirmed_reasons=tuple(
+            sorted(
+                ((str(k), _count(v)) for k, v in reasons.items() if isinstance(reasons, Mapping)),
+                key=lambda kv: -kv[1],
+            )
+        ),
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
