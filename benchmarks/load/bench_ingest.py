@@ -2,8 +2,9 @@
 
 Synthetic workers speak the real worker protocol — each one a real Locust ``WorkerRunner``
 (its own zmq identity, ``client_ready``/``ack``, heartbeats every 0.5 s, Locust's ``stats``
-report every 3 s) sending surgeproof's own messages (hello, ready, a batch every second on the
-wall-clock second like ``surgeproof worker``, done) — and ship realistic 40-byte records (the
+report every 3 s) sending surgeproof's own messages over the same authenticated channel as
+``surgeproof worker`` (the fleet-key handshake, then ready, a batch every second on the
+wall-clock second, done, each sealed with its session key) — and ship realistic 40-byte records (the
 names, kinds, outcomes and latencies of a martial-law run; no HTTP) at rising rates. Against
 them runs the real conductor side in its own process: a Locust master runner with surgeproof's
 ``WorkerFleet`` and ``Collector`` writing a real run directory, and optionally the live
@@ -31,6 +32,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -133,9 +135,11 @@ def workers_main(args) -> int:
     from locust.event import Events
 
     from surgeproof.load import messages
+    from surgeproof.load.fleet_key import find_fleet_key
     from surgeproof.load.liveness import tune_locust_heartbeat
     from surgeproof.load.record_shard import RecordShard, choose_place
     from surgeproof.load.worker import ShardSender
+    from surgeproof.load.worker_channel import WorkerChannel, create_gated_runner
 
     class Idle(User):
         wait_time = constant(1)
@@ -148,11 +152,20 @@ def workers_main(args) -> int:
     log = open(args.out, "w")  # noqa: SIM115 - closed at the end
     workers = []
 
+    key = find_fleet_key(None)  # the orchestrator's key, in the environment
+    assert key is not None
+
+    def refused(r) -> None:
+        raise SystemExit(f"bench_ingest: the master did not prove the fleet key: {r}")
+
     class Synthetic:
         def __init__(self) -> None:
             env = Environment(user_classes=[Idle], events=Events())
-            self.runner = env.create_worker_runner("127.0.0.1", args.port)
-            self.source = messages.source_of(self.runner.client_id)
+            self.runner = create_gated_runner(env, "127.0.0.1", args.port)
+            # The same authenticated channel as ``surgeproof worker``: handshake, sealed messages.
+            self.link = WorkerChannel(self.runner, key.secret, refused)
+            self.link.install()
+            self.me = {"source": messages.source_of(self.runner.client_id)}
             self.ready = False
             self.finished = False
             self.names_sent = False
@@ -160,40 +173,41 @@ def workers_main(args) -> int:
             self.shipped = 0
             self.shard = None
             self.sending = None
-            self.sender = ShardSender(self.runner, self.source, {"t": time.monotonic() + 1e6})
-            r = self.runner
-            r.register_message(messages.SETUP, self.on_setup)
-            r.register_message(messages.FINISH, self.on_finish)
-            r.register_message(messages.SHARD_ACK, self.sender.on_ack)
-            r.send_message(
-                messages.HELLO,
-                {"source": self.source, "pid": os.getpid(), "host": "bench"},
-            )
+            self.sender = ShardSender(self.link, self.me, {"t": time.monotonic() + 1e6})
+            self.link.on(messages.SETUP, self.on_setup)
+            self.link.on(messages.FINISH, self.on_finish)
+            self.link.on(messages.SHARD_ACK, self.sender.on_ack)
+            self.link.hello()
 
-        def on_setup(self, environment, msg, **_kw) -> None:
-            d = msg.data
+        @property
+        def source(self) -> str:
+            return self.me["source"]
+
+        def on_setup(self, d) -> None:
+            self.me["source"] = d["source"]
             place = choose_place(d, args.shard_dir)
             if place is not None:  # the real worker's shard: same class, same messages
                 bounds = d.get("tally_buckets_s")
                 self.shard = RecordShard(place, self.source, str(d["run_id"]), bounds)
             self.ready = True
-            self.runner.send_message(
+            self.link.send(
                 messages.READY,
                 {
-                    "source": self.source,
+                    "pid": os.getpid(),
+                    "host": "bench",
                     "accounts": 0,
                     "shard": place.describe() if place else None,
                 },
             )
 
-        def on_finish(self, environment, msg, **_kw) -> None:
+        def on_finish(self, _d) -> None:
             self.finished = True
             self.ship(0, b"", final=True)
-            info = {"source": self.source, "shipped": self.shipped}
+            info = {"shipped": self.shipped}
             if self.shard is not None:
                 self.shard.close()
                 info["shard"] = self.shard.summary()
-            self.runner.send_message(messages.DONE, info)
+            self.link.send(messages.DONE, info)
             if self.shard is not None and not self.shard.place.shared:
                 self.sending = gevent.spawn(self.sender.send, self.shard)
 
@@ -221,11 +235,11 @@ def workers_main(args) -> int:
                     "ws_sessions": 2000,
                 }
             if self.shard is not None:
-                msg = {"source": self.source, **self.shard.write(raw, names)}
+                msg = self.shard.write(raw, names)
             else:
                 declared = [[i, n_, g] for i, (n_, g) in names.items()]
-                msg = {"source": self.source, "raw": raw, "names": declared}
-            self.runner.send_message(messages.BATCH, {**msg, "sample": sample})
+                msg = {"raw": raw, "names": declared}
+            self.link.send(messages.BATCH, {**msg, "sample": sample})
 
     for _ in range(args.count):
         workers.append(Synthetic())
@@ -282,6 +296,7 @@ def master_main(args) -> int:
     from locust.env import Environment
 
     from surgeproof.load.collector import Collector
+    from surgeproof.load.fleet_key import find_fleet_key
     from surgeproof.load.liveness import tune_locust_heartbeat
     from surgeproof.load.options import RunOptions
     from surgeproof.load.worker_fleet import WorkerFleet
@@ -320,7 +335,12 @@ def master_main(args) -> int:
     collector.observers.append(LagProbe())
     options = get_parser(default_config_files=[]).parse_args(["--headless"])
     env = Environment(user_classes=[Idle], parsed_options=options, events=locust.events)
-    opts = RunOptions(scenario="bench", expect_workers=args.workers, record_shards=args.mode)
+    opts = RunOptions(
+        scenario="bench",
+        expect_workers=args.workers,
+        record_shards=args.mode,
+        fleet_key=find_fleet_key(None),  # the orchestrator's key, in the environment
+    )
     fleet = WorkerFleet(opts, collector, run_dir / "server" / "workers.log")
     runner = env.create_master_runner("127.0.0.1", fleet.master_port())
     print(json.dumps({"port": runner.master_bind_port}), flush=True)
@@ -346,6 +366,8 @@ def master_main(args) -> int:
                 "records": sum(counts.values()),
                 "sources": counts,
                 "missing_shards": len(fleet.meta(counts)["missing_shards"]),
+                # Every figure assumes the master took every message: refusals say it did not.
+                "refused": fleet.refusals.messages,
             }
         ),
         flush=True,
@@ -385,7 +407,9 @@ def run_series(args, mode: str, live: bool, shard_dir: bool, work: Path) -> list
     master_cmd += ["--mode", mode]
     if live:
         master_cmd.append("--live")
-    master = subprocess.Popen(master_cmd, stdout=subprocess.PIPE, text=True)
+    # Master and synthetic workers prove one fleet key, as a real fleet does.
+    env = {**os.environ, "SURGEPROOF_FLEET_KEY": secrets.token_hex(32)}
+    master = subprocess.Popen(master_cmd, stdout=subprocess.PIPE, text=True, env=env)
     workers: list[subprocess.Popen] = []
     samples: list[tuple[float, float, int]] = []
     try:
@@ -398,7 +422,7 @@ def run_series(args, mode: str, live: bool, shard_dir: bool, work: Path) -> list
             cmd += ["--finish-wait-s", str(args.drain_s + 30)]
             if shard_dir:
                 cmd += ["--shard-dir", str(work / "shards")]
-            workers.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+            workers.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env))
         for w in workers:
             _lines(w, "ready", lead_s + 30)
         _lines(master, "ready", lead_s + 30)
@@ -460,6 +484,7 @@ def run_series(args, mode: str, live: bool, shard_dir: bool, work: Path) -> list
             "run_dir_bytes": _du(run_dir),
             "finish_s": summary["finish_s"],
             "missing_shards": summary["missing_shards"],
+            "refused": summary["refused"],
             "shipped": sum(n for _, n in shipped),
         }
     )
@@ -492,7 +517,8 @@ def table(title: str, rows: list[dict]) -> str:
         f"{tail['shipped']:,} records shipped, {tail['total_records']:,} in the run directory "
         f"({tail['run_dir_bytes'] / 2**20:,.0f} MiB); the end of the run (FINISH to every "
         f"worker's last batch{', shards gathered' if 'gather' in title else ''}) took "
-        f"{tail['finish_s']:.1f} s; shards missing: {tail['missing_shards']}."
+        f"{tail['finish_s']:.1f} s; shards missing: {tail['missing_shards']}; messages "
+        f"refused by the master: {tail['refused']}."
     )
     return "\n".join(out)
 

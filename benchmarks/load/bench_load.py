@@ -31,12 +31,14 @@ import os
 import platform
 import re
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +49,7 @@ ROOT = HERE.parents[1]
 TARGETS = ROOT / "scenarios" / "targets"
 RESULTS = HERE / "RESULTS.md"
 PY = sys.executable
-MAX_SESSIONS = 60_000
+MAX_SESSIONS = 120_000
 
 
 def machine_line() -> str:
@@ -260,11 +262,34 @@ def classify(root: psutil.Process) -> dict[str, list[psutil.Process]]:
     return out
 
 
-def surgeproof_sessions(n: int, workers: int, ramp: int, hold: int, tmp: Path) -> dict:
+def sessions_target(gateways: int, tmp: Path) -> Path:
+    """``sessions.yaml`` with ``gateways`` websocket gateways (each holds < its open-file limit)."""
+    import yaml
+
+    config = yaml.safe_load((TARGETS / "sessions.yaml").read_text())
+    if config["ws_gateways"] == gateways:
+        return TARGETS / "sessions.yaml"
+    config["ws_gateways"] = gateways
+    path = tmp / f"sessions-{gateways}-gateways.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def started(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` has its t0 (run.json says 0 before)."""
+    try:
+        return bool(json.loads((run_dir / "run.json").read_text()).get("t0_ns"))
+    except (OSError, ValueError):
+        return False
+
+
+def surgeproof_sessions(
+    n: int, workers: int, ramp: int, hold: int, target: Path, tmp: Path
+) -> dict:
     scen = tmp / f"watchers-{n}.yaml"
     scen.write_text(WATCHERS.format(n=n, ramp=ramp, hold=hold))
     cmd = [PY, "-m", "surgeproof.cli", "run", str(scen), "--workers", str(workers)]
-    cmd += ["--target-config", str(TARGETS / "sessions.yaml"), "--reports-dir", str(tmp)]
+    cmd += ["--target-config", str(target), "--reports-dir", str(tmp)]
     cmd += ["--run-id", f"s{n}", "--max-duration", str(ramp + hold + 30), "--progress-every", "10"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     root = psutil.Process(proc.pid)
@@ -273,9 +298,10 @@ def surgeproof_sessions(n: int, workers: int, ramp: int, hold: int, tmp: Path) -
     t_start = time.monotonic()
     while proc.poll() is None and time.monotonic() - t_start < ramp + hold + 200:
         parts = classify(root)
-        if len(parts["generator"]) >= workers and not base:
-            time.sleep(1.0)  # workers up, no users yet: the baseline
-            parts = classify(root)
+        if not base and started(tmp / f"s{n}"):
+            # The run's t0: every worker has joined, taken its setup (target, dialect,
+            # accounts) and is about to get its first users. Earlier, a worker still importing
+            # would make its own start-up look like memory per session.
             base = {k: tree_rss(v) for k, v in parts.items() if k != "conductor"}
         for k in peak:
             peak[k] = max(peak[k], tree_rss(parts[k]))
@@ -299,9 +325,11 @@ def sessions_result(n: int, res: dict) -> dict:
     ok = r["outcome"] == Outcome.OK
     sub = (r["kind"] == Kind.WS_FIRST_MESSAGE) & ok
     ws = np.isin(r["kind"], [Kind.WS_CONNECT, Kind.WS_FIRST_MESSAGE, Kind.WS_GAP])
+    failed = r[ws & ~ok]
+    pairs = zip(failed["kind"].tolist(), failed["outcome"].tolist(), strict=True)
     errors = {
-        int(o): int(c)
-        for o, c in zip(*np.unique(r["outcome"][ws & ~ok], return_counts=True), strict=True)
+        f"{Kind(k).name.lower()} {Outcome(o).name.lower()}": n
+        for (k, o), n in sorted(Counter(pairs).items())
     }
     seconds = [json.loads(x) for x in (run_dir / "server" / "metrics.jsonl").read_text().split()]
     held = max((s.get("ws_connections", 0) for s in seconds), default=0)
@@ -324,9 +352,9 @@ def sessions_result(n: int, res: dict) -> dict:
     }
 
 
-def plain_sessions(n: int, processes: int, ramp: int, hold: int) -> dict:
+def plain_sessions(n: int, processes: int, ramp: int, hold: int, target: Path) -> dict:
     """Plain Locust (``--processes``) users holding websocket-client connections, one source IP."""
-    ex, info = start_exchange(TARGETS / "sessions.yaml", None)
+    ex, info = start_exchange(target, None)
     errs_note: list[str] = []
     try:
         ex_proc = psutil.Process(ex.pid)
@@ -390,22 +418,24 @@ def sessions(args: argparse.Namespace) -> str:
     lines = [f"## Concurrent live websocket sessions, {started}", "", machine_line(), ""]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        target = sessions_target(args.gateways, Path(tmp))
         for n in args.sessions:
             n = min(n, MAX_SESSIONS)
-            res = surgeproof_sessions(n, args.workers, args.ramp, args.hold, Path(tmp))
+            res = surgeproof_sessions(n, args.workers, args.ramp, args.hold, target, Path(tmp))
             r = sessions_result(n, res)
             rows.append(("surgeproof run", args.workers, r))
             print(json.dumps(r), flush=True)
             if not args.skip_plain:
-                p = plain_sessions(n, args.workers, args.ramp, args.hold)
+                p = plain_sessions(n, args.workers, args.ramp, args.hold, target)
                 rows.append(("plain Locust + websocket-client", args.workers, p))
                 print(json.dumps(p), flush=True)
             shutil.rmtree(res["run_dir"], ignore_errors=True)
     lines += [
-        "Target: the embedded exchange, `scenarios/targets/sessions.yaml` (4 websocket gateways, "
-        f"ticker every 3 s), on the same 2 cores as the generator. Arrivals over {args.ramp} s, "
-        f"hold {args.hold} s. Live = subscribed and at least one closed gap interval "
-        "(surgeproof records); held = the exchange's own count of open websockets.",
+        "Target: the embedded exchange, `scenarios/targets/sessions.yaml` "
+        f"({args.gateways} websocket gateways, ticker every 3 s), on the same 2 cores as the "
+        f"generator. Arrivals over {args.ramp} s, hold {args.hold} s. Live = subscribed and at "
+        "least one closed gap interval (surgeproof records); held = the exchange's own count of "
+        "open websockets.",
         "",
         "| generator | processes | asked | held (exchange) | subscribed / watched | "
         "all open after s | generator KB/session | exchange KB/session | errors |",
@@ -515,11 +545,98 @@ def cpu_rows_round(url: str, args: argparse.Namespace) -> list[tuple[str, dict]]
     return rows
 
 
+#: The held users (memory, descriptors and CPU per user), each calling about every 40 s: the
+#: signed app user, the plain-Locust peer's own call made by a surgeproof user (like for like),
+#: a market watcher holding its websocket, and the peer itself.
+HELD_ROWS = (
+    ("surgeproof app_user (HTTP only, signed calls)", "surge_users.py", "app_user:1", 0.05),
+    ("surgeproof ticker_poller (the peer's call)", "surge_users.py", "ticker_poller:1", 0.125),
+    ("surgeproof market_watcher (websocket)", "surge_users.py", "market_watcher:1", 0.02),
+    ("plain Locust FastHttpUser (keep-alive)", "plain_users.py", None, 40.0),
+)
+
+
+def held_rows(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """Every held row, round after round, the order reversed every other round."""
+    ex, info = start_exchange(TARGETS / "sessions.yaml", "0")
+    url, ws = info["url"], info["ws_url"]
+    rows: list[tuple[str, dict]] = []
+    try:
+        for i in range(args.held_rounds):
+            for name, script, mix, pace in HELD_ROWS if i % 2 == 0 else HELD_ROWS[::-1]:
+                if mix is None:
+                    head: tuple = (url, args.held, pace)
+                else:
+                    head = (url, ws if "websocket" in name else "-", args.held, mix, pace)
+                r = pinned(script, *head, args.arrive, args.hold, args.settle)
+                rows.append((name, r))
+                print(json.dumps({"row": name, "round": i + 1, **r}), flush=True)
+    finally:
+        ex.terminate()
+        ex.wait(timeout=20)
+    return rows
+
+
+def held_section(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> list[str]:
+    lines = [
+        f"Held users: exchange `scenarios/targets/sessions.yaml` (4 websocket gateways, ticker "
+        f"every 3 s) pinned to core 0, each generator process pinned to core 1 in turn. "
+        f"{args.held:,} users arrive over {args.arrive} s in one process, settle {args.settle} s "
+        f"(every user's first call made: its login, its connection) and are measured for "
+        f"{args.hold} s; HTTP users call about every 40 s (surgeproof: on the open-model "
+        "schedule, jittered ±50%; plain Locust: `constant_pacing(40)`, so a 40-s window holds "
+        "exactly one call of each plain user, whenever it arrived), watchers poll every "
+        "250 s and hold their websocket. Per user = (peak - before the users) / users held; "
+        "arrival CPU = CPU seconds while they arrived / users; CPU while held includes their "
+        f"calls. {args.held_rounds} round(s), the order reversed every other round.",
+        "",
+        "| round | generator | users held | KB per user | descriptors per user | arrival CPU ms "
+        "per user | req/s while held | CPU while held, cores per 10,000 | CPU µs per call |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    per_round = len(HELD_ROWS)
+    for i, (name, r) in enumerate(rows):
+        arrival = 1000 * r["arrive_cpu_s"] / max(r["users"], 1)
+        upkeep = r["hold_cpu"] * 10_000 / max(r["users"], 1)
+        per_call = 1e6 * r["hold_cpu"] / r["req_s"] if r["req_s"] else float("nan")
+        lines.append(
+            f"| {i // per_round + 1} | {name} | {r['users']:,} | {r['kb_per_user']:.1f} | "
+            f"{r['fds_per_user']:.2f} | {arrival:.2f} | {r['req_s']:,.0f} | {upkeep:.3f} | "
+            f"{per_call:,.0f} |"
+        )
+    plain = HELD_ROWS[-1][0]
+
+    def upkeep_of(name: str) -> list[float]:
+        return [r["hold_cpu"] * 10_000 / max(r["users"], 1) for n, r in rows if n == name]
+
+    base = upkeep_of(plain)
+    lines += ["", "CPU while held, cores per 10,000 users, each round against plain Locust's:", ""]
+    for name, *_ in HELD_ROWS[:-1]:
+        ours = upkeep_of(name)
+        pairs = ", ".join(f"{o:.3f} vs {p:.3f}" for o, p in zip(ours, base, strict=True))
+        ratio = (sum(ours) / len(ours)) / (sum(base) / len(base))
+        lines.append(f"* {name}: {pairs} — **{ratio:.2f}×** plain Locust's on the means")
+    return lines
+
+
 def users(args: argparse.Namespace) -> str:
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    lines = [f"## Fleet figures: CPU per request, memory and descriptors per user, {started}"]
-    lines += ["", machine_line(), ""]
-    n, held = args.users, args.held
+    title = {
+        None: "Fleet figures: CPU per request, memory and descriptors per user",
+        "cpu": "Fleet figures: CPU per request",
+        "held": "Held users: memory, descriptors and CPU per user",
+    }[args.only]
+    lines = [f"## {title}, {started}", "", machine_line(), ""]
+    if args.only != "held":
+        lines += cpu_section(args)
+    if args.only != "cpu":
+        lines += held_section(args, held_rows(args))
+    lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
+    return "\n".join(lines)
+
+
+def cpu_section(args: argparse.Namespace) -> list[str]:
+    n = args.users
     cpu_rows: list[tuple[str, dict]] = []
     ex, info = start_exchange(TARGETS / "unlimited.yaml", "0")
     try:
@@ -528,29 +645,7 @@ def users(args: argparse.Namespace) -> str:
     finally:
         ex.terminate()
         ex.wait(timeout=20)
-    mem_rows: list[tuple[str, dict]] = []
-    ex, info = start_exchange(TARGETS / "sessions.yaml", "0")
-    url, ws = info["url"], info["ws_url"]
-    # Held users: HTTP-only ones call every 40 s (each has opened its connection once the hold
-    # is over; the generator is far from saturated), watchers at the sessions benchmark's pace.
-    runs = (
-        ("surgeproof app_user (HTTP only)", "surge_users.py", (url, "-", held, "app_user:1", 0.05)),
-        (
-            "surgeproof market_watcher (websocket)",
-            "surge_users.py",
-            (url, ws, held, "market_watcher:1", 0.02),
-        ),
-        ("plain Locust FastHttpUser (keep-alive)", "plain_users.py", (url, held, 40.0)),
-    )
-    try:
-        for name, script, head in runs:
-            r = pinned(script, *head, args.arrive, args.hold)
-            mem_rows.append((name, r))
-            print(json.dumps({"row": name, **r}), flush=True)
-    finally:
-        ex.terminate()
-        ex.wait(timeout=20)
-    lines += [
+    lines = [
         "Exchange pinned to core 0, each generator pinned to core 1 in turn, full recording "
         "(drained every second, as a worker ships it).",
         "",
@@ -598,29 +693,8 @@ def users(args: argparse.Namespace) -> str:
         f"core; predicted from the behaviours' own figures (weighted by their share of calls): "
         f"{predicted:,.0f}.",
         "",
-        f"Memory and descriptors: exchange `scenarios/targets/sessions.yaml` (4 websocket "
-        f"gateways, ticker every 3 s). {held:,} users arrive over {args.arrive} s and hold "
-        f"{args.hold} s in one process; per user = (peak - before the users) / users held. "
-        "Arrival CPU = CPU seconds while they arrived / users (spawn, login or websocket "
-        "handshake and subscription, first calls); CPU while held includes their calls "
-        "(HTTP-only users: one every 40 s; watchers: one every 250 s, plus a ticker every 3 s).",
-        "",
-        "| generator | users held | process before users MB | KB per user | descriptors per user "
-        "| arrival CPU ms per user | req/s while held | CPU while held, cores per 10,000 "
-        "| websockets subscribed |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in mem_rows:
-        arrival = 1000 * r["arrive_cpu_s"] / max(r["users"], 1)
-        upkeep = r["hold_cpu"] * 10_000 / max(r["users"], 1)
-        subs = r.get("subscribed")
-        lines.append(
-            f"| {name} | {r['users']:,} | {r['base_mb']:.1f} | {r['kb_per_user']:.1f} | "
-            f"{r['fds_per_user']:.2f} | {arrival:.2f} | {r['req_s']:,.0f} | {upkeep:.3f} | "
-            f"{'-' if not subs else f'{subs:,}'} |"
-        )
-    lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
-    return "\n".join(lines)
+    return lines
 
 
 # -- failover ---------------------------------------------------------------------------------
@@ -696,6 +770,8 @@ def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after
     scen = tmp / "pollers.yaml"
     scen.write_text(POLLERS.format(n=n, seconds=seconds))
     port = free_port()
+    # Master and workers started apart share a fleet key (in the environment, never argv).
+    env = {**os.environ, "SURGEPROOF_FLEET_KEY": secrets.token_hex(32)}
     master = subprocess.Popen(
         [
             PY,
@@ -720,6 +796,7 @@ def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env=env,
     )
     procs = [
         subprocess.Popen(
@@ -736,6 +813,7 @@ def surgeproof_failover(url: str, n: int, workers: int, seconds: int, kill_after
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env=env,
         )
         for _ in range(workers)
     ]
@@ -870,6 +948,7 @@ def main() -> int:
     s = sub.add_parser("sessions")
     s.add_argument("--sessions", type=int, nargs="+", default=[2000])
     s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--gateways", type=int, default=4, help="the exchange's websocket gateways")
     s.add_argument("--ramp", type=int, default=30)
     s.add_argument("--hold", type=int, default=30)
     s.add_argument("--skip-plain", action="store_true")
@@ -880,9 +959,12 @@ def main() -> int:
     u.add_argument("--factor", type=float, default=1.25, help="offered rate step per level")
     u.add_argument("--seconds", type=int, default=10)
     u.add_argument("--rounds", type=int, default=3)
-    u.add_argument("--held", type=int, default=10_000, help="users in the memory rows")
-    u.add_argument("--arrive", type=int, default=50)
-    u.add_argument("--hold", type=int, default=30)
+    u.add_argument("--held", type=int, default=10_000, help="users in the held rows")
+    u.add_argument("--held-rounds", type=int, default=1, help="rounds of the held rows")
+    u.add_argument("--arrive", type=int, default=40, help="held users arrive over this (s)")
+    u.add_argument("--settle", type=int, default=42, help="before the held window (s)")
+    u.add_argument("--hold", type=int, default=40, help="the held window (s)")
+    u.add_argument("--only", choices=("cpu", "held"), help="one of the two sections only")
     u.add_argument("--record", action="store_true")
     f = sub.add_parser("failover")
     f.add_argument("--users", type=int, default=60)

@@ -9,15 +9,25 @@ import sys
 import time
 from pathlib import Path
 
+#: A fleet key for tests whose master and workers are started apart (``--expect-workers``):
+#: both get it in the environment, as on hosts that share a Kubernetes Secret.
+FLEET_KEY = "test-fleet-key-" + "5eed" * 12
+
+
+def fleet_env() -> dict[str, str]:
+    """This process's environment with the tests' fleet key."""
+    return {**os.environ, "SURGEPROOF_FLEET_KEY": FLEET_KEY}
+
 
 def surgeproof(*args: str, timeout: float = 180, **kw) -> subprocess.CompletedProcess:
     """Run the real command line in a child process (Locust monkey-patches its process)."""
+    env = kw.pop("env", None) or {**os.environ}
     return subprocess.run(
         [sys.executable, "-m", "surgeproof.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ},
+        env=env,
         **kw,
     )
 
@@ -66,7 +76,9 @@ def sigkill_a_local_worker(proc: subprocess.Popen, run_dir: Path, after_s: float
     workers = [
         p
         for p in psutil.Process(proc.pid).children(recursive=True)
-        if "worker" in " ".join(p.cmdline())
+        # The subcommand itself, not a substring: the exchange's --state-dir lies under the
+        # test's tmp_path, whose name may hold "worker".
+        if "worker" in p.cmdline()
     ]
     assert len(workers) >= 2, f"expected the run's local workers, found {len(workers)}"
     killed_ns = time.time_ns()

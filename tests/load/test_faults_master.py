@@ -12,7 +12,7 @@ import time
 
 import psutil
 import pytest
-from load_cli import run_meta
+from load_cli import fleet_env, run_meta
 
 from surgeproof.analysis import analyze_run
 from surgeproof.load.liveness import MASTER_SILENCE_S, WORKER_EXIT_GRACE_S
@@ -71,6 +71,7 @@ def test_sigkilled_master_leaves_no_generator_running_and_a_readable_partial_run
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=fleet_env(),
     )
     # A worker the master did not start, as on another machine: only silence can stop it.
     remote = subprocess.Popen(
@@ -88,6 +89,7 @@ def test_sigkilled_master_leaves_no_generator_running_and_a_readable_partial_run
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=fleet_env(),
     )
     run_dir = tmp_path / "m"
     try:

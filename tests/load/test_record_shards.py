@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from load_cli import run_meta, start_run, surgeproof
+from load_cli import fleet_env, run_meta, start_run, surgeproof
 
 from surgeproof.analysis import analyze_run
 from surgeproof.load.record_shard import PROBE_FILE, ShardPlace, choose_place, probe_setup
@@ -52,6 +52,7 @@ def _remote_worker(port: int, shard_dir: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=fleet_env(),
     )
 
 
@@ -77,7 +78,7 @@ def test_shards_in_place_gathered_and_recovered_make_one_analysable_run(tmp_path
         str(scenario),
         "--workers", "1", "--expect-workers", "2", "--master-port", str(port),
         "--record-shards", "local", "--reports-dir", str(tmp_path), "--run-id", "sh",
-        "--timeout", "2",
+        "--timeout", "2", env=fleet_env(),
     )  # fmt: skip
     kept, killed_dir = tmp_path / "host-a", tmp_path / "host-b"
     survivor, victim = _remote_worker(port, kept), _remote_worker(port, killed_dir)

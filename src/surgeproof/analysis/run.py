@@ -32,6 +32,7 @@ from surgeproof.analysis.order_status import journal_and_checks, order_status_se
 from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import read_ledger, reconcile
 from surgeproof.analysis.recovery import faults_from_events, recovery_section
+from surgeproof.analysis.refusals import refusal_caveat, refused_messages
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.scan import Census, RecordScan, settle_allocator
 from surgeproof.analysis.seconds import answered_seconds, second_bounds
@@ -274,6 +275,9 @@ def _measure_run(
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
     caveats += _missing_shard_caveats(meta)
+    refused = refused_messages(events, t0_ns)
+    if caveat := refusal_caveat(refused):
+        caveats.append(caveat)
     if shortfalls:
         caveats.append(
             f"{len(shortfalls)} generator worker(s) lost during the run ("
@@ -328,6 +332,7 @@ def _measure_run(
             "shortfall_windows": [
                 w.to_dict(t0_ns, short_levels.get(i, [])) for i, w in enumerate(shortfalls)
             ],
+            "refused_messages": refused,
         },
         generator=_generator(scan, census, timeline, meta),
     )

@@ -77,6 +77,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="address workers connect to (use 0.0.0.0 for workers on other hosts)",
     )
     p.add_argument("--master-port", type=whole_arg, default=0)
+    p.add_argument(
+        "--fleet-key-file",
+        metavar="PATH",
+        help="the key every worker must prove it holds (default: $SURGEPROOF_FLEET_KEY; made "
+        "for the run when all its workers are local; needed with --expect-workers)",
+    )
     p.add_argument("--timeout", type=number_arg, default=10.0, help="client timeout per call (s)")
     p.add_argument(
         "--inject-stall",
@@ -208,6 +214,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     w.add_argument("--master", required=True, help="master host")
     w.add_argument("--master-port", type=whole_arg, default=5557)
     w.add_argument(
+        "--fleet-key-file",
+        metavar="PATH",
+        help="the master's fleet key (default: $SURGEPROOF_FLEET_KEY); the master proves it "
+        "holds it before this worker takes anything from it",
+    )
+    w.add_argument(
         "--accounts-file",
         help="credentials on this machine (default: $SURGEPROOF_ACCOUNTS_FILE, then the master's)",
     )
@@ -277,6 +289,7 @@ def _options(args: argparse.Namespace):
         accounts_file=args.accounts_file,
         master_bind_host=args.master_bind_host,
         master_port=args.master_port,
+        fleet_key_file=args.fleet_key_file,
         stalls=stalls,
         outages=[(o.at_s, o.seconds) for o in (parse_outage(t) for t in args.inject_target_outage)],
         gateway_crashes=[
@@ -321,11 +334,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from surgeproof.load.fleet_key import find_fleet_key, missing_key_error
     from surgeproof.load.limits import check_port
     from surgeproof.load.worker import run_worker
 
     check_port("--master-port", args.master_port, zero_picks=False)
-    return run_worker(args.master, args.master_port, args.accounts_file, args.shard_dir)
+    key = find_fleet_key(args.fleet_key_file)
+    if key is None:
+        raise missing_key_error("surgeproof worker")
+    return run_worker(args.master, args.master_port, key.secret, args.accounts_file, args.shard_dir)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ faults a run replays live in ``fault_schedule``, run.json's first form in ``meta
 
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,6 @@ class Conductor:
 
     def _run(self) -> Path:
         import locust
-        from locust.argument_parser import get_parser
         from locust.env import Environment
 
         from surgeproof.load.shape import SurgeShape
@@ -201,10 +201,11 @@ class Conductor:
                 self.live.start(self.collector, self.run_dir.name, target)
             program = self._program()
             shape = SurgeShape(program, now_ns())
-            options = get_parser(default_config_files=[]).parse_args(
-                ["--headless", "--enable-rebalancing"]
-            )
-            options.host = target.url
+            # Only what Locust's master reads: it sends vars(options) with every spawn message,
+            # and a worker rebuilds Locust's whole argument parser once per key it receives
+            # (locust 2.47 WorkerRunner, "custom arguments"): with the ~80 keys of a full parse
+            # that cost each worker ~0.1 s of CPU per second of a ramp.
+            options = argparse.Namespace(headless=True, enable_rebalancing=True, host=target.url)
             SurgeUser.network_timeout = opts.timeout_s
             SurgeUser.connection_timeout = min(5.0, opts.timeout_s)
             SurgeUser.host = target.url
@@ -274,7 +275,7 @@ class Conductor:
         if ctx is not None:
             ctx.set_state(state)
         else:
-            runner.send_message(messages.STATE, state.to_message())
+            self.fleet.broadcast(runner, messages.STATE, state.to_message())
 
     def _loop(self, runner, program, shape, t0, ctx, poller) -> None:
         import gevent

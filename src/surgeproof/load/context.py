@@ -70,6 +70,13 @@ class LoadContext:
     on_state: list[Callable[[LoadState], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from surgeproof.load.users.call_clock import CallClock
+        from surgeproof.load.users.couriers import Couriers
+
+        #: Every user's next call (one clock per process; it hands nothing over while draining).
+        self.calls = CallClock(held=lambda: self.finishing)
+        #: The greenlets that carry calls, reused.
+        self.couriers = Couriers()
         self._ids = itertools.count(1)
         self._inflight: dict[int, InFlight] = {}
         self._tokens = itertools.count(1)

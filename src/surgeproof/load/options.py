@@ -16,6 +16,7 @@ from surgeproof.load.accounts import ACCOUNTS_ENV
 from surgeproof.load.fault_command import DEFAULT_TIMEOUT_S as DEFAULT_FAULT_TIMEOUT_S
 from surgeproof.load.fault_command import MAX_TIMEOUT_S as MAX_FAULT_TIMEOUT_S
 from surgeproof.load.fault_command import CommandSpec
+from surgeproof.load.fleet_key import FleetKey, find_fleet_key, missing_key_error
 from surgeproof.load.target import check_target_url
 from surgeproof.rundir.schema import RUN_ID_PATTERN
 from surgeproof.scenario.bounds import MAX_DURATION_S, MAX_SCALE, MIN_SCALE
@@ -55,6 +56,10 @@ class RunOptions:
     fault_timeout_s: float = DEFAULT_FAULT_TIMEOUT_S
     #: Workers started elsewhere (``surgeproof worker --master HOST``) the run waits for.
     expect_workers: int = 0
+    #: ``--fleet-key-file``: the key workers prove they hold (else ``$SURGEPROOF_FLEET_KEY``).
+    fleet_key_file: str | None = None
+    #: The fleet key found by ``check_options`` (None: made for local workers at the start).
+    fleet_key: FleetKey | None = None
     #: Where workers' records go (``--record-shards``): auto | local | master (record_shard.py).
     record_shards: str = "auto"
     #: Client timeout per call (s); step searches judge a level this long after its window.
@@ -109,6 +114,7 @@ def check_options(opts: RunOptions) -> None:
         if opts.target_config:
             raise UserError("--target-config configures the embedded exchange; not with --target")
     limits.check_workers(opts.workers, opts.expect_workers, opts.allow_many_workers)
+    _check_fleet_key(opts)
     if opts.outages and opts.target:
         raise UserError(
             "--inject-target-outage kills and restarts the embedded exchange; not with --target"
@@ -126,6 +132,15 @@ def check_options(opts: RunOptions) -> None:
         # Read here, not first after the exchange started: a bad file leaves nothing behind.
         # (Workers only elsewhere read their own machine's file: not checked here.)
         load_accounts_file(accounts_file)
+
+
+def _check_fleet_key(opts: RunOptions) -> None:
+    """Workers prove a fleet key: the one given, else (all workers local) one made at the
+    start; workers elsewhere need it given, the same on every host."""
+    if opts.fleet_key_file or opts.workers or opts.expect_workers:
+        opts.fleet_key = find_fleet_key(opts.fleet_key_file)
+    if opts.fleet_key is None and opts.expect_workers:
+        raise missing_key_error(f"--expect-workers {opts.expect_workers}")
 
 
 def _check_numbers(opts: RunOptions) -> None:

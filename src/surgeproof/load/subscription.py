@@ -15,18 +15,21 @@ at once does not return in one clump. Each attempt is a ``ws_connect`` record wi
 number and the retry flag, so a reconnect storm is visible as the load it is. A refusal that a
 retry cannot cure (a 4xx other than 429) is not retried.
 
-Why it looks like this: a held subscription must cost little in the generator. The handshake
-uses ``websocket-client`` in a short-lived greenlet; once subscribed, the session keeps no
-greenlet and no client object: its socket is read by a libev I/O watcher on the gevent hub
-(a blocked greenlet costs ~8 KB, a watcher a few hundred bytes), frames are only split, never
-decoded, and one per-process clock closes every session's gap interval (no timer per session).
+Why it looks like this: a held subscription must cost little in the generator. The upgrade is
+one write and whole-buffer reads in a short-lived greenlet (``wss://`` uses websocket-client);
+once subscribed, the session keeps no greenlet and no client object: its socket is read by a
+libev I/O watcher on the gevent hub (a blocked greenlet costs ~8 KB, a watcher a few hundred
+bytes), frames are only split, never decoded, and one per-process clock closes every session's
+gap interval (no timer per session).
 Measured in ``benchmarks/load/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import _socket
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import socket as _stdsocket
@@ -43,6 +46,7 @@ from surgeproof.load.outcome import outcome_of_error, outcome_of_status
 from surgeproof.load.recorder import now_ns
 from surgeproof.load.source_address import bind_source
 from surgeproof.load.users.act import MARKET
+from surgeproof.load.users.http1 import ProtocolError, read_head
 from surgeproof.rundir.schema import FLAG_RETRY, Kind, Outcome
 
 if TYPE_CHECKING:
@@ -76,6 +80,23 @@ _NAMES = {
     Kind.WS_FIRST_MESSAGE: "WS subscribe",
     Kind.WS_GAP: "WS gap",
 }
+
+
+#: RFC 6455 4.2.2: the server proves it read the key by hashing it with this GUID.
+_ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class UpgradeRefused(OSError):
+    """The server answered the upgrade with something other than 101 (the status says what)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"websocket upgrade answered {status}")
+        self.status = status
+
+
+def accept_key(key: str) -> str:
+    """The ``Sec-WebSocket-Accept`` a server must answer to ``Sec-WebSocket-Key: key``."""
+    return base64.b64encode(hashlib.sha1(key.encode() + _ACCEPT_GUID).digest()).decode()
 
 
 def reconnect_delay(attempt: int, u: float) -> float:
@@ -211,32 +232,18 @@ class TickerSubscription:
     # -- connect and subscribe (a short-lived greenlet) -----------------------------------
 
     def _connect(self) -> None:
+        if self.url.startswith("wss:"):
+            self._connect_tls()
+            return
         start = now_ns()
-        parts = urlsplit(self.url)
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
-        sock = None
         try:
-            if parts.scheme == "wss":
-                # TLS keeps websocket-client's own socket (the reader below speaks plain TCP).
-                ws = websocket.create_connection(
-                    self.url, timeout=CONNECT_TIMEOUT_S, header=self._headers()
-                )
-            else:
-                sock = _stdsocket.socket(_stdsocket.AF_INET, _stdsocket.SOCK_STREAM)
-                bind_source(sock, self.source)
-                sock.settimeout(CONNECT_TIMEOUT_S)
-                sock.connect((parts.hostname, port))
-                ws = websocket.create_connection(
-                    self.url, timeout=CONNECT_TIMEOUT_S, header=self._headers(), socket=sock
-                )
-        except websocket.WebSocketBadStatusException as exc:
-            self._close_quietly(sock)
-            outcome = outcome_of_status(exc.status_code)
-            self._record(Kind.WS_CONNECT, start, now_ns(), exc.status_code, outcome)
+            sock, rest = self._upgrade()
+        except UpgradeRefused as exc:
+            outcome = outcome_of_status(exc.status)
+            self._record(Kind.WS_CONNECT, start, now_ns(), exc.status, outcome)
             self._retry_later(outcome)
             return
-        except (OSError, websocket.WebSocketException) as exc:
-            self._close_quietly(sock)
+        except OSError as exc:
             outcome = outcome_of_error(exc)
             self._record(Kind.WS_CONNECT, start, now_ns(), 0, outcome)
             self._retry_later(outcome)
@@ -244,29 +251,19 @@ class TickerSubscription:
         self._record(Kind.WS_CONNECT, start, now_ns(), 101, Outcome.OK)
         self._attempt = 0
         if self._closed:
-            with contextlib.suppress(Exception):
-                ws.close(timeout=0.1)
+            self._close_quietly(sock)
             return
         subscribed = now_ns()
-        assert self.spec is not None  # users subscribe only where their dialect describes how
         try:
-            message = subscribe_message(
-                self.spec, "ticker", self.user.ctx.dialect.market_vars(MARKET)
-            )
-            ws.send(message)
-        except (OSError, websocket.WebSocketException) as exc:
+            sock.sendall(client_frame(_TEXT, self._subscription().encode()))
+        except OSError as exc:
             outcome = outcome_of_error(exc)
             self._record(Kind.WS_GAP, subscribed, now_ns(), 0, outcome)
-            with contextlib.suppress(Exception):
-                ws.close(timeout=0.1)
+            self._close_quietly(sock)
             self._retry_later(outcome)
             return
-        if parts.scheme == "wss":
-            self._watch_greenlet(ws, subscribed)
-            return
-        # Hand the descriptor to a plain non-blocking socket read from the hub; drop the client.
-        fd = ws.sock.detach()
-        ws.sock = None
+        # Hand the descriptor to a plain non-blocking socket read from the hub.
+        fd = sock.detach()
         # The C socket type: no gevent wrapper and its two watchers per session.
         raw = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM, 0, fd)
         raw.setblocking(False)
@@ -278,6 +275,80 @@ class TickerSubscription:
         self._watcher.start(self._readable)
         self._reading = True
         GAP_CLOCK.add(self)
+        if rest:  # bytes the server sent right behind its 101 are framed like any others
+            self._take(rest)
+
+    def _upgrade(self) -> tuple[_stdsocket.socket, bytes]:
+        """Connect and upgrade (RFC 6455 4.1): the socket and any bytes after the 101's head.
+
+        One write of the request and whole-buffer reads of the answer (websocket-client reads
+        the answer's head one byte per ``recv``: ~130 system calls a handshake).
+        """
+        parts = urlsplit(self.url)
+        host = parts.hostname or "127.0.0.1"
+        port = parts.port or 80
+        sock = _stdsocket.socket(_stdsocket.AF_INET, _stdsocket.SOCK_STREAM)
+        try:
+            bind_source(sock, self.source)
+            sock.settimeout(CONNECT_TIMEOUT_S)
+            sock.connect((host, port))
+            key = base64.b64encode(os.urandom(16)).decode()
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            authority = host if port == 80 else f"{host}:{port}"
+            request = (
+                f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nX-Client-Id: {self.user.client_id}\r\n\r\n"
+            )
+            sock.sendall(request.encode("latin-1"))
+            status, _version, headers, rest = read_head(sock, b"")
+            if status != 101:
+                raise UpgradeRefused(status)
+            if headers.get("sec-websocket-accept") != accept_key(key):
+                raise ProtocolError("the 101 answer does not accept this handshake's key")
+        except BaseException:
+            self._close_quietly(sock)
+            raise
+        return sock, rest
+
+    def _subscription(self) -> str:
+        assert self.spec is not None  # users subscribe only where their dialect describes how
+        return subscribe_message(self.spec, "ticker", self.user.ctx.dialect.market_vars(MARKET))
+
+    def _connect_tls(self) -> None:
+        """wss:// keeps websocket-client (TLS), read by a greenlet per session."""
+        start = now_ns()
+        try:
+            ws = websocket.create_connection(
+                self.url, timeout=CONNECT_TIMEOUT_S, header=self._headers()
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            outcome = outcome_of_status(exc.status_code)
+            self._record(Kind.WS_CONNECT, start, now_ns(), exc.status_code, outcome)
+            self._retry_later(outcome)
+            return
+        except (OSError, websocket.WebSocketException) as exc:
+            outcome = outcome_of_error(exc)
+            self._record(Kind.WS_CONNECT, start, now_ns(), 0, outcome)
+            self._retry_later(outcome)
+            return
+        self._record(Kind.WS_CONNECT, start, now_ns(), 101, Outcome.OK)
+        self._attempt = 0
+        if self._closed:
+            with contextlib.suppress(Exception):
+                ws.close(timeout=0.1)
+            return
+        subscribed = now_ns()
+        try:
+            ws.send(self._subscription())
+        except (OSError, websocket.WebSocketException) as exc:
+            outcome = outcome_of_error(exc)
+            self._record(Kind.WS_GAP, subscribed, now_ns(), 0, outcome)
+            with contextlib.suppress(Exception):
+                ws.close(timeout=0.1)
+            self._retry_later(outcome)
+            return
+        self._watch_greenlet(ws, subscribed)
 
     def _headers(self) -> list[str]:
         return [f"X-Client-Id: {self.user.client_id}"]
@@ -304,6 +375,9 @@ class TickerSubscription:
         if not data:
             self._lost(Outcome.CONNECTION_ERROR)
             return
+        self._take(data)
+
+    def _take(self, data: bytes) -> None:
         messages = self._frames(data)
         if messages < 0:
             self._lost(Outcome.CONNECTION_ERROR)  # the server closed the websocket

@@ -1,7 +1,9 @@
 """``surgeproof worker``: a Locust worker that plays its share and ships records to the master.
 
 The same command runs on another machine (``--master HOST``). It needs no scenario file: the
-master sends the target and t0 once and the current ``LoadState`` every second. Credentials
+master sends the target and t0 once and the current ``LoadState`` every second — once it has
+proved that it holds the fleet key (``--fleet-key-file`` or ``$SURGEPROOF_FLEET_KEY``), and over
+a channel sealed with this worker's own session key (``worker_channel``). Credentials
 come from this machine's accounts file (``--accounts-file`` or ``$SURGEPROOF_ACCOUNTS_FILE``),
 the master's file when it exists here, or the exchange's admin endpoint (loopback).
 
@@ -18,21 +20,29 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
+from surgeproof.confine import UnsafePath, checked_name
 from surgeproof.load import messages
+from surgeproof.load.fleet_auth import Refused
 from surgeproof.load.liveness import (
     MASTER_SILENCE_S,
     WORKER_EXIT_GRACE_S,
     tune_locust_heartbeat,
 )
 from surgeproof.rundir.schema import RECORD_DTYPE
+from surgeproof.secret import Secret
+
+#: Exit code of a worker whose master did not prove the fleet key (bad input: the key).
+EXIT_MASTER_REFUSED = 2
 
 
 def run_worker(
     master_host: str,
     master_port: int,
+    key: Secret,
     accounts_file: str | None = None,
     shard_dir: str | None = None,
 ) -> int:
@@ -47,37 +57,59 @@ def run_worker(
     from surgeproof.load.sampler import Sampler
     from surgeproof.load.state import LoadState
     from surgeproof.load.users.surge_user import SurgeUser
+    from surgeproof.load.worker_channel import WorkerChannel, create_gated_runner
 
     tune_locust_heartbeat()
     options = get_parser(default_config_files=[]).parse_args(["--headless"])
     env = Environment(user_classes=[SurgeUser], parsed_options=options, events=locust.events)
-    runner = env.create_worker_runner(master_host, master_port)
-    source = messages.source_of(runner.client_id)
-    ctx = LoadContext(source=source)
+    runner = create_gated_runner(env, master_host, master_port)
+    # Until the master names it (SETUP), the worker's lines carry a name from its node id.
+    me = {"source": messages.source_of(runner.client_id)}
+    ctx = LoadContext(source=me["source"])
     env.surgeproof = ctx
     heard = {"t": time.monotonic()}
     sampler = Sampler(ctx)
     finishing = {"done": False}
     shipped = {"records": 0}
     shard: dict[str, RecordShard] = {}
+    outcome = {"code": 0}
+
+    def master_refused(r: Refused) -> None:
+        """The master could not prove the fleet key: take nothing from it, and leave."""
+        where = f"{master_host}:{master_port}"
+        print(
+            f"surgeproof worker: the master at {where} did not prove the fleet key ({r}): its "
+            "key differs from this worker's (--fleet-key-file / $SURGEPROOF_FLEET_KEY), or it is "
+            "not a surgeproof master; nothing was taken from it",
+            file=sys.stderr,
+            flush=True,
+        )
+        outcome["code"] = EXIT_MASTER_REFUSED
+        finishing["done"] = True
+        gevent.spawn(runner.quit)  # not from the greenlet that reads the master's messages
+
+    link = WorkerChannel(runner, key, master_refused)
+    link.install()
 
     def ship(final: bool = False) -> None:
+        if not link.authenticated or "setup" not in me:
+            return  # nothing is shipped to a master that has not proved itself
         raw, names, sample = sampler.take()
         shipped["records"] += len(raw) // RECORD_DTYPE.itemsize
         if "it" in shard:
-            msg = {"source": source, **shard["it"].write(raw, names)}
+            msg = shard["it"].write(raw, names)
         else:
             declared = [[i, n, g] for i, (n, g) in names.items()]
-            msg = {"source": source, "raw": raw, "names": declared}
+            msg = {"raw": raw, "names": declared}
         msg["orders"] = ctx.orders.take()  # the order journal always goes to the master
-        runner.send_message(messages.BATCH, {**msg, "sample": None if final else sample})
+        link.send(messages.BATCH, {**msg, "sample": None if final else sample})
 
     def stop_self(why: str) -> None:
         """Cancel in-flight calls, ship the last batch, leave; a hung exit is cut by SIGALRM."""
         if finishing["done"]:
             return
         finishing["done"] = True
-        print(f"surgeproof worker {source}: {why}; shipping the last records", flush=True)
+        print(f"surgeproof worker {me['source']}: {why}; shipping the last records", flush=True)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(WORKER_EXIT_GRACE_S)
         ctx.cancel_all()
@@ -85,8 +117,17 @@ def run_worker(
         done()
         runner.quit()
 
-    def on_setup(environment, msg, **_kw) -> None:
-        d = msg.data
+    def on_setup(d) -> None:
+        if "setup" in me:
+            return  # set up once; a second SETUP (a re-handshake) changes nothing
+        try:
+            source = checked_name(d["source"], "SETUP source")
+            run_id = checked_name(str(d.get("run_id") or "run"), "SETUP run_id")
+        except (UnsafePath, KeyError) as exc:
+            print(f"surgeproof worker: SETUP from the master refused: {exc}", flush=True)
+            return
+        me["source"] = ctx.source = source
+        link.url = str(d["url"])
         SurgeUser.network_timeout = float(d["timeout_s"])
         SurgeUser.connection_timeout = min(5.0, float(d["timeout_s"]))
         local = accounts_file or os.environ.get(ACCOUNTS_ENV)
@@ -100,25 +141,27 @@ def run_worker(
 
             ctx.dialect = parse_dialect_text(d["dialect"]["text"], d["dialect"]["source"])
         ctx.max_inflight_per_user = int(d["max_inflight_per_user"])
-        place = choose_place(d, shard_dir)
+        place = choose_place({**d, "run_id": run_id}, shard_dir)
         if place is not None and "it" not in shard:
             bounds = d.get("tally_buckets_s")
-            shard["it"] = RecordShard(place, source, str(d.get("run_id") or "run"), bounds)
+            shard["it"] = RecordShard(place, source, run_id, bounds)
         heard["t"] = time.monotonic()
-        runner.send_message(
+        me["setup"] = "done"
+        link.send(
             messages.READY,
             {
-                "source": source,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
                 "accounts": len(ctx.accounts),
                 "shard": place.describe() if place is not None else None,
             },
         )
 
-    def on_state(environment, msg, **_kw) -> None:
+    def on_state(d) -> None:
         heard["t"] = time.monotonic()
-        ctx.set_state(LoadState.from_message(msg.data))
+        ctx.set_state(LoadState.from_message(d))
 
-    def on_finish(environment, msg, **_kw) -> None:
+    def on_finish(_d) -> None:
         finishing["done"] = True
         # The master waits 8 s for every worker's last batch: drain within that.
         ctx.drain(min(SurgeUser.network_timeout + 0.5, 5.0))
@@ -130,27 +173,29 @@ def run_worker(
             gevent.spawn(gather.send, it)
 
     def done() -> None:
-        info = {"source": source, "shipped": shipped["records"]}
+        if not link.authenticated:
+            return
+        info: dict = {"shipped": shipped["records"]}
         it = shard.get("it")
         if it is not None:
             it.close()
             info["shard"] = it.summary()
-        runner.send_message(messages.DONE, info)
+        link.send(messages.DONE, info)
         where = ""
         if it is not None and not it.place.shared:
             where = f" (its shard: {it.place.root})"
         n = shipped["records"]
-        print(f"surgeproof worker {source}: shipped {n} records{where}", flush=True)
+        print(f"surgeproof worker {me['source']}: shipped {n} records{where}", flush=True)
 
-    gather = ShardSender(runner, source, heard)
+    gather = ShardSender(link, me, heard)
 
     def on_heartbeat(**_kw) -> None:
         heard["t"] = time.monotonic()
 
-    runner.register_message(messages.SETUP, on_setup)
-    runner.register_message(messages.STATE, on_state)
-    runner.register_message(messages.FINISH, on_finish)
-    runner.register_message(messages.SHARD_ACK, gather.on_ack)
+    link.on(messages.SETUP, on_setup)
+    link.on(messages.STATE, on_state)
+    link.on(messages.FINISH, on_finish)
+    link.on(messages.SHARD_ACK, gather.on_ack)
     env.events.heartbeat_received.add_listener(on_heartbeat)
     for signum in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(signum, stop_self, f"{signal.Signals(signum).name} received")
@@ -164,30 +209,33 @@ def run_worker(
                 break
             ship()
             if time.monotonic() - heard["t"] > MASTER_SILENCE_S:
-                stop_self(f"master silent for {MASTER_SILENCE_S:g}s")
+                if link.authenticated:
+                    stop_self(f"master silent for {MASTER_SILENCE_S:g}s")
+                else:
+                    master_refused(
+                        Refused("unauthenticated", f"no proof within {MASTER_SILENCE_S:g} s")
+                    )
                 break
 
-    runner.send_message(
-        messages.HELLO, {"source": source, "pid": os.getpid(), "host": socket.gethostname()}
-    )
+    link.hello()
     fl = gevent.spawn(flusher)
     runner.greenlet.join()
     fl.kill(block=False)
-    return 0
+    return outcome["code"]
 
 
 class ShardSender:
     """Sends a closed shard to the master in chunks, a few in flight at a time."""
 
-    def __init__(self, runner, source: str, heard: dict[str, float]) -> None:
-        self.runner = runner
-        self.source = source
+    def __init__(self, link, me: dict[str, str], heard: dict[str, float]) -> None:
+        self.link = link
+        self.me = me
         self.heard = heard
         self.acked = 0
 
-    def on_ack(self, environment, msg, **_kw) -> None:
+    def on_ack(self, d) -> None:
         self.heard["t"] = time.monotonic()
-        self.acked = max(self.acked, int(msg.data.get("total", 0)))
+        self.acked = max(self.acked, int(d.get("total", 0)))
 
     def send(self, shard) -> None:
         import gevent
@@ -198,11 +246,9 @@ class ShardSender:
         for part, offset, data in shard.chunks():
             while sent - self.acked > WINDOW_CHUNKS * CHUNK_BYTES:
                 if time.monotonic() - self.heard["t"] > MASTER_SILENCE_S:
-                    print(f"surgeproof worker {self.source}: master stopped gathering", flush=True)
+                    source = self.me["source"]
+                    print(f"surgeproof worker {source}: master stopped gathering", flush=True)
                     return
                 gevent.sleep(0.005)
-            self.runner.send_message(
-                messages.SHARD,
-                {"source": self.source, "part": part, "offset": offset, "data": data},
-            )
+            self.link.send(messages.SHARD, {"part": part, "offset": offset, "data": data})
             sent += len(data)

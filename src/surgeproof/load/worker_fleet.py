@@ -1,7 +1,10 @@
 """The conductor's workers: started (here) or awaited (elsewhere), fed, lost and rebalanced.
 
-Locust's master runner does the dispatching; this is what surgeproof adds around it: the
-SETUP each worker needs (target, dialect, accounts, client settings), the record batches each
+Locust's master runner does the dispatching; this is what surgeproof adds around it: a gate
+(``fleet_gate``) that lets only workers proving the fleet key count as workers and takes only
+messages sealed with their own session keys — each worker's records, samples and shard go under
+the source name the master gave it, never one a message claims — and records every refusal;
+the SETUP each worker needs (target, dialect, accounts, client settings), the record batches each
 one ships into the run directory — or, from a worker that keeps its own record shard
 (``record_shard``), its per-second counts and, at the end, its shard gathered in chunks — and an
 honest account of every worker that was lost — how it was noticed, the last batch it shipped,
@@ -12,6 +15,7 @@ gathered.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -22,10 +26,14 @@ from typing import Any
 from surgeproof.errors import UserError
 from surgeproof.load import messages
 from surgeproof.load.collector import Collector
+from surgeproof.load.fleet_auth import Refused
+from surgeproof.load.fleet_gate import FleetGate, Session
+from surgeproof.load.fleet_key import FleetKey, new_fleet_key
 from surgeproof.load.liveness import LocalWorkers, die_with_parent
 from surgeproof.load.options import RunOptions
-from surgeproof.load.record_shard import probe_setup, remove_probe
+from surgeproof.load.record_shard import CHUNK_BYTES, probe_setup, remove_probe
 from surgeproof.load.recorder import now_ns
+from surgeproof.load.refusals import RefusalLog
 from surgeproof.rundir.writer import ShardInbox, seal_records
 
 WORKER_CONNECT_TIMEOUT_S = 60.0
@@ -36,6 +44,11 @@ LAST_BATCH_WAIT_S = 8.0
 #: Gathering shards at the end goes on while chunks keep arriving; it gives up after this long
 #: without one (the shard stays on its worker's host: ``surgeproof gather``).
 GATHER_STALL_S = 15.0
+#: What run.json says of how workers were let in.
+AUTH_SCHEME = (
+    "HMAC-SHA256 challenge-response on the fleet key (nonces from both sides), then every "
+    "message sealed with a per-worker session key (HKDF-SHA256) and a sequence number"
+)
 
 
 class WorkerFleet:
@@ -45,6 +58,11 @@ class WorkerFleet:
         self.opts = opts
         self.collector = collector
         self.log_path = log_path
+        #: The fleet key (``--fleet-key-file``, ``$SURGEPROOF_FLEET_KEY``, or made for a run
+        #: whose workers are all its own).
+        self.key: FleetKey = opts.fleet_key or new_fleet_key()
+        self.refusals = RefusalLog(collector.event, lambda line: print(line, flush=True))
+        self.gate: FleetGate | None = None
         self.lost: list[dict[str, Any]] = []
         self.seen: list[str] = []
         self.done_sources: set[str] = set()
@@ -73,10 +91,13 @@ class WorkerFleet:
     # -- start-up -------------------------------------------------------------------------
 
     def start(self, runner, setup: dict[str, Any], stopping: Callable[[], str | None]) -> None:
-        """Listen for workers, start the local ones, wait until every expected one is ready."""
+        """Listen for workers, start the local ones, wait until every expected one is ready.
+
+        Called right after the runner is made, before anything yields: no worker can reach
+        Locust's own handling before the gate stands in front of it."""
         import gevent
 
-        self._listen(runner, {**setup, **self._shard_setup()})
+        gate = self._listen(runner, {**setup, **self._shard_setup()})
         port = runner.master_bind_port
         self._spawn_local(port)
         timeout = WORKER_CONNECT_TIMEOUT_S
@@ -85,7 +106,7 @@ class WorkerFleet:
             print(
                 f"surgeproof run: waiting up to {timeout:.0f}s for {self.opts.expect_workers} "
                 f"worker(s): surgeproof worker --master {self.opts.master_bind_host} "
-                f"--master-port {port}",
+                f"--master-port {port} {_key_hint(self.key)}",
                 flush=True,
             )
         deadline = time.monotonic() + timeout
@@ -94,11 +115,19 @@ class WorkerFleet:
             if reason is not None:
                 raise UserError(f"{reason} while waiting for workers")
             if time.monotonic() > deadline:
+                gate.close()
+                refused = self.refusals.messages
+                note = (
+                    f" ({refused} message(s) refused: see fleet_refused in events.jsonl)"
+                    if refused
+                    else ""
+                )
                 raise UserError(
                     f"only {len(self.seen)} of {self.expected} workers connected within "
-                    f"{timeout:.0f}s"
+                    f"{timeout:.0f}s{note}"
                 )
             gevent.sleep(0.1)
+            gate.tick()
 
     def _shard_setup(self) -> dict[str, Any]:
         """SETUP's record-shard fields: the mode, the token in the run directory, the buckets."""
@@ -110,66 +139,94 @@ class WorkerFleet:
             out["tally_buckets_s"] = list(bounds) if bounds else None
         return out
 
-    def _listen(self, runner, setup: dict[str, Any]) -> None:
+    def _listen(self, runner, setup: dict[str, Any]) -> FleetGate:
         collector = self.collector
+        gate = self.gate = FleetGate(runner, self.key.secret, self.refusals, self._authenticated)
+        gate.install()
+        self._setup = setup
 
-        def on_batch(environment, msg, **_kw) -> None:
-            d = msg.data
-            source = str(d["source"])
-            self.last_batch_ns[source] = now_ns()
+        def on_batch(session: Session, d) -> None:
+            source = session.source
+            sample = messages.sample(d.get("sample"), source)
             if d.get("orders"):
                 collector.orders(source, d["orders"])
             if "raw" not in d:  # a worker that keeps its own shard
-                collector.counts(source, int(d.get("records", 0)), d.get("tally"), d.get("sample"))
+                records = messages.count(d.get("records", 0), "records")
+                tally = d.get("tally")
+                if tally is not None and not isinstance(tally, dict):
+                    raise Refused("bad_field", "tally: expected an object")
+                self.last_batch_ns[source] = now_ns()
+                collector.counts(source, records, tally, sample)
                 return
-            names = {int(i): (str(n), str(g)) for i, n, g in d.get("names", [])}
-            collector.batch(source, bytes(d.get("raw") or b""), names, d.get("sample"))
+            raw = messages.records(d["raw"])
+            names = messages.names(d.get("names", []))
+            self.last_batch_ns[source] = now_ns()
+            collector.batch(source, raw, names, sample)
 
-        def on_shard(environment, msg, **_kw) -> None:
-            d = msg.data
-            source = str(d["source"])
+        def on_shard(session: Session, d) -> None:
+            source = session.source
+            if not session.shard or session.shard.get("shared"):
+                raise Refused("bad_field", "SHARD from a worker that keeps no shard on its host")
+            part, offset, data = messages.chunk(d, CHUNK_BYTES)
             inbox = self.inboxes.get(source)
             if inbox is None:
                 inbox = self.inboxes[source] = ShardInbox(collector.run_dir, source)
-            inbox.write(str(d["part"]), int(d["offset"]), bytes(d["data"]))
+            inbox.write(part, offset, data)
             self._gather_t = time.monotonic()
             total = sum(inbox.received.values())
-            runner.send_message(messages.SHARD_ACK, {"total": total}, client_id=msg.node_id)
+            gate.send(session.node_id, messages.SHARD_ACK, {"total": total})
 
-        def on_ready(environment, msg, **_kw) -> None:
-            source = str(msg.data["source"])
-            shard = msg.data.get("shard")
+        def on_ready(session: Session, d) -> None:
+            source = session.source
+            shard = messages.shard(d.get("shard"))
+            pid = d.get("pid")
+            host = messages.text(d.get("host", ""), "host")
+            if pid is not None:
+                pid = messages.count(pid, "pid", 1 << 31)
             if shard:
-                self.nodes.setdefault(source, {})["shard"] = dict(shard)
+                session.shard = shard
+            node = self.nodes.setdefault(source, {})
+            node.update({"host": host, "pid": pid, "node": session.node_id})
+            if shard:
+                node["shard"] = shard
+            if pid and host == socket.gethostname() and pid in {p.pid for p in self.local.procs}:
+                self.local.node_pid[session.node_id] = pid
             if source not in self.seen:
                 self.seen.append(source)
-                collector.event("worker_joined", source=source, users=0, node=str(msg.node_id))
+                collector.event("worker_joined", source=source, users=0, node=session.node_id)
 
-        def on_done(environment, msg, **_kw) -> None:
-            source = str(msg.data["source"])
-            self.done_sources.add(source)
+        def on_done(session: Session, d) -> None:
+            source = session.source
             node = self.nodes.setdefault(source, {})
-            if "shipped" in msg.data:
-                node["shipped"] = int(msg.data["shipped"])
-            if msg.data.get("shard"):
-                node["shard"] = dict(msg.data["shard"])
+            if "shipped" in d:
+                node["shipped"] = messages.count(d["shipped"], "shipped")
+            shard = messages.shard(d.get("shard"))
+            if shard:
+                if session.shard is not None and session.shard.get("shared") != shard["shared"]:
+                    raise Refused("bad_field", "DONE's shard is not the one READY described")
+                session.shard = node["shard"] = shard
+            self.done_sources.add(source)
 
-        def on_hello(environment, msg, **_kw) -> None:
-            d = msg.data or {}
-            source = str(d.get("source") or messages.source_of(msg.node_id))
-            pid, host = d.get("pid"), d.get("host")
-            self.nodes.setdefault(source, {}).update(
-                {"host": host, "pid": pid, "node": str(msg.node_id)}
-            )
-            if host == socket.gethostname() and pid in {p.pid for p in self.local.procs}:
-                self.local.node_pid[str(msg.node_id)] = int(pid)
-            runner.send_message(messages.SETUP, setup, client_id=msg.node_id)
+        gate.on(messages.BATCH, on_batch)
+        gate.on(messages.READY, on_ready)
+        gate.on(messages.DONE, on_done)
+        gate.on(messages.SHARD, on_shard)
+        return gate
 
-        runner.register_message(messages.BATCH, on_batch)
-        runner.register_message(messages.READY, on_ready)
-        runner.register_message(messages.DONE, on_done)
-        runner.register_message(messages.HELLO, on_hello)
-        runner.register_message(messages.SHARD, on_shard)
+    def _authenticated(self, session: Session) -> None:
+        """A worker proved the fleet key: its SETUP, with the source name it is to use."""
+        assert self.gate is not None
+        self.gate.send(session.node_id, messages.SETUP, {**self._setup, "source": session.source})
+
+    def broadcast(self, runner, msg_type: str, body: Any) -> None:
+        """``body`` to every authenticated worker, sealed for each."""
+        assert self.gate is not None
+        self.gate.broadcast(msg_type, body)
+
+    def source_of(self, node_id: str) -> str:
+        """The source name the master gave a node (its provisional name if it has none)."""
+        given = self.gate.source_of(node_id) if self.gate is not None else None
+        return given or messages.source_of(node_id)
 
     def _spawn_local(self, port: int) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,10 +235,13 @@ class WorkerFleet:
         local_master = "127.0.0.1" if bind in ("", "*", "0.0.0.0", "::") else bind
         cmd = [sys.executable, "-m", "surgeproof.cli", "worker", "--master", local_master]
         cmd += ["--master-port", str(port)]
+        # The key goes in the environment, never on the command line (``ps`` shows that).
+        env = {**os.environ, **self.key.env()}
         for _ in range(self.opts.workers):
             self.local.procs.append(
                 subprocess.Popen(
                     cmd,
+                    env=env,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
@@ -200,6 +260,8 @@ class WorkerFleet:
         and restorations become events."""
         self._flag_exited(runner)
         self._prev = self._track(runner, self._prev)
+        if self.gate is not None:
+            self.gate.tick()
 
     def _flag_exited(self, runner) -> None:
         """A local worker whose process exited is missing now, not after its heartbeats lapse."""
@@ -217,7 +279,7 @@ class WorkerFleet:
         for node_id, users in prev.items():
             if node_id in now:
                 continue
-            source = messages.source_of(node_id)
+            source = self.source_of(node_id)
             if node_id in self.local.reported:
                 how = "process exit"
             elif node_id in runner.clients:
@@ -252,7 +314,7 @@ class WorkerFleet:
         offered users running again (Locust's dispatch alone is not users running)."""
         first = self._await_rebalance[0]
         target = runner.target_user_count
-        samples = [self.collector.latest.get(messages.source_of(n)) for n in now]
+        samples = [self.collector.latest.get(self.source_of(n)) for n in now]
         if target <= 0 or not all(s and s["t_ns"] > first["t_ns"] for s in samples):
             return
         active = sum(int(s.get("active_users", 0)) for s in samples if s)
@@ -282,7 +344,7 @@ class WorkerFleet:
         shards kept on workers' hosts for as long as their chunks keep coming."""
         import gevent
 
-        runner.send_message(messages.FINISH, {})
+        self.broadcast(runner, messages.FINISH, {})
         wait_until = time.monotonic() + LAST_BATCH_WAIT_S
         lost = {x["source"] for x in self.lost}
         live = {s for s in self.seen if s not in lost}
@@ -293,6 +355,8 @@ class WorkerFleet:
             gevent.sleep(0.05)
         for inbox in self.inboxes.values():
             inbox.close()
+        if self.gate is not None:
+            self.gate.close()
         for source, node in self.nodes.items():
             if (node.get("shard") or {}).get("shared") or source in self.inboxes:
                 seal_records(self.collector.run_dir, source)  # whole records only
@@ -322,6 +386,8 @@ class WorkerFleet:
             "lost": self.lost,
             "seen": self.seen,
             "record_shards": self.opts.record_shards,
+            "auth": {"scheme": AUTH_SCHEME, "fleet_key": self.key.origin},
+            "refused": self.refusals.summary(),
         }
         missing = []
         if self.nodes:
@@ -363,3 +429,10 @@ class WorkerFleet:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _key_hint(key: FleetKey) -> str:
+    """How a worker is to be given this run's key (where it came from, never the key)."""
+    if key.origin == "--fleet-key-file":
+        return "--fleet-key-file FILE (a copy of this run's key file)"
+    return "with $SURGEPROOF_FLEET_KEY set to this run's key"

@@ -63,6 +63,8 @@ class ReportContent:
 
 def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     """The report's sentences and tables for ``run_dir`` and its analysis."""
+    from surgeproof.report.refusals import refused_messages_tables
+
     meta = _read_json(run_dir / "run.json")
     verdict = analysis.get("verdict") or {}
     status = str(verdict.get("status") or "inconclusive")
@@ -86,6 +88,7 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
         incidents_table(analysis),
         outages_table(analysis),
         worker_losses_table(analysis),
+        *refused_messages_tables(analysis),
     ]
     content.caveats = caveats(analysis)
     content.retries = retries_sentences(analysis)

@@ -163,20 +163,25 @@ def _request_bytes(
     return (head + "\r\n").encode("latin-1") + body
 
 
+def read_head(sock: Any, data: bytes) -> tuple[int, str, dict[str, str], bytes]:
+    """(status, version, headers, bytes after the head) of the answer head starting in ``data``."""
+    end = data.find(b"\r\n\r\n")
+    while end < 0:
+        if len(data) > MAX_HEAD_BYTES:
+            raise ProtocolError("answer head too long")
+        more = sock.recv(_READ)
+        if not more:
+            raise ProtocolError("connection closed before the answer's head ended")
+        data += more
+        end = data.find(b"\r\n\r\n", max(0, len(data) - len(more) - 3))
+    status, version, headers = _parse_head(data[:end].decode("latin-1"))
+    return status, version, headers, data[end + 4 :]
+
+
 def _read_answer(sock: Any, data: bytes, method: str) -> tuple[int, dict[str, str], bytes, bool]:
     """(status, headers, body, connection reusable) of the answer starting with ``data``."""
     while True:
-        end = data.find(b"\r\n\r\n")
-        while end < 0:
-            if len(data) > MAX_HEAD_BYTES:
-                raise ProtocolError("answer head too long")
-            more = sock.recv(_READ)
-            if not more:
-                raise ProtocolError("connection closed before the answer's head ended")
-            data += more
-            end = data.find(b"\r\n\r\n", max(0, len(data) - len(more) - 3))
-        head, data = data[:end].decode("latin-1"), data[end + 4 :]
-        status, version, headers = _parse_head(head)
+        status, version, headers, data = read_head(sock, data)
         if 100 <= status < 200 and status != 101:
             continue  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         break

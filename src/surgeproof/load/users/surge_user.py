@@ -1,21 +1,26 @@
 """``SurgeUser``: one simulated person, offering calls on its own schedule (open model).
 
 Calls are due at intended times (the role's rate × the phase's intensity, jittered ±50%)
-whether or not earlier answers came back. A due call goes out in its own greenlet while the
-user has fewer than ``max_inflight_per_user`` calls in flight; beyond that it is recorded as
-``backlogged`` when those calls are out and unanswered (the target's failure), or ``missed``
-when some were still waiting for the generator to send them (its own). Latency is measured from
-the intended time. With the closed model the user waits for each answer before the next call
-and its records carry the closed-model flag.
+whether or not earlier answers came back. A person holds no greenlet of its own: the process's
+call clock (``call_clock``) holds every user's arrival and next due time and hands each due
+call to its user, which gives it to a courier greenlet (``couriers``) while it has fewer than
+``max_inflight_per_user`` calls in flight; beyond that it is recorded as ``backlogged`` when
+those calls are out and unanswered (the target's failure), or ``missed`` when some were still
+waiting for the generator to send them (its own). Latency is measured from the intended time.
+With the closed model the user's next call is set only a think time after each answer, and its
+records carry the closed-model flag.
 """
 
 from __future__ import annotations
 
+import logging
+import traceback
 import zlib
 from typing import Any
 
 import gevent
-from locust import User, task
+from gevent.pool import Group
+from locust import User
 
 from surgeproof.dialect.answer import read_answer
 from surgeproof.dialect.draft import RequestError
@@ -33,6 +38,7 @@ from surgeproof.load.subscription import TickerSubscription
 from surgeproof.load.users import act
 from surgeproof.load.users.act import MARKET, Act
 from surgeproof.load.users.behaviour import Behaviour
+from surgeproof.load.users.call_clock import Due
 from surgeproof.load.users.connections import (
     TargetHttp,
     ensure_fd_limit,
@@ -49,6 +55,10 @@ RETRYABLE = frozenset(
 )
 #: Open orders a person remembers (to cancel later); older ones are forgotten, not leaked.
 MAX_OPEN_ORDERS = 32
+#: After a call that could not even be prepared (a bug, reported), the person's next try.
+ERROR_PAUSE_S = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 class SurgeUser(User):
@@ -62,8 +72,29 @@ class SurgeUser(User):
         ensure_fd_limit()
         #: This person's own keep-alive connections, opened at its first call of its own.
         self._http: TargetHttp | None = None
+        #: Its next call (or its arrival) on the process's clock; None while a closed-model
+        #: call is out.
+        self._next: Due | None = None
+        self._stopped = False
+        self._active = False
 
-    def on_start(self) -> None:
+    def start(self, group: Group) -> gevent.Greenlet:
+        """Join Locust's users without a greenlet of one's own.
+
+        Locust counts and stops users by the greenlets in its group; a person here is only a
+        due time on the process's call clock, so its entry is a greenlet that is never started
+        (no stack and no frames: about 7 KB less per person than one parked for the whole
+        stay). Locust stopping the person kills that entry, whose link runs ``on_stop``.
+        """
+        entry = gevent.Greenlet(_never_started, self)
+        entry.rawlink(self._stopped_by_locust)
+        group.add(entry)
+        self._greenlet = entry
+        self._group = group
+        self._begin()
+        return entry
+
+    def _begin(self) -> None:
         ctx: LoadContext = self.environment.surgeproof
         self.ctx = ctx
         self.uid = ctx.next_user_id()
@@ -79,26 +110,45 @@ class SurgeUser(User):
         self.role: Behaviour | None = None
         self._ws: TickerSubscription | None = None
         self._ws_epoch = -1
-        self._inflight = 0  # sent (their greenlet ran), not answered yet
-        self._queued = 0  # due and handed to a greenlet the generator has not run yet
-        self._active = False
+        self._inflight = 0  # sent (their courier ran), not answered yet
+        self._queued = 0  # due and handed to a courier the generator has not run yet
         # Arrivals spread over the second the shape spawned them in, not in one clump.
-        gevent.sleep(self.rng.random() * ctx.arrival_spread_s)
-        ctx.active_users += 1
+        arrive = now_ns() + int(self.rng.random() * ctx.arrival_spread_s * 1e9)
+        self._next = ctx.calls.at(arrive, self._arrive)
+
+    def _arrive(self, _at: int) -> None:
+        """On the clock: the person is here; its websocket opens and its first call is set."""
+        self._next = None
+        self.ctx.active_users += 1
         self._active = True
+        self._follow_state()
+        self._schedule(now_ns() + int(self.rng.random() * self._interval() * 1e9))
+
+    def _stopped_by_locust(self, _entry: gevent.Greenlet) -> None:
+        self.on_stop()
 
     def on_stop(self) -> None:
-        if getattr(self, "_active", False):
+        if self._stopped:
+            return
+        self._stopped = True
+        if getattr(self, "ctx", None) is None:
+            return  # stopped before it began
+        self.ctx.calls.cancel(self._next)
+        self._next = None
+        if self._active:
             self.ctx.active_users -= 1
             self._active = False
-        if getattr(self, "_ws", None) is not None:
+        if self._ws is not None:
             self._ws.close()
             self._ws = None
-        if getattr(self, "ctx", None) is not None:
+        if self._inflight or self._queued or self.logged_in or self._logging_in:
             # A person who leaves logs out (the session cap counts concurrent users, not
             # leavers), on its own connection, which closes after that last call.
             self.ctx.leaving += 1
             gevent.spawn(self._leave)
+        elif self._http is not None:
+            self._http.close()
+            self._http = None
 
     def _leave(self) -> None:
         try:
@@ -127,52 +177,68 @@ class SurgeUser(User):
             return None
         return act.login(acct.member_id, acct.password)
 
-    @task
-    def live(self) -> None:
-        """The person's whole stay: calls on schedule until the shape lets them go."""
+    def _schedule(self, at_ns: int) -> None:
+        if not self._stopped:
+            self._next = self.ctx.calls.at(at_ns, self._on_due)
+
+    def _on_due(self, intended: int) -> None:
+        """The call due at ``intended``: send it, or record why it cannot go; set the next."""
+        self._next = None
+        try:
+            self._due(intended)
+        except Exception as exc:
+            # As Locust does with a task that raised: say so, and the person carries on.
+            logger.error("%s\n%s", exc, traceback.format_exc())
+            self.environment.events.user_error.fire(
+                user_instance=self, exception=exc, tb=exc.__traceback__
+            )
+            # (A closed-model call already handed over sets the next one itself.)
+            closed_out = self.state.closed_model and (self._inflight or self._queued)
+            if self._next is None and not closed_out:
+                self._schedule(intended + int(ERROR_PAUSE_S * 1e9))
+
+    def _due(self, intended: int) -> None:
+        role = self._follow_state()
         interval = self._interval()
-        next_ns = now_ns() + int(self.rng.random() * interval * 1e9)
-        while True:
-            self._follow_state()
-            wait = (next_ns - now_ns()) / 1e9
-            if wait > 0:
-                gevent.sleep(wait)
-            while self.ctx.finishing:  # the run is draining: nothing new, until we are stopped
-                gevent.sleep(0.1)
-            role = self._follow_state()
-            interval = self._interval()
-            intended = next_ns
-            next_ns += int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
-            if role.honours_remaining_req and intended < self.paused_until_ns:
-                next_ns = max(next_ns, self.paused_until_ns)
-                continue
-            c = role.next_call(self)
-            stand_in = self.ctx.dialect.market_orders
-            if c is not None and stand_in is not None and c.action in act.MARKET_ACTIONS:
-                c = act.marketable_limit(c, self.last_price, stand_in.through)
-            if c is None or c.action not in self.ctx.dialect.actions:
-                continue  # nothing to do, or an action this exchange has not (said before the run)
-            if self.state.closed_model:
-                self._send(c, now_ns(), 0, FLAG_CLOSED_MODEL, role.retries)
-                # Closed loop: the next call is only due a think time after this answer.
-                next_ns = now_ns() + int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
-                continue
-            outcome = unsent_outcome(self._inflight, self._queued, self.ctx.max_inflight_per_user)
-            if outcome is not None:
-                rec = self.ctx.recorder
-                spec = self.ctx.dialect.actions[c.action]
-                rec.unsent(
-                    intended,
-                    rec.name_id(spec.name, spec.group),
-                    self.uid,
-                    round(self.state.target_users),
-                    FLAG_ORDER_SUBMIT if spec.kind.order_submit else 0,
-                    outcome,
-                )
-                continue
-            self._queued += 1
-            self._logging_in = self._logging_in or c.action == "login"
-            gevent.spawn(self._send_counted, c, intended, role.retries)
+        next_ns = intended + int(interval * self.rng.uniform(0.5, 1.5) * 1e9)
+        if role.honours_remaining_req and intended < self.paused_until_ns:
+            self._schedule(max(next_ns, self.paused_until_ns))
+            return
+        c = role.next_call(self)
+        stand_in = self.ctx.dialect.market_orders
+        if c is not None and stand_in is not None and c.action in act.MARKET_ACTIONS:
+            c = act.marketable_limit(c, self.last_price, stand_in.through)
+        if c is None or c.action not in self.ctx.dialect.actions:
+            # Nothing to do, or an action this exchange has not (said before the run).
+            self._schedule(next_ns)
+            return
+        if self.state.closed_model:
+            # Closed loop: the next call is only due a think time after this answer.
+            self._hand_over(c, now_ns(), FLAG_CLOSED_MODEL, role.retries, interval)
+            return
+        outcome = unsent_outcome(self._inflight, self._queued, self.ctx.max_inflight_per_user)
+        if outcome is not None:
+            rec = self.ctx.recorder
+            spec = self.ctx.dialect.actions[c.action]
+            rec.unsent(
+                intended,
+                rec.name_id(spec.name, spec.group),
+                self.uid,
+                round(self.state.target_users),
+                FLAG_ORDER_SUBMIT if spec.kind.order_submit else 0,
+                outcome,
+            )
+        else:
+            self._hand_over(c, intended, 0, role.retries, None)
+        self._schedule(next_ns)
+
+    def _hand_over(
+        self, c: Act, intended: int, flags: int, retries: bool, think_s: float | None
+    ) -> None:
+        """Give ``c`` to a courier; it counts as queued until the courier runs it."""
+        self._queued += 1
+        self._logging_in = self._logging_in or c.action == "login"
+        self.ctx.couriers.run(self._send_counted, c, intended, flags, retries, think_s)
 
     def _interval(self) -> float:
         role = self.role or self._follow_state()
@@ -198,13 +264,20 @@ class SurgeUser(User):
             self._ws = None
         return self.role
 
-    def _send_counted(self, c: Act, intended: int, retries: bool) -> None:
+    def _send_counted(
+        self, c: Act, intended: int, flags: int, retries: bool, think_s: float | None
+    ) -> None:
+        """A courier sends ``c``; a closed-model call (``think_s`` given) then sets the next."""
         self._queued -= 1
         self._inflight += 1
         try:
-            self._send(c, intended, 0, 0, retries)
+            if think_s is not None:
+                intended = now_ns()  # closed model: a call is intended when it is sent
+            self._send(c, intended, 0, flags, retries)
         finally:
             self._inflight -= 1
+        if think_s is not None:
+            self._schedule(now_ns() + int(think_s * self.rng.uniform(0.5, 1.5) * 1e9))
 
     def _send(self, c: Act, intended: int, attempt: int, flags: int, retries: bool) -> None:
         """Send ``c`` (and, for retrying roles, its retries); one record per attempt."""
@@ -365,6 +438,11 @@ class SurgeUser(User):
                 return
             if value > 0:
                 self.last_price = value
+
+
+def _never_started(user: SurgeUser) -> None:
+    """The run of a user's entry in Locust's group, which is never started (``start``)."""
+    raise RuntimeError(f"{user!r}: a person's entry greenlet is never started")
 
 
 def _stable_hash(text: str) -> int:
