@@ -87,6 +87,7 @@ def small_run(path: Path) -> Path:
     events = JsonlLog(path / "events.jsonl")
     events.append({"t_ns": T0, "type": "phase", "name": "shock", "index": 0, "mix": {"x": 1}})
     events.append({"t_ns": T0 + 10, "type": "worker_lost", "source": "worker-b", "users": 3})
+    events.append({"t_ns": T0 + 11, "type": "mark", "text": "failover", "via": "endpoint"})
     events.close()
     timeline = JsonlLog(path / "timeline.jsonl")
     timeline.append({"t_ns": T0 + 1, "source": "worker-a", "active_users": 6, "cpu_percent": 9.5})
@@ -132,6 +133,7 @@ def test_events_and_timeline_keep_every_field(tmp_path):
     assert [(e["type"], e["name"], e["source"]) for e in events] == [
         ("phase", "shock", None),
         ("worker_lost", None, "worker-b"),
+        ("mark", "failover", None),
     ]
     assert json.loads(events[0]["fields"]) == {"name": "shock", "index": 0, "mix": {"x": 1}}
     timeline = pq.read_table(result.files["timeline"]).to_pylist()

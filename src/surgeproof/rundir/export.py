@@ -329,13 +329,14 @@ def _column(key: str) -> str:
 
 
 def events_table(events: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """Run events: time, type, the name/label and source when there is one, the rest as JSON."""
+    """Run events: time, type, the name/label (a mark's text) and source when there is one, the
+    rest as JSON."""
     cols: dict[str, list] = {"time": [], "type": [], "name": [], "source": [], "fields": []}
     for e in events:
         rest = {k: v for k, v in e.items() if k not in ("t_ns", "type")}
         cols["time"].append(e.get("t_ns"))
         cols["type"].append(str(e.get("type")))
-        label = rest.get("name", rest.get("label"))
+        label = rest.get("name", rest.get("label", rest.get("text")))
         cols["name"].append(None if label is None else str(label))
         cols["source"].append(None if rest.get("source") is None else str(rest["source"]))
         cols["fields"].append(json.dumps(rest, sort_keys=True, separators=(",", ":")))
