@@ -97,6 +97,24 @@ def faults_from_events(events: Sequence[dict[str, Any]]) -> list[Fault]:
     return sorted(out, key=lambda f: (f.start_ns, f.index))
 
 
+#: External marks listed in ``recovery.marks`` (a run accepts at most 1,000).
+LISTED_MARKS = 1000
+#: The longest mark text kept (the endpoint accepts 200 characters).
+MARK_CHARS = 200
+
+
+def marks_from_events(events: Sequence[dict[str, Any]], t0_ns: int) -> list[dict[str, Any]]:
+    """External marks of the run (``mark`` events) on its clock, in time order: ``t_ns``,
+    ``t_s`` (from t0) and ``text``."""
+    out = []
+    for e in events:
+        t, text = e.get("t_ns"), e.get("text")
+        if e.get("type") != "mark" or not isinstance(t, int) or not isinstance(text, str):
+            continue
+        out.append({"t_ns": t, "t_s": (t - t0_ns) / NS, "text": text[:MARK_CHARS]})
+    return sorted(out, key=lambda m: m["t_ns"])[:LISTED_MARKS]
+
+
 def measure_rto(
     series: Series, fault_ns: int, until_ns: int | None, min_samples: int
 ) -> dict[str, Any]:
