@@ -16,10 +16,17 @@ failover    a generator worker SIGKILLed mid-run (workers started separately, so
             ``surgeproof run --expect-workers`` + ``surgeproof worker`` vs plain Locust
             ``--master`` + ``--worker``, same users, same pace, same exchange.
 
-/work/venv/bin/python benchmarks/load/bench_load.py throughput --record
-/work/venv/bin/python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --record
-/work/venv/bin/python benchmarks/load/bench_load.py failover --record
-/work/venv/bin/python benchmarks/load/bench_load.py users --record
+python benchmarks/load/bench_load.py throughput --record
+python benchmarks/load/bench_load.py sessions --sessions 100000 --workers 8 --gateways 8 \
+    --ramp 400 --hold 30 --skip-plain --record
+python benchmarks/load/bench_load.py failover --record
+python benchmarks/load/bench_load.py users --only held --held 10000 --held-rounds 1 \
+    --arrive 30 --settle 42 --hold 40 --record
+python benchmarks/load/bench_load.py users --only cpu --rounds 1 --seconds 6 --users 2000 \
+    --start 1500 --factor 1.35 --record
+
+Each under ``flock /tmp/surgeproof-cpu.lock`` on a shared machine (each of these takes up to
+~8 minutes on 2 cores); the commands ``load/fleet_figures.py`` names are the ones to re-run.
 """
 
 from __future__ import annotations
@@ -307,6 +314,11 @@ def surgeproof_sessions(
             peak[k] = max(peak[k], tree_rss(parts[k]))
         time.sleep(1.0)
     out = proc.communicate(timeout=120)[0]
+    if not (tmp / f"s{n}" / "run.json").exists():
+        # A run refused before it started leaves no run directory: say why, not a traceback.
+        raise SystemExit(
+            f"bench_load: surgeproof run made no run (exit {proc.returncode}):\n{out[-1500:]}"
+        )
     return {"base": base, "peak": peak, "run_dir": tmp / f"s{n}", "out": out}
 
 
@@ -590,9 +602,10 @@ def held_section(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> list
         "arrival CPU = CPU seconds while they arrived / users; CPU while held includes their "
         f"calls. {args.held_rounds} round(s), the order reversed every other round.",
         "",
-        "| round | generator | users held | KB per user | descriptors per user | arrival CPU ms "
-        "per user | req/s while held | CPU while held, cores per 10,000 | CPU µs per call |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| round | generator | users held | process before users MB | KB per user | descriptors "
+        "per user | arrival CPU ms per user | req/s while held | CPU while held, cores per "
+        "10,000 | CPU µs per call |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     per_round = len(HELD_ROWS)
     for i, (name, r) in enumerate(rows):
@@ -600,7 +613,8 @@ def held_section(args: argparse.Namespace, rows: list[tuple[str, dict]]) -> list
         upkeep = r["hold_cpu"] * 10_000 / max(r["users"], 1)
         per_call = 1e6 * r["hold_cpu"] / r["req_s"] if r["req_s"] else float("nan")
         lines.append(
-            f"| {i // per_round + 1} | {name} | {r['users']:,} | {r['kb_per_user']:.1f} | "
+            f"| {i // per_round + 1} | {name} | {r['users']:,} | {r['base_mb']:.1f} | "
+            f"{r['kb_per_user']:.1f} | "
             f"{r['fds_per_user']:.2f} | {arrival:.2f} | {r['req_s']:,.0f} | {upkeep:.3f} | "
             f"{per_call:,.0f} |"
         )

@@ -101,6 +101,22 @@ def test_a_gateway_that_died_on_its_own_is_an_outage_like_an_injected_one():
     )
 
 
+def test_a_death_the_exchange_noticed_late_keeps_the_losses_its_watchers_saw_first():
+    # The supervisor stamped the death at 8 s; its watchers' sockets closed at 7.6 s (a busy
+    # machine). A loss 2 s before is not this death's, nor one in a previous death's window.
+    amp = amplification([3.5, 6.0, 7.6, 7.7], [0.5, 0.5, 0.6, 0.6], reconnects={7: 2})
+    events = [down(8, gateway=1, cause="died"), up(8.5, 1)]
+    [o] = gateway_outages(events, amp)
+    assert (o["sessions_lost"], o["sessions_back"], o["down_ns"]) == (2, 2, at(8))
+    assert o["reconnect_attempts"] == 2  # from the window its losses began in
+    earlier = [down(3, gateway=0, cause="injected"), *events]
+    first, second = gateway_outages(earlier, amp)
+    assert first["sessions_lost"] == 1  # 3.5 s: within the first death's 3 s
+    assert second["sessions_lost"] == 2  # 6.0 s is in neither: 3 s after the first, 2 s early
+    injected = gateway_outages([down(8, gateway=1), up(8.5, 1)], amp)[0]
+    assert injected["sessions_lost"] == 0  # a kill the run made is stamped before its losses
+
+
 def test_two_deaths_close_together_split_the_losses_and_pair_their_own_replacements():
     # Gateway 0 dies at 5 s, gateway 1 at 6 s, within LOSS_WINDOW_S of the first: the losses
     # after 6 s are gateway 1's.

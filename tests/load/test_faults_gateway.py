@@ -14,6 +14,7 @@ import pytest
 from load_cli import events, run_meta, start_run, surgeproof, wait_for_samples
 
 from surgeproof.analysis import analyze_run
+from surgeproof.analysis.gateway_outages import loss_window
 from surgeproof.rundir.reader import read_records
 from surgeproof.rundir.schema import Kind, Outcome
 from surgeproof.scenario.catalog import scenarios_dir
@@ -97,8 +98,13 @@ def test_a_killed_gateway_is_an_outage_whose_sessions_all_come_back(tmp_path):
     analysis = analyze_run(run_dir)
     outages = analysis["incidents"]["gateway_outages"]
     assert [o["gateway"] for o in outages] == [0, 1]
-    for down, up, o in zip(downs, ups, outages, strict=True):
-        mine = lost[(lost["end_ns"] >= down["t_ns"]) & (lost["end_ns"] < down["t_ns"] + 3e9)]
+    stamps = [d["t_ns"] for d in downs]
+    for k, (down, up, o) in enumerate(zip(downs, ups, outages, strict=True)):
+        # The death's own window: its supervisor-stamped "died" opens a little early.
+        prev, nxt = (stamps[k - 1] if k else None), (stamps[k + 1] if k + 1 < len(stamps) else None)
+        start, until = loss_window(down, prev, nxt)
+        assert start <= down["t_ns"] < until <= down["t_ns"] + 3 * 10**9
+        mine = lost[(lost["end_ns"] >= start) & (lost["end_ns"] < until)]
         assert len(mine) > 0
         for user, t in zip(mine["user"].tolist(), mine["end_ns"].tolist(), strict=True):
             back = resubscribed[(resubscribed["user"] == user) & (resubscribed["end_ns"] > t)]

@@ -41,6 +41,18 @@ def test_a_sample_carries_the_sessions_source_whatever_it_says():
             messages.sample(bad, "worker-ab")
 
 
+def test_a_sample_carries_the_requests_its_worker_could_not_build_as_bounded_texts():
+    # What a worker's sampler sends when a dialect template cannot be filled (never a value).
+    noted = [{"endpoint": "login", "reason": "{password|number}: cannot go through |number"}]
+    s = messages.sample({"t_ns": 5, "invalid_requests": noted}, "worker-ab")
+    assert s is not None and s["invalid_requests"] == noted
+    too_many = [{"endpoint": "e", "reason": "r"}] * (messages.MAX_INVALID_REQUESTS + 1)
+    bad_items = ("x", [{"endpoint": "e"}], [{"endpoint": "e", "reason": 3}], too_many)
+    for bad in (*bad_items, [{"endpoint": "e", "reason": "r", "value": "hunter2"}]):
+        with refused("sample invalid_requests"):
+            messages.sample({"t_ns": 5, "invalid_requests": bad}, "worker-ab")
+
+
 def test_a_shard_chunk_names_a_known_part_and_is_bounded():
     assert messages.chunk({"part": "records", "offset": 0, "data": b"ab"}, 8) == (
         "records",

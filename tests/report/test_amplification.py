@@ -27,6 +27,17 @@ WS = (
 )
 
 
+def _group(first: int, resends: int, factor: float, failed: int) -> dict:
+    """An ``amplification.http.by_group`` entry as the analysis writes it."""
+    return {
+        "first_attempts": first,
+        "resends": resends,
+        "factor": factor,
+        "resends_failed": failed,
+        "resends_failed_ratio": failed / resends if resends else None,
+    }
+
+
 def _surge(analysis: dict) -> dict:
     """``analysis`` with the amplification of a panic: retrying clients and a reconnect storm."""
     a = copy.deepcopy(analysis)
@@ -49,9 +60,9 @@ def _surge(analysis: dict) -> dict:
                 "resends": 110,
             },
             "by_group": {
-                "quotation": {"first_attempts": 20_000, "resends": 2_000, "factor": 1.1},
-                "orders": {"first_attempts": 10_000, "resends": 10_500, "factor": 2.05},
-                "login": {"first_attempts": 2_500, "resends": 0, "factor": 1.0},
+                "quotation": _group(20_000, 2_000, 1.1, 1_000),
+                "orders": _group(10_000, 10_500, 2.05, 6_534),
+                "login": _group(2_500, 0, 1.0, 0),
             },
             "resends_in_breaches": 9_016,
             "resends_in_breaches_share": 0.73,

@@ -27,6 +27,7 @@ from surgeproof.rundir.writer import (
     ShardInbox,
     seal_records,
     shard_records,
+    shard_sent,
     write_meta,
 )
 
@@ -144,7 +145,7 @@ def test_a_record_file_of_a_source_that_is_not_a_plain_name_is_refused(run_dir, 
     with pytest.raises(UnsafePath) as refused:
         RecordFile(run_dir, source)
     assert str(refused.value) == f"record source: {_shown(source)} {PLAIN}"
-    for fn in (seal_records, shard_records):
+    for fn in (seal_records, shard_records, shard_sent):
         with pytest.raises(UnsafePath, match="is not a plain name"):
             fn(run_dir, source)
 
@@ -158,6 +159,8 @@ def test_a_record_file_that_is_a_link_is_not_appended_through(run_dir, sentinel)
     with pytest.raises(UnsafePath, match="is a symbolic link"):
         seal_records(run_dir, "worker-a")  # would cut the password file to whole "records"
     assert shard_records(run_dir, "worker-a") == 0  # a link is no shard, and is not followed
+    with pytest.raises(UnsafePath, match="is a symbolic link"):
+        shard_sent(run_dir, "worker-a")  # would read the password file as records
 
 
 def test_run_json_that_is_a_link_is_not_replaced(tmp_path, sentinel):
@@ -185,6 +188,15 @@ def test_sealing_cuts_only_a_real_shard_to_whole_records(run_dir):
     path.write_bytes(bytes(RECORD_DTYPE.itemsize * 2 + 7))
     assert seal_records(run_dir, "worker-a") == 7
     assert path.stat().st_size == 80 and shard_records(run_dir, "worker-a") == 2
+
+
+def test_a_shard_counts_the_calls_that_were_sent_across_its_chunks(run_dir):
+    records = np.zeros(5, RECORD_DTYPE)
+    records["sent_ns"] = [1, 0, 3, 0, 5]  # two never went: missed, or not buildable
+    path = run_dir / "records" / "worker-a.bin"
+    path.write_bytes(records.tobytes() + b"\1" * 7)  # a torn last record is not one
+    assert shard_sent(run_dir, "worker-a", chunk_records=2) == 3
+    assert shard_sent(run_dir, "worker-b") == 0
 
 
 # -- a worker's own shard and the master's token -------------------------------------------------

@@ -7,9 +7,13 @@ import re
 import numpy as np
 import pytest
 
+from surgeproof.analysis.builder import Measured, build_analysis
+from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.holds import slo_holds
-from surgeproof.analysis.levels import judge_samples
+from surgeproof.analysis.judging import Judging
+from surgeproof.analysis.levels import LevelVerdict, judge_samples
 from surgeproof.analysis.samples import Samples
+from surgeproof.analysis.scale import Scale
 from surgeproof.load.live_metrics import latency_buckets
 from surgeproof.report.gate import judge_slo
 from surgeproof.report.requirements import SloRequirement
@@ -103,10 +107,69 @@ def test_a_pass_needs_one_over_the_allowed_share_of_seconds_a_certain_breach_doe
     assert [b.group for b in judge(60, {5, 6}).breaches] == ["orders"]
 
 
+#: A run whose series has no windows (the gate reads the levels).
+NO_SERIES = {
+    "window_s": 1.0,
+    **{
+        column: []
+        for column in ("t_s", "start_ns", "offered_users", "active_users", "offered_rps",
+                       "achieved_rps", "ok_rps", "error_ratio", "cpu_max_percent", "breach")
+    },
+    "errors": {},
+    "groups": {},
+}  # fmt: skip
+
+
+NO_INCIDENTS = {
+    "breach_windows": [],
+    "total_breach_s": 0.0,
+    "orders": {"submitted": 0, "failed": 0, "timed_out": 0, "by_cause": {}},
+    "stalls": [],
+}
+
+
+NO_LEDGER = {
+    "available": False,
+    "lost_acknowledged_orders": None,
+    "acknowledged_orders": None,
+    "balances_conserved": None,
+    "passed": None,
+    "details": {},
+    "note": "no ledger",
+}
+
+
+def _analysis_of(level: LevelVerdict) -> dict:
+    """The whole analysis.json of one judged level (the builder writes it through its contract)."""
+    return build_analysis(
+        Measured(
+            input={
+                "kind": "run_dir", "path": "r", "run_id": "r", "run_status": "complete",
+                "scenario_name": None, "profile_name": None, "load_model": "open",
+                "t0_ns": T0, "first_ns": T0, "last_ns": level.end_ns, "duration_s": 150.0,
+                "records": {"total": 1, "per_source": {}, "counted": 1, "missed": 0,
+                            "cancelled": 0},
+                "window_s": 1.0,
+            },
+            scale=Scale(), slos=(AVAILABILITY,), slo_source="scenario", requirements=(),
+            requirement_source="none", profile=None, profile_source="none",
+            tolerance=GeneratorTolerance(), judging=Judging(), window_s=1.0,
+            window_min_samples=5, closed_model=False, levels=[level], timeseries=NO_SERIES,
+            overall={"groups": {}}, incidents=NO_INCIDENTS,
+            reconciliation=NO_LEDGER,
+            data_quality={"partial": False, "partial_reason": None, "damage": [],
+                          "precision": "exact", "precision_notes": [], "caveats": []},
+            generator={"late_ratio": None, "missed": 0, "cpu_max_percent": None, "sources": {},
+                       "lost_workers": []},
+        )
+    )  # fmt: skip
+
+
 def test_the_gate_judges_it_from_analysis_json_as_the_analysis_did():
-    level = judge(150, {40}, frozenset({90})).to_dict(T0)
-    level["label"] = "step-1"
-    analysis = {"levels": [level], "settings": {}, "scale": {"user_scale": 1.0}}
+    level = judge(150, {40}, frozenset({90}))
+    level.label = "step-1"
+    analysis = _analysis_of(level)
+    assert analysis["levels"][0]["verdict"] == "fail"
     held = slo_holds(analysis, AVAILABILITY)
     assert (held.passed, held.value) == (False, pytest.approx(148 / 150))
     check = judge_slo(analysis, SloRequirement(AVAILABILITY, "scenario"), up_to_real=None)

@@ -4,26 +4,26 @@ One verdict in the reader's unit (real users, or real orders for a profile that 
 with the scale stated once; the bracket with the levels that make it; each requirement with
 PASS or FAIL and by how much; the headroom against each reference figure; what was not judged;
 the knee and the USL model only when they say something the bracket does not. Every number is
-read from the analysis (this module judges nothing).
+read from the analysis, through its typed contract (this module judges nothing).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from surgeproof.analysis.contract import Analysis, Doc, as_analysis
+from surgeproof.analysis.contract.ceiling import LevelRef
 
 
-def unit(a: dict[str, Any]) -> str:
+def unit(doc: Doc) -> str:
     """``real users`` (or ``real orders``); ``users`` for an unscaled run."""
-    scale = a.get("scale") or {}
-    noun = str(scale.get("unit") or "users")
-    return f"real {noun}" if scale.get("scaled") else noun
+    a = as_analysis(doc)
+    return f"real {a.real_unit}" if a.scale.scaled else a.real_unit
 
 
-def real(a: dict[str, Any], simulated: float | None) -> float | None:
+def real(doc: Doc, simulated: float | None) -> float | None:
     """Simulated users in the reader's unit."""
     if simulated is None:
         return None
-    return float(simulated) / float((a.get("scale") or {}).get("user_scale") or 1.0)
+    return float(simulated) / as_analysis(doc).user_scale
 
 
 def count(n: float | None) -> str:
@@ -33,48 +33,46 @@ def count(n: float | None) -> str:
     return f"{n:,.0f}" if abs(n - round(n)) < 0.05 or n >= 1000 else f"{n:,.1f}"
 
 
-def headline(a: dict[str, Any]) -> str:
+def headline(doc: Doc) -> str:
     """``FAIL: the ceiling lies between 459,000 and 540,000 real users``."""
-    status = str((a.get("verdict") or {}).get("status") or "inconclusive").upper()
-    c = a.get("ceiling") or {}
-    r = c.get("real") or {}
-    lo, hi = r.get("last_pass_users"), r.get("first_fail_users")
+    a = as_analysis(doc)
+    status = a.verdict.status.upper()
+    c = a.ceiling
+    lo, hi = c.real.last_pass_users, c.real.first_fail_users
     u = unit(a)
-    kind = c.get("status")
-    if kind == "bracketed":
+    if c.status == "bracketed":
         said = f"the ceiling lies between {count(lo)} and {count(hi)} {u}"
-    elif kind == "lower_bound":
+    elif c.status == "lower_bound":
         said = f"the ceiling is at least {count(lo)} {u}: no level measured failed"
-    elif kind == "upper_bound":
+    elif c.status == "upper_bound":
         said = f"the ceiling is below {count(hi)} {u}: the lowest level measured failed"
     else:
         said = "no ceiling: no steady window could be judged"
     return f"{status}: {said}"
 
 
-def scale_line(a: dict[str, Any]) -> str | None:
+def scale_line(doc: Doc) -> str | None:
     """The scale and its assumption, once; None for an unscaled run."""
-    scale = a.get("scale") or {}
-    return str(scale.get("statement")) if scale.get("scaled") else None
+    scale = as_analysis(doc).scale
+    return scale.statement if scale.scaled else None
 
 
-def bracket_line(a: dict[str, Any]) -> str | None:
+def bracket_line(doc: Doc) -> str | None:
     """``held rebound-plateau at 459,000; failed panic-selling at 540,000: quotation
     error_ratio 23.12% > 1.00%`` (levels named, numbers in the reader's unit)."""
-    c = a.get("ceiling") or {}
+    a = as_analysis(doc)
+    c = a.ceiling
     parts = []
-    lp, ff = c.get("last_pass"), c.get("first_fail")
+    lp, ff = c.last_pass, c.first_fail
     if lp:
-        parts.append(f"held {lp['label']} at {count(real(a, lp['users']))}")
+        parts.append(f"held {lp.label} at {count(real(a, lp.users))}")
     if ff:
         why = _reasons(a, ff)
         parts.append(
-            f"failed {ff['label']} at {count(real(a, ff['users']))}"
-            + (f": {why[0]}" if why else "")
+            f"failed {ff.label} at {count(real(a, ff.users))}" + (f": {why[0]}" if why else "")
         )
-    above = c.get("non_monotonic") or []
-    if above:
-        held = ", ".join(f"{lv['label']} at {count(real(a, lv['users']))}" for lv in above)
+    if c.non_monotonic:
+        held = ", ".join(f"{lv.label} at {count(real(a, lv.users))}" for lv in c.non_monotonic)
         parts.append(
             f"yet {held} held every SLO above that failure (non-monotonic: the ceiling is "
             "taken below the lowest failure)"
@@ -92,96 +90,95 @@ REQUIREMENT_WORDS = {
 }
 
 
-def requirement_lines(a: dict[str, Any]) -> list[tuple[str, str]]:
+def requirement_lines(doc: Doc) -> list[tuple[str, str]]:
     """Each requirement as (``PASS`` | ``FAIL`` | ``NOT SHOWN`` | ``N/A``, what and by how much),
     read from the analysis' one judgement (``requirements``); a requirement on a profile figure
     says by how much the ceiling clears or misses it."""
-    figures = {f.get("key"): f for f in (a.get("comparison") or {}).get("figures") or []}
+    a = as_analysis(doc)
+    figures = {f.key: f for f in (a.comparison.figures if a.comparison else [])}
     out = []
-    for r in a.get("requirements") or []:
-        word = REQUIREMENT_WORDS.get(str(r.get("status")), str(r.get("status")).upper())
-        f = figures.get(r.get("figure"))
-        req = (f or {}).get("requirement")
-        if req and req.get("required"):
-            required = float(req["required"])
-            what = f"{req['text']} = {count(required)} {unit(a)}"
-            ceiling = f.get("ceiling_real")
-            if r.get("status") == "inconclusive":
+    for r in a.requirements or []:
+        word = REQUIREMENT_WORDS[r.status]
+        f = figures.get(r.figure) if r.figure is not None else None
+        req = f.requirement if f is not None else None
+        if f is not None and req is not None and req.required:
+            required = float(req.required)
+            what = f"{req.text} = {count(required)} {unit(a)}"
+            if r.status == "inconclusive":
                 by = "no conclusive level reached it: measure higher"
-            elif ceiling is None:
+            elif f.ceiling_real is None:
                 by = "no level held the SLOs"
             else:
-                gap = float(ceiling) - required
+                gap = float(f.ceiling_real) - required
                 side = "above" if gap >= 0 else "short"
                 by = f"{count(abs(gap))} {side} ({gap / required:+.0%})"
             out.append((word, f"{what}: {by}"))
             continue
-        text = str(r.get("name") or r.get("text"))
-        if r.get("measured") or r.get("limit"):
-            text += f": measured {r.get('measured') or '-'}, limit {r.get('limit') or '-'}"
-        if r.get("note"):
-            text += f"; {r['note']}"
-        out.append((word, f"{text} (source: {r.get('source')})"))
+        text = r.name or r.text
+        if r.measured or r.limit:
+            text += f": measured {r.measured or '-'}, limit {r.limit or '-'}"
+        if r.note:
+            text += f"; {r.note}"
+        out.append((word, f"{text} (source: {r.source})"))
     return out
 
 
-def headroom_items(a: dict[str, Any]) -> list[tuple[str, str, str]]:
+def headroom_items(doc: Doc) -> list[tuple[str, str, str]]:
     """(reference, figure, headroom) per reference figure of the profile."""
+    a = as_analysis(doc)
     out = []
-    for f in (a.get("comparison") or {}).get("figures") or []:
-        headroom = f.get("headroom")
-        figure = f"{float(f['value']):,.0f} {f.get('unit') or ''}".strip()
-        if f.get("unit_note"):
-            figure += f" ({f['unit_note']})"
+    for f in a.comparison.figures if a.comparison else []:
+        figure = f"{float(f.value):,.0f} {f.unit}".strip()
+        if f.unit_note:
+            figure += f" ({f.unit_note})"
         out.append(
             (
-                str(f.get("label") or f.get("key")),
+                f.label or f.key,
                 figure,
-                "–" if headroom is None else f"{float(headroom):+.0%}",
+                "–" if f.headroom is None else f"{float(f.headroom):+.0%}",
             )
         )
     return out
 
 
-def not_judged_line(a: dict[str, Any]) -> str | None:
+def not_judged_line(doc: Doc) -> str | None:
     """``not judged: shock-login-storm (351,000): too short ...`` — levels that gave no verdict."""
-    items = (a.get("ceiling") or {}).get("inconclusive") or []
-    if not items:
+    a = as_analysis(doc)
+    if not a.ceiling.inconclusive:
         return None
     parts = []
-    for lv in items:
-        why = (lv.get("reasons") or ["no verdict"])[0]
-        parts.append(f"{lv['label']} ({count(real(a, lv['users']))}): {why}")
+    for lv in a.ceiling.inconclusive:
+        why = (lv.reasons or ["no verdict"])[0]
+        parts.append(f"{lv.label} ({count(real(a, lv.users))}): {why}")
     return "; ".join(parts)
 
 
-def model_lines(a: dict[str, Any]) -> list[str]:
+def model_lines(doc: Doc) -> list[str]:
     """The measured plateau, the knee and the USL peak, each only when it adds to the bracket."""
+    a = as_analysis(doc)
     out = []
-    plateau = (a.get("ceiling") or {}).get("plateau") or {}
-    if plateau.get("detected"):
-        out.append(f"plateau: {plateau['note']}")
-    knee = a.get("knee") or {}
-    users = knee.get("users")
-    lo, hi = knee.get("last_unsaturated_users"), knee.get("first_saturated_users")
+    if a.ceiling.plateau.detected:
+        out.append(f"plateau: {a.ceiling.plateau.note}")
+    knee = a.knee
+    users, lo, hi = knee.users, knee.last_unsaturated_users, knee.first_saturated_users
     if users is not None and lo is not None and hi is not None and lo < users < hi:
         out.append(
             f"knee: throughput stops growing near {count(real(a, users))} {unit(a)}, where the "
             f"users' demand meets the highest measured throughput "
-            f"({float(knee['throughput_rps']):,.0f} req/s)"
+            f"({float(knee.throughput_rps or 0):,.0f} req/s)"
         )
-    usl = a.get("usl") or {}
-    if usl.get("status") == "fit" and usl.get("n_star_real") is not None:
-        where = "beyond the largest load measured" if usl.get("extrapolated") else "measured range"
+    usl = a.usl
+    if usl.status == "fit" and usl.n_star_real is not None:
+        where = "beyond the largest load measured" if usl.extrapolated else "measured range"
         out.append(
-            f"USL model: successful calls peak near {count(float(usl['n_star_real']))} "
-            f"{unit(a)} ({where}; R² {float(usl['r2']):.2f})"
+            f"USL model: successful calls peak near {count(float(usl.n_star_real))} "
+            f"{unit(a)} ({where}; R² {float(usl.r2 or 0):.2f})"
         )
     return out
 
 
-def _reasons(a: dict[str, Any], ref: dict[str, Any]) -> list[str]:
-    for lv in a.get("levels") or []:
-        if lv.get("label") == ref.get("label") and lv.get("start_ns") == ref.get("start_ns"):
-            return [str(r) for r in lv.get("reasons") or []]
+def _reasons(a: Analysis, ref: LevelRef) -> list[str]:
+    for lv in a.levels:
+        if lv.label == ref.label and lv.start_ns == ref.start_ns:
+            return list(lv.reasons)
     return []

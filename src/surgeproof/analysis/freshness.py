@@ -10,6 +10,9 @@ from typing import Any
 
 from surgeproof.analysis.builder import ANALYSIS_FILE as ANALYSIS
 from surgeproof.analysis.builder import ANALYSIS_SCHEMA_VERSION as SUPPORTED_SCHEMA
+from surgeproof.analysis.contract import read_analysis
+from surgeproof.analysis.contract.reading import MAX_ANALYSIS_BYTES
+from surgeproof.confine import read_bounded
 from surgeproof.errors import UserError
 from surgeproof.rundir.schema import RunDirError
 
@@ -30,8 +33,9 @@ def is_stale(run_dir: Path) -> str | None:
     newest = max((p.stat().st_mtime_ns for p in raw_files(run_dir)), default=0)
     if path.stat().st_mtime_ns < newest:
         return "analysis.json is older than the raw data"
+    raw = read_bounded(run_dir, ANALYSIS, MAX_ANALYSIS_BYTES, "run directory")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):  # bad JSON or UTF-8, or nested past the stack
         return "analysis.json is not valid JSON"
     if not isinstance(doc, dict) or doc.get("analysis_schema_version") != SUPPORTED_SCHEMA:
@@ -56,7 +60,8 @@ def current_analysis(run_dir: Path) -> dict[str, Any]:
     if not (run_dir / "run.json").is_file():
         raise UserError(f"{run_dir}: not a surgeproof run directory (no run.json)")
     if is_stale(run_dir) is None:
-        return json.loads((run_dir / ANALYSIS).read_text(encoding="utf-8"))
+        # Checked against the typed contract: a crafted file is one line naming its field.
+        return read_analysis(run_dir)
     return reanalyze(run_dir, write=True)
 
 

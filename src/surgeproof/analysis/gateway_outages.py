@@ -4,7 +4,10 @@ and came back on the others or on its replacement (the partial fault of a surge 
 A gateway's sessions are not named in the records (a client cannot tell which gateway process
 the kernel gave its socket to), so the sessions lost to a death are those lost from its
 ``gateway_down`` for ``LOSS_WINDOW_S`` (or until the next gateway death): on loopback a killed
-process's sockets close at once and every one of its watchers notices within milliseconds.
+process's sockets close at once and every one of its watchers notices within milliseconds. A
+death the run did not cause (``cause: died``) is stamped when the exchange's supervisor noticed
+it, which on a busy machine comes after its watchers did: its window opens ``DIED_LEAD_S``
+earlier (never into the previous death's window).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from surgeproof.analysis.percentiles import exact_percentiles
 
 #: Seconds after a gateway death whose websocket losses are counted as its sessions.
 LOSS_WINDOW_S = 3.0
+#: Seconds before a ``died`` death's stamp whose losses are its own too (the supervisor's lag).
+DIED_LEAD_S = 1.0
 
 
 def gateway_outages(events: Sequence[dict[str, Any]], amp: Amplification) -> list[dict[str, Any]]:
@@ -41,27 +46,44 @@ def gateway_outages(events: Sequence[dict[str, Any]], amp: Amplification) -> lis
             None,
         )
         next_any = downs[k + 1]["t_ns"] if k + 1 < len(downs) else None
-        out.append(_outage(down, up, next_any, amp))
+        prev_any = downs[k - 1]["t_ns"] if k else None
+        out.append(_outage(down, up, prev_any, next_any, amp))
     return out
 
 
-def _outage(
-    down: dict[str, Any], up: dict[str, Any] | None, next_down_ns: int | None, amp: Amplification
-) -> dict[str, Any]:
+def loss_window(
+    down: dict[str, Any], prev_down_ns: int | None, next_down_ns: int | None
+) -> tuple[int, int]:
+    """[from, until) in ns: the websocket losses counted as this death's sessions."""
     down_ns = int(down["t_ns"])
-    up_ns = int(up["t_ns"]) if up is not None else None
+    start = down_ns - (round(DIED_LEAD_S * 1e9) if down.get("cause") == "died" else 0)
+    if prev_down_ns is not None:  # the previous death's losses are its own
+        start = max(start, min(down_ns, int(prev_down_ns) + round(LOSS_WINDOW_S * 1e9)))
     until = down_ns + round(LOSS_WINDOW_S * 1e9)
     if next_down_ns is not None:
         until = min(until, int(next_down_ns))  # the next death's losses are its own
+    return start, until
+
+
+def _outage(
+    down: dict[str, Any],
+    up: dict[str, Any] | None,
+    prev_down_ns: int | None,
+    next_down_ns: int | None,
+    amp: Amplification,
+) -> dict[str, Any]:
+    down_ns = int(down["t_ns"])
+    up_ns = int(up["t_ns"]) if up is not None else None
+    start, until = loss_window(down, prev_down_ns, next_down_ns)
     r = amp.returns
-    mine = (r.lost_ns >= down_ns) & (r.lost_ns < until)
+    mine = (r.lost_ns >= start) & (r.lost_ns < until)
     back_after = r.back_after_s[mine]
     came_back = back_after[np.isfinite(back_after)]
     lost, back = int(np.count_nonzero(mine)), len(came_back)
     # Reconnect attempts from the window of the death to the one in which the last of its
     # sessions was back (to the end of the data while one never was).
     wns = round(amp.window_s * 1e9)
-    lo = (down_ns - amp.t0_ns) // wns
+    lo = (start - amp.t0_ns) // wns
     if lost and back == lost:
         last_back = int((r.lost_ns[mine] + back_after * 1e9).max())
         hi = (last_back - amp.t0_ns) // wns + 1

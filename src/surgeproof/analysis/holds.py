@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from surgeproof.analysis.contract import ABSENT, Analysis, ContractError, as_analysis
+from surgeproof.analysis.contract.levels import GroupStats as StatsRecord
+from surgeproof.analysis.contract.levels import Level
 from surgeproof.analysis.groupstats import AnsweredSeconds, GroupStats
 from surgeproof.analysis.judging import Judging, as_judging
 from surgeproof.analysis.slo import evaluate, judged_groups
@@ -33,34 +36,32 @@ class SloHolds:
     note: str = ""
 
 
-def judging_of(analysis: dict[str, Any]) -> Judging:
-    """The thresholds ``analysis`` was judged by (its ``settings``), defaults where absent."""
-    settings = analysis.get("settings") or {}
-    rules = dict(settings.get("judging") or {})
-    if isinstance(settings.get("min_samples"), int):
-        rules["min_samples"] = settings["min_samples"]
-    return as_judging(rules)
+def judging_of(analysis: Analysis | dict[str, Any]) -> Judging:
+    """The thresholds ``analysis`` was judged by (its ``settings``)."""
+    settings = as_analysis(analysis).settings
+    return as_judging({**settings.judging.to_json(), "min_samples": settings.min_samples})
 
 
-def slo_holds(analysis: dict[str, Any], slo: Slo, *, up_to_real: float | None = None) -> SloHolds:
+def slo_holds(
+    analysis: Analysis | dict[str, Any], slo: Slo, *, up_to_real: float | None = None
+) -> SloHolds:
     """``slo`` judged on every conclusive level up to ``up_to_real`` real users, worst deciding;
     on the whole-run figures when no level in scope could judge it (the scope says so)."""
-    judging = judging_of(analysis)
-    user_scale = float((analysis.get("scale") or {}).get("user_scale") or 1.0)
-    real_words = _real_words(analysis)
+    a = as_analysis(analysis)
+    judging = judging_of(a)
     levels = [
         lv
-        for lv in analysis.get("levels") or []
-        if lv.get("verdict") != "inconclusive"
-        and (up_to_real is None or _users(lv) / user_scale <= up_to_real * (1 + 1e-9))
+        for lv in a.levels
+        if lv.verdict != "inconclusive"
+        and (up_to_real is None or lv.users / a.user_scale <= up_to_real * (1 + 1e-9))
     ]
     scope = "steady-state windows" + (
-        f" up to {up_to_real:,.0f} {real_words}" if up_to_real else ""
+        f" up to {up_to_real:,.0f} real {a.real_unit}" if up_to_real else ""
     )
-    found = _judge(slo, [(lv, _where(lv)) for lv in levels], judging)
+    found = _judge(slo, [(lv.groups, _where(lv)) for lv in levels], judging)
     if found is None:
-        overall = {"groups": (analysis.get("overall") or {}).get("groups") or {}}
-        found, scope = _judge(slo, [(overall, "over the whole run")], judging), "whole run"
+        places = [(a.overall.groups, "over the whole run")]
+        found, scope = _judge(slo, places, judging), "whole run"
     if found is None:
         return SloHolds(
             slo,
@@ -77,14 +78,14 @@ def slo_holds(analysis: dict[str, Any], slo: Slo, *, up_to_real: float | None = 
 
 
 def _judge(
-    slo: Slo, places: list[tuple[dict[str, Any], str]], judging: Judging
+    slo: Slo, places: list[tuple[dict[str, StatsRecord], str]], judging: Judging
 ) -> tuple[bool, float, str, str] | None:
     """(passed, deciding value, its group, where) over ``places``; None if none could judge."""
     worst_breach: tuple[float, float, str, str] | None = None
     worst: tuple[float, float, str, str] | None = None
     kind = kind_of(slo)
     for place, where in places:
-        stats = {g: group_stats(d) for g, d in (place.get("groups") or {}).items()}
+        stats = {g: group_stats(d) for g, d in place.items()}
         breaches, _ = evaluate([slo], stats, judging)
         for group in judged_groups(slo, stats, judging):
             value = kind.value(slo, stats[group])
@@ -104,27 +105,29 @@ def _judge(
     return None
 
 
-def group_stats(d: dict[str, Any]) -> GroupStats:
-    """A group-stats object of analysis.json back as :class:`GroupStats`."""
+def group_stats(d: StatsRecord) -> GroupStats:
+    """A group-stats record of analysis.json back as the analysis's :class:`GroupStats`."""
+    seconds = None
+    if d.seconds is not ABSENT:
+        up = {}
+        for bound, n in d.seconds.up_within_ms.items():
+            try:
+                up[float(bound)] = n
+            except ValueError:
+                raise ContractError(
+                    f"analysis.json: seconds.up_within_ms: {bound[:40]!r} is not a bound in ms"
+                ) from None
+        seconds = AnsweredSeconds(d.seconds.judged, up)
     return GroupStats(
-        count=int(d.get("count") or 0),
-        ok=int(d.get("ok") or 0),
-        errors={k: int(v) for k, v in (d.get("errors") or {}).items()},
-        error_ratio=d.get("error_ratio"),
-        latency_ms=dict(d.get("latency_ms") or {}),
-        service_ms=dict(d.get("service_ms") or {}),
-        seconds=AnsweredSeconds.from_dict(d["seconds"]) if d.get("seconds") else None,
+        count=d.count,
+        ok=d.ok,
+        errors=dict(d.errors),
+        error_ratio=d.error_ratio,
+        latency_ms=dict(d.latency_ms),
+        service_ms=dict(d.service_ms),
+        seconds=seconds,
     )
 
 
-def _users(level: dict[str, Any]) -> float:
-    return float(level.get("target_users") or level.get("offered_users") or 0.0)
-
-
-def _where(level: dict[str, Any]) -> str:
-    return f"in window {level.get('label')} ({_users(level):,.0f} sim. users)"
-
-
-def _real_words(analysis: dict[str, Any]) -> str:
-    """``real users`` (or the profile's unit: ``real orders``) from analysis.json's scale."""
-    return "real " + str((analysis.get("scale") or {}).get("unit") or "users")
+def _where(level: Level) -> str:
+    return f"in window {level.label} ({level.users:,.0f} sim. users)"

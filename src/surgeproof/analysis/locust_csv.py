@@ -156,10 +156,10 @@ def measure_locust_csv(
             "acknowledged_orders": None,
             "balances_conserved": None,
             "passed": None,
-            "status": "unavailable",
-            "partial_reason": None,
             "details": {},
             "note": "a plain Locust run has no exchange ledger",
+            "status": "unavailable",
+            "partial_reason": None,
         },
         data_quality={
             "partial": False,

@@ -68,7 +68,8 @@ def _from_ledger(path: Path) -> tuple[dict[str, Any], list[str]]:
         out["note"] = "server/ledger.json is not a JSON object"
         return out, [f"{SERVER_LEDGER}: not an object, reconciliation skipped"]
     lost = ledger.get("lost_orders")
-    lost_n = len(lost) if isinstance(lost, list) else (lost if isinstance(lost, int) else None)
+    # ``type(...) is int``: a crafted ledger's true/false is not a count.
+    lost_n = len(lost) if isinstance(lost, list) else (lost if type(lost) is int else None)
     acked = ledger.get("acknowledged_orders")
     acked_n = acked.get("count") if isinstance(acked, dict) else acked
     conserved = ledger.get("conserved")
@@ -79,7 +80,7 @@ def _from_ledger(path: Path) -> tuple[dict[str, Any], list[str]]:
     out.update(
         available=True,
         lost_acknowledged_orders=lost_n,
-        acknowledged_orders=acked_n if isinstance(acked_n, int) else None,
+        acknowledged_orders=acked_n if type(acked_n) is int else None,
         balances_conserved=conserved if isinstance(conserved, bool) else None,
         details={
             "assets": assets,

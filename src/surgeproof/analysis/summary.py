@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from surgeproof.analysis import answer
+from surgeproof.analysis.contract import as_analysis
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 from surgeproof.analysis.outages import outage_sentence
 
@@ -20,21 +21,22 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
     """The answer first, each thing once, in the report's order: verdict and bracket, scale,
     the levels that make the bracket, requirements, headroom, what was not judged, breaches,
     model estimates that add to the bracket, then faults, retries, reconciliation and data."""
-    lines = [answer.headline(a)]
-    scale = answer.scale_line(a)
+    typed = as_analysis(a)  # read through the contract once for the answer's sentences
+    lines = [answer.headline(typed)]
+    scale = answer.scale_line(typed)
     if scale:
         lines.append(f"scale: {scale}")
-    bracket = answer.bracket_line(a)
+    bracket = answer.bracket_line(typed)
     if bracket:
         lines.append(bracket)
-    for word, text in answer.requirement_lines(a):
+    for word, text in answer.requirement_lines(typed):
         lines.append(f"requirement {word}: {text}")
-    headroom = answer.headroom_items(a)
+    headroom = answer.headroom_items(typed)
     if headroom:
         lines.append(
             "headroom: " + "; ".join(f"{label} ({figure}) {h}" for label, figure, h in headroom)
         )
-    not_judged = answer.not_judged_line(a)
+    not_judged = answer.not_judged_line(typed)
     if not_judged:
         lines.append(f"not judged: {not_judged}")
     inc = a["incidents"]
@@ -48,7 +50,7 @@ def summary_lines(a: dict[str, Any]) -> list[str]:
         )
     if inc.get("breach_note"):
         lines.append(f"breaches: {inc['breach_note']}")
-    lines.extend(answer.model_lines(a))
+    lines.extend(answer.model_lines(typed))
     g = a["generator"]
     if g["bottleneck"]:
         lines.append(f"generator: {g['statement']}")

@@ -17,7 +17,7 @@ import numpy as np
 from surgeproof.load.order_journal import clean_lines
 from surgeproof.load.recorder import now_ns
 from surgeproof.rundir.schema import EVENTS, ORDERS_DIR, RECORD_DTYPE, TIMELINE
-from surgeproof.rundir.writer import JsonlLog, RecordFile, shard_records
+from surgeproof.rundir.writer import JsonlLog, RecordFile, shard_records, shard_sent
 
 
 class Observer(Protocol):
@@ -175,11 +175,17 @@ class Collector:
 
     def calls_sent(self) -> int:
         """Calls (and websocket events) that were sent, as far as the conductor has seen: the
-        records shipped here, else what the sources' timeline samples counted."""
-        sources = set(self.sent_records) | set(self.totals)
-        return sum(
-            max(self.sent_records.get(s, 0), self.totals.get(s, {}).get("sent", 0)) for s in sources
-        )
+        records shipped here, else what the sources' timeline samples counted — and, for a
+        worker that keeps its own shard and whose samples counted none, its shard itself (the
+        samples miss the last partial second: a run cut short early sent only in it)."""
+        sources = set(self.sent_records) | set(self.totals) | set(self.counted)
+        total = 0
+        for s in sources:
+            sent = max(self.sent_records.get(s, 0), self.totals.get(s, {}).get("sent", 0))
+            if sent == 0 and s in self.counted:
+                sent = shard_sent(self.run_dir, s)
+            total += sent
+        return total
 
     def record_counts(self) -> dict[str, int]:
         """Records per source in the run directory now (whole records of the shard files)."""

@@ -18,38 +18,54 @@ RESULTS = "benchmarks/load/RESULTS.md"
 
 @dataclass(frozen=True)
 class Figure:
-    """One measured (or stated) figure and where it comes from."""
+    """One measured figure, the RESULTS.md section that holds it and the command that gave it."""
 
     value: float
     unit: str
     what: str
-    #: The RESULTS.md section and the command that measured it (or the rule that states it).
+    #: The RESULTS.md section the figure is read from.
     source: str
+    #: The exact benchmark command (run from the repository's root) that measured it.
+    command: str
 
+
+HELD_SECTION = f"{RESULTS} 'Held users: memory, descriptors and CPU per user, 2026-12-06T12:23:39'"
+HELD_COMMAND = (
+    "python benchmarks/load/bench_load.py users --only held --held 10000 --held-rounds 1 "
+    "--arrive 30 --settle 42 --hold 40 --record"
+)
 
 # -- CPU --------------------------------------------------------------------------------------
 
-USERS_SECTION = (
-    f"{RESULTS} 'Fleet figures: CPU per request, memory and descriptors per user, "
-    "2026-12-01T23:42:48', `python benchmarks/load/bench_load.py users --rounds 2 --seconds 8 "
-    "--users 2000 --start 1000 --factor 1.3 --held 10000 --arrive 50 --hold 45`"
+CPU_SECTIONS = (
+    f"{RESULTS} 'Fleet figures: CPU per request, 2026-12-06T12:42:27' and "
+    "'Fleet figures: CPU per request, 2026-12-06T13:06:44'"
+)
+#: Both rounds were this command, run twice (one round each, to keep each under 8 minutes).
+CPU_COMMAND = (
+    "python benchmarks/load/bench_load.py users --only cpu --rounds 1 --seconds 6 --users 2000 "
+    "--start 1500 --factor 1.35 --record"
 )
 
 
 def _per_core(value: float, what: str) -> Figure:
-    return Figure(value, "req/s per core", what + "; the lower of 2 rounds", USERS_SECTION)
+    return Figure(
+        value, "req/s per core", what + "; the lower of 2 rounds", CPU_SECTIONS, CPU_COMMAND
+    )
 
 
-#: Calls/s of each behaviour one generator core sustains on schedule, every call recorded in
-#: full, with 2,000 users in the process (about what a planned worker holds: a process's cost
-#: per call grows with its users, and a signed call costs ~3x a ticker poll).
+#: Calls of each behaviour per generator CPU second, every call recorded in full, with 2,000
+#: users in the process (about what a planned worker holds), at the highest offered rate the
+#: exchange's one core answered on schedule (the generator's core was 27-50% busy there: these
+#: are CPU per call, not a saturated core, whose per-second costs spread over more calls). A
+#: signed call costs ~3x a ticker poll.
 REQUESTS_PER_CORE = MappingProxyType(
     {
-        "market_watcher": _per_core(3_700, "ticker and orderbook polls"),
-        "app_user": _per_core(1_350, "logins, balances, limit orders, cancels (signed)"),
-        "panic_seller": _per_core(1_450, "market orders, prices, balances (signed)"),
-        "api_bot": _per_core(2_200, "quotation polls and some signed orders"),
-        "retrying_client": _per_core(1_280, "app users' calls"),
+        "market_watcher": _per_core(13_650, "ticker and orderbook polls"),
+        "app_user": _per_core(3_450, "logins, balances, limit orders, cancels (signed)"),
+        "panic_seller": _per_core(5_000, "market orders, prices, balances (signed)"),
+        "api_bot": _per_core(9_850, "quotation polls and some signed orders"),
+        "retrying_client": _per_core(5_150, "app users' calls"),
     }
 )
 
@@ -62,13 +78,19 @@ PLANNING_CORE_LOAD = 0.7
 #: CPU seconds one websocket opening costs (user spawn, upgrade handshake, subscription, first
 #: message), and per market-data message a held session receives (frame split, gap clock).
 WS_CONNECT_CPU = Figure(
-    0.0018, "CPU s per websocket opened", "10,000 market watchers arriving", USERS_SECTION
+    0.00043,
+    "CPU s per websocket opened",
+    "10,000 market watchers arriving over 30 s in one process: 4.31 CPU s",
+    HELD_SECTION,
+    HELD_COMMAND,
 )
 WS_MESSAGE_CPU = Figure(
-    30e-6,
+    12e-6,
     "CPU s per message",
-    "10,000 held sessions at one ticker per 3 s each: 0.100 core, their polls included",
-    USERS_SECTION,
+    "10,000 held sessions at one ticker per 3 s each (3,333 messages/s): 0.039 core, their "
+    "polls included",
+    HELD_SECTION,
+    HELD_COMMAND,
 )
 #: Market-data messages per held session per second assumed (the benchmark's target pushes one
 #: ticker per 3 s; ``surgeproof plan --ws-messages-per-s`` for a busier feed).
@@ -77,26 +99,30 @@ WS_MESSAGES_PER_S = 1 / 3
 # -- memory -----------------------------------------------------------------------------------
 
 WS_SESSION_MEMORY = Figure(
-    26.7 * 1024,
+    3.5 * 1024,
     "bytes per session",
-    "generator memory per market watcher holding a websocket (50,000 in 4 workers)",
-    f"{RESULTS} 'Concurrent live websocket sessions, 2026-11-26T09:35:05', "
-    "`python benchmarks/load/bench_load.py sessions --sessions 50000 --workers 4 --ramp 200 "
-    "--hold 30`",
+    "generator memory per market watcher holding a websocket (100,000 in 8 workers, the "
+    "exchange on the same 2 cores)",
+    f"{RESULTS} 'Concurrent live websocket sessions, 2026-12-06T12:58:49'",
+    "python benchmarks/load/bench_load.py sessions --sessions 100000 --workers 8 --gateways 8 "
+    "--ramp 400 --hold 30 --skip-plain --record",
 )
 HTTP_USER_MEMORY = Figure(
-    16.2 * 1024,
+    3.7 * 1024,
     "bytes per user",
     "generator memory per HTTP-only user (app user, logged in, own keep-alive connection), "
     "10,000 in one process",
-    USERS_SECTION,
+    HELD_SECTION,
+    HELD_COMMAND,
 )
 PROCESS_MEMORY = Figure(
-    80 * 2**20,
+    85 * 2**20,
     "bytes per process",
-    "a generator process before its users (75 MB measured: Python, gevent, Locust, "
-    "surgeproof's users), rounded up for a worker's ZeroMQ socket and a second of records",
-    USERS_SECTION,
+    "a generator process before its users (79.6 MB measured: Python, gevent, Locust, "
+    "surgeproof's users, dialects and fleet channel), rounded up for a worker's ZeroMQ socket "
+    "and a second of records",
+    HELD_SECTION,
+    HELD_COMMAND,
 )
 #: Share of a host's memory planned for generator processes: the rest is the kernel's (socket
 #: buffers are not in a process's resident memory), the page cache and the run's writer.
@@ -156,6 +182,13 @@ def provenance() -> list[dict[str, object]]:
         "process_bytes": PROCESS_MEMORY,
     }
     return [
-        {"name": k, "value": f.value, "unit": f.unit, "what": f.what, "source": f.source}
+        {
+            "name": k,
+            "value": f.value,
+            "unit": f.unit,
+            "what": f.what,
+            "source": f.source,
+            "command": f.command,
+        }
         for k, f in named.items()
     ]

@@ -34,6 +34,9 @@ SHARD_ACK = "surgeproof_shard_ack"  # master → worker: bytes of each shard par
 MAX_NAMES = 4096
 MAX_TEXT = 4096
 MAX_SAMPLE_KEYS = 64
+#: The sample's key for requests a worker could not build (the collector makes them events).
+INVALID_REQUESTS = "invalid_requests"
+MAX_INVALID_REQUESTS = 64
 SHARD_PARTS = ("records", "names")
 
 
@@ -72,6 +75,9 @@ def sample(value: Any, source: str) -> dict[str, Any] | None:
     for k, v in value.items():
         if not isinstance(k, str):
             raise Refused("bad_field", "sample: keys must be strings")
+        if k == INVALID_REQUESTS:
+            out[k] = invalid_requests(v)
+            continue
         if isinstance(v, float) and not math.isfinite(v):
             raise Refused("bad_field", f"sample {k}: not a finite number")
         if isinstance(v, str):
@@ -82,6 +88,21 @@ def sample(value: Any, source: str) -> dict[str, Any] | None:
     if type(out.get("t_ns")) is not int:
         raise Refused("bad_field", "sample t_ns: expected an integer")
     out["source"] = source
+    return out
+
+
+def invalid_requests(value: Any) -> list[dict[str, str]]:
+    """A sample's requests the worker could not build: ``{endpoint, reason}`` texts, bounded."""
+    if not isinstance(value, list) or len(value) > MAX_INVALID_REQUESTS:
+        raise Refused(
+            "bad_field",
+            f"sample {INVALID_REQUESTS}: expected a list of at most {MAX_INVALID_REQUESTS} items",
+        )
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"endpoint", "reason"}:
+            raise Refused("bad_field", f"sample {INVALID_REQUESTS}: expected {{endpoint, reason}}")
+        out.append({k: text(item[k], f"sample {INVALID_REQUESTS} {k}") for k in item})
     return out
 
 

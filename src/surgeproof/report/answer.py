@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.contract import as_analysis
 from surgeproof.errors import UserError
 
 
@@ -23,7 +24,7 @@ def answer_run(run_dir: Path, report: bool = True) -> tuple[dict[str, Any] | Non
         from surgeproof.report.render import write_reports
 
         html, md = write_reports(run_dir, analysis)
-    lines = [str(line) for line in analysis.get("summary") or []]
+    lines = list(as_analysis(analysis).summary)
     print()
     for line in lines:
         print(f"  {line}")
@@ -37,7 +38,7 @@ def answer_run(run_dir: Path, report: bool = True) -> tuple[dict[str, Any] | Non
 
 def final_answer(analysis: dict[str, Any], lines: list[str], report: Path | None) -> dict[str, Any]:
     """What the dashboard shows once the run is over: the verdict's line first, then the rest."""
-    status = str((analysis.get("verdict") or {}).get("status") or "inconclusive")
+    status = as_analysis(analysis).verdict.status
     return {
         "status": status,
         "headline": lines[0] if lines else status.upper(),

@@ -18,6 +18,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from surgeproof.analysis.contract import ABSENT, Doc, as_analysis
+from surgeproof.analysis.contract.series import Timeseries
+from surgeproof.analysis.groupstats import ALL_GROUPS
+
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 4.2, 110
 _CAUSE_COLOURS = {
     "rate_limited": "#e6a700",
@@ -80,18 +84,17 @@ def _legend_below(fig: Figure, *axes: Any, ncols: int = 3) -> None:
         )
 
 
-def _per_real(analysis: dict[str, Any]) -> float:
+def _per_real(analysis: Doc) -> float:
     """Real users per simulated user (1 for an unscaled run)."""
-    return 1.0 / float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    return 1.0 / as_analysis(analysis).user_scale
 
 
-def _users_words(analysis: dict[str, Any]) -> str:
+def _users_words(analysis: Doc) -> str:
     """``real users (1 simulated = 2,000)`` for an axis; ``users`` when unscaled."""
-    scale = analysis.get("scale") or {}
-    unit = scale.get("unit") or "users"
-    if not scale.get("scaled"):
-        return unit
-    return f"real {unit} (1 simulated = {_per_real(analysis):,.0f})"
+    a = as_analysis(analysis)
+    if not a.scale.scaled:
+        return a.real_unit
+    return f"real {a.real_unit} (1 simulated = {_per_real(analysis):,.0f})"
 
 
 def _thousands(ax: Any, axis: str = "y") -> None:
@@ -102,92 +105,90 @@ def _thousands(ax: Any, axis: str = "y") -> None:
         target.set_major_locator(MaxNLocator(nbins=5))
 
 
-def _shade_breaches(ax: Any, analysis: dict[str, Any]) -> bool:
-    windows = (analysis.get("incidents") or {}).get("breach_windows") or []
+def _shade_breaches(ax: Any, analysis: Doc) -> bool:
+    windows = as_analysis(analysis).incidents.breach_windows
     for i, w in enumerate(windows):
-        start = float(w["t_start_s"])
         ax.axvspan(
-            start,
-            start + float(w["duration_s"]),
+            w.t_start_s,
+            w.t_start_s + w.duration_s,
             **_BREACH,
             label="SLO breached" if i == 0 else None,
         )
     return bool(windows)
 
 
-def _shade_faults(ax: Any, analysis: dict[str, Any]) -> str:
+def _shade_faults(ax: Any, analysis: Doc) -> str:
     """Hatch target outages (down → back) and worker-loss shortfall windows; the caption's note
     for what was hatched ("" when nothing was)."""
-    outages = (analysis.get("incidents") or {}).get("target_outages") or []
-    shortfalls = (analysis.get("data_quality") or {}).get("shortfall_windows") or []
+    a = as_analysis(analysis)
+    outages = a.incidents.target_outages or []
+    shortfalls = a.data_quality.shortfall_windows or []
     end = _end_s(analysis)
     for i, o in enumerate(outages):
-        back = o.get("t_up_s")
         ax.axvspan(
-            float(o["t_down_s"]),
-            float(back) if back is not None else end,
+            o.t_down_s,
+            o.t_up_s if o.t_up_s is not None else end,
             **_OUTAGE,
             label="target down" if i == 0 else None,
         )
     for i, w in enumerate(shortfalls):
-        stop = w.get("t_end_s")
         ax.axvspan(
-            float(w["t_start_s"]),
-            float(stop) if stop is not None else end,
+            w.t_start_s,
+            w.t_end_s if w.t_end_s is not None else end,
             **_SHORTFALL,
             label="worker lost: offered load short" if i == 0 else None,
         )
     return (_OUTAGE_NOTE if outages else "") + (_SHORTFALL_NOTE if shortfalls else "")
 
 
-def _end_s(analysis: dict[str, Any]) -> float:
+def _end_s(analysis: Doc) -> float:
     """The last series window's end (s from t0): where an open-ended fault stops on a chart."""
     ts = _ts(analysis)
-    t = [v for v in ts.get("t_s") or [] if v is not None]
-    return (max(t) + float(ts.get("window_s") or 1.0)) if t else 0.0
+    return (max(ts.t_s) + ts.window_s) if ts.t_s else 0.0
 
 
-def _ts(analysis: dict[str, Any]) -> dict[str, Any]:
-    return analysis.get("timeseries") or {}
+def _ts(analysis: Doc) -> Timeseries:
+    return as_analysis(analysis).timeseries
 
 
 def _arr(values: list[Any] | None) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in values or []], dtype=float)
 
 
-def concurrency_chart(analysis: dict[str, Any]) -> Chart:
+def concurrency_chart(analysis: Doc) -> Chart:
     """Offered and active users over time (real users), reference figures and the ceiling."""
     ts = _ts(analysis)
-    scale = float(analysis["scale"].get("user_scale") or 1.0)
-    t = _arr(ts.get("t_s"))
+    a = as_analysis(analysis)
+    scale = a.user_scale
+    t = _arr(ts.t_s)
     fig = _figure()
     ax = fig.add_subplot()
-    ax.plot(t, _arr(ts.get("offered_users")) / scale, color="#1c7ed6", lw=1.8, label="offered")
-    active = _arr(ts.get("active_users"))
+    ax.plot(t, _arr(ts.offered_users) / scale, color="#1c7ed6", lw=1.8, label="offered")
+    active = _arr(ts.active_users)
     if np.isfinite(active).any():
         ax.plot(t, active / scale, color="#74c0fc", lw=1.0, ls="--", label="active (generator)")
-    comparison = analysis.get("comparison") or {}
-    for colour, fig_ref in zip(_FIGURE_COLOURS, comparison.get("figures") or [], strict=False):
+    figures = a.comparison.figures if a.comparison is not None else []
+    for colour, fig_ref in zip(_FIGURE_COLOURS, figures, strict=False):
         ax.axhline(
-            float(fig_ref["value"]),
+            fig_ref.value,
             color=colour,
             lw=1.0,
             ls=":",
-            label=f"{fig_ref['label']}: {float(fig_ref['value']):,.0f}",
+            label=f"{fig_ref.label}: {fig_ref.value:,.0f}",
         )
-    real = (analysis.get("ceiling") or {}).get("real") or {}
-    if real.get("last_pass_users") is not None:
-        last = float(real["last_pass_users"])
+    real = a.ceiling.real
+    if real.last_pass_users is not None:
+        last = float(real.last_pass_users)
         ax.axhline(last, color="black", lw=2.0, label=f"measured ceiling (last pass): {last:,.0f}")
-    if real.get("first_fail_users") is not None:
-        first = float(real["first_fail_users"])
+    if real.first_fail_users is not None:
+        first = float(real.first_fail_users)
         ax.axhline(
             first, color="black", lw=1.2, ls="--", label=f"first failing level: {first:,.0f}"
         )
     _shade_breaches(ax, analysis)
     faults = _shade_faults(ax, analysis)
     ax.set_xlabel("time since run start (s)")
-    unit = analysis["scale"].get("unit") or "users"
+    unit = a.real_unit
     ax.set_ylabel(f"concurrent {_users_words(analysis)}")
     ax.set_ylim(bottom=0)
     _thousands(ax)
@@ -204,18 +205,19 @@ def concurrency_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def capacity_chart(analysis: dict[str, Any]) -> Chart:
+def capacity_chart(analysis: Doc) -> Chart:
     """Successful calls per second and latency percentiles against offered concurrency (in the
     headline's unit), with the USL fit and the knee the summary states."""
-    levels = [lv for lv in analysis.get("levels") or [] if lv.get("verdict") != "inconclusive"]
+    a = as_analysis(analysis)
+    levels = [lv for lv in a.levels if lv.verdict != "inconclusive"]
     k = _per_real(analysis)
     fig = _figure(HEIGHT_IN * 1.3)
     ax_x, ax_l = fig.subplots(1, 2)
-    answers = [lv for lv in levels if (lv.get("achieved_rps") or 0) > (lv.get("ok_rps") or 0)]
+    answers = [lv for lv in levels if lv.achieved_rps > lv.ok_rps]
     if answers:
         ax_x.scatter(
-            [_users(lv) * k for lv in answers],
-            [lv.get("achieved_rps") or 0 for lv in answers],
+            [lv.users * k for lv in answers],
+            [lv.achieved_rps for lv in answers],
             facecolors="none",
             edgecolors="#868e96",
             s=40,
@@ -223,35 +225,36 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
             label="all answers, refusals included",
         )
     for verdict, colour, marker in (("pass", "#2b8a3e", "o"), ("fail", "#c92a2a", "x")):
-        pts = [lv for lv in levels if lv.get("verdict") == verdict]
+        pts = [lv for lv in levels if lv.verdict == verdict]
         ax_x.scatter(
-            [_users(lv) * k for lv in pts],
-            [lv.get("ok_rps") or 0 for lv in pts],
+            [lv.users * k for lv in pts],
+            [lv.ok_rps for lv in pts],
             color=colour,
             marker=marker,
             s=40,
             zorder=3,
             label=f"successful calls, level {'held' if verdict == 'pass' else 'failed'}",
         )
-    usl = analysis.get("usl") or {}
-    if usl.get("status") == "fit" and usl.get("curve"):
-        cu = [p["users"] * k for p in usl["curve"]]
-        ax_x.plot(cu, [p["rps"] for p in usl["curve"]], color="#495057", lw=1.4, label="USL fit")
-        if usl.get("n_star") is not None:
-            ax_x.axvline(float(usl["n_star"]) * k, color="#495057", ls="--", lw=1, label="USL peak")
-        if usl.get("max_measured_users") and max(cu) > float(usl["max_measured_users"]) * k:
+    usl = a.usl
+    if usl.status == "fit" and usl.curve:
+        cu = [p.users * k for p in usl.curve]
+        ax_x.plot(cu, [p.rps for p in usl.curve], color="#495057", lw=1.4, label="USL fit")
+        if usl.n_star is not None:
+            ax_x.axvline(usl.n_star * k, color="#495057", ls="--", lw=1, label="USL peak")
+        if usl.max_measured_users and max(cu) > usl.max_measured_users * k:
             ax_x.axvspan(
-                float(usl["max_measured_users"]) * k,
+                usl.max_measured_users * k,
                 max(cu),
                 color="#adb5bd",
                 alpha=0.2,
                 lw=0,
                 label="beyond the largest measured load",
             )
-    knee = analysis.get("knee") or {}
-    if any(line.startswith("knee:") for line in _model_lines(analysis)):
-        ax_x.axvline(float(knee["users"]) * k, color="#e67700", ls=":", lw=1.5, label="knee")
-        ax_x.axhline(float(knee["throughput_rps"]), color="#e67700", ls=":", lw=0.8)
+    knee = a.knee
+    if knee.users is not None and any(line.startswith("knee:") for line in _model_lines(a)):
+        ax_x.axvline(knee.users * k, color="#e67700", ls=":", lw=1.5, label="knee")
+        if knee.throughput_rps is not None:
+            ax_x.axhline(knee.throughput_rps, color="#e67700", ls=":", lw=0.8)
     ax_x.set_xlabel(f"offered concurrent {_users_words(analysis)}")
     ax_x.set_ylabel("calls per second")
     ax_x.set_xlim(left=0)
@@ -259,14 +262,14 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     _thousands(ax_x, "x")
     ax_x.grid(alpha=0.3)
     ax_x.set_title("throughput", fontsize=10)
-    by_users = sorted(levels, key=_users)
+    by_users = sorted(levels, key=lambda lv: lv.users)
     for key, style in (("p50", ":"), ("p95", "--"), ("p99", "-")):
         ys = [
-            ((lv.get("groups") or {}).get("*") or {}).get("latency_ms", {}).get(key)
+            lv.groups[ALL_GROUPS].latency_ms.get(key) if ALL_GROUPS in lv.groups else None
             for lv in by_users
         ]
         ax_l.plot(
-            [_users(lv) * k for lv in by_users],
+            [lv.users * k for lv in by_users],
             _arr(ys),
             ls=style,
             marker="o",
@@ -274,11 +277,9 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
             color="#1c7ed6",
             label=f"{key}, all groups",
         )
-    for slo in analysis.get("slos") or []:
-        if slo.get("group") == "*" and slo.get("metric") in ("p50", "p95", "p99"):
-            ax_l.axhline(
-                float(slo["limit"]), color="#c92a2a", lw=1, ls=":", label=f"SLO {slo['text']}"
-            )
+    for slo in a.slos:
+        if slo.group == ALL_GROUPS and slo.metric in ("p50", "p95", "p99"):
+            ax_l.axhline(slo.limit, color="#c92a2a", lw=1, ls=":", label=f"SLO {slo.text}")
     ax_l.set_xlabel(f"offered concurrent {_users_words(analysis)}")
     ax_l.set_ylabel("latency from intended send (ms)")
     _log_if_wide(ax_l)
@@ -286,9 +287,7 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     ax_l.grid(alpha=0.3, which="both")
     ax_l.set_title("latency percentiles", fontsize=10)
     _legend_below(fig, ax_x, ax_l, ncols=4)
-    why = (
-        f" No USL fit: {usl['reason']}." if usl.get("status") != "fit" and usl.get("reason") else ""
-    )
+    why = f" No USL fit: {usl.reason}." if usl.status != "fit" and usl.reason else ""
     return Chart(
         "capacity",
         "Throughput and latency against concurrency",
@@ -300,20 +299,20 @@ def capacity_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def _model_lines(analysis: dict[str, Any]) -> list[str]:
+def _model_lines(analysis: Doc) -> list[str]:
     from surgeproof.analysis.answer import model_lines
 
     return model_lines(analysis)
 
 
-def errors_chart(analysis: dict[str, Any]) -> Chart:
+def errors_chart(analysis: Doc) -> Chart:
     """Errors per second by cause (stacked), the error ratio, SLO-breach windows shaded."""
     ts = _ts(analysis)
-    t = _arr(ts.get("t_s"))
-    window = float(ts.get("window_s") or 1.0)
+    t = _arr(ts.t_s)
+    window = ts.window_s
     fig = _figure()
     ax = fig.add_subplot()
-    errors = ts.get("errors") or {}
+    errors = ts.errors
     causes = [c for c in _CAUSE_COLOURS if c in errors and any(errors[c])]
     if causes and len(t):
         ax.stackplot(
@@ -334,7 +333,7 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
     ratio_ax = ax.twinx()
     ratio_ax.plot(
         t,
-        _arr(ts.get("error_ratio")) * 100,
+        _arr(ts.error_ratio) * 100,
         color="black",
         lw=1.0,
         label="error ratio (capacity errors)",
@@ -353,18 +352,18 @@ def errors_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def group_latency_chart(analysis: dict[str, Any]) -> Chart:
+def group_latency_chart(analysis: Doc) -> Chart:
     """p99 (solid) and p50 (dotted) latency per endpoint group over time."""
     ts = _ts(analysis)
-    t = _arr(ts.get("t_s"))
+    t = _arr(ts.t_s)
     fig = _figure()
     ax = fig.add_subplot()
     colours = ("#1c7ed6", "#e8590c", "#2b8a3e", "#ae3ec9", "#495057", "#f08c00", "#0b7285")
-    groups = [g for g in (ts.get("groups") or {}) if g != "*"]
+    groups = [g for g in ts.groups if g != ALL_GROUPS]
     for colour, group in zip(colours, groups, strict=False):
-        series = ts["groups"][group]
-        ax.plot(t, _arr(series.get("p99_ms")), color=colour, lw=1.3, label=f"{group} p99")
-        ax.plot(t, _arr(series.get("p50_ms")), color=colour, lw=0.8, ls=":")
+        series = ts.groups[group]
+        ax.plot(t, _arr(series.p99_ms), color=colour, lw=1.3, label=f"{group} p99")
+        ax.plot(t, _arr(series.p50_ms), color=colour, lw=0.8, ls=":")
     _shade_breaches(ax, analysis)
     ax.set_xlabel("time since run start (s)")
     ax.set_ylabel("latency from intended send (ms)")
@@ -377,17 +376,18 @@ def group_latency_chart(analysis: dict[str, Any]) -> Chart:
         _png(fig),
         "p99 and p50 latency of each endpoint group per window over the run.",
         "Solid: p99; dotted: p50, per window of "
-        f"{float(ts.get('window_s') or 1):g} s (exact percentiles of that window's samples).",
+        f"{ts.window_s:g} s (exact percentiles of that window's samples).",
     )
 
 
-def websocket_chart(analysis: dict[str, Any]) -> Chart:
+def websocket_chart(analysis: Doc) -> Chart:
     """Websocket connects per second (ok/failed) and open sessions reported by the target."""
     ts = _ts(analysis)
-    window = float(ts.get("window_s") or 1.0)
-    t = _arr(ts.get("t_s"))
-    connects = ts.get("ws_connects") or {}
-    ok, failed = _arr(connects.get("ok")), _arr(connects.get("failed"))
+    window = ts.window_s
+    t = _arr(ts.t_s)
+    connects = ts.ws_connects or None
+    ok = _arr(connects.ok if connects else None)
+    failed = _arr(connects.failed if connects else None)
     fig = _figure()
     ax = fig.add_subplot()
     if len(ok) == len(t) and len(failed) == len(t) and (ok.sum() + failed.sum()) > 0:
@@ -406,8 +406,8 @@ def websocket_chart(analysis: dict[str, Any]) -> Chart:
     _shade_breaches(ax, analysis)
     ax.grid(alpha=0.3)
     axes = [ax]
-    server = ts.get("server") or {}
-    open_sessions = _arr(server.get("ws_connections"))
+    server = ts.server or None
+    open_sessions = _arr(server.ws_connections if server else None)
     if len(open_sessions) == len(t) and np.isfinite(open_sessions).any():
         open_ax = ax.twinx()
         open_ax.plot(
@@ -432,10 +432,6 @@ def websocket_chart(analysis: dict[str, Any]) -> Chart:
     )
 
 
-def _users(level: dict[str, Any]) -> float:
-    return float(level.get("target_users") or level.get("offered_users") or 0.0)
-
-
 def _log_if_wide(ax: Any) -> None:
     """Log scale when latencies span more than two decades, so the low ones stay readable."""
     ys = np.concatenate(
@@ -450,20 +446,21 @@ def _log_if_wide(ax: Any) -> None:
         ax.text(0.5, 0.5, "no latency samples", transform=ax.transAxes, ha="center")
 
 
-def retries_chart(analysis: dict[str, Any]) -> Chart | None:
+def retries_chart(analysis: Doc) -> Chart | None:
     """HTTP first attempts and re-sends per second beside the offered rate, with the window's
     amplification factor; websocket reconnect attempts and lost sessions per second. None when
     the run re-sent nothing and reconnected nothing (the report says so in words)."""
-    amp = analysis.get("amplification") or {}
-    series = amp.get("series") or {}
-    http, ws = amp.get("http") or {}, amp.get("websocket") or {}
-    show_http = bool(http.get("resends"))
-    show_ws = bool(ws.get("reconnect_attempts") or ws.get("sessions_lost"))
+    amp = as_analysis(analysis).amplification
+    if amp is ABSENT:
+        return None
+    series, http, ws = amp.series, amp.http, amp.websocket
+    show_http = bool(http.resends)
+    show_ws = bool(ws.reconnect_attempts or ws.sessions_lost)
     if not (show_http or show_ws):
         return None
     ts = _ts(analysis)
-    t = _arr(ts.get("t_s"))
-    window = float(ts.get("window_s") or 1.0)
+    t = _arr(ts.t_s)
+    window = ts.window_s
     fig = _figure(HEIGHT_IN * (1.6 if show_http and show_ws else 1.0))
     axes = list(np.atleast_1d(fig.subplots(int(show_http) + int(show_ws), 1, sharex=True)))
     faults = ""
@@ -474,13 +471,13 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             ax,
             t,
             window,
-            (_arr(series.get("first_attempts")) / window, "#74c0fc", "first attempts"),
-            (_arr(series.get("resends")) / window, "#e8590c", "re-sends"),
+            (_arr(series.first_attempts) / window, "#74c0fc", "first attempts"),
+            (_arr(series.resends) / window, "#e8590c", "re-sends"),
         )
         _step(
             ax,
             t,
-            _arr(ts.get("offered_rps")),
+            _arr(ts.offered_rps),
             window,
             color="#1864ab",
             lw=1.0,
@@ -495,7 +492,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         _step(
             factor_ax,
             t,
-            _arr(series.get("factor")),
+            _arr(series.factor),
             window,
             color="black",
             lw=1.0,
@@ -510,13 +507,13 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
             ax,
             t,
             window,
-            (_arr(series.get("reconnects_ok")) / window, "#2b8a3e", "reconnects ok"),
-            (_arr(series.get("reconnects_failed")) / window, "#c92a2a", "reconnects failed"),
+            (_arr(series.reconnects_ok) / window, "#2b8a3e", "reconnects ok"),
+            (_arr(series.reconnects_failed) / window, "#c92a2a", "reconnects failed"),
         )
         _step(
             ax,
             t,
-            _arr(series.get("sessions_lost")) / window,
+            _arr(series.sessions_lost) / window,
             window,
             color="#212529",
             lw=1.0,
@@ -538,8 +535,7 @@ def retries_chart(analysis: dict[str, Any]) -> Chart | None:
         "rate, with the amplification factor; websocket reconnect attempts (ok, failed) and lost "
         "sessions per second.",
         "Calls by send time. The factor is drawn only for windows with at least "
-        f"{amp.get('window_min_first_attempts')} first attempts. Shaded: SLO-breach windows."
-        + faults,
+        f"{amp.window_min_first_attempts} first attempts. Shaded: SLO-breach windows." + faults,
     )
 
 

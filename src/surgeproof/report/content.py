@@ -14,7 +14,10 @@ from typing import Any
 
 from surgeproof import __version__
 from surgeproof.analysis import answer
+from surgeproof.analysis.contract import ABSENT, Analysis, Doc, as_analysis
+from surgeproof.analysis.contract.amplification import HttpAmplification, WebsocketAmplification
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
+from surgeproof.analysis.groupstats import ALL_GROUPS
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -61,13 +64,12 @@ class ReportContent:
     recovery: Any = None
 
 
-def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
+def build_content(run_dir: Path, analysis: Doc) -> ReportContent:
     """The report's sentences and tables for ``run_dir`` and its analysis."""
     from surgeproof.report.refusals import refused_messages_tables
 
     meta = _read_json(run_dir / "run.json")
-    verdict = analysis.get("verdict") or {}
-    status = str(verdict.get("status") or "inconclusive")
+    status = as_analysis(analysis).verdict.status
     content = ReportContent(
         title=f"Surge capacity report: {meta.get('scenario_name') or 'run'} "
         f"({meta.get('run_id') or run_dir.name})",
@@ -93,8 +95,8 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     content.caveats = caveats(analysis)
     content.retries = retries_sentences(analysis)
     content.gateway_outages = [
-        gateway_outage_sentence(o)
-        for o in (analysis.get("incidents") or {}).get("gateway_outages") or []
+        gateway_outage_sentence(o.to_json())
+        for o in as_analysis(analysis).incidents.gateway_outages or []
     ]
     content.scale = scale_rows(analysis, meta)
     content.provenance = provenance_rows(analysis, meta)
@@ -105,12 +107,12 @@ def build_content(run_dir: Path, analysis: dict[str, Any]) -> ReportContent:
     return content
 
 
-def verdict_sentence(analysis: dict[str, Any]) -> str:
+def verdict_sentence(analysis: Doc) -> str:
     """``FAIL: the ceiling lies between 459,000 and 540,000 real users.``"""
     return answer.headline(analysis) + "."
 
 
-def requirements_table(analysis: dict[str, Any]) -> Table:
+def requirements_table(analysis: Doc) -> Table:
     """Each requirement with its result and by how much the ceiling meets or misses it."""
     rows = []
     for word, text in answer.requirement_lines(analysis):
@@ -119,14 +121,14 @@ def requirements_table(analysis: dict[str, Any]) -> Table:
     return Table("Requirements", ("result", "requirement", "measured ceiling against it"), rows)
 
 
-def headroom_table(analysis: dict[str, Any]) -> Table:
+def headroom_table(analysis: Doc) -> Table:
     """The measured ceiling against each reference figure (baseline, peak, post-expansion)."""
     rows = [
         (label, figure, headroom) for label, figure, headroom in answer.headroom_items(analysis)
     ]
     note = (
         ""
-        if analysis.get("comparison")
+        if as_analysis(analysis).comparison is not None
         else ("No capacity profile: the run has no reference figures to compare with.")
     )
     return Table(
@@ -137,14 +139,14 @@ def headroom_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def first_screen_notes(analysis: dict[str, Any]) -> list[str]:
+def first_screen_notes(analysis: Doc) -> list[str]:
     """What was not judged, why breaches did not decide the verdict, and the plateau, knee and
     model peak when they add to the bracket: one sentence each."""
     notes = []
     not_judged = answer.not_judged_line(analysis)
     if not_judged:
         notes.append(f"Not judged: {not_judged}.")
-    breach = (analysis.get("incidents") or {}).get("breach_note")
+    breach = as_analysis(analysis).incidents.breach_note
     if breach:
         notes.append(str(breach))
     notes.extend(_sentence(_capital(line)) for line in answer.model_lines(analysis))
@@ -161,26 +163,25 @@ def _sentence(text: str | None) -> str | None:
     return text if text.endswith(".") else text + "."
 
 
-def levels_table(analysis: dict[str, Any]) -> Table:
+def levels_table(analysis: Doc) -> Table:
     """Each steady-state window: load, throughput, latency, errors, verdict and why."""
-    scale = float((analysis.get("scale") or {}).get("user_scale") or 1.0)
+    a = as_analysis(analysis)
     rows = []
-    for lv in analysis.get("levels") or []:
-        allg = (lv.get("groups") or {}).get("*") or {}
-        lat = allg.get("latency_ms") or {}
-        users = float(lv.get("target_users") or lv.get("offered_users") or 0)
+    for lv in a.levels:
+        allg = lv.groups.get(ALL_GROUPS)
+        lat = allg.latency_ms if allg is not None else {}
         rows.append(
             (
-                str(lv.get("label")),
-                f"{users:,.0f}",
-                f"{users / scale:,.0f}",
-                _num(lv.get("offered_rps")),
-                _num(lv.get("achieved_rps")),
+                lv.label,
+                f"{lv.users:,.0f}",
+                f"{lv.users / a.user_scale:,.0f}",
+                _num(lv.offered_rps),
+                _num(lv.achieved_rps),
                 _ms(lat.get("p50")),
                 _ms(lat.get("p99")),
-                _pct(allg.get("error_ratio")),
-                str(lv.get("verdict", "")).upper(),
-                "; ".join(lv.get("reasons") or []) or "–",
+                _pct(allg.error_ratio if allg is not None else None),
+                lv.verdict.upper(),
+                "; ".join(lv.reasons) or "–",
             )
         )
     return Table(
@@ -202,25 +203,24 @@ def levels_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def endpoints_table(analysis: dict[str, Any]) -> Table:
+def endpoints_table(analysis: Doc) -> Table:
     """Whole-run figures per endpoint, as the analysis computed them (``overall.endpoints``)."""
-    endpoints = (analysis.get("overall") or {}).get("endpoints") or {}
+    endpoints = as_analysis(analysis).overall.endpoints or {}
     rows = []
     for name, e in endpoints.items():  # the analysis lists them busiest first
-        lat = e.get("latency_ms") or {}
-        errors = e.get("errors") or {}
+        lat = e.latency_ms
         rows.append(
             (
                 name,
-                str(e.get("group") or ""),
-                f"{int(e.get('count') or 0):,}",
-                f"{int(e.get('ok') or 0):,}",
-                _pct(e.get("error_ratio")),
+                e.group,
+                f"{e.count:,}",
+                f"{e.ok:,}",
+                _pct(e.error_ratio),
                 _ms(lat.get("p50")),
                 _ms(lat.get("p95")),
                 _ms(lat.get("p99")),
                 _ms(lat.get("max")),
-                ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in errors.items() if v) or "–",
+                ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in e.errors.items() if v) or "–",
             )
         )
     return Table(
@@ -242,17 +242,17 @@ def endpoints_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def groups_table(analysis: dict[str, Any]) -> Table:
+def groups_table(analysis: Doc) -> Table:
     """Whole-run figures per endpoint group, from the analysis."""
-    groups = (analysis.get("overall") or {}).get("groups") or {}
+    groups = as_analysis(analysis).overall.groups
     rows = []
-    for name, g in sorted(groups.items(), key=lambda kv: (kv[0] == "*", kv[0])):
-        lat = g.get("latency_ms") or {}
+    for name, g in sorted(groups.items(), key=lambda kv: (kv[0] == ALL_GROUPS, kv[0])):
+        lat = g.latency_ms
         rows.append(
             (
-                "all groups" if name == "*" else name,
-                f"{int(g.get('count') or 0):,}",
-                _pct(g.get("error_ratio")),
+                "all groups" if name == ALL_GROUPS else name,
+                f"{g.count:,}",
+                _pct(g.error_ratio),
                 _ms(lat.get("p50")),
                 _ms(lat.get("p95")),
                 _ms(lat.get("p99")),
@@ -266,33 +266,32 @@ def groups_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def incidents_table(analysis: dict[str, Any]) -> Table:
+def incidents_table(analysis: Doc) -> Table:
     """SLO-breach windows: when, what broke, how many orders were affected, recovery."""
-    incidents = analysis.get("incidents") or {}
+    incidents = as_analysis(analysis).incidents
     rows = []
-    for w in incidents.get("breach_windows") or []:
-        orders = w.get("orders") or {}
+    for w in incidents.breach_windows:
         recovered = (
-            f"after {float(w['time_to_recover_s']):,.1f} s"
-            if w.get("time_to_recover_s") is not None
-            else ("no" if w.get("recovered") is False else "load never fell")
+            f"after {w.time_to_recover_s:,.1f} s"
+            if w.time_to_recover_s is not None
+            else ("no" if not w.recovered else "load never fell")
         )
         rows.append(
             (
-                f"{float(w['t_start_s']):,.1f} s",
-                f"{float(w['duration_s']):,.1f} s",
-                "; ".join(w.get("slos_broken") or []),
-                f"{float(w.get('peak_offered_users') or 0):,.0f}",
-                f"{orders.get('failed', 0):,} of {orders.get('submitted', 0):,}",
+                f"{w.t_start_s:,.1f} s",
+                f"{w.duration_s:,.1f} s",
+                "; ".join(w.slos_broken),
+                f"{w.peak_offered_users:,.0f}",
+                _of(w.orders.failed, w.orders.submitted),
                 recovered,
             )
         )
-    total = incidents.get("orders") or {}
+    total = incidents.orders
     note = (
-        f"Whole run: {total.get('failed', 0):,} of {total.get('submitted', 0):,} order "
-        "submissions failed; each is a record a compensation process can look up."
-        if total
-        else ""
+        f"Whole run: {total.failed:,} of {total.submitted:,} order submissions failed; each is "
+        "a record a compensation process can look up."
+        if total.failed is not None and total.submitted is not None
+        else (total.note or "")
     )
     return Table(
         "SLO-breach windows",
@@ -302,24 +301,23 @@ def incidents_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def outages_table(analysis: dict[str, Any]) -> Table:
+def outages_table(analysis: Doc) -> Table:
     """Each time the target went away: when, for how long, why, and the recovery after."""
     rows = []
-    for o in (analysis.get("incidents") or {}).get("target_outages") or []:
-        back = o.get("t_up_s")
-        if back is None:
+    for o in as_analysis(analysis).incidents.target_outages or []:
+        if o.t_up_s is None:
             recovery = "target not back before the run ended"
-        elif o.get("recovery_s") is None:
+        elif o.recovery_s is None:
             recovery = "SLOs not held again before the run ended"
         else:
-            recovery = f"{float(o['recovery_s']):,.1f} s after it came back"
-        errors = o.get("errors_by_cause") or {}
+            recovery = f"{o.recovery_s:,.1f} s after it came back"
+        errors = o.errors_by_cause
         rows.append(
             (
-                f"{float(o['t_down_s']):,.1f} s",
-                "–" if back is None else f"{float(back):,.1f} s",
-                "–" if o.get("down_s") is None else f"{float(o['down_s']):,.1f} s",
-                str(o.get("cause") or ""),
+                f"{o.t_down_s:,.1f} s",
+                "–" if o.t_up_s is None else f"{o.t_up_s:,.1f} s",
+                "–" if o.down_s is None else f"{o.down_s:,.1f} s",
+                o.cause,
                 recovery,
                 ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in errors.items()) or "–",
             )
@@ -333,19 +331,18 @@ def outages_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def worker_losses_table(analysis: dict[str, Any]) -> Table:
+def worker_losses_table(analysis: Doc) -> Table:
     """Each lost generator worker: the window in which offered load fell short, levels voided."""
     rows = []
-    for w in (analysis.get("data_quality") or {}).get("shortfall_windows") or []:
-        end = w.get("t_end_s")
+    for w in as_analysis(analysis).data_quality.shortfall_windows or []:
         rows.append(
             (
-                str(w.get("source")),
-                str(w.get("detected_by") or "–"),
-                f"{float(w['t_start_s']):,.1f} s",
-                "end of run (never restored)" if end is None else f"{float(end):,.1f} s",
-                "–" if w.get("short_s") is None else f"{float(w['short_s']):,.1f} s",
-                ", ".join(w.get("levels") or []) or "none",
+                w.source,
+                w.detected_by or "–",
+                f"{w.t_start_s:,.1f} s",
+                "end of run (never restored)" if w.t_end_s is None else f"{w.t_end_s:,.1f} s",
+                "–" if w.short_s is None else f"{w.short_s:,.1f} s",
+                ", ".join(w.levels) or "none",
             )
         )
     return Table(
@@ -357,85 +354,81 @@ def worker_losses_table(analysis: dict[str, Any]) -> Table:
     )
 
 
-def retries_sentences(analysis: dict[str, Any]) -> list[str]:
+def retries_sentences(analysis: Doc) -> list[str]:
     """Re-sends and websocket reconnects in the sentences an SRE reads first; one line if none.
 
     Empty when the analysis has no ``amplification`` section (Locust CSV input: no per-attempt
     data), so nothing is claimed either way.
     """
-    amp = analysis.get("amplification")
-    if not amp:
+    a = as_analysis(analysis)
+    if a.amplification is ABSENT:
         return []
-    http, ws = amp.get("http") or {}, amp.get("websocket") or {}
-    resent = int(http.get("resends") or 0)
-    reconnected = int(ws.get("reconnect_attempts") or 0) or int(ws.get("sessions_lost") or 0)
+    http, ws = a.amplification.http, a.amplification.websocket
+    resent = http.resends
+    reconnected = ws.reconnect_attempts or ws.sessions_lost
     if not resent and not reconnected:
         return ["No retries or reconnects: no HTTP call was re-sent and no websocket reconnected."]
-    cut = bool((analysis.get("data_quality") or {}).get("partial"))
+    cut = as_analysis(analysis).data_quality.partial
     return [
-        _resends_sentence(http, analysis) if resent else "No HTTP call was re-sent.",
+        _resends_sentence(http, a) if resent else "No HTTP call was re-sent.",
         _reconnects_sentence(ws, cut) if reconnected else "No websocket reconnected.",
     ]
 
 
-def _resends_sentence(http: dict[str, Any], analysis: dict[str, Any]) -> str:
+def _resends_sentence(http: HttpAmplification, a: Analysis) -> str:
     """``Re-sends added 38% to the HTTP load (1.38×: ...), peaking at 2.10× at t=312 s; ...``."""
-    factor = float(http["factor"]) if http.get("factor") is not None else None
-    counts = f"{int(http['resends']):,} re-sends on {int(http['first_attempts']):,} first attempts"
+    factor = http.factor
+    counts = f"{http.resends:,} re-sends on {http.first_attempts:,} first attempts"
     if factor is None:
         text = f"{counts} (no first attempt to compare with)"
     else:
         text = f"Re-sends added {_share(factor - 1)} to the HTTP load ({_factor(factor)}: {counts})"
-    peak = http.get("peak")
-    if peak:
-        text += f", peaking at {float(peak['factor']):.2f}× at t={float(peak['t_s']):g} s"
-    failed = http.get("resends_failed_ratio")
-    if failed is not None:
-        text += f"; {_share(float(failed))} of re-sends failed again"
+    if http.peak is not None:
+        text += f", peaking at {http.peak.factor:.2f}× at t={http.peak.t_s:g} s"
+    if http.resends_failed_ratio is not None:
+        text += f"; {_share(http.resends_failed_ratio)} of re-sends failed again"
     text += "."
     groups = sorted(
-        ((g, e) for g, e in (http.get("by_group") or {}).items() if e.get("resends")),
-        key=lambda ge: -float(ge[1].get("factor") or 0),
+        ((g, e) for g, e in http.by_group.items() if e.resends),
+        key=lambda ge: -(ge[1].factor or 0),
     )
     if len(groups) > 1:
-        text += " By group: " + ", ".join(f"{g} {_factor(float(e['factor']))}" for g, e in groups)
+        text += " By group: " + ", ".join(f"{g} {_factor(e.factor or 0)}" for g, e in groups)
         text += "."
-    share = http.get("resends_in_breaches_share")
-    if share is not None and (analysis.get("incidents") or {}).get("breach_windows"):
-        text += f" {_share(float(share))} of re-sends were sent while an SLO was breached."
+    share = http.resends_in_breaches_share
+    if share is not None and a.incidents.breach_windows:
+        text += f" {_share(share)} of re-sends were sent while an SLO was breached."
     return text
 
 
-def _reconnects_sentence(ws: dict[str, Any], cut: bool) -> str:
+def _reconnects_sentence(ws: WebsocketAmplification, cut: bool) -> str:
     """``4,210 websocket reconnect attempts (...), peak 380/s at t=95 s; 1,203 of 1,210 lost
     sessions came back, median 2.1 s, p95 6.0 s, max 14.2 s.``"""
-    attempts = int(ws.get("reconnect_attempts") or 0)
+    attempts = ws.reconnect_attempts
     parts = []
     if attempts:
-        users = int(ws.get("users_reconnected") or 0)
         head = (
             f"{_count(attempts, 'websocket reconnect attempt')} "
-            f"({int(ws.get('reconnects_ok') or 0):,} connected, "
-            f"{int(ws.get('reconnects_failed') or 0):,} failed) by {_count(users, 'user')}"
+            f"({ws.reconnects_ok:,} connected, "
+            f"{ws.reconnects_failed:,} failed) by {_count(ws.users_reconnected, 'user')}"
         )
-        peak = ws.get("peak")
-        if peak:
-            head += f", peak {_rate(float(peak['per_s']))} at t={float(peak['t_s']):g} s"
+        if ws.peak is not None:
+            head += f", peak {_rate(ws.peak.per_s)} at t={ws.peak.t_s:g} s"
         parts.append(head)
-    lost, back = int(ws.get("sessions_lost") or 0), int(ws.get("sessions_back") or 0)
+    lost, back = ws.sessions_lost, ws.sessions_back
     end = "the end of the data (the run was cut short)" if cut else "the end of the run"
     if not lost:
         parts.append("no open session was lost (the attempts retried failed first connects)")
     elif not back:
         parts.append(f"none of the {lost:,} lost sessions came back by {end}")
     else:
-        r = ws.get("resubscribe_s") or {}
+        r = ws.resubscribe_s or {}
         times = ", ".join(
             f"{label} {_duration(r.get(key))}"
             for label, key in (("median", "p50"), ("p95", "p95"), ("max", "max"))
         )
         sentence = f"{back:,} of {lost:,} lost sessions came back, {times}"
-        never = int(ws.get("never_back") or 0)
+        never = ws.never_back
         if never:
             sentence += f"; {never:,} never did by {end}"
         parts.append(sentence)
@@ -443,43 +436,40 @@ def _reconnects_sentence(ws: dict[str, Any], cut: bool) -> str:
     return text[0].upper() + text[1:]
 
 
-def caveats(analysis: dict[str, Any]) -> list[str]:
+def caveats(analysis: Doc) -> list[str]:
     """What limits the numbers: partial data, generator saturation, extrapolation, defaults."""
+    a = as_analysis(analysis)
     out = []
-    quality = analysis.get("data_quality") or {}
-    if quality.get("partial"):
-        out.append(f"Partial run: {quality.get('partial_reason') or 'cut short'}.")
-    out.extend(str(c) for c in quality.get("caveats") or [])
-    out.extend(f"Damaged data: {d}" for d in quality.get("damage") or [])
-    generator = analysis.get("generator") or {}
-    if generator.get("bottleneck") and generator.get("statement"):
-        out.append(f"Load generator: {generator['statement']}.")
-    rec = analysis.get("reconciliation") or {}
-    if rec.get("available"):
-        status = rec.get("status") or {True: "passed", False: "failed"}.get(
-            rec.get("passed"), "incomplete"
-        )
+    quality = a.data_quality
+    if quality.partial:
+        out.append(f"Partial run: {quality.partial_reason or 'cut short'}.")
+    out.extend(quality.caveats)
+    out.extend(f"Damaged data: {d}" for d in quality.damage)
+    if a.generator.bottleneck and a.generator.statement:
+        out.append(f"Load generator: {a.generator.statement}.")
+    rec = a.reconciliation
+    if rec.available:
+        status = rec.status or {True: "passed", False: "failed"}.get(rec.passed, "incomplete")
         word = {"failed": "FAILED", "partial": "PARTIAL"}.get(status, status)
         out.append(
             f"Order ledger reconciliation: {word} "
-            f"({rec.get('lost_acknowledged_orders', 0)} acknowledged orders lost). "
-            f"{rec.get('note') or ''}".strip()
+            f"({rec.lost_acknowledged_orders} acknowledged orders lost). {rec.note}".strip()
         )
     return out
 
 
-def scale_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+def scale_rows(analysis: Doc, meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Scale factors and the assumption every extrapolated number depends on."""
-    scale = analysis.get("scale") or {}
+    scale = as_analysis(analysis).scale
     # The statement (with its assumption) is on the first screen; here only the factors.
     return [
-        ("user scale", f"{scale.get('user_scale')} simulated users per real user"),
-        ("time scale", f"{scale.get('time_scale')} (scenario time compression)"),
+        ("user scale", f"{scale.user_scale} simulated users per real user"),
+        ("time scale", f"{scale.time_scale} (scenario time compression)"),
         ("load model", str(meta.get("load_model") or "")),
     ]
 
 
-def provenance_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+def provenance_rows(analysis: Doc, meta: dict[str, Any]) -> list[tuple[str, str]]:
     """Who ran what, where and when (UTC and KST), with which versions."""
     now = datetime.now(UTC).replace(microsecond=0)
     target = meta.get("target") or {}
@@ -512,14 +502,21 @@ def provenance_rows(analysis: dict[str, Any], meta: dict[str, Any]) -> list[tupl
         ("surgeproof commit", str(meta.get("git_commit"))),
         (
             "analysed",
-            f"{analysis.get('generated_at_utc')} by surgeproof "
-            f"{analysis.get('surgeproof_version')}",
+            f"{as_analysis(analysis).generated_at_utc} by surgeproof "
+            f"{as_analysis(analysis).surgeproof_version}",
         ),
         (
             "report written",
             f"{now.isoformat()} / {now.astimezone(KST).isoformat()} by surgeproof {__version__}",
         ),
     ]
+
+
+def _of(part: int | None, whole: int | None) -> str:
+    """``3 of 120``; ``–`` where the input does not count them (Locust CSV)."""
+    if part is None or whole is None:
+        return "–"
+    return f"{part:,} of {whole:,}"
 
 
 def _users(value: Any) -> str:
@@ -583,6 +580,6 @@ def _read_text(path: Path) -> str:
         return ""
 
 
-def _unit(analysis: dict[str, Any]) -> str:
+def _unit(analysis: Doc) -> str:
     """What real numbers count: users, or the profile's unit (Coinone: orders)."""
-    return str((analysis.get("scale") or {}).get("unit") or "users")
+    return as_analysis(analysis).real_unit

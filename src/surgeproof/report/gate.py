@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.contract import Analysis, as_analysis
+from surgeproof.analysis.contract.requirements import JudgedRequirement
 from surgeproof.analysis.holds import slo_holds
 from surgeproof.analysis.requirements import evidence_of, judge_requirement
 from surgeproof.errors import UserError
@@ -31,15 +33,21 @@ def judge_run(
     slos: list[SloRequirement],
 ) -> GateResult:
     """Every requirement and SLO judged against ``analysis`` (by the analysis's own rules)."""
-    result = GateResult(str(run_dir), str(analysis["input"].get("run_id") or Path(run_dir).name))
-    result.caveats.extend(caveats(analysis))
+    typed = as_analysis(analysis)
+    result = GateResult(str(run_dir), typed.input.run_id or Path(run_dir).name)
+    result.caveats.extend(caveats(typed))
     evidence = evidence_of(analysis)
-    judged = [judge_requirement(analysis, r.requirement, r.origin, evidence) for r in requirements]
+    judged = [
+        JudgedRequirement.from_json(
+            judge_requirement(analysis, r.requirement, r.origin, evidence), "requirement"
+        )
+        for r in requirements
+    ]
     for entry in judged:
         result.checks.append(requirement_check(entry))
     # SLOs are judged up to the highest load a requirement asks to be held.
     top = max(
-        (e["figures"]["required_real"] for e in judged if "required_real" in e["figures"]),
+        (e.figures["required_real"] for e in judged if "required_real" in e.figures),
         default=None,
     )
     for req in slos:
@@ -47,36 +55,36 @@ def judge_run(
     return result
 
 
-def requirement_check(entry: dict[str, Any]) -> Check:
+def requirement_check(entry: JudgedRequirement | dict[str, Any]) -> Check:
     """A requirement's ``requirements`` entry (as the analysis judged it) as a gate check; one
     the run's input cannot judge (no profile for its figure) is a one-line UserError."""
-    if entry["status"] == "unusable":
-        raise UserError(f"{entry['origin']} {entry['text']}: {entry['note']}")
+    if isinstance(entry, dict):
+        entry = JudgedRequirement.from_json(entry, "requirement")
+    if entry.status == "unusable":
+        raise UserError(f"{entry.origin} {entry.text}: {entry.note}")
     return Check(
-        entry["kind"],
-        entry["name"],
-        entry["status"] == "pass",
-        entry["measured"],
-        entry["limit"],
-        entry["origin"],
-        entry["note"],
-        source=entry["source"],
-        applicable=entry["status"] != "not_applicable",
+        entry.kind,
+        entry.name,
+        entry.status == "pass",
+        entry.measured,
+        entry.limit,
+        entry.origin,
+        entry.note,
+        source=entry.source,
+        applicable=entry.status != "not_applicable",
     )
 
 
-def caveats(analysis: dict[str, Any]) -> list[str]:
+def caveats(analysis: Analysis | dict[str, Any]) -> list[str]:
     """What a reader of the gate result must know to trust its numbers."""
+    a = as_analysis(analysis)
     out = []
-    scale = analysis.get("scale") or {}
-    if scale.get("scaled"):
-        out.append(f"scaled run: {scale.get('statement')}")
-    quality = analysis.get("data_quality") or {}
-    if quality.get("partial"):
-        out.append(f"partial run: {quality.get('partial_reason') or 'cut short'}")
-    generator = analysis.get("generator") or {}
-    if generator.get("bottleneck"):
-        out.append(f"generator: {generator.get('statement')}")
+    if a.scale.scaled:
+        out.append(f"scaled run: {a.scale.statement}")
+    if a.data_quality.partial:
+        out.append(f"partial run: {a.data_quality.partial_reason or 'cut short'}")
+    if a.generator.bottleneck:
+        out.append(f"generator: {a.generator.statement}")
     return out
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from surgeproof import __version__
+from surgeproof.analysis import answer
+from surgeproof.analysis.contract import as_analysis
 from surgeproof.confine import (
     check_replaceable,
     entries,
@@ -209,9 +211,10 @@ def _check_regular_files(run_dir: Path) -> None:
 
 def headline(analysis: dict[str, Any]) -> dict[str, Any]:
     """The verdict sentence and ceiling bracket, copied for a reader of pack.json / INDEX.md."""
-    verdict = analysis.get("verdict")
-    sentence = verdict.get("sentence") if isinstance(verdict, dict) else verdict
-    return {"verdict": sentence, "ceiling": analysis.get("ceiling")}
+    # Read through the typed contract: the verdict has no sentence of its own (an untyped read
+    # of ``verdict.sentence`` left INDEX.md without its verdict line); the answer's headline is.
+    typed = as_analysis(analysis)
+    return {"verdict": answer.headline(typed), "ceiling": typed.ceiling.to_json()}
 
 
 def environment() -> dict[str, Any]:

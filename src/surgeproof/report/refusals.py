@@ -3,28 +3,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from surgeproof.analysis.contract import Doc, as_analysis
 from surgeproof.report.content import Table
 
 TITLE = "Refused worker-channel messages"
 
 
-def refused_messages_tables(analysis: dict[str, Any]) -> list[Table]:
+def refused_messages_tables(analysis: Doc) -> list[Table]:
     """``[table]`` when the master refused anything, else ``[]``."""
-    refused = (analysis.get("data_quality") or {}).get("refused_messages") or {}
-    if not refused.get("messages"):
+    refused = as_analysis(analysis).data_quality.refused_messages
+    if not refused or not refused.messages:
         return []
     rows = []
-    for e in refused.get("entries") or []:
+    for e in refused.entries:
         rows.append(
             (
-                str(e.get("peer") or "–"),
-                str(e.get("claimed_source") or "–"),
-                str(e.get("message") or "–"),
-                f"{e.get('reason') or '–'}: {e.get('why') or ''}".rstrip(": "),
-                f"{int(e.get('count') or 0):,}",
-                _span(e.get("first_t_s"), e.get("last_t_s")),
+                e.peer or "–",
+                e.claimed_source or "–",
+                e.message or "–",
+                f"{e.reason or '–'}: {e.why or ''}".rstrip(": "),
+                f"{e.count:,}",
+                _span(e.first_t_s, e.last_t_s),
             )
         )
     return [
@@ -32,7 +31,7 @@ def refused_messages_tables(analysis: dict[str, Any]) -> list[Table]:
             TITLE,
             ("peer (node id)", "claimed source", "message", "refused because", "count", "at"),
             rows,
-            f"{int(refused['messages']):,} message(s) from {int(refused.get('peers') or 0):,} "
+            f"{refused.messages:,} message(s) from {refused.peers:,} "
             "peer(s) that could not prove the fleet key, or were not sealed by their own "
             "session, were refused: nothing they carried is in this run's records, samples or "
             "figures. A peer's node id and claimed source are what it said, shown, not believed.",
@@ -40,9 +39,9 @@ def refused_messages_tables(analysis: dict[str, Any]) -> list[Table]:
     ]
 
 
-def _span(first: Any, last: Any) -> str:
-    if not isinstance(first, int | float):
+def _span(first: float | None, last: float | None) -> str:
+    if first is None:
         return "–"
-    if not isinstance(last, int | float) or last == first:
+    if last is None or last == first:
         return f"t={first:,.1f} s"
     return f"t={first:,.1f}–{last:,.1f} s"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from surgeproof.analysis.contract import Analysis, as_analysis
 from surgeproof.report.checks import Check
 
 ORIGIN = "--baseline"
@@ -70,6 +71,7 @@ def regression_checks(
     analysis: dict[str, Any], baseline: dict[str, Any], tolerance: float, baseline_id: str
 ) -> list[Check]:
     """Ceiling and peak throughput may fall, whole-run p99 per group may rise, by ``tolerance``."""
+    run, base = as_analysis(analysis), as_analysis(baseline)
     checks = []
     tol = f"{tolerance:.0%}" if tolerance * 100 == int(tolerance * 100) else f"{tolerance:.2%}"
     against = f"baseline {baseline_id}"
@@ -89,21 +91,20 @@ def regression_checks(
 
     lower_is_worse(
         "ceiling not below baseline",
-        _ceiling(analysis),
-        _ceiling(baseline),
-        " real " + str((analysis.get("scale") or {}).get("unit") or "users"),
+        run.ceiling.real.last_pass_users,
+        base.ceiling.real.last_pass_users,
+        " real " + run.real_unit,
     )
     lower_is_worse(
         "peak throughput not below baseline",
-        _peak_rps(analysis),
-        _peak_rps(baseline),
+        _peak_rps(run),
+        _peak_rps(base),
         " req/s",
     )
-    groups = (analysis.get("overall") or {}).get("groups") or {}
-    base_groups = (baseline.get("overall") or {}).get("groups") or {}
+    groups, base_groups = run.overall.groups, base.overall.groups
     for group in sorted(set(groups) & set(base_groups)):
-        new = ((groups[group] or {}).get("latency_ms") or {}).get("p99")
-        old = ((base_groups[group] or {}).get("latency_ms") or {}).get("p99")
+        new = groups[group].latency_ms.get("p99")
+        old = base_groups[group].latency_ms.get("p99")
         if new is None or old is None:
             continue
         ceiling = old * (1 + tolerance)
@@ -123,18 +124,9 @@ def regression_checks(
     return checks
 
 
-def _ceiling(analysis: dict[str, Any]) -> float | None:
-    value = ((analysis.get("ceiling") or {}).get("real") or {}).get("last_pass_users")
-    return None if value is None else float(value)
-
-
-def _peak_rps(analysis: dict[str, Any]) -> float | None:
+def _peak_rps(analysis: Analysis) -> float | None:
     """Highest achieved throughput of a conclusive steady-state window."""
-    rates = [
-        float(lv["achieved_rps"])
-        for lv in analysis.get("levels") or []
-        if lv.get("verdict") != "inconclusive" and lv.get("achieved_rps") is not None
-    ]
+    rates = [lv.achieved_rps for lv in analysis.levels if lv.verdict != "inconclusive"]
     return max(rates) if rates else None
 
 

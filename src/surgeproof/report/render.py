@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.contract import as_analysis
 from surgeproof.report.content import build_content
 
 CHART_DIR = "report-charts"
@@ -22,17 +23,18 @@ def write_reports(
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else run_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    typed = as_analysis(analysis)  # read through the contract once, drawn and said from it
     drawn = [
-        ch.concurrency_chart(analysis),
-        ch.capacity_chart(analysis),
-        ch.errors_chart(analysis),
-        ch.group_latency_chart(analysis),
-        ch.websocket_chart(analysis),
+        ch.concurrency_chart(typed),
+        ch.capacity_chart(typed),
+        ch.errors_chart(typed),
+        ch.group_latency_chart(typed),
+        ch.websocket_chart(typed),
     ]
-    retries = ch.retries_chart(analysis)  # only when the run re-sent or reconnected anything
+    retries = ch.retries_chart(typed)  # only when the run re-sent or reconnected anything
     if retries is not None:
         drawn.append(retries)
-    content = build_content(run_dir, analysis)
+    content = build_content(run_dir, typed)
     from surgeproof.report.recovery import recovery_block
 
     content.recovery = recovery_block(analysis)

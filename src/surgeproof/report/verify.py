@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.contract import as_analysis
 from surgeproof.confine import TooLarge
 from surgeproof.errors import UserError
 from surgeproof.report.manifest import IntegrityReport, check_manifest, links
@@ -146,8 +147,11 @@ def verify_root(
     recomputed = _recompute(run_dir, stored, result)
     if recomputed is None:
         return result
-    result.verdict = (recomputed.get("verdict") or {}).get("status")
-    result.run_id = (recomputed.get("input") or {}).get("run_id")
+    # The raw data's analysis is read through the contract; the pack's own copy is compared
+    # field by field below (a tampered one is a list of differences, not a refusal).
+    fresh = as_analysis(recomputed)
+    result.verdict = fresh.verdict.status
+    result.run_id = fresh.input.run_id
     if stored is None:
         state = "missing" if not (root / _ANALYSIS).exists() else "not valid JSON"
         result.differences.append(f"{_ANALYSIS}: {state}, so nothing to compare the raw data with")

@@ -127,6 +127,23 @@ def shard_records(run_dir: Path, source: str) -> int:
     return st.st_size // RECORD_DTYPE.itemsize
 
 
+def shard_sent(run_dir: Path, source: str, chunk_records: int = 1 << 16) -> int:
+    """Records in ``records/<source>.bin`` whose call was sent (``sent_ns`` set), read in chunks;
+    0 if absent. A worker's last second reaches the master as records only, not as a count."""
+    rel = [RECORDS_DIR, f"{checked_name(source, 'record source')}{RECORDS_SUFFIX}"]
+    try:
+        fd = open_confined(run_dir, rel, os.O_RDONLY, "record source")
+    except FileNotFoundError:
+        return 0
+    size = RECORD_DTYPE.itemsize
+    sent = 0
+    with os.fdopen(fd, "rb") as f:
+        while block := f.read(chunk_records * size):
+            whole = len(block) - len(block) % size
+            sent += int(np.count_nonzero(np.frombuffer(block[:whole], RECORD_DTYPE)["sent_ns"]))
+    return sent
+
+
 def seal_records(run_dir: Path, source: str) -> int:
     """Cut a record file that its writer left mid-record (a SIGKILLed worker) to whole records;
     the number of bytes cut (readers would drop them too, and call it damage). A source that is
