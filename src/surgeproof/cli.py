@@ -17,6 +17,7 @@ from surgeproof import __version__
 #: Modules that each register one or more subcommands, in help order.
 COMMAND_MODULES = (
     "surgeproof.load.command",  # demo, run, worker
+    "surgeproof.load.mark_command",  # mark
     "surgeproof.exchange.command",  # exchange
     "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
     "surgeproof.dialect.command",  # dialect list|show|validate|probe

@@ -3,6 +3,7 @@ consistent, unknown (lost), inconsistent, or unconfirmed; and whether the ledger
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -14,6 +15,7 @@ from surgeproof.analysis.order_status import (
     acknowledged_orders,
     check_order,
     ledger_agreement,
+    order_ledger,
     order_status_section,
 )
 from surgeproof.analysis.run import analyze_run
@@ -216,3 +218,86 @@ def test_answers_added_after_the_analysis_make_it_stale(tmp_path):
     assert is_stale(path) is None
     lookups(path, [{"order_id": "a", "answer": "unknown", "status": 404}])  # `reconcile` later
     assert is_stale(path) == "analysis.json is older than the raw data"
+
+
+# -- the client-side order ledger (export's order_ledger table) --------------------------------
+
+
+def ledger_run(run):
+    """Two sources: user 1 of local submits a, retried b (refused then acknowledged) and cancels
+    a; user 7 of worker-x submits c, which the exchange lost, at a price it had seen."""
+    run.mkdir()
+    (run / "dialect.yaml").write_text(builtin_path("upbit").read_text())
+    sent = {"intended_ns": T0_NS, "sent_ns": T0_NS + 5, "attempt": 0, "status": 201}
+    journal(run, "local", [
+        {**submitted("a", t=1), **sent, "side": "bid", "price": "98000000", "price_seen": 9.8e7},
+        {**submitted(None, outcome="server_error", t=2), **sent, "status": 500,
+         "code": "internal", "intended_ns": T0_NS + 2 * NS},
+        {**submitted("b", t=3), **sent, "attempt": 1, "intended_ns": T0_NS + 2 * NS},
+        {**cancelled("a", "0", t=4), "user": 1, "intended_ns": T0_NS + 4 * NS},
+    ])  # fmt: skip
+    journal(run, "worker-x", [{**submitted("c", user=7, t=1), **sent, "price_seen": 9.7e7}])
+    lookups(run, [
+        {"order_id": "a", **found("cancel", "0")},
+        {"order_id": "c", "answer": "unknown", "status": 404, "code": "order_not_found"},
+    ])  # fmt: skip
+    return run
+
+
+def test_the_ledger_has_every_order_call_per_user_with_its_final_state(tmp_path):
+    rows, damage = order_ledger(ledger_run(tmp_path / "run"))
+    assert damage == []
+    assert [(r["source"], r["user"], r["action"], r["order_id"]) for r in rows] == [
+        ("local", 1, "limit_order", "a"),
+        ("local", 1, "limit_order", None),
+        ("local", 1, "limit_order", "b"),
+        ("local", 1, "cancel_order", "a"),
+        ("worker-x", 7, "limit_order", "c"),
+    ]
+    a, refused, b, cancel, c = rows
+    assert (a["acknowledged"], a["reconciliation"], a["final_state"], a["exchange_state"]) == (
+        True, "consistent", "cancelled", "cancel"
+    )  # fmt: skip
+    assert a["price_seen"] == 9.8e7 and a["price"] == "98000000" and a["sent_ns"] == T0_NS + 5
+    assert (refused["outcome"], refused["status"], refused["code"]) == ("server_error", 500,
+                                                                        "internal")  # fmt: skip
+    assert refused["acknowledged"] is False and refused["reconciliation"] is None
+    # b was acknowledged but never looked up; the cancel row carries its order's final state.
+    assert (b["reconciliation"], b["reconciliation_reasons"]) == ("unconfirmed", "not looked up")
+    assert cancel["acknowledged"] is False and cancel["final_state"] == "cancelled"
+    assert c["reconciliation"] == "unknown" and c["reconciliation_reasons"].startswith(
+        "the exchange has no such order (HTTP 404"
+    )
+
+
+def test_a_corrupt_journal_line_is_counted_and_skipped_never_fatal(tmp_path):
+    run = ledger_run(tmp_path / "run")
+    with (run / "orders" / "local.jsonl").open("a") as f:
+        f.write('{"action": "limit_order", "order_id": "d", "user": "x"}\n')  # wrong type
+        f.write("not json at all\n")  # before the last line: fatal to the analysis, not here
+        f.write('{"action": "limit_order", "order_id": "e", "end_ns": -4}\n')  # not Unix ns
+        f.write(json.dumps({**submitted("f", t=9), "intended_ns": T0_NS + 9 * NS}) + "\n")
+        f.write('{"action": "limit_or')  # half-written
+    (run / "orders" / "notes.txt").write_text("not a journal")
+    rows, damage = order_ledger(run)
+    assert [r["order_id"] for r in rows if r["source"] == "local"][-1] == "f"
+    assert {r["order_id"] for r in rows} == {"a", None, "b", "c", "f"}
+    assert damage == [
+        "orders/local.jsonl: 1 line(s) that are not JSON, skipped",
+        "orders/local.jsonl: last line 9 half-written, dropped",
+        "orders/local.jsonl: 2 line(s) with times outside the run, numbers out of range or "
+        "fields of the wrong type, skipped",
+    ]
+
+
+def test_a_link_where_the_journal_or_the_lookups_are_is_said_never_followed(tmp_path):
+    run = ledger_run(tmp_path / "run")
+    outside = tmp_path / "outside"
+    shutil.move(run / "reconciliation", outside)
+    (run / "reconciliation").symlink_to(outside)
+    (run / "orders" / "worker-y.jsonl").symlink_to(run / "orders" / "worker-x.jsonl")
+    rows, damage = order_ledger(run)
+    assert {r["source"] for r in rows} == {"local", "worker-x"}
+    assert {r["reconciliation"] for r in rows if r["order_id"] == "c"} == {"unconfirmed"}
+    assert damage == ["orders/worker-y.jsonl: a symbolic link, not read",
+                      "reconciliation: a symbolic link, not read"]  # fmt: skip

@@ -255,6 +255,7 @@ def test_the_slowest_recovery_counts_and_faults_not_recovered_are_told_apart():
         worst="kill-db (command) at t=200 s",
         unrecovered=1,
         unrecovered_for_s=100.0,
+        unrecovered_worst="cut (command) at t=400 s",
     )
 
 
@@ -263,7 +264,14 @@ def test_a_fault_not_recovered_before_the_next_one_was_seen_so_until_then():
         "input": {"last_ns": 500 * NS},
         "recovery": {"faults": [fault_record("a", 10, "not_recovered", None, until_s=70)]},
     }
-    assert recovery_figure(a) == Recovery(1, None, "", unrecovered=1, unrecovered_for_s=60.0)
+    assert recovery_figure(a) == Recovery(
+        1,
+        None,
+        "",
+        unrecovered=1,
+        unrecovered_for_s=60.0,
+        unrecovered_worst="a (command) at t=10 s",
+    )
 
 
 def test_a_fault_with_too_few_calls_after_it_is_unrecovered_for_an_unknown_time():

@@ -142,6 +142,14 @@ def test_the_run_end_closes_every_second_and_a_step_search_shows_its_bracket():
     assert workers["local"]["state"] == "alive" and workers["local"]["records"] == 1
 
 
+def test_an_external_mark_is_drawn_on_the_time_charts_with_its_text():
+    tally = LiveTally(settle_s=30.0)
+    tally.start(T0)
+    tally.on_event({"t_ns": T0 + 7 * NS, "type": "mark", "text": "failover started", "via": "x"})
+    [mark] = dashboard_state(tally, RunFacts(), None, now_ns=T0 + 8 * NS)["marks"]
+    assert mark == {"t": 7.0, "type": "mark", "text": "mark: failover started"}
+
+
 def test_the_target_is_named_without_credentials_or_path():
     assert target_label("https://user:secret@staging.example:8443/api?key=1") == (
         "https://staging.example:8443"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pyarrow.parquet as pq
 import pytest
 from load_cli import events, surgeproof
 
@@ -100,6 +101,7 @@ name: orders-then-watching
 description: orders, then only market data while the exchange is killed and restarted
 slos:
   - {group: "*", error_ratio: 100%}
+objectives: {orders-lost: 0}
 timeline:
   - phase: orders
     duration: 4s
@@ -139,6 +141,23 @@ def test_a_target_that_loses_the_last_n_acknowledged_orders_is_caught_by_order_s
     assert s["counts"]["consistent"] + 3 == s["acknowledged"] > 3
     assert s["status"] == "failed" and s["ledger_agreement"]["agrees"] is True
     assert "orders looked up FAILED" in res.stdout
+    # The scenario's objective fails at the gate naming exactly those three, and nothing else.
+    gate = surgeproof("gate", str(run_dir))
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    [line] = [ln for ln in gate.stdout.splitlines() if "acknowledged orders lost" in ln]
+    measured = f"measured 3 of {s['acknowledged']} acknowledged orders lost"
+    assert line.startswith(f"FAIL  acknowledged orders lost <= 0: {measured}")
+    named = line.split("the exchange has no such order: ", 1)[1].split(";", 1)[0]
+    assert sorted(named.split(", ")) == sorted(lost)
+    # The client-side order ledger states those three as lost, each with the user it was
+    # acknowledged to and the price that user had seen.
+    assert surgeproof("export", str(run_dir)).returncode == 0
+    ledger = pq.read_table(run_dir / "export" / "order_ledger.parquet").to_pylist()
+    acked = [r for r in ledger if r["acknowledged"]]
+    assert len(acked) == s["acknowledged"]
+    assert sorted(r["order_id"] for r in acked if r["reconciliation"] == "unknown") == sorted(lost)
+    assert all(r["user"] is not None and r["answered"] is not None for r in acked)
+    assert any(r["price_seen"] for r in acked)
 
 
 def test_reconcile_refuses_what_it_cannot_use_in_one_line(tmp_path):

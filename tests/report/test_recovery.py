@@ -99,3 +99,22 @@ def test_the_gate_summary_says_how_each_drilled_fault_recovered(tmp_path, capsys
     summary = (tmp_path / "s").read_text()
     assert "**Recovery (BCP drill):**" in summary and f"* {sentence}" in summary
     assert f"recovery: {sentence}" in capsys.readouterr().out
+
+
+def test_external_marks_are_listed_on_the_runs_clock_as_text(tmp_path):
+    from faults import add_events, at
+
+    path = tmp_path / "r"
+    _drill(path)
+    add_events(path, {"t_ns": at(12.5), "type": "mark", "text": "db back " + CRAFTED},
+               {"t_ns": at(5.25), "type": "mark", "text": "standby promoted by hand"})  # fmt: skip
+    analysis = analyze_run(path, slos=SLOS)
+    assert [(m["t_s"], m["text"][:7]) for m in analysis["recovery"]["marks"]] == [
+        (5.25, "standby"),
+        (12.5, "db back"),
+    ]
+    html_path, md_path = write_reports(path, analysis)
+    html, md = html_path.read_text(), md_path.read_text()
+    for text in (html, md):
+        assert "Marks on the run's clock" in text and "t=5.2 s: standby promoted by hand" in text
+    assert "<script>alert(1)</script>" not in html

@@ -16,7 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from surgeproof.cli import main
-from surgeproof.rundir.export import RECORD_SCHEMA, export_run, series_tables
+from surgeproof.rundir.export import (
+    ORDER_LEDGER_SCHEMA,
+    RECORD_SCHEMA,
+    export_run,
+    series_tables,
+)
 from surgeproof.rundir.schema import (
     FLAG_ORDER_SUBMIT,
     FLAG_RETRY,
@@ -82,6 +87,7 @@ def small_run(path: Path) -> Path:
     events = JsonlLog(path / "events.jsonl")
     events.append({"t_ns": T0, "type": "phase", "name": "shock", "index": 0, "mix": {"x": 1}})
     events.append({"t_ns": T0 + 10, "type": "worker_lost", "source": "worker-b", "users": 3})
+    events.append({"t_ns": T0 + 11, "type": "mark", "text": "failover", "via": "endpoint"})
     events.close()
     timeline = JsonlLog(path / "timeline.jsonl")
     timeline.append({"t_ns": T0 + 1, "source": "worker-a", "active_users": 6, "cpu_percent": 9.5})
@@ -127,6 +133,7 @@ def test_events_and_timeline_keep_every_field(tmp_path):
     assert [(e["type"], e["name"], e["source"]) for e in events] == [
         ("phase", "shock", None),
         ("worker_lost", None, "worker-b"),
+        ("mark", "failover", None),
     ]
     assert json.loads(events[0]["fields"]) == {"name": "shock", "index": 0, "mix": {"x": 1}}
     timeline = pq.read_table(result.files["timeline"]).to_pylist()
@@ -237,6 +244,61 @@ def test_a_record_cut_mid_write_is_left_out_and_said(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "13 trailing bytes" in out and "7 rows" in out
     assert pq.read_metadata(tmp_path / "out" / "records.parquet").num_rows == 7
+
+
+def test_the_order_ledger_is_a_table_of_every_order_call_with_its_final_state(tmp_path, capsys):
+    """Written when the run has an order journal, in either format, with the same rows."""
+    run = small_run(tmp_path / "run")
+    assert main(["export", str(run), "--out", str(tmp_path / "none")]) == 0
+    assert not (tmp_path / "none" / "order_ledger.parquet").exists()
+    journal = JsonlLog(run / "orders" / "worker-a.jsonl")
+    base = {
+        "user": 41,
+        "account": "m1",
+        "attempt": 0,
+        "intended_ns": T0 + 10 * MS,
+        "sent_ns": T0 + 10 * MS + 7,
+        "side": "bid",
+        "price": "98000000",
+        "volume": "0.001",
+    }
+    journal.append(
+        {
+            **base,
+            "t_ns": T0 + 90 * MS,
+            "end_ns": T0 + 90 * MS,
+            "action": "limit_order",
+            "outcome": "server_error",
+            "status": 500,
+            "order_id": None,
+            "price_seen": 97_950_000.0,
+        }
+    )
+    journal.append({**base, "t_ns": T0 + 110 * MS, "end_ns": T0 + 110 * MS, "attempt": 1,
+                    "action": "limit_order", "outcome": "ok", "status": 201, "order_id": "u-1",
+                    "price_seen": 97_950_000.0})  # fmt: skip
+    journal.close()
+    lookups = JsonlLog(run / "reconciliation" / "order_status.jsonl")
+    lookups.append({"t_ns": T0 + 9 * 10**9, "order_id": "u-1", "answer": "unknown", "status": 404})
+    lookups.close()
+    for fmt in ("parquet", "csv"):
+        assert main(["export", str(run), "--out", str(tmp_path / fmt), "--format", fmt]) == 0
+        assert f"order_ledger.{fmt}  2 rows" in capsys.readouterr().out
+    table = pq.read_table(tmp_path / "parquet" / "order_ledger.parquet")
+    assert table.schema.equals(ORDER_LEDGER_SCHEMA, check_metadata=False)
+    refused, acked = table.to_pylist()
+    assert (refused["outcome"], refused["status"], refused["order_id"]) == (
+        "server_error", 500, None
+    )  # fmt: skip
+    assert refused["reconciliation"] is None and refused["price_seen"] == 97_950_000.0
+    assert acked["intended"] == pa.scalar(T0 + 10 * MS, pa.timestamp("ns", "UTC")).as_py()
+    assert (acked["attempt"], acked["acknowledged"], acked["reconciliation"]) == (
+        1, True, "unknown"
+    )  # fmt: skip
+    csv = pcsv.read_csv(tmp_path / "csv" / "order_ledger.csv")
+    assert csv.column_names == ORDER_LEDGER_SCHEMA.names
+    assert csv.column("order_id").to_pylist()[1] == "u-1"
+    assert csv.column("reconciliation").to_pylist()[1] == "unknown"
 
 
 # -- a real run ---------------------------------------------------------------------------

@@ -131,6 +131,39 @@ def test_an_analysis_json_that_is_a_link_is_not_read(tmp_path):
     case.assert_output_unchanged()
 
 
+def test_an_order_journal_that_is_a_link_out_of_the_run_is_said_and_not_read(case):
+    (case.run / "orders").symlink_to(case.sentinel.path / "folder")
+    (case.sentinel.path / "folder" / "worker-a.jsonl").write_text(
+        json.dumps({"action": "limit_order", "order_id": "planted", "outcome": "ok"}) + "\n"
+    )
+    case.sentinel.before = case.sentinel.snapshot()
+    done = case.export()
+    assert case.warnings(done) == ["surgeproof export: warning: orders: a symbolic link, not read"]
+    assert pq.read_table(case.out / "order_ledger.parquet").num_rows == 0
+    case.sentinel.assert_unchanged()
+
+
+def test_a_corrupt_order_journal_keeps_every_line_it_can_read(case):
+    (case.run / "orders").mkdir()
+    (case.run / "orders" / "worker-b.jsonl").symlink_to(case.sentinel.passwd)
+    line = {"action": "cancel_order", "order_id": "x", "outcome": "ok", "end_ns": T0 + 5}
+    (case.run / "orders" / "worker-a.jsonl").write_text(
+        "\n".join([json.dumps(line), "{not json", '{"action": [1]}', json.dumps(line), ""])
+    )
+    done = case.export()
+    assert case.warnings(done) == [
+        "surgeproof export: warning: orders/worker-a.jsonl: 1 line(s) that are not JSON, skipped",
+        "surgeproof export: warning: orders/worker-a.jsonl: 1 line(s) with times outside the "
+        "run, numbers out of range or fields of the wrong type, skipped",
+        "surgeproof export: warning: orders/worker-b.jsonl: a symbolic link, not read",
+    ]
+    ledger = pq.read_table(case.out / "order_ledger.parquet").to_pylist()
+    assert [(r["source"], r["action"], r["order_id"]) for r in ledger] == [
+        ("worker-a", "cancel_order", "x")
+    ] * 2
+    case.sentinel.assert_unchanged()
+
+
 # -- a corrupt timeline -------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from surgeproof.scenario.model import CapacityProfile, ReferenceFigure, Requirem
 from surgeproof.scenario.requirements import (
     KINDS,
     NAMES,
+    OBJECTIVES,
     Evidence,
     Recovery,
     from_settings,
@@ -105,3 +106,58 @@ def test_a_figure_the_input_cannot_look_up_makes_it_unusable_not_an_error():
     assert judged.note == "profile 'upbit' has no figure 'expanded' (figures: peak)"
     judged = kind_of(req).judge(req, evidence(profile=None))
     assert judged.note == "no capacity profile to look figure 'expanded' up in"
+
+
+# -- a scenario's objectives: ------------------------------------------------------------------
+
+BCP_SCENARIO = """\
+name: drill
+requirements: ["peak * 1.2"]
+objectives: {rto: 5m, orders-lost: 0, sessions-restored: 2m}
+timeline: [{phase: hold, duration: 60s, users: 10, mix: {market_watcher: 1.0}}]
+"""
+
+
+def test_objectives_are_requirement_kinds_judged_after_the_requirements():
+    from surgeproof.scenario.parse import parse_scenario
+    from surgeproof.scenario.yamlfile import parse_yaml
+
+    scenario = parse_scenario(parse_yaml(BCP_SCENARIO, "s.yaml"), "s.yaml")
+    assert [str(r) for r in scenario.requirements] == [
+        "peak * 1.2",
+        "rto: 5m",
+        "orders-lost: 0",
+        "sessions-restored: 2m",
+    ]
+    assert OBJECTIVES == ("rto", "orders-lost", "sessions-restored")
+
+
+@pytest.mark.parametrize(
+    ("objectives", "message"),
+    [
+        (
+            "{order-lost: 0}",
+            "s.yaml: objectives.order-lost: unknown objective 'order-lost'; known: rto, "
+            "orders-lost, sessions-restored",
+        ),
+        (
+            "{sebi: peak}",
+            "s.yaml: objectives.sebi: unknown objective 'sebi'; known: rto, orders-lost, "
+            "sessions-restored ('sebi' is a requirement: list it under requirements:)",
+        ),
+        (
+            "[rto: 5m]",
+            "s.yaml: objectives: expected a mapping of objectives like {rto: 2h, orders-lost: 0, "
+            "sessions-restored: 2m}, got a list",
+        ),
+        ("{rto: soon}", "s.yaml: objectives.rto: expected a duration"),
+    ],
+)
+def test_an_unknown_or_malformed_objective_is_one_line(objectives, message):
+    from surgeproof.scenario.parse import parse_scenario
+    from surgeproof.scenario.yamlfile import parse_yaml
+
+    text = BCP_SCENARIO.replace("{rto: 5m, orders-lost: 0, sessions-restored: 2m}", objectives)
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(parse_yaml(text, "s.yaml"), "s.yaml")
+    assert "\n" not in str(e.value) and str(e.value).startswith(message)

@@ -20,20 +20,28 @@ Pure: files in, figures out; no network.
 
 from __future__ import annotations
 
+import stat
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from surgeproof.confine import entries, lstat_confined, read_bounded
 from surgeproof.rundir.reader import read_jsonl
 from surgeproof.rundir.schema import DIALECT_COPY, LOOKUP_ANSWERS, ORDERS_DIR
+from surgeproof.rundir.span import is_ns
+from surgeproof.scenario.requirements import OrderLookups
 
 SUBMISSIONS = frozenset({"limit_order", "market_buy", "market_sell"})
 #: Orders listed one by one per class in analysis.json (the counts are always whole).
 LISTED = 1000
 STATUSES = ("consistent", "unknown", "inconsistent", "unconfirmed")
+#: Largest dialect.yaml copy read for its state words (a dialect is a few kilobytes).
+MAX_DIALECT_BYTES = 1 << 20
+#: Why an order without any lookup answer is unconfirmed.
+NOT_LOOKED_UP = "not looked up"
 
 
 @dataclass
@@ -80,25 +88,53 @@ class OrderCheck:
         }
 
 
-def read_journal(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every journal line of every source (``source`` added from the file's name), by time."""
-    folder = Path(run_dir) / ORDERS_DIR
+def read_journal(
+    run_dir: Path,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+    *,
+    skip_corrupt: bool = False,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every journal line of every source (``source`` added from the file's name), by time.
+
+    The folder and its files are reached without following a link (a link is said, not read);
+    ``keep`` narrows which lines count (default: an action and a text order id or none)."""
     rows: list[dict[str, Any]] = []
     damage: list[str] = []
-    if not folder.is_dir():
+    if not _confined_dir(run_dir, ORDERS_DIR, damage):
         return rows, damage
-    for path in sorted(folder.glob("*.jsonl")):
-        if path.is_symlink():
-            damage.append(f"{ORDERS_DIR}/{path.name}: a link, not read")
+    for entry in entries(run_dir, ORDERS_DIR, "order journal"):
+        if not entry.name.endswith(".jsonl"):
             continue
-        got, bad = read_jsonl(path, _journal_row)
-        source = path.name.removesuffix(".jsonl")
+        if entry.kind != "file":
+            damage.append(f"{ORDERS_DIR}/{entry.name}: {_kind_said(entry.kind)}, not read")
+            continue
+        got, bad = read_jsonl(
+            Path(run_dir) / ORDERS_DIR / entry.name, keep or _journal_row, skip_corrupt=skip_corrupt
+        )
+        source = entry.name.removesuffix(".jsonl")
         for row in got:
             row["source"] = source
         rows += got
         damage += [f"{ORDERS_DIR}/{d}" for d in bad]
-    rows.sort(key=lambda r: r.get("end_ns") or 0)
+    rows.sort(key=lambda r: r.get("end_ns") if _int(r.get("end_ns")) is not None else 0)
     return rows, damage
+
+
+def _confined_dir(run_dir: Path, name: str, damage: list[str]) -> bool:
+    """Whether ``run_dir/name`` is a folder of the run's own (a link there is said in
+    ``damage``, never followed)."""
+    st = lstat_confined(run_dir, name, "run directory")
+    if st is None:
+        return False
+    if not stat.S_ISDIR(st.st_mode):
+        kind = "link" if stat.S_ISLNK(st.st_mode) else "other"
+        damage.append(f"{name}: {_kind_said(kind)}, not read")
+        return False
+    return True
+
+
+def _kind_said(kind: str) -> str:
+    return "a symbolic link" if kind == "link" else "not a regular file or folder"
 
 
 def _journal_row(row: dict[str, Any]) -> bool:
@@ -137,18 +173,26 @@ def acknowledged_orders(journal: Iterable[dict[str, Any]]) -> dict[str, Acknowle
     return orders
 
 
-def read_lookups(run_dir: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def read_lookups(
+    run_dir: Path, *, skip_corrupt: bool = False
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The latest lookup answer per order id (a later line replaces an earlier one)."""
-    rows, damage = read_jsonl(
-        Path(run_dir) / LOOKUP_ANSWERS, lambda r: isinstance(r.get("order_id"), str)
+    damage: list[str] = []
+    folder_name, _ = LOOKUP_ANSWERS.split("/")
+    if not _confined_dir(run_dir, folder_name, damage):
+        return {}, damage
+    rows, more = read_jsonl(
+        Path(run_dir) / LOOKUP_ANSWERS,
+        lambda r: isinstance(r.get("order_id"), str),
+        skip_corrupt=skip_corrupt,
     )
-    return {r["order_id"]: r for r in rows}, damage
+    return {r["order_id"]: r for r in rows}, damage + more
 
 
 def check_order(order: Acknowledged, answer: dict[str, Any] | None, states: dict[str, str] | None):
     """The one rule: what ``answer`` (a lookup line, or None) says of acknowledged ``order``."""
     if answer is None:
-        return OrderCheck(order, "unconfirmed", ["not looked up"])
+        return OrderCheck(order, "unconfirmed", [NOT_LOOKED_UP])
     kind = answer.get("answer")
     if kind == "unknown":
         code = answer.get("code")
@@ -218,14 +262,16 @@ def journal_and_checks(
 
 def reconcile_states(run_dir: Path) -> dict[str, str] | None:
     """The state words of the run's dialect (its ``dialect.yaml`` copy), or None."""
-    path = Path(run_dir) / DIALECT_COPY
-    if not path.is_file():
-        return None
     from surgeproof.dialect.catalog import parse_dialect_text
     from surgeproof.errors import UserError
 
+    path = Path(run_dir) / DIALECT_COPY
     try:
-        dialect = parse_dialect_text(path.read_text(encoding="utf-8"), str(path))
+        st = lstat_confined(run_dir, DIALECT_COPY, "run directory")
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        text = read_bounded(run_dir, DIALECT_COPY, MAX_DIALECT_BYTES, "run directory")
+        dialect = parse_dialect_text(text.decode("utf-8"), str(path))
     except (UserError, OSError, ValueError):
         return None
     return dict(dialect.reconcile.states) if dialect.reconcile is not None else None
@@ -244,6 +290,7 @@ def order_status_section(
         "available": bool(checks) or journal_present,
         "acknowledged": len(checks),
         "looked_up": sum(1 for c in checks if c.status != "unconfirmed"),
+        "asked": sum(1 for c in checks if c.reasons[:1] != [NOT_LOOKED_UP]),
         "counts": {s: counts.get(s, 0) for s in STATUSES},
         "lost_orders": [c.order.order_id for c in checks if c.status == "unknown"][:LISTED],
         "inconsistent_orders": [
@@ -345,3 +392,118 @@ def _dec(text: Any) -> Decimal | None:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def order_lookups_figure(analysis: Mapping[str, Any]) -> OrderLookups | None:
+    """The figure the orders objective reads (``orders-lost``), from the document's
+    ``reconciliation.order_status``; None when the input has no order journal."""
+    section = (analysis.get("reconciliation") or {}).get("order_status")
+    if not isinstance(section, Mapping) or not section.get("available"):
+        return None
+    counts = section.get("counts") or {}
+    acknowledged = _count(section.get("acknowledged"))
+    unconfirmed = _count(counts.get("unconfirmed"))
+    asked = section.get("asked")
+    if not isinstance(asked, int):  # written before "asked": a conclusive answer was asked for
+        asked = _count(section.get("looked_up"))
+    reasons = section.get("unconfirmed_reasons") or {}
+    return OrderLookups(
+        acknowledged=acknowledged,
+        asked=_count(asked),
+        consistent=_count(counts.get("consistent")),
+        lost=_count(counts.get("unknown")),
+        inconsistent=_count(counts.get("inconsistent")),
+        unconfirmed=unconfirmed,
+        lost_ids=tuple(str(u) for u in section.get("lost_orders") or [] if isinstance(u, str)),
+        unconfirmed_reasons=tuple(
+            sorted(
+                ((str(k), _count(v)) for k, v in reasons.items() if isinstance(reasons, Mapping)),
+                key=lambda kv: -kv[1],
+            )
+        ),
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+# -- the client-side order ledger (``surgeproof export``'s ``order_ledger`` table) -------------
+
+#: The journal's text fields a ledger row keeps as they are (each text or absent).
+LEDGER_TEXT = ("account", "stands_in", "side", "price", "volume", "funds", "outcome", "code",
+               "order_id", "executed_volume")  # fmt: skip
+#: The journal's times (Unix ns, or absent / 0 when there is none).
+LEDGER_TIMES = ("intended_ns", "sent_ns", "end_ns")
+_JOURNALED = SUBMISSIONS | {"cancel_order"}
+
+
+def ledger_line(row: dict[str, Any]) -> bool:
+    """Whether a journal line is one the order ledger can state: a journaled action, its times
+    Unix ns, its user, attempt and status small whole numbers, its texts text, the price seen a
+    number; anything else is a corrupt line (counted and skipped)."""
+    action = row.get("action")
+    if not isinstance(action, str) or action not in _JOURNALED:
+        return False
+    if any(row.get(k) is not None and not isinstance(row[k], str) for k in LEDGER_TEXT):
+        return False
+    if any(row.get(k) is not None and not is_ns(row[k]) for k in LEDGER_TIMES):
+        return False
+    for key, top in (("user", 1 << 32), ("attempt", 1 << 8), ("status", 1000)):
+        v = row.get(key)
+        if v is not None and not (_int(v) is not None and 0 <= v < top):
+            return False
+    seen = row.get("price_seen")
+    return seen is None or (isinstance(seen, int | float) and not isinstance(seen, bool))
+
+
+def order_ledger(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every order call of the journal, per simulated user (source, user, intended time), with
+    the final state reconciliation found for its order; and the damage said.
+
+    Linear in lines (one pass, one sort): each line's order is found by id in the checks of the
+    acknowledged orders, classified by the one rule (``check_order``). A line that is not JSON or
+    not one the ledger can state is counted and skipped, never fatal: the ledger is evidence, it
+    keeps every line it can read."""
+    journal, damage = read_journal(run_dir, ledger_line, skip_corrupt=True)
+    lookups, more = read_lookups(run_dir, skip_corrupt=True)
+    states = reconcile_states(run_dir)
+    checks = {
+        oid: check_order(o, lookups.get(oid), states)
+        for oid, o in acknowledged_orders(journal).items()
+    }
+    rows = []
+    for line in journal:
+        oid = line.get("order_id")
+        check = checks.get(oid) if isinstance(oid, str) else None
+        acked = (
+            check is not None
+            and line["action"] in SUBMISSIONS
+            and line.get("outcome") == "ok"
+            and check.order.acked_ns == _int(line.get("end_ns"))
+            and check.order.source == line["source"]
+        )
+        rows.append(
+            {
+                "source": line["source"],
+                "user": line.get("user"),
+                "action": line["action"],
+                **{k: line.get(k) for k in LEDGER_TEXT},
+                **{k: line.get(k) or None for k in LEDGER_TIMES},
+                "attempt": line.get("attempt"),
+                "status": line.get("status"),
+                "price_seen": line.get("price_seen"),
+                "acknowledged": acked,
+                "reconciliation": check.status if check else None,
+                "reconciliation_reasons": "; ".join(check.reasons) if check else None,
+                "final_state": check.state if check else None,
+                "exchange_state": check.raw_state if check else None,
+                "final_executed_volume": check.executed_volume if check else None,
+            }
+        )
+    rows.sort(key=_by_user)
+    return rows, damage + more
+
+
+def _by_user(row: dict[str, Any]) -> tuple[str, int, int, int]:
+    return (row["source"], row["user"] or 0, row["intended_ns"] or 0, row["attempt"] or 0)

@@ -40,7 +40,7 @@ from surgeproof.analysis.scan import RecordScan
 from surgeproof.analysis.timeseries import Series
 from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, OUTCOME_NAMES, Kind, Outcome
 from surgeproof.scenario.model import Slo
-from surgeproof.scenario.requirements import Recovery
+from surgeproof.scenario.requirements import FaultSessions, Recovery, SessionsToll
 
 NS = 1_000_000_000
 MS = 1_000_000
@@ -95,6 +95,24 @@ def faults_from_events(events: Sequence[dict[str, Any]]) -> list[Fault]:
             )
         )
     return sorted(out, key=lambda f: (f.start_ns, f.index))
+
+
+#: External marks listed in ``recovery.marks`` (a run accepts at most 1,000).
+LISTED_MARKS = 1000
+#: The longest mark text kept (the endpoint accepts 200 characters).
+MARK_CHARS = 200
+
+
+def marks_from_events(events: Sequence[dict[str, Any]], t0_ns: int) -> list[dict[str, Any]]:
+    """External marks of the run (``mark`` events) on its clock, in time order: ``t_ns``,
+    ``t_s`` (from t0) and ``text``."""
+    out = []
+    for e in events:
+        t, text = e.get("t_ns"), e.get("text")
+        if e.get("type") != "mark" or not isinstance(t, int) or not isinstance(text, str):
+            continue
+        out.append({"t_ns": t, "t_s": (t - t0_ns) / NS, "text": text[:MARK_CHARS]})
+    return sorted(out, key=lambda m: m["t_ns"])[:LISTED_MARKS]
 
 
 def measure_rto(
@@ -465,7 +483,9 @@ def websocket_toll(amp: Amplification | None, start: int, end: int) -> dict[str,
     r = amp.returns
     mine = (r.lost_ns >= start) & (r.lost_ns < end)
     back_after = r.back_after_s[mine]
-    came_back = back_after[np.isfinite(back_after)]
+    finite = np.isfinite(back_after)
+    came_back = back_after[finite]
+    never = r.lost_ns[mine][~finite]
     wns = round(amp.window_s * NS)
     lo = (start - amp.t0_ns) // wns
     hi = (end - 1 - amp.t0_ns) // wns + 1
@@ -473,6 +493,7 @@ def websocket_toll(amp: Amplification | None, start: int, end: int) -> dict[str,
         "sessions_lost": int(np.count_nonzero(mine)),
         "sessions_back": len(came_back),
         "never_back": int(np.count_nonzero(mine)) - len(came_back),
+        "never_back_since_ns": int(never.min()) if len(never) else None,
         "resubscribe_s": exact_percentiles(came_back) if len(came_back) else None,
         "reconnect_attempts": amp.span(int(lo), int(hi))["reconnect_attempts"],
     }
@@ -524,7 +545,7 @@ def recovery_figure(analysis: Mapping[str, Any]) -> Recovery | None:
         return None
     last_ns = (analysis.get("input") or {}).get("last_ns")
     recovered: list[tuple[float, str]] = []
-    unrecovered: list[float | None] = []
+    unrecovered: list[tuple[float | None, str]] = []
     for r in section.get("faults") or []:
         rto = r.get("rto") or {}
         start = r.get("start_ns")
@@ -536,13 +557,53 @@ def recovery_figure(analysis: Mapping[str, Any]) -> Recovery | None:
         # seen unrecovered for that long; None when even that cannot be said.
         end = rto.get("until_ns") or last_ns
         seen = (end - start) / NS if isinstance(end, int) and isinstance(start, int) else None
-        unrecovered.append(seen if rto.get("status") == "not_recovered" else None)
+        unrecovered.append((seen if rto.get("status") == "not_recovered" else None, what))
     worst_s, worst = max(recovered, default=(None, ""))
-    seen_for = [s for s in unrecovered if s is not None]
+    seen_for = [(s, what) for s, what in unrecovered if s is not None]
+    longest = max(seen_for, default=(None, ""))
     return Recovery(
         faults=len(recovered) + len(unrecovered),
         worst_s=worst_s,
         worst=worst,
         unrecovered=len(unrecovered),
-        unrecovered_for_s=max(seen_for) if seen_for else None,
+        unrecovered_for_s=longest[0],
+        unrecovered_worst=longest[1],
     )
+
+
+def sessions_figure(analysis: Mapping[str, Any]) -> SessionsToll | None:
+    """The figure the sessions objective reads (``sessions-restored``): each fault's websocket
+    toll from the ``recovery`` records above; None when the document has no recovery analysis
+    or no toll per fault (a Locust CSV)."""
+    section = analysis.get("recovery")
+    if not isinstance(section, Mapping):
+        return None
+    records = [r for r in section.get("faults") or [] if isinstance(r, Mapping)]
+    if any(not isinstance(r.get("websocket"), Mapping) for r in records):
+        return None
+    last_ns = (analysis.get("input") or {}).get("last_ns")
+    groups = ((analysis.get("overall") or {}).get("groups")) or {}
+    ws = groups.get("websocket") if isinstance(groups, Mapping) else None
+    out = []
+    for r in records:
+        toll = r["websocket"]
+        since = toll.get("never_back_since_ns")
+        seen = (
+            (last_ns - since) / NS
+            if isinstance(since, int) and isinstance(last_ns, int) and last_ns >= since
+            else None
+        )
+        pct = toll.get("resubscribe_s")
+        what = f"{r.get('name')} ({r.get('kind')}) at t={float(r.get('t_start_s') or 0.0):,.0f} s"
+        out.append(
+            FaultSessions(
+                fault=what,
+                lost=int(toll.get("sessions_lost") or 0),
+                back=int(toll.get("sessions_back") or 0),
+                never_back=int(toll.get("never_back") or 0),
+                slowest_s=float(pct["max"]) if isinstance(pct, Mapping) and "max" in pct else None,
+                never_back_for_s=seen if toll.get("never_back") else None,
+            )
+        )
+    has_ws = isinstance(ws, Mapping) and bool(ws.get("count") or ws.get("calls"))
+    return SessionsToll(websocket=has_ws or any(f.lost for f in out), faults=tuple(out))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from surgeproof.analysis.recovery import recovery_figure
+from surgeproof.analysis.order_status import order_lookups_figure
+from surgeproof.analysis.recovery import recovery_figure, sessions_figure
 from surgeproof.analysis.settings import as_profile
 from surgeproof.scenario.model import Requirement
 from surgeproof.scenario.requirements import Evidence, kind_of
@@ -60,6 +61,8 @@ def evidence_of(analysis: Mapping[str, Any]) -> Evidence:
         peak_load_real=max(offered) / user_scale if offered else None,
         peak_load_is_probe=bool((analysis.get("input") or {}).get("probing")),
         recovery=recovery_figure(analysis),
+        orders=order_lookups_figure(analysis),
+        sessions=sessions_figure(analysis),
     )
 
 

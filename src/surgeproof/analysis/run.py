@@ -30,7 +30,7 @@ from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.order_status import journal_and_checks, order_status_section
 from surgeproof.analysis.outages import target_outages
 from surgeproof.analysis.reconcile import read_ledger, reconcile
-from surgeproof.analysis.recovery import faults_from_events, recovery_section
+from surgeproof.analysis.recovery import faults_from_events, marks_from_events, recovery_section
 from surgeproof.analysis.refusals import refusal_caveat, refused_messages
 from surgeproof.analysis.scale import Scale
 from surgeproof.analysis.scan import Census, RecordScan, settle_allocator
@@ -263,6 +263,7 @@ def _measure_run(
         window_min_samples=window_min_samples,
         data_end_ns=data_end,
     )
+    recovery["marks"] = marks_from_events(events, t0_ns)
     endpoints, overall = overall_stats(scan)
     bounds = second_bounds(slos)
     if bounds:

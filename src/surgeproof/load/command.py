@@ -83,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the key every worker must prove it holds (default: $SURGEPROOF_FLEET_KEY; made "
         "for the run when all its workers are local; needed with --expect-workers)",
     )
+    p.add_argument(
+        "--mark-port",
+        type=whole_arg,
+        metavar="PORT",
+        help="serve the loopback mark endpoint on 127.0.0.1:PORT (0: any free port) for "
+        "surgeproof mark; needs a fleet key (--fleet-key-file or $SURGEPROOF_FLEET_KEY)",
+    )
     p.add_argument("--timeout", type=number_arg, default=10.0, help="client timeout per call (s)")
     p.add_argument(
         "--inject-stall",
@@ -290,6 +297,7 @@ def _options(args: argparse.Namespace):
         master_bind_host=args.master_bind_host,
         master_port=args.master_port,
         fleet_key_file=args.fleet_key_file,
+        mark_port=args.mark_port,
         stalls=stalls,
         outages=[(o.at_s, o.seconds) for o in (parse_outage(t) for t in args.inject_target_outage)],
         gateway_crashes=[

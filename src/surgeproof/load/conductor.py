@@ -80,6 +80,7 @@ class Conductor:
         #: Whether the load started (the shape's first tick): before it, a failure is "failed".
         self.started = False
         self.guard = None  # the StopGuard, once signals are ours
+        self.marks = None  # the MarkEndpoint (--mark-port), while the run goes
 
     def run(self) -> Path:
         try:
@@ -238,6 +239,7 @@ class Conductor:
             )
             self._write_meta("running")
             self.collector.event("run_start", t_ns=started)
+            self._open_marks()
             self._install_signals()
             if self.fleet.expected:
                 tune_locust_heartbeat()
@@ -264,12 +266,40 @@ class Conductor:
             self._finish(runner, ctx, poller, program)
             self._look_up_orders(target, ctx)
         finally:
+            if self.marks is not None:  # the run failed before its end: no event to add now
+                self.marks.close()
             self.faults.cancel()
             self.fleet.stop()
             target.stop()
             if self.guard is not None:
                 self.guard.done()
         return self.run_dir
+
+    def _open_marks(self) -> None:
+        """The loopback endpoint external tools mark the run's clock through (--mark-port)."""
+        if self.opts.mark_port is None or self.opts.fleet_key is None:
+            return
+        from surgeproof.load.mark_endpoint import MarkEndpoint
+
+        def on_mark(text: str) -> None:
+            self.collector.event("mark", text=text, via="endpoint")
+            print(f"surgeproof run: mark {text!r}", flush=True)
+
+        self.marks = MarkEndpoint(
+            self.opts.fleet_key.secret, self.run_dir.name, self.opts.mark_port, on_mark
+        )
+        self.marks.start(self.run_dir)
+        print(f"surgeproof run: marks on {self.marks.url} (surgeproof mark RUN_DIR TEXT)")
+
+    def _close_marks(self) -> None:
+        if self.marks is None:
+            return
+        self.marks.close()
+        if self.marks.refused:
+            self.collector.event("marks_refused", counts=dict(self.marks.refused))
+            said = ", ".join(f"{n} {why}" for why, n in sorted(self.marks.refused.items()))
+            print(f"surgeproof run: marks refused: {said}", flush=True)
+        self.marks = None
 
     def _send_state(self, runner, ctx, state) -> None:
         if ctx is not None:
@@ -373,6 +403,7 @@ class Conductor:
         runner.quit()
         assert self.faults is not None
         self.faults.finish()  # a fault command still running is killed: never outlives the run
+        self._close_marks()
         self._show_invalid()
         counts = self.collector.record_counts()
         status, why = end_status(

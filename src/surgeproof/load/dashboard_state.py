@@ -30,6 +30,7 @@ MARK_TYPES = frozenset(
         "stall",
         "abort",
         "rehold_limit",
+        "mark",
     }
 )
 
@@ -166,6 +167,8 @@ def mark_text(event: dict[str, Any]) -> str:
         return "target stalled (injected)"
     if kind == "abort":
         return f"aborted: {event.get('rule') or 'abort rule'}"
+    if kind == "mark":
+        return f"mark: {event.get('text')}"
     if kind == "rehold_limit":
         return f"{event.get('label')}: cut short on every hold; the search stops climbing"
     return kind

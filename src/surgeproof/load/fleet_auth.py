@@ -215,6 +215,12 @@ class Channel:
         return h.digest()
 
 
+def labelled_mac(key: Secret, label: bytes, *parts: bytes) -> bytes:
+    """HMAC-SHA256 under the fleet key of ``label`` and ``parts`` (each length-prefixed): the
+    proof primitive above, for the fleet key's other holders (an external mark of the run)."""
+    return _hmac(key, label, _frame(*parts))
+
+
 def check_node_id(node_id: Any) -> str:
     if not isinstance(node_id, str) or not 0 < len(node_id) <= MAX_NODE_ID:
         raise Refused("malformed", f"node id not a string of 1 to {MAX_NODE_ID} characters")

@@ -60,6 +60,8 @@ class RunOptions:
     fleet_key_file: str | None = None
     #: The fleet key found by ``check_options`` (None: made for local workers at the start).
     fleet_key: FleetKey | None = None
+    #: ``--mark-port``: serve the loopback mark endpoint there (0: any free port; None: not).
+    mark_port: int | None = None
     #: Where workers' records go (``--record-shards``): auto | local | master (record_shard.py).
     record_shards: str = "auto"
     #: Client timeout per call (s); step searches judge a level this long after its window.
@@ -141,6 +143,13 @@ def _check_fleet_key(opts: RunOptions) -> None:
         opts.fleet_key = find_fleet_key(opts.fleet_key_file)
     if opts.fleet_key is None and opts.expect_workers:
         raise missing_key_error(f"--expect-workers {opts.expect_workers}")
+    if opts.mark_port is not None:
+        # Marks are sealed with a key the marking tool holds too: never one made for the run.
+        if opts.fleet_key is None or opts.fleet_key.origin == "generated":
+            opts.fleet_key = find_fleet_key(opts.fleet_key_file)
+        if opts.fleet_key is None:
+            raise missing_key_error(f"--mark-port {opts.mark_port}")
+        limits.check_number("--mark-port", opts.mark_port, 0, 65535, what="a port")
 
 
 def _check_numbers(opts: RunOptions) -> None:

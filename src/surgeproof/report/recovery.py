@@ -40,6 +40,8 @@ class RecoveryBlock:
     #: What the exchange's own API said of every acknowledged order (and whether the ledger
     #: agrees), or empty.
     orders: list[str] = field(default_factory=list)
+    #: External marks on the run's clock ("t=12.3 s: standby promoted by hand").
+    marks: list[str] = field(default_factory=list)
 
     @property
     def charts(self) -> list[Chart]:
@@ -51,9 +53,14 @@ def recovery_block(analysis: dict[str, Any], *, draw: bool = True) -> RecoveryBl
     faults = (analysis.get("recovery") or {}).get("faults") or []
     lookups = (analysis.get("reconciliation") or {}).get("order_status") or {}
     orders = _order_sentences(lookups)
-    if not faults and not orders:
+    marks = [
+        f"t={float(m['t_s']):,.1f} s: {m['text']}"
+        for m in (analysis.get("recovery") or {}).get("marks") or []
+        if isinstance(m, dict) and isinstance(m.get("t_s"), int | float)
+    ]
+    if not faults and not orders and not marks:
         return None
-    block = RecoveryBlock(orders=orders)
+    block = RecoveryBlock(orders=orders, marks=marks)
     for r in faults:
         view = _fault_view(r)
         if draw:
@@ -258,6 +265,10 @@ def recovery_html(block: RecoveryBlock) -> str:
 
     parts = [f'<h2 id="{ANCHOR}">{escape(TITLE)}</h2>']
     parts += [f"<p>{escape(s)}</p>" for s in block.orders]
+    if block.marks:
+        parts.append("<p>Marks on the run's clock (surgeproof mark):</p><ul>")
+        parts += [f"<li>{escape(m)}</li>" for m in block.marks]
+        parts.append("</ul>")
     for f in block.faults:
         parts.append(f'<h3 id="{escape(f.key)}">{escape(f.heading)}</h3>')
         parts.append(f"<p>{escape(f.sentence)}</p>")
@@ -290,6 +301,9 @@ def recovery_markdown(block: RecoveryBlock, chart_dir: str) -> list[str]:
     lines = [f"## {TITLE}", ""]
     for s in block.orders:
         lines += [md_text(s), ""]
+    if block.marks:
+        lines += ["Marks on the run's clock (surgeproof mark):", ""]
+        lines += [f"* {md_text(m)}" for m in block.marks] + [""]
     for f in block.faults:
         lines += [f"### {md_text(f.heading)}", "", md_text(f.sentence), ""]
         lines += [f"* **{md_text(k)}**: {md_text(v)}" for k, v in f.facts] + [""]

@@ -15,9 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a run's raw records and per-window series as Parquet or CSV",
         description=(
             "Write RUN_DIR's records (one row per request or websocket event), events, "
-            "generator timeline and per-window series (from analysis.json, else computed by the "
-            "analysis) as tables for DuckDB, pandas, Spark or a warehouse. Streamed: memory "
-            "stays bounded whatever the run's size. Schema: rundir/EXPORT.md."
+            "generator timeline, per-window series (from analysis.json, else computed by the "
+            "analysis) and the client-side order ledger (every order call with the final state "
+            "reconciliation found) as tables for DuckDB, pandas, Spark or a warehouse. "
+            "Streamed: memory stays bounded whatever the run's size. Schema: rundir/EXPORT.md."
         ),
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a surgeproof run directory")
@@ -29,9 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from surgeproof.analysis.order_status import order_ledger
+    from surgeproof.confine import lstat_confined
     from surgeproof.errors import UserError
     from surgeproof.rundir.export import export_run
     from surgeproof.rundir.reader import read_meta
+    from surgeproof.rundir.schema import ORDERS_DIR
 
     run_dir = Path(args.run_dir)
     meta = read_meta(run_dir)
@@ -39,7 +43,18 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     timeseries, series_from, notes = series_for(run_dir, meta)
-    result = export_run(run_dir, out, args.format, timeseries=timeseries, series_from=series_from)
+    ledger = None
+    if lstat_confined(run_dir, ORDERS_DIR, "run directory") is not None:
+        ledger, ledger_damage = order_ledger(run_dir)
+        notes += ledger_damage
+    result = export_run(
+        run_dir,
+        out,
+        args.format,
+        timeseries=timeseries,
+        series_from=series_from,
+        order_ledger=ledger,
+    )
     for note in notes + result.damage:
         print(f"surgeproof export: warning: {note}")
     for name, path in result.files.items():

@@ -71,6 +71,53 @@ RECORD_SCHEMA = pa.schema(
     ]
 )
 
+#: The ``order_ledger`` table: one row per order call of the client-side order journal, with
+#: the final state reconciliation found for its order (``analysis.order_status.order_ledger``).
+ORDER_LEDGER_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("user", pa.uint32()),
+        pa.field("account", pa.string()),
+        pa.field("action", pa.string(), nullable=False),
+        pa.field("stands_in", pa.string()),
+        pa.field("intended", _TS),
+        pa.field("sent", _TS),
+        pa.field("answered", _TS),
+        pa.field("attempt", pa.uint8()),
+        pa.field("outcome", pa.string()),
+        pa.field("status", pa.int16()),
+        pa.field("code", pa.string()),
+        pa.field("order_id", pa.string()),
+        pa.field("side", pa.string()),
+        pa.field("price", pa.string()),
+        pa.field("volume", pa.string()),
+        pa.field("funds", pa.string()),
+        pa.field("price_seen", pa.float64()),
+        pa.field("executed_volume", pa.string()),
+        pa.field("acknowledged", pa.bool_(), nullable=False),
+        pa.field("reconciliation", pa.string()),
+        pa.field("reconciliation_reasons", pa.string()),
+        pa.field("final_state", pa.string()),
+        pa.field("exchange_state", pa.string()),
+        pa.field("final_executed_volume", pa.string()),
+    ]
+)
+#: Ledger columns filled from a differently named field of the ledger's rows.
+_LEDGER_FROM = {"intended": "intended_ns", "sent": "sent_ns", "answered": "end_ns"}
+
+
+def order_ledger_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """The ``order_ledger`` table of rows as ``analysis.order_status.order_ledger`` gives them
+    (each field already checked for its type there)."""
+    return pa.table(
+        {
+            f.name: pa.array([r.get(_LEDGER_FROM.get(f.name, f.name)) for r in rows], f.type)
+            for f in ORDER_LEDGER_SCHEMA
+        },
+        schema=ORDER_LEDGER_SCHEMA,
+    )
+
+
 _OUTCOMES = pa.array([OUTCOME_NAMES[i] for i in range(len(OUTCOME_NAMES))], pa.string())
 _KINDS = pa.array([KIND_NAMES[i] for i in range(len(KIND_NAMES))], pa.string())
 
@@ -282,13 +329,14 @@ def _column(key: str) -> str:
 
 
 def events_table(events: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """Run events: time, type, the name/label and source when there is one, the rest as JSON."""
+    """Run events: time, type, the name/label (a mark's text) and source when there is one, the
+    rest as JSON."""
     cols: dict[str, list] = {"time": [], "type": [], "name": [], "source": [], "fields": []}
     for e in events:
         rest = {k: v for k, v in e.items() if k not in ("t_ns", "type")}
         cols["time"].append(e.get("t_ns"))
         cols["type"].append(str(e.get("type")))
-        label = rest.get("name", rest.get("label"))
+        label = rest.get("name", rest.get("label", rest.get("text")))
         cols["name"].append(None if label is None else str(label))
         cols["source"].append(None if rest.get("source") is None else str(rest["source"]))
         cols["fields"].append(json.dumps(rest, sort_keys=True, separators=(",", ":")))
@@ -381,10 +429,12 @@ def export_run(
     *,
     timeseries: Mapping[str, Any] | None = None,
     series_from: str | None = None,
+    order_ledger: list[dict[str, Any]] | None = None,
     chunk: int = CHUNK_RECORDS,
 ) -> Exported:
     """Write ``records``, ``events``, ``timeline`` (and ``series``, ``series_groups`` when
-    ``timeseries`` is given) of ``run_dir`` into ``out_dir`` as ``<table>.<fmt>``.
+    ``timeseries`` is given, ``order_ledger`` when ``order_ledger`` rows are) of ``run_dir``
+    into ``out_dir`` as ``<table>.<fmt>``.
 
     All or nothing: every table is read and built (the records streamed) into fresh temporary
     files in ``out_dir`` first, and only when all are written are they renamed over their final
@@ -419,6 +469,8 @@ def export_run(
             "series_from": str(series_from),
             "window_s": str(timeseries.get("window_s")),
         }
+    if order_ledger is not None:
+        tables["order_ledger"] = order_ledger_table(order_ledger)
     batches, damage = record_batches(run_dir, chunk)
     result.damage[:0] = damage
     root, rel = _out_folder(run_dir, Path(out_dir))

@@ -104,18 +104,24 @@ def _check_times(meta: dict[str, Any], path: Path) -> None:
 
 
 def read_jsonl(
-    path: Path, keep: Callable[[dict[str, Any]], bool] | None = None
+    path: Path,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+    *,
+    skip_corrupt: bool = False,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Read a JSON-lines file; a half-written last line is dropped and reported, not fatal.
 
     A line that is JSON but not a trustworthy row — a number out of range (NaN, 1e400, an
     integer beyond int64), nesting too deep, or refused by ``keep`` — is skipped and counted.
+    A line that is not JSON before the last is fatal, unless ``skip_corrupt`` (an export of
+    evidence keeps every line it can read): then it is skipped and counted too.
     """
     if not path.is_file():
         return [], []
     rows: list[dict[str, Any]] = []
     damage: list[str] = []
     skipped = 0
+    corrupt = 0
     pending: int | None = None  # a line that did not parse: fatal unless it is the last
     try:
         with _open_regular(path) as raw_fh:
@@ -129,7 +135,10 @@ def read_jsonl(
                 if not line.strip():
                     continue
                 if pending is not None:
-                    raise RunDirError(f"{path}: line {pending} is not valid JSON")
+                    if not skip_corrupt:
+                        raise RunDirError(f"{path}: line {pending} is not valid JSON")
+                    corrupt += 1
+                    pending = None
                 try:
                     obj = _loads(line)
                 except json.JSONDecodeError:
@@ -144,6 +153,8 @@ def read_jsonl(
                 rows.append(obj)
     except OSError as exc:
         raise RunDirError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if corrupt:
+        damage.append(f"{path.name}: {corrupt:,} line(s) that are not JSON, skipped")
     if pending is not None:
         damage.append(f"{path.name}: last line {pending} half-written, dropped")
     if skipped:

@@ -21,14 +21,14 @@ from surgeproof.scenario.programs import KEYS as PROGRAM_KEYS
 from surgeproof.scenario.programs import KINDS as PROGRAMS
 from surgeproof.scenario.programs import kind_of as program_kind
 from surgeproof.scenario.requirements import kind_of as requirement_kind
-from surgeproof.scenario.requirements import parse_requirement
+from surgeproof.scenario.requirements import parse_objectives, parse_requirement
 from surgeproof.scenario.slos import METRICS, kind_of
 
 __all__ = ["check_figures", "parse_mix", "parse_scenario", "parse_slo_entry", "parse_users"]
 
 SCENARIO_KEYS = (
     "name", "description", "profile", "dialect", "model", "clock_start", "slos", "requirements",
-    *PROGRAM_KEYS, "faults",
+    "objectives", *PROGRAM_KEYS, "faults",
 )  # fmt: skip
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
@@ -62,7 +62,9 @@ def parse_scenario(
         description=" ".join(top["description"].text().split()) if "description" in top else "",
         program=program.parse(top[program.key]),
         slos=tuple(s for f in top["slos"].items() for s in _slos(f)) if "slos" in top else (),
-        requirements=_requirements(top["requirements"]) if "requirements" in top else (),
+        # Recovery objectives are requirement kinds: judged with the requirements, after them.
+        requirements=(_requirements(top["requirements"]) if "requirements" in top else ())
+        + (parse_objectives(top["objectives"]) if "objectives" in top else ()),
         profile=top["profile"].text() if "profile" in top else None,
         dialect=top["dialect"].text() if "dialect" in top else None,
         model=model,  # type: ignore[arg-type]
@@ -87,7 +89,8 @@ def check_figures(scenario: Scenario, profile: CapacityProfile, top: dict[str, F
     for expr, f in program.figures(scenario.program, top[program.key]):
         check(expr, f)
     if "requirements" in top:
-        for req, f in zip(scenario.requirements, top["requirements"].items(), strict=True):
+        fields = top["requirements"].items()
+        for req, f in zip(scenario.requirements[: len(fields)], fields, strict=True):
             for expr in requirement_kind(req).figures_used(req):
                 check(expr, f)
 

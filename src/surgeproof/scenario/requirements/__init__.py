@@ -17,9 +17,12 @@ from surgeproof.scenario.fields import Field
 from surgeproof.scenario.model import Requirement
 from surgeproof.scenario.requirements.kind import (
     Evidence,
+    FaultSessions,
     Judged,
+    OrderLookups,
     Recovery,
     RequirementKind,
+    SessionsToll,
     Status,
 )
 
@@ -38,7 +41,10 @@ def _discover() -> tuple[RequirementKind, ...]:
 #: Every requirement kind, in listing order; the first is the default (a bare expression).
 KINDS: tuple[RequirementKind, ...] = _discover()
 NAMES: tuple[str, ...] = tuple(k.name for k in KINDS)
+#: The kinds that are recovery objectives (a scenario's ``objectives:`` names them).
+OBJECTIVES: tuple[str, ...] = tuple(k.name for k in KINDS if k.objective)
 _BY_NAME = {k.name: k for k in KINDS}
+_EXAMPLES = tuple(k.example for k in KINDS if k.objective)
 _NAMED = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.-]*)\s*:\s*(.*?)\s*$", re.DOTALL)
 
 
@@ -60,6 +66,28 @@ def parse_requirement(f: Field) -> Requirement:
     if m is None:
         return KINDS[0].parse(f)
     return _kind_named(f, m.group(1)).parse(Field(f.source, f.path, m.group(2)))
+
+
+def parse_objectives(f: Field) -> tuple[Requirement, ...]:
+    """A scenario's ``objectives:`` mapping (``{rto: 5m, orders-lost: 0}``): each entry a
+    requirement of the objective kind it names; an unknown one is one line naming it and the
+    known ones."""
+    if not isinstance(f.value, dict):
+        raise f.expected(f"a mapping of objectives like {{{', '.join(_EXAMPLES)}}}")
+    for key in f.value:
+        if key not in OBJECTIVES:
+            shown = repr(key[:40]) if isinstance(key, str) else type(key).__name__
+            also = (
+                f" ({key!r} is a requirement: list it under requirements:)"
+                if isinstance(key, str) and key in _BY_NAME
+                else ""
+            )
+            raise ScenarioError(
+                f.source,
+                f"{f.path}.{key}" if isinstance(key, str) and len(key) <= 40 else f.path,
+                f"unknown objective {shown}; known: {', '.join(OBJECTIVES)}{also}",
+            )
+    return tuple(_BY_NAME[name].parse(f.child(name)) for name in f.value)
 
 
 def requirement_text(req: Requirement) -> str:
@@ -91,13 +119,18 @@ def _kind_named(f: Field, name: str) -> RequirementKind:
 __all__ = [
     "KINDS",
     "NAMES",
+    "OBJECTIVES",
     "Evidence",
+    "FaultSessions",
     "Judged",
+    "OrderLookups",
     "Recovery",
     "RequirementKind",
+    "SessionsToll",
     "Status",
     "from_settings",
     "kind_of",
+    "parse_objectives",
     "parse_requirement",
     "requirement_text",
     "settings_of",

@@ -34,6 +34,52 @@ class Recovery:
     #: Faults not recovered before the run ended, and the longest they were seen unrecovered.
     unrecovered: int = 0
     unrecovered_for_s: float | None = None
+    #: The unrecovered fault seen so the longest, in words.
+    unrecovered_worst: str = ""
+
+
+@dataclass(frozen=True)
+class OrderLookups:
+    """What the exchange's own API answered, after the run, for the orders it acknowledged."""
+
+    #: Orders acknowledged to the simulated users (a submission answered ok with an order id).
+    acknowledged: int
+    #: Of those, asked for at least once (whatever the answer); 0: no lookup was made.
+    asked: int
+    #: Known and consistent / lost (the exchange has no such order) / known in a state their
+    #: history forbids / without a conclusive answer (not asked, failed, unmapped state).
+    consistent: int
+    lost: int
+    inconsistent: int
+    unconfirmed: int
+    #: The lost orders' ids (the first ``listed_at_most``), and why orders are unconfirmed.
+    lost_ids: tuple[str, ...] = ()
+    unconfirmed_reasons: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class FaultSessions:
+    """The websocket sessions one fault cost, and how long they took to come back."""
+
+    #: The fault in words ("failover (command) at t=30 s").
+    fault: str
+    lost: int
+    back: int
+    never_back: int
+    #: Seconds from loss to subscribed again of the slowest session back; None: none back.
+    slowest_s: float | None
+    #: How long the earliest-lost session never back was seen not back (to the end of the
+    #: data); None when every session came back.
+    never_back_for_s: float | None
+
+
+@dataclass(frozen=True)
+class SessionsToll:
+    """The websocket sessions every fault of the run cost."""
+
+    #: Whether the run had websocket sessions at all.
+    websocket: bool
+    faults: tuple[FaultSessions, ...]
 
 
 @dataclass(frozen=True)
@@ -67,6 +113,10 @@ class Evidence:
     peak_load_is_probe: bool
     #: None: the run had no recovery analysis to read.
     recovery: Recovery | None
+    #: None: the input has no order journal (a Locust CSV).
+    orders: OrderLookups | None = None
+    #: None: the input records no websocket sessions per fault (a Locust CSV).
+    sessions: SessionsToll | None = None
 
     def figure(self, name: str) -> tuple[float, str, str] | None:
         """(value, unit, source) of the profile's figure ``name``; None when not there."""
@@ -120,6 +170,9 @@ class RequirementKind:
     order: int = 0
     #: The example an error shows (``sebi: peak``).
     example: str = ""
+    #: A recovery objective of a BCP drill (RTO, orders lost, sessions restored): it may also
+    #: be written in a scenario's ``objectives:`` mapping.
+    objective: bool = False
 
     def parse(self, f: Field) -> Requirement:
         """The requirement stated by the value ``f`` (what follows ``name:``), or a

@@ -5,15 +5,16 @@ SCI, 17 CFR 242.1001(a)(2) (critical SCI systems resumed within two hours) and S
 Technology Risk Management Notice (a recovery time objective of at most four hours). Korea's FSS
 asked the exchanges for business-continuity plans checked to work (6 Feb 2025).
 
-The recovery is the run's recovery figure (``analysis/recovery.py``): for each fault the run had
-(an outage of the target, a websocket gateway's death), the time from the fault until service
-held the SLOs again; the slowest counts. Measured on the run's own clock: time compression
-shortens the scenario, not a restart.
+The recovery is the run's recovery figure (``analysis/recovery.py``), read from its per-fault
+records: for each fault the run had (a fault command, a fault opened by a mark, an injected
+outage, a websocket gateway's death, a stall), the time from the fault's start until every SLO
+held again for a whole window; the slowest counts, and the gate line names it. Measured on the
+run's own clock: time compression shortens the scenario, not a restart.
 
 Met when every fault recovered within the objective. Not met when one took longer, or was still
 not recovered longer than the objective after it happened. Not demonstrated (inconclusive) when
 the run ended before an unrecovered fault had lasted the objective. Not applicable when the run
-had no fault to recover from: drill one (``--inject-target-outage AT:SECONDS``).
+had no fault to recover from: drill one (``--fault-command AT:COMMAND``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class RecoveryTimeObjective(RequirementKind):
     )
     order = 30
     example = "rto: 2h"
+    objective = True
 
     def parse(self, f: Field) -> Requirement:
         return Requirement(kind=self.name, options=(("rto_s", f.duration()),))
@@ -56,8 +58,8 @@ class RecoveryTimeObjective(RequirementKind):
         r = ev.recovery
         if r is None or r.faults == 0:
             why = (
-                "the run had no fault to recover from (drill one: --inject-target-outage "
-                "AT:SECONDS)"
+                "the run had no fault to recover from (drill one: --fault-command AT:COMMAND "
+                "or --inject-target-outage AT:SECONDS)"
                 if r is not None
                 else "the input records no faults"
             )
@@ -82,7 +84,8 @@ class RecoveryTimeObjective(RequirementKind):
             note = (
                 f"{r.worst} took {r.worst_s:,.1f} s"
                 if late
-                else f"a fault was still not recovered {r.unrecovered_for_s:,.1f} s after it"
+                else f"{r.unrecovered_worst or 'a fault'} was still not recovered "
+                f"{r.unrecovered_for_s:,.1f} s after it"
             )
             return Judged("fail", name, measured, limit, note, f"not met: {said}; {note}", figures)
         if r.unrecovered:
