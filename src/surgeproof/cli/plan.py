@@ -22,7 +22,7 @@ DEFAULT_HOST_MEMORY_GIB = 16.0
 
 
 def register_plan(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``plan`` (called from ``load.command.register``)."""
+    """Add ``plan`` (called from ``cli.run.register``)."""
     from surgeproof.load.options import scale_arg
     from surgeproof.scenario.numbers import number_arg, whole_arg
 

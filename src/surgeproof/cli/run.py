@@ -1,4 +1,4 @@
-"""Subcommands of the load layer: ``run``, ``worker``, ``demo`` and ``plan``."""
+"""Subcommands that drive the load layer: ``run``, ``worker``, ``demo`` and ``plan``."""
 
 from __future__ import annotations
 
@@ -247,11 +247,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--no-dashboard", action="store_true", help="no live dashboard")
     d.set_defaults(func=_demo)
 
-    from surgeproof.load.fleet_command import register_plan
+    from surgeproof.cli.plan import register_plan
 
     register_plan(subparsers)
 
-    from surgeproof.load.reconcile_command import register_reconcile
+    from surgeproof.cli.reconcile import register_reconcile
 
     register_reconcile(subparsers)
 
@@ -346,7 +346,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from surgeproof.load.demo import free_or_any, run_demo
+    from surgeproof.cli.demo import free_or_any, run_demo
     from surgeproof.load.limits import check_port
 
     port = None

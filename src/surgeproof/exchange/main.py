@@ -1,4 +1,6 @@
-"""``surgeproof exchange`` (and ``python -m surgeproof.exchange``): start the reference exchange."""
+"""The reference exchange's own command line, its options and its run: for
+``python -m surgeproof.exchange`` (its own process) and ``surgeproof exchange`` (``cli.exchange``).
+"""
 
 from __future__ import annotations
 
@@ -125,10 +127,3 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
-
-
-def register(subparsers) -> None:
-    """Add the ``exchange`` subcommand."""
-    parser = subparsers.add_parser("exchange", help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(func=run)

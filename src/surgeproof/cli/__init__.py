@@ -1,8 +1,8 @@
 """``surgeproof``: the one command, and its subcommands.
 
-Each subcommand lives in its area's ``command`` module, which defines ``register(subparsers)``
+Each subcommand lives in its own module of this package, which defines ``register(subparsers)``
 and keeps heavy imports (Locust, matplotlib) inside the function that runs it, so that
-``surgeproof analyze`` never loads Locust.
+``surgeproof analyze`` never loads Locust. The library packages below import nothing from here.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from surgeproof import __version__
 
 #: Modules that each register one or more subcommands, in help order.
 COMMAND_MODULES = (
-    "surgeproof.load.command",  # demo, run, worker
-    "surgeproof.exchange.command",  # exchange
-    "surgeproof.scenario.command",  # scenario validate|list|show|from-trace
-    "surgeproof.dialect.command",  # dialect list|show|validate|probe
-    "surgeproof.analysis.command",  # analyze
-    "surgeproof.rundir.command",  # export
+    "surgeproof.cli.run",  # run, worker, demo, plan, reconcile
+    "surgeproof.cli.exchange",  # exchange
+    "surgeproof.cli.scenario",  # scenario validate|list|show|from-trace
+    "surgeproof.cli.dialect",  # dialect list|show|validate|probe
+    "surgeproof.cli.analyze",  # analyze
+    "surgeproof.cli.export",  # export
     "surgeproof.rundir.gather",  # gather
-    "surgeproof.report.command",  # report, gate, evidence, verify, keygen
+    "surgeproof.cli.report",  # report, gate, evidence, verify, keygen
 )
 
 
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    from surgeproof.cli.run import prepare_process
     from surgeproof.errors import UserError
-    from surgeproof.load.command import prepare_process
     from surgeproof.rundir.schema import RunDirError
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -106,7 +106,3 @@ def _main(argv: list[str] | None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
-
-
-if __name__ == "__main__":
-    sys.exit(main())
