@@ -16,14 +16,22 @@ from surgeproof import __version__
 
 #: Modules that each register one or more subcommands, in help order.
 COMMAND_MODULES = (
-    "surgeproof.cli.run",  # run, worker, demo, plan, reconcile
-    "surgeproof.cli.exchange",  # exchange
-    "surgeproof.cli.scenario",  # scenario validate|list|show|from-trace
+    "surgeproof.cli.run",
+    "surgeproof.cli.worker",
+    "surgeproof.cli.demo",
+    "surgeproof.cli.plan",
+    "surgeproof.cli.reconcile",
+    "surgeproof.cli.exchange",
+    "surgeproof.cli.scenario",  # scenario list|validate|show|from-trace
     "surgeproof.cli.dialect",  # dialect list|show|validate|probe
-    "surgeproof.cli.analyze",  # analyze
-    "surgeproof.cli.export",  # export
-    "surgeproof.rundir.gather",  # gather
-    "surgeproof.cli.report",  # report, gate, evidence, verify, keygen
+    "surgeproof.cli.analyze",
+    "surgeproof.cli.export",
+    "surgeproof.cli.gather",
+    "surgeproof.cli.report",
+    "surgeproof.cli.gate",
+    "surgeproof.cli.evidence",
+    "surgeproof.cli.verify",
+    "surgeproof.cli.keygen",
 )
 
 
@@ -69,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from surgeproof.cli.run import prepare_process
+    from surgeproof.cli.gevent_patch import prepare_process
     from surgeproof.errors import UserError
     from surgeproof.rundir.schema import RunDirError
 

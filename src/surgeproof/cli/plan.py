@@ -21,8 +21,8 @@ DEFAULT_HOST_CORES = 4
 DEFAULT_HOST_MEMORY_GIB = 16.0
 
 
-def register_plan(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``plan`` (called from ``cli.run.register``)."""
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``plan`` subcommand."""
     from surgeproof.load.options import scale_arg
     from surgeproof.scenario.numbers import number_arg, whole_arg
 

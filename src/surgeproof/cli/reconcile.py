@@ -7,7 +7,8 @@ import argparse
 from pathlib import Path
 
 
-def register_reconcile(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``reconcile`` subcommand."""
     r = subparsers.add_parser(
         "reconcile",
         help="look every order a run's exchange acknowledged up through order_status",
