@@ -182,18 +182,6 @@ def _check_numbers(opts: RunOptions) -> None:
         check(shown + ": ID", gateway, 0, limits.MAX_GATEWAY_ID)
 
 
-def check_injections(opts: RunOptions, plan: Plan) -> None:
-    """Refuse a fault due after the run's end (it would never happen, and the run would still
-    say "complete" as if the target had been tested under it), or one the target cannot play."""
-    from surgeproof.load.fault_schedule import check_faults, planned_faults
-
-    end_s = plan.duration_s
-    if opts.max_duration is not None:
-        end_s = min(end_s, opts.max_duration)
-    faults = planned_faults(opts, plan.time_scale, plan.scenario.faults)
-    check_faults(faults, end_s, opts.target)
-
-
 def _check_reports_dir(folder: Path) -> None:
     """``--reports-dir`` is a folder this process can create run directories in (or create)."""
     shown = f"--reports-dir {folder}"
