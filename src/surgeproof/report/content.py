@@ -15,18 +15,9 @@ from typing import Any
 from surgeproof import __version__
 from surgeproof.analysis import answer
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
+from surgeproof.report.table import Table
 
 KST = timezone(timedelta(hours=9), "KST")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A titled table of already-formatted cells."""
-
-    title: str
-    header: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    note: str = ""
 
 
 @dataclass

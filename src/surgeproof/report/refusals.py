@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from surgeproof.report.content import Table
+from surgeproof.report.table import Table
 
 TITLE = "Refused worker-channel messages"
 
