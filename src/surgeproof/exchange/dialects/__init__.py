@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from surgeproof.exchange.dialects.limits import DEFAULTS
 
 if TYPE_CHECKING:
-    from surgeproof.exchange.dialects.base import Dialect
+    from surgeproof.exchange.dialects.base import ServedDialect
 
 DIALECT_NAMES = tuple(DEFAULTS)
 
 
-def get_dialect(name: str) -> Dialect:
+def get_dialect(name: str) -> ServedDialect:
     """The dialect called ``name`` (one of ``DIALECT_NAMES``)."""
     if name not in DIALECT_NAMES:
         raise KeyError(name)
