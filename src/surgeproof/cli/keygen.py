@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from surgeproof.report.signing import keygen
+    from surgeproof.report.pack_signature import keygen
 
     private, public, fingerprint = keygen(args.key)
     print(f"private key: {private}  (mode 0600; keep it secret)")
