@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from surgeproof.load.limits import check_port
+    from surgeproof.load.flag_bounds import check_port
 
     port = None
     if not args.no_dashboard:

@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from surgeproof.load.flag_bounds import check_port
     from surgeproof.load.fleet_key import find_fleet_key, missing_key_error
-    from surgeproof.load.limits import check_port
     from surgeproof.load.worker import run_worker
 
     check_port("--master-port", args.master_port, zero_picks=False)
