@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from surgeproof.exchange.decimal_text import float_text, whole_text
-from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECTS
+from surgeproof.exchange.dialects.quotas import DEFAULTS as DIALECTS
 
 _NAMES = [f"{name} (default)" if i == 0 else name for i, name in enumerate(DIALECTS)]
 HELP = (

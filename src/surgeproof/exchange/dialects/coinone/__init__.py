@@ -8,7 +8,7 @@ from surgeproof.exchange.dialects.coinone.answers import render_error
 from surgeproof.exchange.dialects.coinone.auth import coinone_verifier, read_request_params
 from surgeproof.exchange.dialects.coinone.routes import ROUTES
 from surgeproof.exchange.dialects.coinone.websocket import coinone_websocket
-from surgeproof.exchange.dialects.limits import WINDOWS
+from surgeproof.exchange.dialects.quotas import WINDOWS
 from surgeproof.exchange.ratelimit import LimitStyle
 
 #: Coinone sends no remaining-requests header; over the public limit a client is blocked for a
