@@ -14,7 +14,8 @@ from typing import NoReturn
 
 from surgeproof import __version__
 
-#: Modules that each register one or more subcommands, in help order.
+#: One module per subcommand (``scenario`` and ``dialect`` hold their own), in help order; a
+#: module missing from an install is left out.
 COMMAND_MODULES = (
     "surgeproof.cli.run",
     "surgeproof.cli.worker",
