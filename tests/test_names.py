@@ -8,7 +8,7 @@ import importlib
 from surgeproof.dialect.actions import ACTIONS
 from surgeproof.dialect.catalog import builtin_names
 from surgeproof.exchange.dialects import DIALECT_NAMES, get_dialect
-from surgeproof.exchange.dialects.limits import WINDOWS
+from surgeproof.exchange.dialects.quotas import WINDOWS
 from surgeproof.exchange.routes import FAMILIES
 from surgeproof.load.probe import ORDER
 from surgeproof.load.users.registry import BEHAVIOUR_CLASSES, NEEDS_ACCOUNTS

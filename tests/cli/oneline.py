@@ -65,7 +65,7 @@ def checks_only(monkeypatch):
     def stop(*_args, **_kw):
         raise ChecksPassed
 
-    monkeypatch.setattr("surgeproof.load.command.prepare_process", lambda argv: None)
+    monkeypatch.setattr("surgeproof.cli.gevent_patch.prepare_process", lambda argv: None)
     monkeypatch.setattr("surgeproof.load.launch.make_run_dir", stop)
     return stop
 

@@ -217,5 +217,5 @@ class TestFilesTheRunReads:
     ids=" ".join,
 )
 def test_other_subcommands_refuse_bad_values_with_one_line(argv, capsys, monkeypatch):
-    monkeypatch.setattr("surgeproof.load.command.prepare_process", lambda argv: None)
+    monkeypatch.setattr("surgeproof.cli.gevent_patch.prepare_process", lambda argv: None)
     cli(capsys, *argv).one_line_error()

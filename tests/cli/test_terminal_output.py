@@ -95,7 +95,7 @@ def test_scenario_show_prints_no_control_sequence(tmp_path, capsys):
     ids=["scenario validate", "analyze", "gate", "run"],
 )
 def test_one_line_errors_print_no_control_sequence(argv, capsys, monkeypatch):
-    monkeypatch.setattr("surgeproof.load.command.prepare_process", lambda argv: None)
+    monkeypatch.setattr("surgeproof.cli.gevent_patch.prepare_process", lambda argv: None)
     answer = cli(capsys, *argv)
     answer.one_line_error("nonexistent")
     assert_clean(answer.out, answer.err)

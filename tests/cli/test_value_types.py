@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surgeproof.errors import UserError
+from surgeproof.load.flag_bounds import check_number, check_port
 from surgeproof.load.gateway_fault import parse_gateway_crash
-from surgeproof.load.limits import check_number, check_port
 from surgeproof.load.options import scale_arg
 from surgeproof.load.outage import parse_outage
 from surgeproof.load.target import check_target_url

@@ -103,7 +103,7 @@ def run_checks(monkeypatch, capsys, tmp_path):
     def stop(*_args, **_kw):
         raise _Started
 
-    monkeypatch.setattr("surgeproof.load.command.prepare_process", lambda argv: None)
+    monkeypatch.setattr("surgeproof.cli.gevent_patch.prepare_process", lambda argv: None)
     monkeypatch.setattr("surgeproof.load.launch.make_run_dir", stop)
 
     def run(*argv: str) -> list[str]:

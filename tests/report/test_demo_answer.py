@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from surgeproof.load.demo import DEMO_SCENARIO, _answer
+from surgeproof.cli.demo import DEMO_SCENARIO, _answer
 from surgeproof.load.options import RunOptions, plan_for
 from surgeproof.scenario.judgeable import window_warning
 

@@ -96,7 +96,7 @@ def test_a_reforged_reanalysed_remanifested_pack_fails_with_the_key(
 def test_a_pack_resigned_with_another_key_fails(signed_pack, keys, tmp_path, capsys):
     root = _unpack(signed_pack, tmp_path / "x")
     _forge(root)
-    from surgeproof.report.signing import sign_manifest
+    from surgeproof.report.pack_signature import sign_manifest
 
     sign_manifest(root, keys / "forger")
     assert _verify(capsys, root, "--key", keys / "forger.pub")[0] == 0  # the forger's own key

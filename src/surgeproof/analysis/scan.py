@@ -339,7 +339,7 @@ class RecordScan:
         template = p.fresh()
         spec = self.spec()
         tasks = [(spec, template, part, first) for part in shard(blocks, exe.jobs * SHARDS_PER_JOB)]
-        for part in exe.map(tasks):
+        for part in exe.map(feed_shard, tasks):
             p.merge(part, first)
 
     def census(self, late_ms: float | None = None) -> Census:
@@ -463,3 +463,24 @@ def _columns(s: Samples) -> dict:
         "per_source": s.per_source,
         "damage": s.damage,
     }
+
+
+#: The scan a worker process opened, by its spec's token: opened once, fed every shard it is sent.
+_WORKER_SCAN: dict[str, RecordScan] = {}
+
+
+def feed_shard(args: tuple[Any, ...]) -> RecordPass:
+    """Worker side: feed one shard's blocks to a fresh copy of the pass."""
+    spec, p, blocks, first = args
+    scan = _WORKER_SCAN.get(spec.token)
+    if scan is None:
+        _WORKER_SCAN.clear()
+        scan = _WORKER_SCAN[spec.token] = RecordScan.from_spec(spec)
+    if getattr(p, "_unstarted", False):
+        p.start()
+        p._unstarted = False
+    for block in blocks:
+        p.feed(scan.rows(block), first)
+        scan.release(block)
+    p.compact()
+    return p

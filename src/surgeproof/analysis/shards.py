@@ -21,14 +21,14 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from surgeproof.analysis.samples import Samples
-    from surgeproof.analysis.scan import Block, RecordScan
+    from surgeproof.analysis.scan import Block
 
 #: Memory the exact percentiles may use (samples, or counts and kept samples), all processes
 #: together, unless told otherwise (``--memory``): the analysis of any run stays within it plus
@@ -64,11 +64,16 @@ class Execution:
         processes = self.jobs + 1 if self.parallel else 1  # workers, and the merging parent
         return max(self.memory // (max(stores, 1) * processes), 1 << 10)
 
-    def map(self, tasks: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """Run shard tasks in the worker processes; results in the order of ``tasks``."""
+    def map(self, task: Callable[[Any], Any], tasks: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Run ``task`` on each of ``tasks`` in the worker processes; results in their order.
+
+        ``task`` is the scan's (this module sits below the scan, which it shards): its module
+        is what a forkserver preloads.
+        """
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=_context())
-        return list(self._pool.map(_run_task, tasks))
+            context = _context(task.__module__)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return list(self._pool.map(task, tasks))
 
     def close(self) -> None:
         if self._pool is not None:
@@ -94,7 +99,7 @@ def resolve_jobs(jobs: int | str | None, records: int) -> int:
     return jobs
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context(preload: str) -> multiprocessing.context.BaseContext:
     """Fork when that is safe (one thread, no gevent patches): nothing to import again, not
     even the caller's main module. Otherwise a forkserver, else spawn."""
     methods = multiprocessing.get_all_start_methods()
@@ -103,7 +108,7 @@ def _context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["surgeproof.analysis.scan"])
+        ctx.set_forkserver_preload([preload])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -160,28 +165,6 @@ class RecordPass:
     def compact(self) -> None:
         for name in self.parts:
             getattr(self, name).compact()
-
-
-_WORKER_SCAN: dict[str, RecordScan] = {}
-
-
-def _run_task(args: tuple[Any, ...]) -> RecordPass:
-    """Worker side: feed one shard's blocks to a fresh copy of the pass."""
-    spec, p, blocks, first = args
-    from surgeproof.analysis.scan import RecordScan
-
-    scan = _WORKER_SCAN.get(spec.token)
-    if scan is None:
-        _WORKER_SCAN.clear()
-        scan = _WORKER_SCAN[spec.token] = RecordScan.from_spec(spec)
-    if getattr(p, "_unstarted", False):
-        p.start()
-        p._unstarted = False
-    for block in blocks:
-        p.feed(scan.rows(block), first)
-        scan.release(block)
-    p.compact()
-    return p
 
 
 def shard(blocks: Sequence[Block], parts: int) -> list[list[Block]]:

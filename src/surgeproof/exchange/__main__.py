@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from surgeproof.exchange.command import HELP, add_arguments, run
+from surgeproof.exchange.main import HELP, add_arguments, run
 
 parser = argparse.ArgumentParser(prog="python -m surgeproof.exchange", description=HELP)
 add_arguments(parser)

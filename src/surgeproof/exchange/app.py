@@ -20,7 +20,7 @@ from surgeproof.exchange import admin, openapi, prometheus, websocket
 from surgeproof.exchange.capacity import Shed
 from surgeproof.exchange.config import ExchangeConfig
 from surgeproof.exchange.dialects import get_dialect
-from surgeproof.exchange.dialects.base import Dialect
+from surgeproof.exchange.dialects.base import ServedDialect
 from surgeproof.exchange.errors import ApiError
 from surgeproof.exchange.metrics import Metrics
 from surgeproof.exchange.routes import (
@@ -39,7 +39,7 @@ from surgeproof.exchange.state import ExchangeState
 log = logging.getLogger("surgeproof.exchange")
 JSON = "application/json; charset=utf-8"
 
-DIALECT: web.AppKey[Dialect] = web.AppKey("dialect", Dialect)
+DIALECT: web.AppKey[ServedDialect] = web.AppKey("dialect", ServedDialect)
 #: aiohttp route -> its RouteSpec (the dialect's route table, resolved at build time).
 SPECS: web.AppKey[dict] = web.AppKey("specs", dict)
 WEBSOCKET_SPEC = RouteSpec("websocket", "websocket-connect", pooled=False)
@@ -133,7 +133,7 @@ def _identity(request: web.Request, state: ExchangeState) -> str:
 
 
 async def _guarded(
-    request: web.Request, handler, spec: RouteSpec, arrival: float, dialect: Dialect
+    request: web.Request, handler, spec: RouteSpec, arrival: float, dialect: ServedDialect
 ) -> web.StreamResponse:
     state = request.app[STATE]
     if spec.private:
@@ -167,7 +167,7 @@ async def _guarded(
     return response
 
 
-def _error(request: web.Request, exc: ApiError, spec: RouteSpec, dialect: Dialect):
+def _error(request: web.Request, exc: ApiError, spec: RouteSpec, dialect: ServedDialect):
     state = request.app[STATE]
     header = state.limiter.style.header
     if header is not None and header not in exc.headers:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECT_RATE_LIMITS
+from surgeproof.exchange.dialects.quotas import DEFAULTS as DIALECT_RATE_LIMITS
 from surgeproof.exchange.errors import ConfigError
 
 #: The APIs the exchange can speak (``dialect:`` in the target config, ``--dialect``).

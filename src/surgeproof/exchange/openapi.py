@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from surgeproof.exchange.dialects.base import Dialect
+from surgeproof.exchange.dialects.base import ServedDialect
 from surgeproof.exchange.routes import Param, Route
 
 OPENAPI_VERSION = "3.0.3"
@@ -32,7 +32,7 @@ def _json_answer(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {}}}}
 
 
-def _answers(route: Route, dialect: Dialect) -> dict:
+def _answers(route: Route, dialect: ServedDialect) -> dict:
     """The statuses an endpoint answers with, in this dialect."""
     out = {str(route.ok_status): _json_answer("success")}
     if route.path.startswith("/admin/"):
@@ -53,7 +53,7 @@ def _answers(route: Route, dialect: Dialect) -> dict:
     return out
 
 
-def _operation(route: Route, dialect: Dialect) -> dict:
+def _operation(route: Route, dialect: ServedDialect) -> dict:
     op: dict = {
         "summary": route.summary or f"{route.method} {route.path}",
         "operationId": route.method.lower() + re.sub(r"[^A-Za-z0-9]+", "_", route.path),
@@ -95,11 +95,11 @@ def _operation(route: Route, dialect: Dialect) -> dict:
     return op
 
 
-def _security(dialect: Dialect) -> dict:
+def _security(dialect: ServedDialect) -> dict:
     return dict(dialect.openapi.security)
 
 
-def document(dialect: Dialect, routes: list[Route], server_url: str | None = None) -> dict:
+def document(dialect: ServedDialect, routes: list[Route], server_url: str | None = None) -> dict:
     """The OpenAPI document of ``routes`` as ``dialect`` answers them."""
     paths: dict = {}
     for route in routes:
@@ -120,5 +120,5 @@ def document(dialect: Dialect, routes: list[Route], server_url: str | None = Non
     return doc
 
 
-def document_bytes(dialect: Dialect, routes: list[Route]) -> bytes:
+def document_bytes(dialect: ServedDialect, routes: list[Route]) -> bytes:
     return json.dumps(document(dialect, routes), ensure_ascii=False, indent=1).encode()

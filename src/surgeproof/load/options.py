@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from surgeproof.errors import UserError
-from surgeproof.load import limits
+from surgeproof.load import flag_bounds
 from surgeproof.load.accounts import ACCOUNTS_ENV
 from surgeproof.load.fault_command import DEFAULT_TIMEOUT_S as DEFAULT_FAULT_TIMEOUT_S
 from surgeproof.load.fault_command import MAX_TIMEOUT_S as MAX_FAULT_TIMEOUT_S
@@ -115,7 +115,7 @@ def check_options(opts: RunOptions) -> None:
         opts.target = check_target_url(opts.target, opts.allow_remote_target)
         if opts.target_config:
             raise UserError("--target-config configures the embedded exchange; not with --target")
-    limits.check_workers(opts.workers, opts.expect_workers, opts.allow_many_workers)
+    flag_bounds.check_workers(opts.workers, opts.expect_workers, opts.allow_many_workers)
     _check_fleet_key(opts)
     if opts.outages and opts.target:
         raise UserError(
@@ -149,30 +149,30 @@ def _check_fleet_key(opts: RunOptions) -> None:
             opts.fleet_key = find_fleet_key(opts.fleet_key_file)
         if opts.fleet_key is None:
             raise missing_key_error(f"--mark-port {opts.mark_port}")
-        limits.check_number("--mark-port", opts.mark_port, 0, 65535, what="a port")
+        flag_bounds.check_number("--mark-port", opts.mark_port, 0, 65535, what="a port")
 
 
 def _check_numbers(opts: RunOptions) -> None:
-    check = limits.check_number
+    check = flag_bounds.check_number
     check("--time-scale", opts.time_scale, MIN_SCALE, MAX_SCALE, what="a factor")
     check("--user-scale", opts.user_scale, MIN_SCALE, MAX_SCALE, what="a factor")
     check("--max-duration", opts.max_duration, 0, MAX_DURATION_S, low_open=True, what="seconds")
-    check("--timeout", opts.timeout_s, 0, limits.MAX_TIMEOUT_S, low_open=True, what="seconds")
-    check("--abort-after", opts.abort_after_s, 0, limits.MAX_ABORT_AFTER_S, what="seconds")
-    check("--progress-every", opts.progress_every_s, 0, limits.MAX_PROGRESS_S, low_open=True)
+    check("--timeout", opts.timeout_s, 0, flag_bounds.MAX_TIMEOUT_S, low_open=True, what="seconds")
+    check("--abort-after", opts.abort_after_s, 0, flag_bounds.MAX_ABORT_AFTER_S, what="seconds")
+    check("--progress-every", opts.progress_every_s, 0, flag_bounds.MAX_PROGRESS_S, low_open=True)
     ratio = opts.abort_error_ratio
     if ratio is not None and not 0 <= ratio < 1:  # NaN fails too; 1 or more never aborts
         raise UserError(f"--abort-error-ratio {ratio:g}: expected a ratio >= 0 and < 1")
-    limits.check_port("--master-port", opts.master_port, zero_picks=True)
+    flag_bounds.check_port("--master-port", opts.master_port, zero_picks=True)
     if opts.metrics_port is not None:
-        limits.check_port("--metrics-port", opts.metrics_port, zero_picks=True)
+        flag_bounds.check_port("--metrics-port", opts.metrics_port, zero_picks=True)
     if opts.dashboard_port is not None:
-        limits.check_port("--dashboard", opts.dashboard_port, zero_picks=True)
+        flag_bounds.check_port("--dashboard", opts.dashboard_port, zero_picks=True)
         if opts.dashboard_port and opts.dashboard_port == opts.metrics_port:
             raise UserError(
                 f"--dashboard {opts.dashboard_port}: --metrics-port uses it; give each its own"
             )
-    check("--metrics-linger", opts.metrics_linger_s, 0, limits.MAX_INJECTED_S, what="seconds")
+    check("--metrics-linger", opts.metrics_linger_s, 0, flag_bounds.MAX_INJECTED_S, what="seconds")
     from surgeproof.load.order_lookup import MAX_RATE_PER_S, MAX_TIME_S
 
     check("--reconcile-rate", opts.reconcile_rate, 0, MAX_RATE_PER_S, low_open=True)
@@ -181,26 +181,14 @@ def _check_numbers(opts: RunOptions) -> None:
         for at_s, seconds in pairs:
             shown = f"{flag} {at_s:g}:{seconds:g}"
             check(shown + ": AT", at_s, 0, MAX_DURATION_S, what="seconds")
-            check(shown + ": SECONDS", seconds, 0, limits.MAX_INJECTED_S, low_open=True)
+            check(shown + ": SECONDS", seconds, 0, flag_bounds.MAX_INJECTED_S, low_open=True)
     check("--fault-timeout", opts.fault_timeout_s, 0, MAX_FAULT_TIMEOUT_S, low_open=True)
     for at_s, spec in opts.fault_commands:
         check(f"--fault-command {at_s:g}:{spec.shown()}: AT", at_s, 0, MAX_DURATION_S)
     for at_s, gateway in opts.gateway_crashes:
         shown = f"--inject-gateway-crash {at_s:g}:{gateway}"
         check(shown + ": AT", at_s, 0, MAX_DURATION_S, what="seconds")
-        check(shown + ": ID", gateway, 0, limits.MAX_GATEWAY_ID)
-
-
-def check_injections(opts: RunOptions, plan: Plan) -> None:
-    """Refuse a fault due after the run's end (it would never happen, and the run would still
-    say "complete" as if the target had been tested under it), or one the target cannot play."""
-    from surgeproof.load.fault_schedule import check_faults, planned_faults
-
-    end_s = plan.duration_s
-    if opts.max_duration is not None:
-        end_s = min(end_s, opts.max_duration)
-    faults = planned_faults(opts, plan.time_scale, plan.scenario.faults)
-    check_faults(faults, end_s, opts.target)
+        check(shown + ": ID", gateway, 0, flag_bounds.MAX_GATEWAY_ID)
 
 
 def _check_reports_dir(folder: Path) -> None:

@@ -18,18 +18,9 @@ from surgeproof.analysis.contract import ABSENT, Analysis, Doc, as_analysis
 from surgeproof.analysis.contract.amplification import HttpAmplification, WebsocketAmplification
 from surgeproof.analysis.gateway_outages import gateway_outage_sentence
 from surgeproof.analysis.groupstats import ALL_GROUPS
+from surgeproof.report.table import Table
 
 KST = timezone(timedelta(hours=9), "KST")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A titled table of already-formatted cells."""
-
-    title: str
-    header: tuple[str, ...]
-    rows: list[tuple[str, ...]]
-    note: str = ""
 
 
 @dataclass

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import html
+from typing import TYPE_CHECKING
 
 from surgeproof.report.charts import Chart
 from surgeproof.report.content import ReportContent, Table
 from surgeproof.terminal import printable
+
+if TYPE_CHECKING:
+    from surgeproof.report.recovery import RecoveryBlock
 
 _CSS = """
 :root { --pass: #2b8a3e; --fail: #c92a2a; --inc: #e67700; --ink: #212529; --mute: #6c757d; }
@@ -86,8 +90,6 @@ def render_html(content: ReportContent, charts: list[Chart]) -> str:
         parts.append("</ul>")
     parts.append(_nav(content, charts))
     if content.recovery is not None:
-        from surgeproof.report.recovery import recovery_html
-
         parts.append(recovery_html(content.recovery))
     if content.retries:
         parts.append('<h2 id="retries">Retries and reconnects</h2>')
@@ -161,6 +163,39 @@ def _table(table: Table, anchor: str, level: int = 2) -> str:
         f'<h{level} id="{anchor}">{escape(table.title)}</h{level}><div class="scroll"><table>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}"
     )
+
+
+def recovery_html(block: RecoveryBlock) -> str:
+    """The recovery block as HTML (a section of its own)."""
+    from surgeproof.report.recovery import ANCHOR, TITLE
+
+    parts = [f'<h2 id="{ANCHOR}">{escape(TITLE)}</h2>']
+    parts += [f"<p>{escape(s)}</p>" for s in block.orders]
+    if block.marks:
+        parts.append("<p>Marks on the run's clock (surgeproof mark):</p><ul>")
+        parts += [f"<li>{escape(m)}</li>" for m in block.marks]
+        parts.append("</ul>")
+    for f in block.faults:
+        parts.append(f'<h3 id="{escape(f.key)}">{escape(f.heading)}</h3>')
+        parts.append(f"<p>{escape(f.sentence)}</p>")
+        parts.append(
+            "<table>"
+            + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in f.facts)
+            + "</table>"
+        )
+        if f.output_tail:
+            parts.append("<details><summary>last lines of its output</summary><pre>"
+                         + escape("\n".join(f.output_tail)) + "</pre></details>")  # fmt: skip
+        if f.chart is not None:
+            data = base64.b64encode(f.chart.png).decode("ascii")
+            parts.append(
+                f'<figure id="chart-{escape(f.chart.key)}">'
+                f'<img src="data:image/png;base64,{data}" alt="{escape(f.chart.alt)}">'
+                f"<figcaption>{escape(f.chart.caption)}</figcaption></figure>"
+            )
+        parts.append(_table(f.groups, f"{f.key}-groups"))
+        parts.append(_table(f.orders, f"{f.key}-orders"))
+    return "\n".join(parts)
 
 
 def _kv(rows: list[tuple[str, str]]) -> str:

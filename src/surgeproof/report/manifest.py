@@ -16,7 +16,7 @@ from pathlib import Path
 
 MANIFEST = "MANIFEST.sha256"
 MANIFEST_CHECKSUM = "MANIFEST.sha256.sha256"
-#: The Ed25519 signature over the manifest's bytes (``signing.py``), beside it, not in it.
+#: The Ed25519 signature over the manifest's bytes (``pack_signature.py``), beside it, not in it.
 MANIFEST_SIGNATURE = "MANIFEST.sha256.sig"
 _NOT_LISTED = (MANIFEST, MANIFEST_CHECKSUM, MANIFEST_SIGNATURE)
 _CHUNK = 1 << 20

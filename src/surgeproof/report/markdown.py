@@ -17,6 +17,7 @@ from surgeproof.terminal import printable
 if TYPE_CHECKING:  # matplotlib stays unloaded for the gate, which only escapes
     from surgeproof.report.charts import Chart
     from surgeproof.report.content import ReportContent, Table
+    from surgeproof.report.recovery import RecoveryBlock
 
 #: Characters with a meaning anywhere in a line (CommonMark and GFM: escapes, code spans, links
 #: and images, raw HTML and autolinks, table cells, GitHub's math). CommonMark lets any ASCII
@@ -100,8 +101,6 @@ def render_markdown(content: ReportContent, charts: list[Chart], chart_dir: str)
     if content.caveats:
         lines += ["## Read these numbers with", "", *(f"* {t(c)}" for c in content.caveats), ""]
     if content.recovery is not None:
-        from surgeproof.report.recovery import recovery_markdown
-
         lines += recovery_markdown(content.recovery, chart_dir)
     if content.retries:
         lines += ["## Retries and reconnects", ""]
@@ -144,3 +143,27 @@ def _table(table: Table, level: int = 2) -> list[str]:
     if table.note:
         out += ["", f"_{md_text(table.note)}_"]
     return [*out, ""]
+
+
+def recovery_markdown(block: RecoveryBlock, chart_dir: str) -> list[str]:
+    """The recovery block as Markdown lines (charts linked as PNG files in ``chart_dir``)."""
+    from surgeproof.report.recovery import TITLE
+
+    lines = [f"## {TITLE}", ""]
+    for s in block.orders:
+        lines += [md_text(s), ""]
+    if block.marks:
+        lines += ["Marks on the run's clock (surgeproof mark):", ""]
+        lines += [f"* {md_text(m)}" for m in block.marks] + [""]
+    for f in block.faults:
+        lines += [f"### {md_text(f.heading)}", "", md_text(f.sentence), ""]
+        lines += [f"* **{md_text(k)}**: {md_text(v)}" for k, v in f.facts] + [""]
+        if f.output_tail:
+            lines += ["Last lines of its output:", ""]
+            lines += [*md_code_block("\n".join(f.output_tail)), ""]
+        if f.chart is not None:
+            lines += [f"![{md_text(f.chart.alt)}]({chart_dir}/{f.chart.key}.png)", "",
+                      f"_{md_text(f.chart.caption)}_", ""]  # fmt: skip
+        for table in (f.groups, f.orders):
+            lines += _table(table, level=4)  # under its fault's heading
+    return lines

@@ -38,7 +38,12 @@ from surgeproof.report.manifest import (
     sha256_file,
     write_manifest,
 )
-from surgeproof.report.signing import ALGORITHM, SIGNATURE, private_key_fingerprint, sign_manifest
+from surgeproof.report.pack_signature import (
+    ALGORITHM,
+    SIGNATURE,
+    private_key_fingerprint,
+    sign_manifest,
+)
 from surgeproof.rundir.reader import read_meta
 from surgeproof.rundir.schema import RUN_ID_PATTERN
 

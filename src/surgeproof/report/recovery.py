@@ -1,7 +1,7 @@
 """The report's "Recovery (BCP drill)" block: per fault a sentence, a recovery table by endpoint
 group, the orders in flight when it began with what became of each, and a chart; then what the
 exchange's own API said of every acknowledged order. Read from analysis.json only (``recovery``
-and ``reconciliation.order_status``); rendered here in HTML and Markdown, as a block of its own.
+and ``reconciliation.order_status``); ``html`` and ``markdown`` render it as a block of its own.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from surgeproof.report.charts import Chart
-from surgeproof.report.content import Table
-from surgeproof.report.html import escape
+from surgeproof.report.table import Table
 
 ANCHOR = "recovery"
 TITLE = "Recovery (BCP drill)"
@@ -257,65 +256,6 @@ def recovery_chart(analysis: dict[str, Any], r: dict[str, Any], key: str) -> Cha
             "window in which every SLO held again (the RTO, from the fault's start)."
         ),
     )
-
-
-def recovery_html(block: RecoveryBlock) -> str:
-    """The block as HTML (a section of its own)."""
-    from surgeproof.report.html import _table
-
-    parts = [f'<h2 id="{ANCHOR}">{escape(TITLE)}</h2>']
-    parts += [f"<p>{escape(s)}</p>" for s in block.orders]
-    if block.marks:
-        parts.append("<p>Marks on the run's clock (surgeproof mark):</p><ul>")
-        parts += [f"<li>{escape(m)}</li>" for m in block.marks]
-        parts.append("</ul>")
-    for f in block.faults:
-        parts.append(f'<h3 id="{escape(f.key)}">{escape(f.heading)}</h3>')
-        parts.append(f"<p>{escape(f.sentence)}</p>")
-        parts.append(
-            "<table>"
-            + "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in f.facts)
-            + "</table>"
-        )
-        if f.output_tail:
-            parts.append("<details><summary>last lines of its output</summary><pre>"
-                         + escape("\n".join(f.output_tail)) + "</pre></details>")  # fmt: skip
-        if f.chart is not None:
-            import base64
-
-            data = base64.b64encode(f.chart.png).decode("ascii")
-            parts.append(
-                f'<figure id="chart-{escape(f.chart.key)}">'
-                f'<img src="data:image/png;base64,{data}" alt="{escape(f.chart.alt)}">'
-                f"<figcaption>{escape(f.chart.caption)}</figcaption></figure>"
-            )
-        parts.append(_table(f.groups, f"{f.key}-groups"))
-        parts.append(_table(f.orders, f"{f.key}-orders"))
-    return "\n".join(parts)
-
-
-def recovery_markdown(block: RecoveryBlock, chart_dir: str) -> list[str]:
-    """The block as Markdown lines (charts linked as PNG files in ``chart_dir``)."""
-    from surgeproof.report.markdown import _table, md_code_block, md_text
-
-    lines = [f"## {TITLE}", ""]
-    for s in block.orders:
-        lines += [md_text(s), ""]
-    if block.marks:
-        lines += ["Marks on the run's clock (surgeproof mark):", ""]
-        lines += [f"* {md_text(m)}" for m in block.marks] + [""]
-    for f in block.faults:
-        lines += [f"### {md_text(f.heading)}", "", md_text(f.sentence), ""]
-        lines += [f"* **{md_text(k)}**: {md_text(v)}" for k, v in f.facts] + [""]
-        if f.output_tail:
-            lines += ["Last lines of its output:", ""]
-            lines += [*md_code_block("\n".join(f.output_tail)), ""]
-        if f.chart is not None:
-            lines += [f"![{md_text(f.chart.alt)}]({chart_dir}/{f.chart.key}.png)", "",
-                      f"_{md_text(f.chart.caption)}_", ""]  # fmt: skip
-        for table in (f.groups, f.orders):
-            lines += _table(table, level=4)  # under its fault's heading
-    return lines
 
 
 def _pct(v: Any) -> str:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from surgeproof.analysis.contract import Doc, as_analysis
-from surgeproof.report.content import Table
+from surgeproof.report.table import Table
 
 TITLE = "Refused worker-channel messages"
 

@@ -21,7 +21,7 @@ from surgeproof.confine import TooLarge
 from surgeproof.errors import UserError
 from surgeproof.report.manifest import IntegrityReport, check_manifest, links
 from surgeproof.report.pack import find_root
-from surgeproof.report.signing import SIGNATURE, SignatureCheck, check_signature
+from surgeproof.report.pack_signature import SIGNATURE, SignatureCheck, check_signature
 from surgeproof.report.unpack import DamagedArchive, expansion_bound, unpack
 
 #: Fields that legitimately differ between the original analysis and its re-run.

@@ -6,9 +6,9 @@ schedule a run follows (target users at time t) lives in ``surgeproof.scenario.p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from surgeproof.scenario.programs.program import ProgramConfig
@@ -22,6 +22,13 @@ BEHAVIOURS = ("market_watcher", "app_user", "panic_seller", "api_bot", "retrying
 GROUPS = ("login", "quotation", "orders", "account", "websocket")
 
 LoadModel = Literal["open", "closed"]
+
+#: How an SLO or a requirement reads, by record type: its kind knows, and the kinds build these
+#: records (their ``parse``), so a record cannot import its kind. Each kind registry
+#: (``scenario.slos``, ``scenario.requirements``) puts its writer here when it loads, which is
+#: before any record exists: importing this module runs ``surgeproof.scenario``'s ``__init__``,
+#: which loads both.
+WRITERS: dict[type, Callable[[Any], str]] = {}
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,7 @@ class Slo:
         return dict(self.options).get(name)
 
     def __str__(self) -> str:
-        from surgeproof.scenario.slos import kind_of
-
-        return kind_of(self).text(self)
+        return WRITERS[Slo](self)
 
 
 @dataclass(frozen=True)
@@ -99,9 +104,7 @@ class Requirement:
         return dict(self.options).get(name)
 
     def __str__(self) -> str:
-        from surgeproof.scenario.requirements import requirement_text
-
-        return requirement_text(self)
+        return WRITERS[Requirement](self)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``get_dialect(name)`` loads one; each lives in its own package with its routes, request
 signing, answer shapes, error envelope and websocket protocol, over the shared operations.
-The names are those ``limits`` gives quotas for (a leaf the config reads without loading any
+The names are those ``quotas`` gives quotas for (a leaf the config reads without loading any
 dialect); a test ties them to the packages here and to the client's built-in dialects.
 """
 
@@ -11,15 +11,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from surgeproof.exchange.dialects.limits import DEFAULTS
+from surgeproof.exchange.dialects.quotas import DEFAULTS
 
 if TYPE_CHECKING:
-    from surgeproof.exchange.dialects.base import Dialect
+    from surgeproof.exchange.dialects.base import ServedDialect
 
 DIALECT_NAMES = tuple(DEFAULTS)
 
 
-def get_dialect(name: str) -> Dialect:
+def get_dialect(name: str) -> ServedDialect:
     """The dialect called ``name`` (one of ``DIALECT_NAMES``)."""
     if name not in DIALECT_NAMES:
         raise KeyError(name)

@@ -52,8 +52,9 @@ class OpenApiFacts:
 
 
 @dataclass(frozen=True)
-class Dialect:
-    """One exchange API spoken by the embedded exchange."""
+class ServedDialect:
+    """One exchange API as the embedded exchange serves it (what a client speaks is
+    ``dialect.model.Dialect``, read from a dialect file)."""
 
     name: str
     title: str

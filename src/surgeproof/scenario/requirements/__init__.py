@@ -14,7 +14,7 @@ from typing import Any
 
 from surgeproof.scenario.errors import ScenarioError
 from surgeproof.scenario.fields import Field
-from surgeproof.scenario.model import Requirement
+from surgeproof.scenario.model import WRITERS, Requirement
 from surgeproof.scenario.requirements.kind import (
     Evidence,
     FaultSessions,
@@ -93,6 +93,9 @@ def parse_objectives(f: Field) -> tuple[Requirement, ...]:
 def requirement_text(req: Requirement) -> str:
     """``req`` as written (``sebi: peak``; the default kind's bare: ``peak * 1.2``)."""
     return kind_of(req).text(req)
+
+
+WRITERS[Requirement] = requirement_text
 
 
 def settings_of(req: Requirement) -> dict[str, Any]:

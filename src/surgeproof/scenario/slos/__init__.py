@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from surgeproof.scenario.model import Slo
+from surgeproof.scenario.model import WRITERS, Slo
 from surgeproof.scenario.slos.kind import AnsweredSeconds, GroupFigures, SloKind
 
 
@@ -39,6 +39,14 @@ def kind_of(slo: Slo | str) -> SloKind:
     return _BY_METRIC[slo if isinstance(slo, str) else slo.metric]
 
 
+def slo_text(slo: Slo) -> str:
+    """``slo`` as written (``login p99 <= 800ms``): what ``str(slo)`` says."""
+    return kind_of(slo).text(slo)
+
+
+WRITERS[Slo] = slo_text
+
+
 def kind_named(name: str) -> SloKind:
     """The kind called ``name`` (``latency``, ``error_ratio``, ...); KeyError when none is."""
     for kind in KINDS:
@@ -55,4 +63,5 @@ __all__ = [
     "SloKind",
     "kind_named",
     "kind_of",
+    "slo_text",
 ]

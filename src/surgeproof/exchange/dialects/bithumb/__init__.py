@@ -7,7 +7,7 @@ documents no rate-limit header: the ``Remaining-Req`` header is sent in Upbit's 
 
 from __future__ import annotations
 
-from surgeproof.exchange.dialects.base import Dialect, OpenApiFacts
+from surgeproof.exchange.dialects.base import OpenApiFacts, ServedDialect
 from surgeproof.exchange.dialects.bithumb.routes import ROUTES
 from surgeproof.exchange.dialects.jwt_verifier import JwtVerifier
 from surgeproof.exchange.dialects.upbit import ERRORS, PRIVATE_ERRORS, bearer_jwt
@@ -27,7 +27,7 @@ def bithumb_verifier(state) -> BearerVerifier:
     )
 
 
-DIALECT = Dialect(
+DIALECT = ServedDialect(
     name="bithumb",
     title="Bithumb Open API 2.x and WebSocket /websocket/v1",
     routes=ROUTES,

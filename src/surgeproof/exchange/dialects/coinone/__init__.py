@@ -3,19 +3,19 @@ and its public websocket, over the one engine."""
 
 from __future__ import annotations
 
-from surgeproof.exchange.dialects.base import Dialect, OpenApiFacts
+from surgeproof.exchange.dialects.base import OpenApiFacts, ServedDialect
 from surgeproof.exchange.dialects.coinone.answers import render_error
 from surgeproof.exchange.dialects.coinone.auth import coinone_verifier, read_request_params
 from surgeproof.exchange.dialects.coinone.routes import ROUTES
 from surgeproof.exchange.dialects.coinone.websocket import coinone_websocket
-from surgeproof.exchange.dialects.limits import WINDOWS
+from surgeproof.exchange.dialects.quotas import WINDOWS
 from surgeproof.exchange.ratelimit import LimitStyle
 
 #: Coinone sends no remaining-requests header; over the public limit a client is blocked for a
 #: minute ("Blocked user access."), as its docs say.
 COINONE_STYLE = LimitStyle(header=None, windows=WINDOWS["coinone"], block_on_excess_s=60.0)
 
-DIALECT = Dialect(
+DIALECT = ServedDialect(
     name="coinone",
     title="Coinone Open API (public v2, private v2.1) and its public WebSocket",
     routes=ROUTES,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from surgeproof.exchange.dialects.base import Dialect, OpenApiFacts
+from surgeproof.exchange.dialects.base import OpenApiFacts, ServedDialect
 from surgeproof.exchange.dialects.upbit.answers import render_error
 from surgeproof.exchange.dialects.upbit.auth import read_request_params, upbit_verifier
 from surgeproof.exchange.dialects.upbit.routes import ROUTES
@@ -24,7 +24,7 @@ def bearer_jwt(claims: str) -> dict[str, str]:
     return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": claims}
 
 
-DIALECT = Dialect(
+DIALECT = ServedDialect(
     name="upbit",
     title="Upbit REST API v1 and WebSocket /websocket/v1",
     routes=ROUTES,

@@ -11,17 +11,45 @@ report, with the verdict and a link to it.
 
 from __future__ import annotations
 
+import argparse
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from surgeproof.load.launch import execute
-from surgeproof.load.options import RunOptions
-
 DEMO_SCENARIO = "martial-law-2024-12-03"
 #: Seconds the dashboard stays up after the report, for a last look at the verdict.
 DEMO_LINGER_S = 5.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` subcommand."""
+    from surgeproof.cli.run import DASHBOARD_PORT
+    from surgeproof.load.options import scale_arg
+
+    d = subparsers.add_parser("demo", help="the martial-law surge, compressed, then the report")
+    d.add_argument("--reports-dir", default="reports")
+    d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
+    d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
+    d.add_argument(
+        "--dashboard",
+        type=int,
+        default=DASHBOARD_PORT,
+        metavar="PORT",
+        help=f"the live dashboard's port (default {DASHBOARD_PORT}, any free one when taken)",
+    )
+    d.add_argument("--no-dashboard", action="store_true", help="no live dashboard")
+    d.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from surgeproof.load.flag_bounds import check_port
+
+    port = None
+    if not args.no_dashboard:
+        check_port("--dashboard", args.dashboard, zero_picks=True)
+        port = free_or_any(args.dashboard) if args.dashboard else 0
+    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale, port)
 
 
 def run_demo(
@@ -32,6 +60,9 @@ def run_demo(
     linger_s: float = DEMO_LINGER_S,
 ) -> int:
     """Run the demo scenario, then analyse, report and gate it; 0 once the report exists."""
+    from surgeproof.load.launch import execute
+    from surgeproof.load.options import RunOptions
+
     opts = RunOptions(
         scenario=DEMO_SCENARIO,
         time_scale=time_scale,

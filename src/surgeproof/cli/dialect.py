@@ -106,10 +106,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from surgeproof.load import limits
+    from surgeproof.load import flag_bounds
     from surgeproof.load.probe import probe
 
-    limits.check_number("--timeout", args.timeout, 0, limits.MAX_TIMEOUT_S, low_open=True)
+    flag_bounds.check_number("--timeout", args.timeout, 0, flag_bounds.MAX_TIMEOUT_S, low_open=True)
 
     return probe(
         target=args.target,

@@ -16,7 +16,7 @@ def patched_after(code: str) -> bool:
 
 def prepared(argv: list[str]) -> bool:
     return patched_after(
-        f"from surgeproof.load.command import prepare_process\nprepare_process({argv!r})"
+        f"from surgeproof.cli.gevent_patch import prepare_process\nprepare_process({argv!r})"
     )
 
 

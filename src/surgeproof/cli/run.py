@@ -1,35 +1,16 @@
-"""Subcommands of the load layer: ``run``, ``worker``, ``demo`` and ``plan``."""
+"""``surgeproof run SCENARIO``: replay a surge against an exchange, then analyse and report it."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-#: Subcommands that run Locust: gevent must patch the standard library before anything else
-#: (``cli`` imports the other areas' commands, which import aiohttp and ssl, after this module).
-GEVENT_COMMANDS = frozenset({"run", "worker", "demo"})
-
-
-def prepare_process(argv: list[str]) -> None:
-    """Patch the standard library for gevent when ``argv`` names a command that runs Locust.
-
-    Called by ``cli.main`` with the arguments it will parse, before any command module is
-    imported (they import aiohttp and ssl), so an in-process ``main(["run", ...])`` is patched
-    as the console script is.
-    """
-    words = [a for a in argv if not a.startswith("-")]
-    if words and words[0] in GEVENT_COMMANDS:
-        from gevent import monkey
-
-        if not monkey.is_module_patched("socket"):
-            monkey.patch_all()
-
-
 #: ``--dashboard`` without a port (kept here: the parser is built before the dashboard loads).
 DASHBOARD_PORT = 9647
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` subcommand."""
     from surgeproof.load.options import scale_arg
     from surgeproof.scenario.numbers import number_arg, whole_arg
 
@@ -217,51 +198,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_run)
 
-    w = subparsers.add_parser("worker", help="a Locust worker for a surgeproof run's master")
-    w.add_argument("--master", required=True, help="master host")
-    w.add_argument("--master-port", type=whole_arg, default=5557)
-    w.add_argument(
-        "--fleet-key-file",
-        metavar="PATH",
-        help="the master's fleet key (default: $SURGEPROOF_FLEET_KEY); the master proves it "
-        "holds it before this worker takes anything from it",
-    )
-    w.add_argument(
-        "--accounts-file",
-        help="credentials on this machine (default: $SURGEPROOF_ACCOUNTS_FILE, then the master's)",
-    )
-    w.add_argument(
-        "--shard-dir",
-        metavar="DIR",
-        help="keep this worker's records under DIR/<run-id>/ and send them to the master at the "
-        "end (default: write into the master's run directory when reachable; with "
-        "--record-shards local otherwise ./surgeproof-shards). A shard the master could not "
-        "gather: surgeproof gather RUN_DIR --from DIR",
-    )
-    w.set_defaults(func=_worker)
-
-    d = subparsers.add_parser("demo", help="the martial-law surge, compressed, then the report")
-    d.add_argument("--reports-dir", default="reports")
-    d.add_argument("--time-scale", type=scale_arg, default=1 / 60)
-    d.add_argument("--user-scale", type=scale_arg, default=1 / 2000)
-    d.add_argument(
-        "--dashboard",
-        type=int,
-        default=DASHBOARD_PORT,
-        metavar="PORT",
-        help=f"the live dashboard's port (default {DASHBOARD_PORT}, any free one when taken)",
-    )
-    d.add_argument("--no-dashboard", action="store_true", help="no live dashboard")
-    d.set_defaults(func=_demo)
-
-    from surgeproof.load.fleet_command import register_plan
-
-    register_plan(subparsers)
-
-    from surgeproof.load.reconcile_command import register_reconcile
-
-    register_reconcile(subparsers)
-
 
 def _options(args: argparse.Namespace):
     from surgeproof.errors import UserError
@@ -339,26 +275,3 @@ def _run(args: argparse.Namespace) -> int:
     run_dir = execute(opts, answer)
     status = json.loads((Path(run_dir) / "run.json").read_text())["status"]
     return 0 if status == "complete" else 3
-
-
-def _worker(args: argparse.Namespace) -> int:
-    from surgeproof.load.fleet_key import find_fleet_key, missing_key_error
-    from surgeproof.load.limits import check_port
-    from surgeproof.load.worker import run_worker
-
-    check_port("--master-port", args.master_port, zero_picks=False)
-    key = find_fleet_key(args.fleet_key_file)
-    if key is None:
-        raise missing_key_error("surgeproof worker")
-    return run_worker(args.master, args.master_port, key.secret, args.accounts_file, args.shard_dir)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from surgeproof.load.demo import free_or_any, run_demo
-    from surgeproof.load.limits import check_port
-
-    port = None
-    if not args.no_dashboard:
-        check_port("--dashboard", args.dashboard, zero_picks=True)
-        port = free_or_any(args.dashboard) if args.dashboard else 0
-    return run_demo(Path(args.reports_dir), args.time_scale, args.user_scale, port)

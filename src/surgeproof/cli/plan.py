@@ -21,8 +21,8 @@ DEFAULT_HOST_CORES = 4
 DEFAULT_HOST_MEMORY_GIB = 16.0
 
 
-def register_plan(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``plan`` (called from ``load.command.register``)."""
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``plan`` subcommand."""
     from surgeproof.load.options import scale_arg
     from surgeproof.scenario.numbers import number_arg, whole_arg
 
@@ -73,7 +73,7 @@ def register_plan(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from surgeproof.load import limits
+    from surgeproof.load import flag_bounds
     from surgeproof.load.dialect_choice import choose_dialect
     from surgeproof.load.fleet import HostSpec, plan_fleet
     from surgeproof.load.fleet_check import this_machine
@@ -81,12 +81,12 @@ def _plan(args: argparse.Namespace) -> int:
     from surgeproof.load.options import RunOptions, plan_for
     from surgeproof.load.users.fit import check_fit
 
-    limits.check_number("--host-cores", args.host_cores, 1, 4096)
-    limits.check_number("--host-memory", args.host_memory, 0.25, 65536, what="GiB")
-    limits.check_number("--host-addresses", args.host_addresses, 1, 65536)
-    limits.check_number("--ws-messages-per-s", args.ws_messages_per_s, 0, 1000)
+    flag_bounds.check_number("--host-cores", args.host_cores, 1, 4096)
+    flag_bounds.check_number("--host-memory", args.host_memory, 0.25, 65536, what="GiB")
+    flag_bounds.check_number("--host-addresses", args.host_addresses, 1, 65536)
+    flag_bounds.check_number("--ws-messages-per-s", args.ws_messages_per_s, 0, 1000)
     if args.host_fd_limit is not None:
-        limits.check_number("--host-fd-limit", args.host_fd_limit, 1024, 1 << 31)
+        flag_bounds.check_number("--host-fd-limit", args.host_fd_limit, 1024, 1 << 31)
     opts = RunOptions(
         scenario=args.scenario,
         time_scale=args.time_scale,
@@ -94,7 +94,7 @@ def _plan(args: argparse.Namespace) -> int:
         profile=args.profile,
         dialect=args.dialect,
     )
-    limits.check_number("--time-scale", opts.time_scale, 1e-9, 1e3, what="a factor")
+    flag_bounds.check_number("--time-scale", opts.time_scale, 1e-9, 1e3, what="a factor")
     plan = plan_for(opts)
     choice = choose_dialect(args.dialect, plan, None)
     dialect = choice.dialect

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from surgeproof.cli import main
-from surgeproof.load.command import GEVENT_COMMANDS
+from surgeproof.cli.gevent_patch import GEVENT_COMMANDS
 
 NIGHT = "martial-law-2024-12-03"
 

@@ -1,4 +1,6 @@
-"""``surgeproof exchange`` (and ``python -m surgeproof.exchange``): start the reference exchange."""
+"""The reference exchange's own command line, its options and its run: for
+``python -m surgeproof.exchange`` (its own process) and ``surgeproof exchange`` (``cli.exchange``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import argparse
 import sys
 
 from surgeproof.exchange.decimal_text import float_text, whole_text
-from surgeproof.exchange.dialects.limits import DEFAULTS as DIALECTS
+from surgeproof.exchange.dialects.quotas import DEFAULTS as DIALECTS
 
 _NAMES = [f"{name} (default)" if i == 0 else name for i, name in enumerate(DIALECTS)]
 HELP = (
@@ -125,10 +127,3 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
-
-
-def register(subparsers) -> None:
-    """Add the ``exchange`` subcommand."""
-    parser = subparsers.add_parser("exchange", help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(func=run)

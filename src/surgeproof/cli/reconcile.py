@@ -7,7 +7,8 @@ import argparse
 from pathlib import Path
 
 
-def register_reconcile(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``reconcile`` subcommand."""
     r = subparsers.add_parser(
         "reconcile",
         help="look every order a run's exchange acknowledged up through order_status",
@@ -34,7 +35,7 @@ def _reconcile(args: argparse.Namespace) -> int:
     from surgeproof.analysis.reconcile import read_ledger
     from surgeproof.dialect.catalog import load_dialect, parse_dialect_text
     from surgeproof.errors import UserError
-    from surgeproof.load import limits
+    from surgeproof.load import flag_bounds
     from surgeproof.load.accounts import accounts_for_target
     from surgeproof.load.order_lookup import (
         MAX_CONCURRENCY,
@@ -47,10 +48,10 @@ def _reconcile(args: argparse.Namespace) -> int:
     from surgeproof.rundir.reader import read_meta
     from surgeproof.rundir.schema import DIALECT_COPY, ORDERS_DIR
 
-    limits.check_number("--rate", args.rate, 0, MAX_RATE_PER_S, low_open=True)
-    limits.check_number("--max-time", args.max_time, 0, MAX_TIME_S, low_open=True)
-    limits.check_number("--concurrency", args.concurrency, 1, MAX_CONCURRENCY)
-    limits.check_number("--timeout", args.timeout, 0, limits.MAX_TIMEOUT_S, low_open=True)
+    flag_bounds.check_number("--rate", args.rate, 0, MAX_RATE_PER_S, low_open=True)
+    flag_bounds.check_number("--max-time", args.max_time, 0, MAX_TIME_S, low_open=True)
+    flag_bounds.check_number("--concurrency", args.concurrency, 1, MAX_CONCURRENCY)
+    flag_bounds.check_number("--timeout", args.timeout, 0, flag_bounds.MAX_TIMEOUT_S, low_open=True)
     run_dir = Path(args.run_dir)
     meta = read_meta(run_dir)  # a RunDirError (one line) when it is not a run directory
     if not (run_dir / ORDERS_DIR).is_dir():
