@@ -64,12 +64,29 @@ from surgeproof.analysis.contract.quality import (
     DataQuality,
     Generator,
     GeneratorSource,
+    InconsistentOrder,
+    LedgerAgreement,
+    LookupCounts,
+    OrderStatus,
     Reconciliation,
     RefusedEntry,
     RefusedMessages,
     ShortfallWindow,
 )
 from surgeproof.analysis.contract.record import ABSENT, documented_keys
+from surgeproof.analysis.contract.recovery import (
+    FaultRecord,
+    FaultSpan,
+    InFlightOrder,
+    Logins,
+    Mark,
+    OrderCheckEntry,
+    OrdersInFlight,
+    Recovery,
+    Rto,
+    SpanGroup,
+    WebsocketToll,
+)
 from surgeproof.analysis.contract.requirements import (
     Comparison,
     FigureComparison,
@@ -122,9 +139,16 @@ def _entries(lines: list[str], indent: int) -> dict[str, str]:
 
 
 def _nested(lines: list[str], name: str) -> list[str]:
-    """The indented lines of the list of objects documented as ``name ... [ {`` ... ``} ]``."""
+    """The indented lines of the object (or list of objects) documented as ``name ... {`` ...
+    ``}``: up to the closing brace at its own indent (or one deeper), past nested ones."""
     start = next(i for i, line in enumerate(lines) if re.match(rf"\s*{re.escape(name)}\s", line))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip().startswith("}"))
+    lead = len(lines[start]) - len(lines[start].lstrip(" "))
+    end = next(
+        i
+        for i in range(start + 1, len(lines))
+        if lines[i].strip().startswith("}")
+        and len(lines[i]) - len(lines[i].lstrip(" ")) <= lead + 1
+    )
     return lines[start + 1 : end]
 
 
@@ -191,7 +215,28 @@ def _documented() -> dict[type, set[str]]:
     amp_lines = _block_after("### `amplification`")
     http = _entries(_nested(amp_lines, "http"), 3)
     ws = _entries(_nested(amp_lines, "websocket"), 3)
+    recovery_lines = _block_after("### `recovery`")
+    recovery = _entries(recovery_lines, 0)
+    fault_lines = _nested(recovery_lines, "faults")
+    fault = _entries(fault_lines, 3)
+    in_flight = _entries(_nested(fault_lines, "orders_in_flight"), 6)
+    lookups = _entries(_block_after("`reconciliation.order_status` (additive)"), 0)
     return {
+        Recovery: set(recovery),
+        Mark: _inline(recovery["marks"], "marks"),
+        FaultRecord: set(fault),
+        Rto: set(_entries(_nested(fault_lines, "rto"), 6)),
+        FaultSpan: _inline(fault["span"], "span"),
+        SpanGroup: set(_entries(_nested(fault_lines, "groups"), 6)),
+        Logins: _inline(fault["logins"], "logins"),
+        WebsocketToll: _inline(fault["websocket"], "websocket"),
+        OrdersInFlight: set(in_flight),
+        InFlightOrder: _inline(in_flight["orders"], "orders"),
+        OrderCheckEntry: _inline(in_flight["orders"], "gives it:"),
+        OrderStatus: set(lookups),
+        LookupCounts: _inline(lookups["counts"], "counts"),
+        InconsistentOrder: _inline(lookups["inconsistent_orders"], "inconsistent_orders"),
+        LedgerAgreement: _inline(lookups["ledger_agreement"], "ledger_agreement"),
         Reconciliation: set(_entries(_block_after("### `reconciliation`"), 0)),
         Amplification: set(_entries(amp_lines, 0)),
         HttpAmplification: set(http),
@@ -284,6 +329,7 @@ def test_every_record_of_the_contract_is_checked_against_the_document():
             "levels",
             "model",
             "quality",
+            "recovery",
             "run",
             "series",
             "settings",
@@ -306,6 +352,7 @@ def _optional(record: type) -> set[str]:
 
 
 def test_fields_that_may_be_absent_are_the_ones_documented_as_additive_or_absent():
+    faults = _nested(_block_after("### `recovery`"), "faults")
     sections = {
         Analysis: _section("## Top level"),
         Input: _section("### `input`"),
@@ -318,6 +365,9 @@ def test_fields_that_may_be_absent_are_the_ones_documented_as_additive_or_absent
         TargetOutage: _entries(_nested(_block_after("### `incidents`"), "target_outages"), 3),
         Timeseries: _section("### `timeseries`"),
         Reconciliation: _entries(_block_after("### `reconciliation`"), 0),
+        Recovery: _entries(_block_after("### `recovery`"), 0),
+        SpanGroup: _entries(_nested(faults, "groups"), 6),
+        OrderStatus: _entries(_block_after("`reconciliation.order_status` (additive)"), 0),
     }
     for record, entries in sections.items():
         for name in _optional(record):

@@ -216,16 +216,33 @@ def test_a_run_without_faults_has_no_recovery_record(tmp_path):
 
 
 def fault_record(name: str, t_s: float, status: str, rto_s: float | None, until_s=None) -> dict:
+    """A whole ``recovery.faults`` record, as the contract reads it, of a fault at ``t_s``."""
+    start = int(t_s * NS)
     return {
-        "name": name,
-        "kind": "command",
-        "start_ns": int(t_s * NS),
-        "t_start_s": t_s,
+        "fault": 0, "name": name, "kind": "command", "origin": None,
+        "start_ns": start, "end_ns": None, "t_start_s": t_s, "t_end_s": None, "action_s": None,
+        "action": {"ended": False},
         "rto": {
-            "status": status,
-            "rto_s": rto_s,
-            "until_ns": None if until_s is None else int(until_s * NS),
+            "status": status, "rto_s": rto_s, "impact_ns": None, "impact_after_s": None,
+            "recovered_ns": None, "held_until_ns": None, "breached_windows": 0, "window_s": 1.0,
+            "rule": "the rule", "until_ns": None if until_s is None else int(until_s * NS),
         },
+        "span": {"start_ns": start, "end_ns": start + NS, "duration_s": 1.0},
+        "groups": {},
+        "logins": {"attempts": 0, "ok": 0, "refused": 0, "refused_by_cause": {}},
+        "websocket": None,
+        "orders_in_flight": {"count": 0, "by_fate": {}, "orders": [], "listed": 0},
+        "sentence": f"fault {name}",
+    }  # fmt: skip
+
+
+def recovery_of(*faults: dict) -> dict:
+    """A ``recovery`` section holding ``faults``."""
+    return {
+        "faults": list(faults),
+        "rule": "the rule",
+        "silence_horizon_s": 3600.0,
+        "listed_orders_at_most": 1000,
     }
 
 
@@ -234,20 +251,18 @@ def test_no_recovery_analysis_is_no_recovery_figure():
 
 
 def test_a_run_without_faults_has_nothing_to_recover_from():
-    assert recovery_figure({"recovery": {"faults": []}}) == Recovery(0, None, "")
+    assert recovery_figure({"recovery": recovery_of()}) == Recovery(0, None, "")
 
 
 def test_the_slowest_recovery_counts_and_faults_not_recovered_are_told_apart():
     a = {
         "input": {"last_ns": 500 * NS},
-        "recovery": {
-            "faults": [
-                fault_record("failover", 60, "recovered", 15.0),
-                fault_record("kill-db", 200, "recovered", 90.0),
-                fault_record("quiet", 300, "no_impact", 0.0),
-                fault_record("cut", 400, "not_recovered", None),
-            ]
-        },
+        "recovery": recovery_of(
+            fault_record("failover", 60, "recovered", 15.0),
+            fault_record("kill-db", 200, "recovered", 90.0),
+            fault_record("quiet", 300, "no_impact", 0.0),
+            fault_record("cut", 400, "not_recovered", None),
+        ),
     }
     assert recovery_figure(a) == Recovery(
         faults=4,
@@ -262,7 +277,7 @@ def test_the_slowest_recovery_counts_and_faults_not_recovered_are_told_apart():
 def test_a_fault_not_recovered_before_the_next_one_was_seen_so_until_then():
     a = {
         "input": {"last_ns": 500 * NS},
-        "recovery": {"faults": [fault_record("a", 10, "not_recovered", None, until_s=70)]},
+        "recovery": recovery_of(fault_record("a", 10, "not_recovered", None, until_s=70)),
     }
     assert recovery_figure(a) == Recovery(
         1,
@@ -275,5 +290,5 @@ def test_a_fault_not_recovered_before_the_next_one_was_seen_so_until_then():
 
 
 def test_a_fault_with_too_few_calls_after_it_is_unrecovered_for_an_unknown_time():
-    a = {"recovery": {"faults": [fault_record("a", 10, "not_judged", None)]}}
+    a = {"recovery": recovery_of(fault_record("a", 10, "not_judged", None))}
     assert recovery_figure(a) == Recovery(1, None, "", unrecovered=1, unrecovered_for_s=None)

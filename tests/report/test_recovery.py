@@ -51,26 +51,38 @@ def test_the_group_table_reads_the_analysis_figures():
     analysis = {
         "recovery": {"faults": [{
             "fault": 0, "name": "kill", "kind": "target-outage", "origin": "--inject-target-outage",
-            "start_ns": 10**18, "t_start_s": 8.0, "t_end_s": 11.0, "action_s": 3.0,
-            "action": {"seconds": 3.0, "down_s": 3.0, "ended": True},
-            "rto": {"status": "recovered", "rto_s": 5.0, "window_s": 1.0},
+            "start_ns": 10**18, "end_ns": 10**18 + 3 * 10**9, "t_start_s": 8.0, "t_end_s": 11.0,
+            "action_s": 3.0, "action": {"seconds": 3.0, "down_s": 3.0, "ended": True},
+            "rto": {"status": "recovered", "rto_s": 5.0, "impact_ns": 10**18,
+                    "impact_after_s": 0.0, "recovered_ns": 10**18 + 4 * 10**9,
+                    "held_until_ns": 10**18 + 5 * 10**9, "breached_windows": 4, "window_s": 1.0,
+                    "rule": "the RTO rule", "until_ns": None},
             "span": {"start_ns": 10**18, "end_ns": 10**18 + 5 * 10**9, "duration_s": 5.0},
             "groups": {"login": {"calls": 40, "ok": 10, "error_ratio": 0.75,
+                                 "errors": {"server_error": 30},
                                  "latency_ms": {"p99": 4000.0, "max": 5000.0},
-                                 "first_ok_s": 3.2, "longest_wait_s": 3.1, "waiting_from_s": 0.1}},
-            "logins": {"attempts": 40, "ok": 10, "refused": 30},
-            "websocket": {"sessions_lost": 7, "sessions_back": 6, "reconnect_attempts": 20},
-            "orders_in_flight": {"count": 1, "listed": 1, "by_fate": {"connection_error": 1},
+                                 "first_ok_s": 3.2, "waiting_from_s": 0.1, "longest_wait_s": 3.1}},
+            "logins": {"attempts": 40, "ok": 10, "refused": 30,
+                       "refused_by_cause": {"server_error": 30}},
+            "websocket": {"sessions_lost": 7, "sessions_back": 6, "never_back": 1,
+                          "resubscribe_s": {"p50": 1.0, "max": 2.0}, "reconnect_attempts": 20},
+            "orders_in_flight": {"count": 1, "by_fate": {"connection_error": 1},
                                  "orders": [{"source": "local", "user": 3, "action": "market_sell",
+                                             "intended_ns": 10**18 - 6 * 10**6,
                                              "sent_ns": 10**18 - 5 * 10**6,
                                              "end_ns": 10**18 + 2 * 10**6,
-                                             "outcome": "connection_error", "order_id": None,
-                                             "fate": "connection_error"}]},
+                                             "outcome": "connection_error", "status": None,
+                                             "order_id": None, "fate": "connection_error",
+                                             "reconciliation": None}],
+                                 "listed": 1},
             "sentence": "fault kill (target-outage) at t=8 s: RTO 5.0 s",
-        }]},
-        "reconciliation": {"order_status": {"available": True, "acknowledged": 5,
-                                            "note": "4 of 5 ...", "lost_orders": ["o-9"],
-                                            "inconsistent_orders": []}},
+        }], "rule": "the RTO rule", "silence_horizon_s": 3600.0, "listed_orders_at_most": 1000},
+        "reconciliation": {"order_status": {
+            "available": True, "acknowledged": 5, "looked_up": 5,
+            "counts": {"consistent": 4, "unknown": 1, "inconsistent": 0, "unconfirmed": 0},
+            "lost_orders": ["o-9"], "inconsistent_orders": [], "unconfirmed_reasons": {},
+            "listed_at_most": 1000, "status": "failed", "passed": False, "note": "4 of 5 ...",
+            "ledger_agreement": {"available": False, "agrees": None, "note": "no ledger"}}},
     }  # fmt: skip
     block = recovery_block(analysis, draw=False)
     assert block is not None and block.charts == []
@@ -86,6 +98,17 @@ def test_the_group_table_reads_the_analysis_figures():
 
 def test_no_fault_and_no_lookup_means_no_block():
     assert recovery_block({"reconciliation": {}}, draw=False) is None
+
+
+def test_a_recovery_record_the_contract_does_not_hold_is_one_line_naming_the_field():
+    import pytest
+
+    from surgeproof.analysis.contract import ContractError
+
+    crafted = {"recovery": {"faults": [{"fault": "0"}], "rule": "r", "silence_horizon_s": 1.0,
+                            "listed_orders_at_most": 1}}  # fmt: skip
+    with pytest.raises(ContractError, match=r"recovery: faults\[0\]\.fault: expected an integer"):
+        recovery_block(crafted, draw=False)
 
 
 def test_the_gate_summary_says_how_each_drilled_fault_recovered(tmp_path, capsys):

@@ -28,6 +28,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from surgeproof.analysis.contract.quality import OrderStatus
+from surgeproof.analysis.contract.record import ABSENT
 from surgeproof.confine import entries, lstat_confined, read_bounded
 from surgeproof.rundir.reader import read_jsonl
 from surgeproof.rundir.schema import DIALECT_COPY, LOOKUP_ANSWERS, ORDERS_DIR
@@ -397,27 +399,26 @@ def _int(value: Any) -> int | None:
 def order_lookups_figure(analysis: Mapping[str, Any]) -> OrderLookups | None:
     """The figure the orders objective reads (``orders-lost``), from the document's
     ``reconciliation.order_status``; None when the input has no order journal."""
-    section = (analysis.get("reconciliation") or {}).get("order_status")
-    if not isinstance(section, Mapping) or not section.get("available"):
+    raw = (analysis.get("reconciliation") or {}).get("order_status")
+    if raw is None:
         return None
-    counts = section.get("counts") or {}
-    acknowledged = _count(section.get("acknowledged"))
-    unconfirmed = _count(counts.get("unconfirmed"))
-    asked = section.get("asked")
-    if not isinstance(asked, int):  # written before "asked": a conclusive answer was asked for
-        asked = _count(section.get("looked_up"))
-    reasons = section.get("unconfirmed_reasons") or {}
+    section = OrderStatus.from_json(raw, "analysis.json: reconciliation.order_status")
+    if not section.available:
+        return None
+    counts = section.counts
+    # Written before "asked": a conclusive answer was asked for.
+    asked = section.looked_up if section.asked is ABSENT else section.asked
     return OrderLookups(
-        acknowledged=acknowledged,
+        acknowledged=_count(section.acknowledged),
         asked=_count(asked),
-        consistent=_count(counts.get("consistent")),
-        lost=_count(counts.get("unknown")),
-        inconsistent=_count(counts.get("inconsistent")),
-        unconfirmed=unconfirmed,
-        lost_ids=tuple(str(u) for u in section.get("lost_orders") or [] if isinstance(u, str)),
+        consistent=_count(counts.consistent),
+        lost=_count(counts.unknown),
+        inconsistent=_count(counts.inconsistent),
+        unconfirmed=_count(counts.unconfirmed),
+        lost_ids=tuple(section.lost_orders),
         unconfirmed_reasons=tuple(
             sorted(
-                ((str(k), _count(v)) for k, v in reasons.items() if isinstance(reasons, Mapping)),
+                ((k, _count(v)) for k, v in section.unconfirmed_reasons.items()),
                 key=lambda kv: -kv[1],
             )
         ),

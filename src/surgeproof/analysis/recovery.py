@@ -32,6 +32,9 @@ import numpy as np
 
 from surgeproof.analysis.amplification import Amplification
 from surgeproof.analysis.causes import CAUSES
+from surgeproof.analysis.contract.record import ABSENT
+from surgeproof.analysis.contract.recovery import FaultRecord
+from surgeproof.analysis.contract.recovery import Recovery as RecoveryRecord
 from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.order_status import OrderCheck
@@ -536,28 +539,38 @@ def recovery_sentence(r: dict[str, Any]) -> str:
     return head
 
 
+def _recovery_record(analysis: Mapping[str, Any]) -> RecoveryRecord | None:
+    """The document's ``recovery`` section through its typed record; None when absent."""
+    section = analysis.get("recovery")
+    if section is None:
+        return None
+    return RecoveryRecord.from_json(section, "analysis.json: recovery")
+
+
+def _what(r: FaultRecord) -> str:
+    return f"{r.name} ({r.kind}) at t={r.t_start_s:,.0f} s"
+
+
 def recovery_figure(analysis: Mapping[str, Any]) -> Recovery | None:
     """The figure recovery requirements read (``rto``): the slowest fault's RTO from the
     ``recovery`` records above, faults whose SLOs did not hold again told apart with how long
     they were seen so; None when the document has no recovery analysis (a Locust CSV)."""
-    section = analysis.get("recovery")
-    if not isinstance(section, Mapping):
+    section = _recovery_record(analysis)
+    if section is None:
         return None
     last_ns = (analysis.get("input") or {}).get("last_ns")
     recovered: list[tuple[float, str]] = []
     unrecovered: list[tuple[float | None, str]] = []
-    for r in section.get("faults") or []:
-        rto = r.get("rto") or {}
-        start = r.get("start_ns")
-        what = f"{r.get('name')} ({r.get('kind')}) at t={float(r.get('t_start_s') or 0.0):,.0f} s"
-        if rto.get("status") in ("recovered", "no_impact") and rto.get("rto_s") is not None:
-            recovered.append((float(rto["rto_s"]), what))
+    for r in section.faults:
+        rto = r.rto
+        if rto.status in ("recovered", "no_impact") and rto.rto_s is not None:
+            recovered.append((float(rto.rto_s), _what(r)))
             continue
         # Not recovered before the next fault or the data's end (or too few calls to tell):
         # seen unrecovered for that long; None when even that cannot be said.
-        end = rto.get("until_ns") or last_ns
-        seen = (end - start) / NS if isinstance(end, int) and isinstance(start, int) else None
-        unrecovered.append((seen if rto.get("status") == "not_recovered" else None, what))
+        end = rto.until_ns or last_ns
+        seen = (end - r.start_ns) / NS if isinstance(end, int) else None
+        unrecovered.append((seen if rto.status == "not_recovered" else None, _what(r)))
     worst_s, worst = max(recovered, default=(None, ""))
     seen_for = [(s, what) for s, what in unrecovered if s is not None]
     longest = max(seen_for, default=(None, ""))
@@ -575,34 +588,32 @@ def sessions_figure(analysis: Mapping[str, Any]) -> SessionsToll | None:
     """The figure the sessions objective reads (``sessions-restored``): each fault's websocket
     toll from the ``recovery`` records above; None when the document has no recovery analysis
     or no toll per fault (a Locust CSV)."""
-    section = analysis.get("recovery")
-    if not isinstance(section, Mapping):
-        return None
-    records = [r for r in section.get("faults") or [] if isinstance(r, Mapping)]
-    if any(not isinstance(r.get("websocket"), Mapping) for r in records):
+    section = _recovery_record(analysis)
+    if section is None:
         return None
     last_ns = (analysis.get("input") or {}).get("last_ns")
     groups = ((analysis.get("overall") or {}).get("groups")) or {}
     ws = groups.get("websocket") if isinstance(groups, Mapping) else None
     out = []
-    for r in records:
-        toll = r["websocket"]
-        since = toll.get("never_back_since_ns")
+    for r in section.faults:
+        toll = r.websocket
+        if toll is None:  # Locust CSV input: no toll per fault
+            return None
+        since = None if toll.never_back_since_ns is ABSENT else toll.never_back_since_ns
         seen = (
             (last_ns - since) / NS
-            if isinstance(since, int) and isinstance(last_ns, int) and last_ns >= since
+            if since is not None and isinstance(last_ns, int) and last_ns >= since
             else None
         )
-        pct = toll.get("resubscribe_s")
-        what = f"{r.get('name')} ({r.get('kind')}) at t={float(r.get('t_start_s') or 0.0):,.0f} s"
+        pct = toll.resubscribe_s
         out.append(
             FaultSessions(
-                fault=what,
-                lost=int(toll.get("sessions_lost") or 0),
-                back=int(toll.get("sessions_back") or 0),
-                never_back=int(toll.get("never_back") or 0),
-                slowest_s=float(pct["max"]) if isinstance(pct, Mapping) and "max" in pct else None,
-                never_back_for_s=seen if toll.get("never_back") else None,
+                fault=_what(r),
+                lost=toll.sessions_lost,
+                back=toll.sessions_back,
+                never_back=toll.never_back,
+                slowest_s=float(pct["max"]) if pct is not None and "max" in pct else None,
+                never_back_for_s=seen if toll.never_back else None,
             )
         )
     has_ws = isinstance(ws, Mapping) and bool(ws.get("count") or ws.get("calls"))

@@ -10,6 +10,10 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from surgeproof.analysis.contract import ABSENT, Analysis, Doc
+from surgeproof.analysis.contract.quality import OrderStatus
+from surgeproof.analysis.contract.recovery import FaultRecord, Recovery
+from surgeproof.analysis.contract.series import Timeseries
 from surgeproof.report.charts import Chart
 from surgeproof.report.table import Table
 
@@ -47,16 +51,27 @@ class RecoveryBlock:
         return [f.chart for f in self.faults if f.chart is not None]
 
 
-def recovery_block(analysis: dict[str, Any], *, draw: bool = True) -> RecoveryBlock | None:
+def sections(analysis: Doc) -> tuple[Recovery | None, OrderStatus | None]:
+    """The document's ``recovery`` and ``reconciliation.order_status`` records (None: absent),
+    read through the contract section by section when given as parsed JSON."""
+    if isinstance(analysis, Analysis):
+        return analysis.recovery or None, analysis.reconciliation.order_status or None
+    recovery = analysis.get("recovery")
+    lookups = (analysis.get("reconciliation") or {}).get("order_status")
+    return (
+        Recovery.from_json(recovery, "analysis.json: recovery") if recovery is not None else None,
+        OrderStatus.from_json(lookups, "analysis.json: reconciliation.order_status")
+        if lookups is not None
+        else None,
+    )
+
+
+def recovery_block(analysis: Doc, *, draw: bool = True) -> RecoveryBlock | None:
     """The block for ``analysis``; None when the run had no fault and looked no order up."""
-    faults = (analysis.get("recovery") or {}).get("faults") or []
-    lookups = (analysis.get("reconciliation") or {}).get("order_status") or {}
+    recovery, lookups = sections(analysis)
+    faults = recovery.faults if recovery is not None else []
     orders = _order_sentences(lookups)
-    marks = [
-        f"t={float(m['t_s']):,.1f} s: {m['text']}"
-        for m in (analysis.get("recovery") or {}).get("marks") or []
-        if isinstance(m, dict) and isinstance(m.get("t_s"), int | float)
-    ]
+    marks = [f"t={m.t_s:,.1f} s: {m.text}" for m in (recovery.marks if recovery else None) or []]
     if not faults and not orders and not marks:
         return None
     block = RecoveryBlock(orders=orders, marks=marks)
@@ -68,46 +83,46 @@ def recovery_block(analysis: dict[str, Any], *, draw: bool = True) -> RecoveryBl
     return block
 
 
-def gate_lines(analysis: dict[str, Any]) -> list[str]:
+def gate_lines(analysis: Doc) -> list[str]:
     """What the gate's summary says of the drill: each fault's recovery sentence, then what the
     exchange's API said of the acknowledged orders (the analysis' own sentences)."""
-    lines = [str(r["sentence"]) for r in (analysis.get("recovery") or {}).get("faults") or []]
-    lookups = (analysis.get("reconciliation") or {}).get("order_status") or {}
-    if lookups.get("available") and lookups.get("acknowledged"):
-        lines.append(f"orders looked up ({lookups['status']}): {lookups['note']}")
+    recovery, lookups = sections(analysis)
+    lines = [r.sentence for r in (recovery.faults if recovery is not None else [])]
+    if lookups is not None and lookups.available and lookups.acknowledged:
+        lines.append(f"orders looked up ({lookups.status}): {lookups.note}")
     return lines
 
 
-def _order_sentences(lookups: dict[str, Any]) -> list[str]:
-    if not lookups.get("available") or not lookups.get("acknowledged"):
+def _order_sentences(lookups: OrderStatus | None) -> list[str]:
+    if lookups is None or not lookups.available or not lookups.acknowledged:
         return []
-    out = [f"Orders looked up through the exchange's own API after the run: {lookups['note']}."]
-    lost = lookups.get("lost_orders") or []
+    out = [f"Orders looked up through the exchange's own API after the run: {lookups.note}."]
+    lost = lookups.lost_orders
     if lost:
         shown = ", ".join(lost[:10]) + (f" and {len(lost) - 10} more" if len(lost) > 10 else "")
         out.append(f"Acknowledged but unknown to the exchange (lost): {shown}.")
-    for row in (lookups.get("inconsistent_orders") or [])[:10]:
-        out.append(f"Inconsistent: {row['order_id']}: {'; '.join(row['reasons'])}.")
-    agree = lookups.get("ledger_agreement") or {}
-    if agree.get("available") and agree.get("agrees") is not None:
-        word = "agrees" if agree["agrees"] else "DISAGREES"
+    for row in lookups.inconsistent_orders[:10]:
+        out.append(f"Inconsistent: {row.order_id}: {'; '.join(row.reasons)}.")
+    agree = lookups.ledger_agreement
+    if agree.available and agree.agrees is not None:
+        word = "agrees" if agree.agrees else "DISAGREES"
         out.append(
-            f"The exchange's ledger {word}: it lost {agree['ledger_lost']:,}, the lookups found "
-            f"{agree['lookups_unknown']:,} unknown (compared by {agree['by']})."
+            f"The exchange's ledger {word}: it lost {agree.ledger_lost:,}, the lookups found "
+            f"{agree.lookups_unknown:,} unknown (compared by {agree.by})."
         )
     return out
 
 
-def _fault_view(r: dict[str, Any]) -> FaultView:
-    a = r.get("action") or {}
-    facts = [("kind", str(r["kind"])), ("asked for by", str(r.get("origin") or "—"))]
+def _fault_view(r: FaultRecord) -> FaultView:
+    a = r.action
+    facts = [("kind", r.kind), ("asked for by", str(r.origin or "—"))]
     if a.get("argv") is not None:
         facts.append(("command", " ".join(str(w) for w in a["argv"])))
     if a.get("shell") is not None:
         facts.append(("shell", str(a["shell"])))
-    facts.append(("started", f"t={r['t_start_s']:.1f} s"))
-    if r.get("action_s") is not None:
-        facts.append(("its action took", f"{r['action_s']:.1f} s"))
+    facts.append(("started", f"t={r.t_start_s:.1f} s"))
+    if r.action_s is not None:
+        facts.append(("its action took", f"{r.action_s:.1f} s"))
     if "exit_status" in a:
         how = (
             a.get("error")
@@ -116,12 +131,12 @@ def _fault_view(r: dict[str, Any]) -> FaultView:
             or (a.get("signal") or f"exit status {a.get('exit_status')}")
         )
         facts.append(("ended", str(how)))
-    rto = r["rto"]
-    facts.append(("RTO", f"{rto['rto_s']:.1f} s" if rto.get("rto_s") is not None else "—"))
+    rto = r.rto
+    facts.append(("RTO", f"{rto.rto_s:.1f} s" if rto.rto_s is not None else "—"))
     return FaultView(
-        key=f"recovery-{r['fault']}",
-        heading=f"Fault {r['name']}",
-        sentence=str(r.get("sentence") or ""),
+        key=f"recovery-{r.fault}",
+        heading=f"Fault {r.name}",
+        sentence=r.sentence,
         facts=facts,
         output_tail=[str(line) for line in a.get("output_tail") or []],
         groups=_groups_table(r),
@@ -129,38 +144,36 @@ def _fault_view(r: dict[str, Any]) -> FaultView:
     )
 
 
-def _groups_table(r: dict[str, Any]) -> Table:
+def _groups_table(r: FaultRecord) -> Table:
     rows = []
-    for g, v in sorted(r["groups"].items(), key=lambda kv: (kv[0] == "*", kv[0])):
-        lat = v.get("latency_ms") or {}
+    for g, v in sorted(r.groups.items(), key=lambda kv: (kv[0] == "*", kv[0])):
+        lat = v.latency_ms or {}
         rows.append(
             (
                 "all groups" if g == "*" else g,
-                f"{v.get('calls', 0):,}",
-                f"{v.get('ok', 0):,}" if "ok" in v else "—",
-                _pct(v.get("error_ratio")),
+                f"{v.calls:,}",
+                f"{v.ok:,}" if v.ok is not ABSENT else "—",
+                _pct(None if v.error_ratio is ABSENT else v.error_ratio),
                 _ms(lat.get("p99")),
                 _ms(lat.get("max")),
-                _s(v.get("longest_wait_s")) if g != "*" else "",
-                _s(v.get("first_ok_s")) if g != "*" else "",
+                _s(v.longest_wait_s) if g != "*" else "",
+                _s(v.first_ok_s) if g != "*" else "",
             )
         )
-    span = r["span"]["duration_s"]
-    ws = r.get("websocket") or {}
-    logins = r.get("logins") or {}
+    ws, logins = r.websocket, r.logins
     note = (
-        f"Calls asked for during the fault and its recovery ({span:.1f} s from its start). "
-        "Longest wait: from the first call asked for after a success to the next success; "
-        "first success: when that wait ended, from the fault's start (none: no success after "
-        f"it). Logins refused: {logins.get('refused', 0):,} of {logins.get('attempts', 0):,}."
+        f"Calls asked for during the fault and its recovery ({r.span.duration_s:.1f} s from its "
+        "start). Longest wait: from the first call asked for after a success to the next "
+        "success; first success: when that wait ended, from the fault's start (none: no success "
+        f"after it). Logins refused: {logins.refused:,} of {logins.attempts:,}."
     )
-    if ws:
+    if ws is not None:
         note += (
-            f" Websocket sessions lost: {ws['sessions_lost']:,}, back: {ws['sessions_back']:,}"
-            f", reconnect attempts: {ws['reconnect_attempts']:,}."
+            f" Websocket sessions lost: {ws.sessions_lost:,}, back: {ws.sessions_back:,}"
+            f", reconnect attempts: {ws.reconnect_attempts:,}."
         )
     return Table(
-        f"Recovery of {r['name']} by endpoint group",
+        f"Recovery of {r.name} by endpoint group",
         ("group", "calls", "ok", "error ratio", "p99 ms", "max ms", "longest wait s",
          "first success s"),
         rows,
@@ -168,88 +181,92 @@ def _groups_table(r: dict[str, Any]) -> Table:
     )  # fmt: skip
 
 
-def _orders_table(r: dict[str, Any]) -> Table:
-    o = r["orders_in_flight"]
-    F = r["start_ns"]
+def _orders_table(r: FaultRecord) -> Table:
+    o = r.orders_in_flight
+    F = r.start_ns
     rows = [
         (
-            f"{row['source']} #{row['user']}",
-            str(row.get("action") or "order"),
-            f"{(row['sent_ns'] - F) / 1e9:+.3f}",
-            f"{(row['end_ns'] - F) / 1e9:+.3f}",
-            str(row["outcome"]),
-            str(row.get("order_id") or "—"),
-            str(row["fate"]).replace("_", " "),
+            f"{row.source} #{row.user}",
+            str(row.action or "order"),
+            f"{(row.sent_ns - F) / 1e9:+.3f}",
+            f"{(row.end_ns - F) / 1e9:+.3f}",
+            row.outcome,
+            str(row.order_id or "—"),
+            row.fate.replace("_", " "),
         )
-        for row in o["orders"]
+        for row in o.orders
     ]
-    more = o["count"] - o["listed"]
+    more = o.count - o.listed
     note = (
-        f"{o['count']:,} order submissions were in flight when the fault began (sent before, "
+        f"{o.count:,} order submissions were in flight when the fault began (sent before, "
         "answered after); times from its start. Fate: what the exchange's API said of an "
         "acknowledged one after the run, else how the call ended."
     )
     if more > 0:
         note += f" {more:,} more not listed."
     return Table(
-        f"Orders in flight when {r['name']} began",
+        f"Orders in flight when {r.name} began",
         ("user", "action", "sent s", "answered s", "outcome", "order id", "fate"),
         rows,
         note,
     )
 
 
-def recovery_chart(analysis: dict[str, Any], r: dict[str, Any], key: str) -> Chart:
+def recovery_chart(analysis: Doc, r: FaultRecord, key: str) -> Chart:
     """p99 latency per group and the error ratio around one fault, its action and its RTO."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    ts = analysis.get("timeseries") or {}
-    t = np.array(ts.get("t_s") or [], dtype=float)
-    window = float(ts.get("window_s") or 1.0)
-    t0 = r["t_start_s"]
-    end = (r["span"]["end_ns"] - r["start_ns"]) / 1e9 + t0
+    ts = (
+        analysis.timeseries
+        if isinstance(analysis, Analysis)
+        else Timeseries.from_json(analysis.get("timeseries"), "analysis.json: timeseries")
+    )
+    t = np.array(ts.t_s, dtype=float)
+    window = float(ts.window_s)
+    t0 = r.t_start_s
+    end = (r.span.end_ns - r.start_ns) / 1e9 + t0
     lo, hi = t0 - max(5 * window, 0.25 * (end - t0)), end + max(5 * window, 0.25 * (end - t0))
     sel = (t >= lo) & (t <= hi)
     fig = Figure(figsize=(10.0, 3.6), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    for g, cols in sorted((ts.get("groups") or {}).items()):
+    for g, cols in sorted(ts.groups.items()):
         if g == "*":
             continue
-        y = np.array([np.nan if v is None else v for v in cols.get("p99_ms") or []], float)
+        y = np.array([np.nan if v is None else v for v in cols.p99_ms], float)
         if len(y) == len(t) and np.isfinite(y[sel]).any():
             ax.step(t[sel], y[sel], where="post", lw=1.2, label=f"{g} p99")
     ax.set_yscale("log")
     ax.set_xlabel("time since the run's start (s)")
     ax.set_ylabel("latency p99 (ms, log)")
-    err = np.array([np.nan if v is None else v for v in ts.get("error_ratio") or []], float)
+    err = np.array([np.nan if v is None else v for v in ts.error_ratio], float)
     ax2 = ax.twinx()
     if len(err) == len(t):
         ax2.fill_between(t[sel], 0, err[sel], step="post", color="#d62728", alpha=0.2,
                          label="error ratio (all)")  # fmt: skip
     ax2.set_ylim(0, 1.05)
     ax2.set_ylabel("error ratio")
-    action_end = r["t_end_s"] if r.get("t_end_s") is not None else end
+    action_end = r.t_end_s if r.t_end_s is not None else end
     ax.axvspan(t0, max(action_end, t0 + window / 20), facecolor="none", edgecolor="#212529",
                hatch="///", lw=0, alpha=0.5, label="the fault's action")  # fmt: skip
-    rto = r["rto"]
-    if rto.get("rto_s") is not None and rto["status"] == "recovered":
-        ax.axvline(t0 + rto["rto_s"], color="#2b8a3e", lw=2,
-                   label=f"SLOs held again (RTO {rto['rto_s']:.1f} s)")  # fmt: skip
+    rto = r.rto
+    if rto.rto_s is not None and rto.status == "recovered":
+        ax.axvline(t0 + rto.rto_s, color="#2b8a3e", lw=2,
+                   label=f"SLOs held again (RTO {rto.rto_s:.1f} s)")  # fmt: skip
     ax.set_xlim(lo, hi)
     handles, labels = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(handles + h2, labels + l2, loc="upper left", fontsize=8, ncols=3)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    status = rto["status"].replace("_", " ")
+    status = rto.status.replace("_", " ")
     return Chart(
         key=key,
-        title=f"Recovery of {r['name']}",
+        title=f"Recovery of {r.name}",
         png=buf.getvalue(),
-        alt=f"p99 latency per endpoint group and error ratio around fault {r['name']}: {status}",
+        alt=f"p99 latency per endpoint group and error ratio around fault {r.name}: {status}",
         caption=(
             "Series windows of "
             f"{window:g} s. Hatched: the fault's own action. Green line: the end of the first "

@@ -37,7 +37,7 @@ def write_reports(
     content = build_content(run_dir, typed)
     from surgeproof.report.recovery import recovery_block
 
-    content.recovery = recovery_block(analysis)
+    content.recovery = recovery_block(typed)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(content, drawn), encoding="utf-8")
     (out_dir / CHART_DIR).mkdir(exist_ok=True)

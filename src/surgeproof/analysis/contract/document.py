@@ -12,7 +12,8 @@ from surgeproof.analysis.contract.incidents import Incidents
 from surgeproof.analysis.contract.levels import Level, Overall
 from surgeproof.analysis.contract.model import Knee, ServerVsClient, Usl
 from surgeproof.analysis.contract.quality import DataQuality, Generator, Reconciliation
-from surgeproof.analysis.contract.record import ABSENT, Json, Record
+from surgeproof.analysis.contract.record import ABSENT, Record
+from surgeproof.analysis.contract.recovery import Recovery
 from surgeproof.analysis.contract.requirements import Comparison, JudgedRequirement
 from surgeproof.analysis.contract.run import Input, Scale, SloEntry
 from surgeproof.analysis.contract.series import Timeseries
@@ -42,7 +43,7 @@ class Analysis(Record):
     requirements: list[JudgedRequirement] | None = ABSENT
     incidents: Incidents
     amplification: Amplification = ABSENT
-    recovery: dict[str, Json] = ABSENT
+    recovery: Recovery = ABSENT
     reconciliation: Reconciliation
     data_quality: DataQuality
     generator: Generator

@@ -92,6 +92,59 @@ class Generator(Record):
 
 
 @dataclass(kw_only=True)
+class LookupCounts(Record):
+    """``order_status.counts``: acknowledged orders by what the exchange's API said of them."""
+
+    consistent: int
+    unknown: int
+    inconsistent: int
+    unconfirmed: int
+
+
+@dataclass(kw_only=True)
+class InconsistentOrder(Record):
+    """One of ``order_status.inconsistent_orders``: an order in a state its history forbids."""
+
+    order_id: str
+    reasons: list[str]
+
+
+@dataclass(kw_only=True)
+class LedgerAgreement(Record):
+    """``order_status.ledger_agreement``: the embedded exchange's ledger against the lookups."""
+
+    available: bool
+    agrees: bool | None
+    ledger_lost: int = ABSENT
+    lookups_unknown: int = ABSENT
+    by: Literal["order ids", "counts"] = ABSENT
+    only_ledger: list[str] = ABSENT
+    only_lookups: list[str] = ABSENT
+    ledger_lost_unconfirmed: int = ABSENT
+    never_seen_by_client: int = ABSENT
+    note: str = ABSENT
+
+
+@dataclass(kw_only=True)
+class OrderStatus(Record):
+    """``reconciliation.order_status``: every acknowledged order looked up after the run."""
+
+    available: bool
+    acknowledged: int
+    looked_up: int
+    asked: int = ABSENT
+    counts: LookupCounts
+    lost_orders: list[str]
+    inconsistent_orders: list[InconsistentOrder]
+    unconfirmed_reasons: dict[str, int]
+    listed_at_most: int
+    status: Literal["passed", "failed", "incomplete", "unavailable"]
+    passed: bool | None
+    note: str
+    ledger_agreement: LedgerAgreement
+
+
+@dataclass(kw_only=True)
 class Reconciliation(Record):
     """``reconciliation``: the exchange's ledger against the orders it acknowledged."""
 
@@ -106,4 +159,4 @@ class Reconciliation(Record):
     status: Literal["passed", "failed", "partial", "incomplete", "unavailable"] = ABSENT
     partial_reason: str | None = ABSENT
     #: Every acknowledged order looked up (``analysis/order_status.py`` writes and documents it).
-    order_status: dict[str, Json] = ABSENT
+    order_status: OrderStatus = ABSENT
