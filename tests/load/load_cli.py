@@ -67,12 +67,7 @@ def sigkill_a_local_worker(proc: subprocess.Popen, run_dir: Path, after_s: float
 
     import psutil
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        t0 = _t0(run_dir)
-        if t0 and time.time_ns() > t0 + after_s * 1e9:
-            break
-        time.sleep(0.1)
+    wait_for_t0(run_dir, after_s, within_s=60)
     workers = [
         p
         for p in psutil.Process(proc.pid).children(recursive=True)
@@ -84,6 +79,17 @@ def sigkill_a_local_worker(proc: subprocess.Popen, run_dir: Path, after_s: float
     killed_ns = time.time_ns()
     workers[0].send_signal(signal.SIGKILL)
     return killed_ns
+
+
+def wait_for_t0(run_dir: Path, after_s: float, within_s: float = 90) -> None:
+    """Wait until the run has been going ``after_s`` seconds (from its t0)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        t0 = _t0(run_dir)
+        if t0 and time.time_ns() > t0 + after_s * 1e9:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{run_dir}: the run did not get {after_s:g} s in within {within_s:g} s")
 
 
 def _t0(run_dir: Path) -> int | None:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 from browser import dump_dom
-from load_cli import run_meta, sigkill_a_local_worker, start_run
+from load_cli import run_meta, sigkill_a_local_worker, start_run, wait_for_t0
 
 from surgeproof.load.dashboard import Dashboard
 from surgeproof.load.dashboard_state import RunFacts, dashboard_state, target_label
@@ -303,19 +303,6 @@ class Output(threading.Thread):
         raise AssertionError("no dashboard URL printed:\n" + "".join(self.lines))
 
 
-def _wait_until(run_dir, t_s: float) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            t0 = json.loads((run_dir / "run.json").read_text())["t0_ns"]
-        except (OSError, ValueError, KeyError):
-            t0 = 0
-        if t0 and time.time_ns() > t0 + t_s * NS:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the run did not get there")
-
-
 def _shown_second(dom: str) -> tuple[int, dict[str, int]]:
     """The page's last complete second and the counts it shows for it."""
     m = re.search(r'id="second"[^>]*data-second="(-?\d+)"', dom)
@@ -378,7 +365,7 @@ def test_the_page_shows_a_finished_second_as_the_run_directory_counts_it(tmp_pat
     proc, out, run_dir = _start(tmp_path)
     try:
         url = out.url()
-        _wait_until(run_dir, 24)
+        wait_for_t0(run_dir, 24)
         dom = dump_dom(url, tmp_path / "profile")
         _, stderr = proc.communicate(timeout=120)
     finally:
@@ -398,7 +385,7 @@ def test_the_page_survives_a_worker_lost_mid_run(tmp_path):
     try:
         url = out.url()
         sigkill_a_local_worker(proc, run_dir, after_s=6)
-        _wait_until(run_dir, 26)
+        wait_for_t0(run_dir, 26)
         dom = dump_dom(url, tmp_path / "profile")
         _, stderr = proc.communicate(timeout=120)
     finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hostile_peer import Peer, StreamTap
-from load_cli import events, run_meta, start_run, surgeproof
+from load_cli import events, run_meta, start_run, surgeproof, wait_for_t0
 
 from surgeproof.analysis import analyze_run
 from surgeproof.load import fleet_auth, messages
@@ -97,19 +97,6 @@ def _forged_batch(source: str) -> dict:
     }
 
 
-def _wait_for_t0(run_dir: Path, after_s: float) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            t0 = json.loads((run_dir / "run.json").read_text())["t0_ns"]
-        except (OSError, ValueError, KeyError):
-            t0 = 0
-        if t0 and time.time_ns() > t0 + after_s * 1e9:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the run did not start")
-
-
 def _wrong_key_handshake(peer: Peer, wrong: Secret) -> fleet_auth.Channel:
     """A peer that ignores the master's proof and answers with its own key: its channel."""
     nonce_w, hello = fleet_auth.hello()
@@ -170,7 +157,7 @@ def test_a_master_under_attack_takes_nothing_unauthenticated_and_still_completes
     peers: list[Peer] = []
     wrong_worker = None
     try:
-        _wait_for_t0(run_dir, after_s=2)
+        wait_for_t0(run_dir, 2)
         joined = [e for e in events(run_dir) if e["type"] == "worker_joined"]
         assert len(joined) == 2
         real = {e["source"]: e["node"] for e in joined}

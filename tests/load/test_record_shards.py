@@ -5,17 +5,15 @@ run.json with its count and brought in later by ``surgeproof gather``."""
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from load_cli import fleet_env, run_meta, start_run, surgeproof
+from load_cli import fleet_env, run_meta, start_run, surgeproof, wait_for_t0
 
 from surgeproof.analysis import analyze_run
 from surgeproof.load.record_shard import PROBE_FILE, ShardPlace, choose_place, probe_setup
@@ -56,19 +54,6 @@ def _remote_worker(port: int, shard_dir: Path) -> subprocess.Popen:
     )
 
 
-def _wait_for_t0(run_dir: Path, after_s: float) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            t0 = json.loads((run_dir / "run.json").read_text())["t0_ns"]
-        except (OSError, ValueError, KeyError):
-            t0 = 0
-        if t0 and time.time_ns() > t0 + after_s * 1e9:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the run did not start")
-
-
 @pytest.mark.slow
 def test_shards_in_place_gathered_and_recovered_make_one_analysable_run(tmp_path):
     scenario = tmp_path / "hold.yaml"
@@ -84,7 +69,7 @@ def test_shards_in_place_gathered_and_recovered_make_one_analysable_run(tmp_path
     survivor, victim = _remote_worker(port, kept), _remote_worker(port, killed_dir)
     run_dir = tmp_path / "sh"
     try:
-        _wait_for_t0(run_dir, after_s=4)
+        wait_for_t0(run_dir, 4)
         victim.send_signal(signal.SIGKILL)
         _, stderr = proc.communicate(timeout=90)
         out = survivor.communicate(timeout=30)[0]
