@@ -7,15 +7,14 @@ changes in the sentinel folder beside the working directory."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from cli.oneline import checks_only as checks_only  # a fixture
 from cli.oneline import cli
+from sentinel import SECRET
 from surgeproof.dialect.answer import read_answer
 from surgeproof.dialect.catalog import builtin_names, load_dialect
-from untouched import SENTINEL_SECRET, Sentinel
 
 ERROR = "surgeproof dialect: error: "
 BUILTINS = ", ".join(builtin_names())
@@ -26,25 +25,10 @@ NOT_BESIDE = (
 TICKER = "actions:\n  ticker: {method: GET, path: /v1/ticker}\n"
 
 
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def sentinel(tmp_path: Path):
-    s = Sentinel.make(tmp_path)
-    yield s
-    s.assert_unchanged()
-
-
 def _refused(capsys, *argv: str) -> str:
     answer = cli(capsys, *argv)
     line = answer.one_line_error()
-    assert SENTINEL_SECRET.splitlines()[0] not in answer.out + answer.err
+    assert SECRET.decode().splitlines()[0] not in answer.out + answer.err
     return line
 
 
@@ -59,14 +43,14 @@ def test_extends_out_of_the_folder_is_refused_unread(work, sentinel, capsys, ext
 
 
 def test_extends_through_a_link_is_refused_unfollowed(work, sentinel, capsys):
-    os.symlink(sentinel.secret, work / "base.yaml")
+    os.symlink(sentinel.passwd, work / "base.yaml")
     (work / "d.yaml").write_text(f"name: d\nextends: base.yaml\n{TICKER}")
     line = _refused(capsys, "dialect", "validate", "d.yaml")
     assert line == f"{ERROR}d.yaml: extends: 'base.yaml' is a link; links are not followed"
 
 
 def test_extends_through_a_linked_folder_is_refused_unfollowed(work, sentinel, capsys):
-    os.symlink(sentinel.folder, work / "sub")
+    os.symlink(sentinel.path, work / "sub")
     (work / "d.yaml").write_text(f"name: d\nextends: sub/nested/data.yaml\n{TICKER}")
     line = _refused(capsys, "dialect", "validate", "d.yaml")
     assert (
@@ -75,7 +59,7 @@ def test_extends_through_a_linked_folder_is_refused_unfollowed(work, sentinel, c
 
 
 def test_extends_a_file_that_is_not_a_dialect_never_echoes_it(work, sentinel, capsys):
-    (work / "notes.yaml").write_text(SENTINEL_SECRET)
+    (work / "notes.yaml").write_bytes(SECRET)
     (work / "d.yaml").write_text(f"name: d\nextends: notes.yaml\n{TICKER}")
     line = _refused(capsys, "dialect", "validate", "d.yaml")
     assert line == (

@@ -12,24 +12,8 @@ from cli.oneline import cli
 from surgeproof.exchange.config import load_config
 from surgeproof.exchange.errors import ConfigError
 from surgeproof.exchange.safe_yaml import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, load_yaml_file
-from untouched import Sentinel
 
 ALIASES = "anchors and aliases (&name, *name) are not accepted; write the value out"
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch) -> Path:
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def sentinel(tmp_path: Path):
-    s = Sentinel.make(tmp_path)
-    yield s
-    s.assert_unchanged()
 
 
 def test_billion_laughs_config_is_refused_by_the_exchange_command(work, sentinel, capsys):

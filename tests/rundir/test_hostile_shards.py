@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sentinel import SECRET, Sentinel, snapshot
+from sentinel import SECRET, snapshot
 from surgeproof.confine import TooLarge, UnsafePath
 from surgeproof.load.record_shard import (
     PROBE_FILE,
@@ -40,13 +40,6 @@ HOSTILE_NAMES = ["../x", "/etc/passwd", "a/b", "", ".hidden", "x" * 129, "a\x00b
 
 def _shown(name) -> str:
     return repr(name)[:60] if isinstance(name, str) else type(name).__name__
-
-
-@pytest.fixture
-def sentinel(tmp_path):
-    s = Sentinel(tmp_path / "sentinel")
-    yield s
-    s.assert_unchanged()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ and nothing changed in the folder beside the working directory."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from cli.oneline import checks_only as checks_only  # a fixture
@@ -14,7 +12,6 @@ from cli.oneline import cli
 from surgeproof.scenario.bounds import MAX_NODES
 from surgeproof.scenario.errors import ScenarioError
 from surgeproof.scenario.yamlfile import ALIASES_REFUSED, parse_yaml
-from untouched import Sentinel
 
 #: Nine levels of nine aliases each: 342 bytes that stand for 9⁹ (387 million) strings once
 #: every alias is followed (as a template compiler or a JSON dump of the document does).
@@ -24,22 +21,6 @@ BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\
 )
 SCENARIO_ERROR = "surgeproof scenario: error: "
 REFUSED_AT_FIRST_ANCHOR = f"line 1, column 4: bad YAML: {ALIASES_REFUSED}"
-
-
-@pytest.fixture
-def work(tmp_path: Path, monkeypatch) -> Path:
-    """The working directory (files are named relative to it), with a sentinel folder beside."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
-
-
-@pytest.fixture
-def sentinel(tmp_path: Path):
-    s = Sentinel.make(tmp_path)
-    yield s
-    s.assert_unchanged()
 
 
 def test_billion_laughs_is_refused_by_scenario_validate(work, sentinel, capsys):
