@@ -11,6 +11,7 @@ import numpy as np
 
 from surgeproof.analysis.causes import CAPACITY_ERRORS, CAUSES, has_latency
 from surgeproof.analysis.keyed import exact_store
+from surgeproof.analysis.pass_wire import travels
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.shards import Execution
@@ -112,6 +113,7 @@ def sample_bounds(s: Samples) -> tuple[tuple[int, int], tuple[int, int]]:
     return (int(lat.min()), int(lat.max())), (int(svc.min()), int(svc.max()))
 
 
+@travels
 class KeyedStats:
     """Per key (group, window·group, level·group, endpoint, ...): outcomes tallied and exact
     latency and service-time percentiles, filled chunk by chunk.
@@ -185,6 +187,10 @@ class KeyedStats:
 
     def merge(self, other: KeyedStats, first: bool) -> None:
         if first and other.tally is not None:
+            if other.tally.shape != (self.n_keys, N_OUTCOMES):
+                raise ValueError(f"tally of shape {other.tally.shape} for {self.n_keys} keys")
+            if self.tally is None:  # a copy that was never fed (a shard's result merges in)
+                self.tally = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
             self.tally += other.tally
         self.latency.merge(other.latency, first)
         if self.service is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from surgeproof.analysis.pass_wire import travels
 from surgeproof.analysis.percentiles import QS, ranked_percentiles
 from surgeproof.analysis.ranks import RankedValues
 
@@ -56,6 +57,7 @@ def exact_store(
     return RankedValues(n_keys, lo, hi, scale, qs=qs, coarser=coarser, memory=share)
 
 
+@travels
 class KeyedValues:
     """Integer samples in ``[lo, hi]``, each with a key in ``[0, n_keys)``."""
 

@@ -19,6 +19,7 @@ from surgeproof.analysis.generator import GeneratorTolerance, health_of
 from surgeproof.analysis.groupstats import ALL_GROUPS, N_OUTCOMES, GroupStats, KeyedStats
 from surgeproof.analysis.keyed import exact_store
 from surgeproof.analysis.level_verdict import LevelMeasure, LevelSpec
+from surgeproof.analysis.pass_wire import travels
 from surgeproof.analysis.percentiles import PERCENTILE_KEYS, QS
 from surgeproof.analysis.samples import Samples, rows_where
 from surgeproof.analysis.scan import Census, RecordScan
@@ -48,6 +49,7 @@ class TimelineRows:
         return [self.timeline[i] for i in sorted(self.order[lo:hi])]
 
 
+@travels
 class LevelWindows:
     """Which of a set of sorted, non-overlapping windows holds each time (-1: none)."""
 
@@ -206,6 +208,7 @@ class LevelPass(_WindowPass):
         self.latency_sums.merge(other.latency_sums)
 
 
+@travels
 class ExactSums:
     """Per key, the exact integer sum of values and their count (for means that do not depend
     on how the records were chunked or split across processes)."""

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from surgeproof.analysis.pass_wire import travels
 from surgeproof.analysis.percentiles import needed_ranks, ranked_percentiles
 
 #: Significant bits of the first grid: bins 1/64 to 1/128 of their value wide.
@@ -38,6 +39,7 @@ SPLIT_BITS = 10
 KEPT_BYTES = 16
 
 
+@travels
 class LogGrid:
     """Bins over ``[0, 2**vbits)``: exact below ``2**GRID_BITS``, then 2**(GRID_BITS-1) an
     octave; every bin's width is a power of two and its start a multiple of it."""
@@ -75,6 +77,7 @@ def _bit_length(v: np.ndarray, vbits: int) -> np.ndarray:
     return exp
 
 
+@travels
 class RankedValues:
     """Integer samples in ``[lo, hi]`` per key in ``[0, n_keys)``: the percentiles ``qs`` of
     each key (and of each declared coarser key), exact, in memory bounded by ``memory``.
@@ -360,6 +363,7 @@ class RankedValues:
         self._clear()
 
 
+@travels
 class _Plan:
     """One level's wanted ranks in a slab, and the value ranges (targets) they lie in."""
 

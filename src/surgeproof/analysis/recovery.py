@@ -39,7 +39,9 @@ from surgeproof.analysis.judging import Judging
 from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.order_status import OrderCheck
 from surgeproof.analysis.percentiles import exact_percentiles
+from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.scan import RecordScan
+from surgeproof.analysis.shards import RecordPass
 from surgeproof.analysis.timeseries import Series
 from surgeproof.rundir.schema import FLAG_ORDER_SUBMIT, OUTCOME_NAMES, Kind, Outcome
 from surgeproof.scenario.model import Slo
@@ -300,58 +302,75 @@ def _span_groups(
     return out
 
 
-class _CallsAround:
+class _CallsAround(RecordPass):
     """One pass over the records around a fault: successful answers per group (1 ms bins) and
     the order submissions in flight when it began."""
+
+    accumulators = ("ok_bins", "asked_bins", "flying")
 
     def __init__(self, scan: RecordScan, fault_ns: int, until_ns: int) -> None:
         self.fault_ns = fault_ns
         self.until_ns = max(until_ns, fault_ns + MS)
+        self.within = (fault_ns, self.until_ns)
         self.groups = list(scan.groups)
-        n_bins = (self.until_ns - fault_ns + MS - 1) // MS
+        self.start()
+        scan.run(self)
+        parts = self.flying
+        self.in_flight = (
+            {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
+        )
+
+    def start(self) -> None:
+        n_bins = (self.until_ns - self.fault_ns + MS - 1) // MS
         shape = (max(len(self.groups), 1), n_bins)
         self.ok_bins = np.zeros(shape, dtype=bool)
         #: Calls asked for (by intended time; one still out at the fault counts from it).
         self.asked_bins = np.zeros(shape, dtype=bool)
-        parts: list[dict[str, np.ndarray]] = []
-        for s in scan.chunks((fault_ns, self.until_ns)):
-            req = s.kind != Kind.WS_GAP
-            after = req & (s.intended_ns >= fault_ns) & (s.intended_ns < self.until_ns)
-            if after.any():
-                self.asked_bins[s.group[after], (s.intended_ns[after] - fault_ns) // MS] = True
-            out_at_fault = req & (s.intended_ns < fault_ns) & (s.end_ns >= fault_ns)
-            if out_at_fault.any():
-                self.asked_bins[s.group[out_at_fault], 0] = True
-            ok = req & (s.outcome == Outcome.OK) & (s.end_ns >= fault_ns)
-            ok &= s.end_ns < self.until_ns
-            if ok.any():
-                b = (s.end_ns[ok] - fault_ns) // MS
-                self.ok_bins[s.group[ok], b] = True
-            flying = (
-                ((s.flags & FLAG_ORDER_SUBMIT) != 0)
-                & (s.sent_ns > 0)
-                & (s.sent_ns < fault_ns)
-                & (s.end_ns >= fault_ns)
-            )
-            if flying.any():
-                parts.append(
-                    {
-                        "source": np.full(int(flying.sum()), s.source, dtype=np.int64),
-                        "user": np.asarray(s.user[flying], dtype=np.int64)
-                        if s.user is not None
-                        else np.zeros(int(flying.sum()), np.int64),
-                        "attempt": np.asarray(s.attempt[flying], dtype=np.int64)
-                        if s.attempt is not None
-                        else np.zeros(int(flying.sum()), np.int64),
-                        "intended_ns": np.array(s.intended_ns[flying]),
-                        "sent_ns": np.array(s.sent_ns[flying]),
-                        "end_ns": np.array(s.end_ns[flying]),
-                        "outcome": np.array(s.outcome[flying]),
-                    }
-                )
-        self.in_flight = (
-            {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
+        #: Per chunk: the order submissions in flight at the fault, column by column.
+        self.flying: list[dict[str, np.ndarray]] = []
+
+    def merge_tallies(self, other: _CallsAround) -> None:
+        self.ok_bins |= other.ok_bins
+        self.asked_bins |= other.asked_bins
+        self.flying += other.flying
+
+    def feed(self, s: Samples, first: bool) -> None:
+        fault_ns = self.fault_ns
+        req = s.kind != Kind.WS_GAP
+        after = req & (s.intended_ns >= fault_ns) & (s.intended_ns < self.until_ns)
+        if after.any():
+            self.asked_bins[s.group[after], (s.intended_ns[after] - fault_ns) // MS] = True
+        out_at_fault = req & (s.intended_ns < fault_ns) & (s.end_ns >= fault_ns)
+        if out_at_fault.any():
+            self.asked_bins[s.group[out_at_fault], 0] = True
+        ok = req & (s.outcome == Outcome.OK) & (s.end_ns >= fault_ns)
+        ok &= s.end_ns < self.until_ns
+        if ok.any():
+            b = (s.end_ns[ok] - fault_ns) // MS
+            self.ok_bins[s.group[ok], b] = True
+        flying = (
+            ((s.flags & FLAG_ORDER_SUBMIT) != 0)
+            & (s.sent_ns > 0)
+            & (s.sent_ns < fault_ns)
+            & (s.end_ns >= fault_ns)
         )
+        if flying.any():
+            n = int(flying.sum())
+            self.flying.append(
+                {
+                    "source": np.full(n, s.source, dtype=np.int64),
+                    "user": np.asarray(s.user[flying], dtype=np.int64)
+                    if s.user is not None
+                    else np.zeros(n, np.int64),
+                    "attempt": np.asarray(s.attempt[flying], dtype=np.int64)
+                    if s.attempt is not None
+                    else np.zeros(n, np.int64),
+                    "intended_ns": np.array(s.intended_ns[flying]),
+                    "sent_ns": np.array(s.sent_ns[flying]),
+                    "end_ns": np.array(s.end_ns[flying]),
+                    "outcome": np.array(s.outcome[flying]),
+                }
+            )
 
     def silences(self, recovered_ns: int) -> dict[str, dict[str, Any]]:
         """Per group asked for after the fault: its longest wait — from the first call asked for

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -69,6 +69,9 @@ __all__ = [
     "write_analysis",
 ]
 
+if TYPE_CHECKING:
+    from surgeproof.analysis.shard_hosts import ShardHosts
+
 
 def analyze_run(
     run_dir: str | Path,
@@ -86,6 +89,7 @@ def analyze_run(
     window_min_samples: int = WINDOW_MIN_SAMPLES,
     jobs: int | str | None = "auto",
     memory: int | None = None,
+    hosts: ShardHosts | None = None,
 ) -> dict[str, Any]:
     """The analysis.json content of ``run_dir`` (see FORMAT.md beside this module).
 
@@ -96,7 +100,8 @@ def analyze_run(
 
     ``jobs`` (worker processes, or "auto": one per core for runs of 20M records or more) and
     ``memory`` (bytes the exact percentiles may use, all processes together; default 1 GiB)
-    decide only how the analysis runs, never what it finds: the document is the same.
+    decide only how the analysis runs, never what it finds: the document is the same. So do
+    ``hosts``: record shards that lie on other hosts, analysed there (``shard_hosts``).
     """
     return build_analysis(
         measure_run(
@@ -114,6 +119,7 @@ def analyze_run(
             window_min_samples=window_min_samples,
             jobs=jobs,
             memory=memory,
+            hosts=hosts,
         )
     )
 
@@ -134,6 +140,7 @@ def measure_run(
     window_min_samples: int,
     jobs: int | str | None = "auto",
     memory: int | None = None,
+    hosts: ShardHosts | None = None,
 ) -> Measured:
     """Everything a run directory's raw data show, each level judged on its own."""
     run_dir = Path(run_dir)
@@ -143,7 +150,11 @@ def measure_run(
     tol, moved = as_tolerance(tolerance)
     rules = as_judging(judging, **moved, min_samples=min_samples)
     settle_allocator()
-    opened = open_record_sources(run_dir)
+    opened = (
+        open_record_sources(run_dir)
+        if hosts is None
+        else open_record_sources(run_dir, elsewhere=hosts.index, remote=hosts.sources)
+    )
     records = sum(src.count for src in opened.sources)
     execution = Execution(
         jobs=resolve_jobs(jobs, records), memory=DEFAULT_MEMORY if memory is None else memory
@@ -153,7 +164,7 @@ def measure_run(
             run_dir, meta, opened, execution, tol, rules, profile=profile, slos=slos,
             window_s=window_s, requirements=requirements, slo_source=slo_source,
             requirement_source=requirement_source, profile_source=profile_source,
-            window_min_samples=window_min_samples,
+            window_min_samples=window_min_samples, hosts=hosts,
         )  # fmt: skip
 
 
@@ -173,9 +184,10 @@ def _measure_run(
     requirement_source: str | None,
     profile_source: str,
     window_min_samples: int,
+    hosts: ShardHosts | None = None,
 ) -> Measured:
     caveats: list[str] = []
-    scan = RecordScan.of_sources(opened, execution=execution)
+    scan = RecordScan.of_sources(opened, execution=execution, hosts=hosts)
     census = scan.census(tol.late_ms)
     if census.total == 0:
         raise RunDirError(

@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from surgeproof.analysis.pass_wire import travels
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.shards import (
     SHARDS_PER_JOB,
@@ -37,6 +38,9 @@ from surgeproof.rundir.reader import (
     open_record_sources,
 )
 from surgeproof.rundir.schema import FLAG_CLOSED_MODEL, Kind, Outcome
+
+if TYPE_CHECKING:
+    from surgeproof.analysis.shard_hosts import ShardHosts
 
 #: Records per chunk: bounds a pass's temporaries to a few tens of MB whatever the run's size.
 CHUNK_RECORDS = BLOCK_RECORDS
@@ -66,6 +70,7 @@ class Block:
     count: int
 
 
+@travels
 @dataclass
 class Census:
     """Facts about every record, from one pass: counts, time span, value ranges per measure."""
@@ -121,6 +126,7 @@ class RecordScan:
         opened: RecordSources | None = None,
         memory: Samples | None = None,
         execution: Execution | None = None,
+        hosts: ShardHosts | None = None,
     ) -> None:
         self.blocks = blocks
         self.names = names
@@ -132,6 +138,8 @@ class RecordScan:
         self.opened = opened
         self._memory = memory
         self.execution = execution or Execution()
+        #: Where the sources this process does not hold lie (``shard_hosts``).
+        self.hosts = hosts
         self._census: Census | None = None
         self._spec: ScanSpec | None = None
         self._by_id: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -145,15 +153,21 @@ class RecordScan:
         *,
         execution: Execution | None = None,
         opened: RecordSources | None = None,
+        hosts: ShardHosts | None = None,
     ) -> RecordScan:
         """Map every source of ``run_dir`` (nothing is read until a pass); ``opened``: the
         sources already open (``open_record_sources``)."""
         opened = opened if opened is not None else open_record_sources(Path(run_dir))
-        return cls.of_sources(opened, chunk, execution=execution)
+        return cls.of_sources(opened, chunk, execution=execution, hosts=hosts)
 
     @classmethod
     def of_sources(
-        cls, opened: RecordSources, chunk: int = CHUNK_RECORDS, *, execution=None
+        cls,
+        opened: RecordSources,
+        chunk: int = CHUNK_RECORDS,
+        *,
+        execution: Execution | None = None,
+        hosts: ShardHosts | None = None,
     ) -> RecordScan:
         group_index: dict[str, int] = {}
         for g in opened.groups:
@@ -169,7 +183,7 @@ class RecordScan:
                 if not ix.valid[b]:
                     continue
                 lo_b = b * ix.size
-                hi_b = min(lo_b + ix.size, len(src.mapped))
+                hi_b = min(lo_b + ix.size, src.whole)
                 t = (int(ix.t_lo[b]), int(ix.t_hi[b]))
                 for lo in range(lo_b, hi_b, step):
                     hi = min(lo + step, hi_b)
@@ -184,6 +198,7 @@ class RecordScan:
             list(opened.damage),
             opened=opened,
             execution=execution,
+            hosts=hosts,
         )
 
     @classmethod
@@ -228,7 +243,7 @@ class RecordScan:
                     (
                         s.name,
                         str(s.path),
-                        len(s.mapped),
+                        s.whole,
                         s.name_index,
                         s.span,
                         s.blocks.rejected,
@@ -304,6 +319,7 @@ class RecordScan:
             opened=self.opened,
             memory=self._memory,
             execution=self.execution,
+            hosts=self.hosts,
         )
         out._spec = self._spec
         return out
@@ -330,6 +346,13 @@ class RecordScan:
             self._round(p, self.blocks_within(p.round_within()), first=False)
 
     def _round(self, p: RecordPass, blocks: list[Block], first: bool) -> None:
+        if self.hosts is not None:
+            self.hosts.run_round(self, p, blocks, first)
+        else:
+            self.feed_here(p, blocks, first)
+
+    def feed_here(self, p: RecordPass, blocks: list[Block], first: bool) -> None:
+        """Feed ``p`` the blocks this process holds: itself, or by shards in worker processes."""
         exe = self.execution
         if not exe.parallel or self.opened is None or len(blocks) < 2:
             for block in blocks:

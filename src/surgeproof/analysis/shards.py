@@ -26,6 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from surgeproof.analysis.pass_wire import travels
+
 if TYPE_CHECKING:
     from surgeproof.analysis.samples import Samples
     from surgeproof.analysis.scan import Block
@@ -122,6 +124,10 @@ class RecordPass:
     ``fresh``, ``merge``, ``compact`` and ``stores``: a ``KeyedStats`` or a store) and add
     other shards' tallies in ``merge_tallies``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        travels(cls)  # its plan goes to the hosts where records lie, its result comes back
 
     #: (start, end) ns the pass is about: blocks that cannot touch it are not read.
     within: tuple[int, int] | None = None

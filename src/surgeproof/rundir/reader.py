@@ -15,7 +15,7 @@ import json
 import mmap
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,6 +297,14 @@ class RecordSource:
     blocks: Blocks = field(default_factory=Blocks.empty)
     path: Path | None = None
     _kept: np.ndarray | None = field(default=None, repr=False)
+    #: Whole records in the file when it lies on another host (``mapped`` is then empty: its
+    #: passes run there, ``analysis/shard_hosts.py``); None for a file read here.
+    elsewhere: int | None = None
+
+    @property
+    def whole(self) -> int:
+        """Whole records in the file, trustworthy or not."""
+        return len(self.mapped) if self.elsewhere is None else self.elsewhere
 
     @property
     def damaged(self) -> bool:
@@ -320,10 +328,12 @@ class RecordSource:
         return self._kept
 
     def block_starts(self) -> range:
-        return range(0, len(self.mapped), self.blocks.size)
+        return range(0, self.whole, self.blocks.size)
 
     def chunk(self, lo: int, hi: int) -> np.ndarray:
         """The trustworthy records among file positions ``[lo, hi)`` (a view when all are)."""
+        if self.elsewhere is not None:
+            raise RunDirError(f"{self.name}: its records lie on another host, not here")
         hi = min(hi, len(self.mapped))
         part = self.mapped[lo:hi]
         size = self.blocks.size
@@ -383,15 +393,45 @@ def map_records(path: Path, whole: int) -> tuple[np.ndarray, mmap.mmap | None]:
     return np.frombuffer(mapping, dtype=RECORD_DTYPE, count=whole), mapping
 
 
+@dataclass
+class SourceIndex:
+    """What checking a records file found, made where the file lies and sent where it is
+    analysed: whole records, trailing bytes of a cut-off record, its blocks, and the
+    trustworthy records per local name id."""
+
+    whole: int
+    trailing: int
+    blocks: Blocks
+    id_counts: np.ndarray
+
+
+def index_source(path: Path, span: Span | None, block: int = BLOCK_RECORDS) -> SourceIndex:
+    """Check one records file against the run's ``span`` and index it (``open_record_sources``
+    does the same for every file of a run directory)."""
+    whole, rem = divmod(_size(path), RECORD_DTYPE.itemsize)
+    arr, mapping = map_records(path, whole)
+    src = RecordSource(path.name, arr, np.zeros(1, np.int64), mapping, span, path=path)
+    if not whole:
+        return SourceIndex(0, rem, Blocks.empty(block), np.zeros(1 << 16, np.int64))
+    blocks, id_counts = _check_blocks(src, None, block)
+    return SourceIndex(whole, rem, blocks, id_counts)
+
+
 def open_record_sources(
-    run_dir: Path, previous: RecordSources | None = None, *, block: int = BLOCK_RECORDS
+    run_dir: Path,
+    previous: RecordSources | None = None,
+    *,
+    block: int = BLOCK_RECORDS,
+    elsewhere: Callable[[str, Span | None, int], SourceIndex] | None = None,
+    remote: Collection[str] = (),
 ) -> RecordSources:
     """Map every source's records file; a partial trailing record is left out and reported.
 
     Records that cannot be true are left out (and counted) by every read. Each source is
     indexed by blocks of ``block`` records (``Blocks``). With ``previous`` (an earlier open of
     the same run, still being written), the blocks it already checked are taken over and only
-    what was appended since is read.
+    what was appended since is read. ``remote`` names sources whose records file lies on another
+    host (its names file is here): ``elsewhere(source, span, block)`` indexes it there.
     """
     rec_dir = Path(run_dir) / RECORDS_DIR
     names: list[str] = []
@@ -412,22 +452,40 @@ def open_record_sources(
     span: Span | None = None
     anchored = False
     data_paths = sorted(rec_dir.glob(f"*{RECORDS_SUFFIX}")) if rec_dir.is_dir() else []
-    for data_path in data_paths:
+    here = {p.name[: -len(RECORDS_SUFFIX)] for p in data_paths}
+    away = [rec_dir / f"{s}{RECORDS_SUFFIX}" for s in remote if s not in here]
+    if away and elsewhere is None:
+        raise ValueError("remote sources need a way to index them (elsewhere)")
+    if away:
+        # Records elsewhere cannot anchor the span: run.json must (every run it writes does).
+        span, anchored = run_span(meta), True
+    for data_path in sorted(data_paths + away):
         source = data_path.name[: -len(RECORDS_SUFFIX)]
-        whole, rem = divmod(_size(data_path), RECORD_DTYPE.itemsize)
+        far = source not in here
+        if far:
+            found = elsewhere(source, span, block)
+            whole, rem = found.whole, found.trailing
+            arr, mapping = np.empty(0, dtype=RECORD_DTYPE), None
+        else:
+            whole, rem = divmod(_size(data_path), RECORD_DTYPE.itemsize)
+            arr, mapping = map_records(data_path, whole)
+            if not anchored and whole:
+                span, anchored = run_span(meta, arr["intended_ns"][:_ANCHOR_RECORDS]), True
         if rem:
             damage.append(f"{data_path.name}: {rem} trailing bytes of a cut-off record dropped")
-        arr, mapping = map_records(data_path, whole)
-        if not anchored and whole:
-            span, anchored = run_span(meta, arr["intended_ns"][:_ANCHOR_RECORDS]), True
         declared = _read_names(rec_dir / f"{source}{NAMES_SUFFIX}", damage)
         # One slot past the largest declared id catches every undeclared id.
         local = np.full(max(declared, default=-1) + 2, -1, np.int64)
         for name_id, key in declared.items():
             local[name_id] = intern(key)
         src = RecordSource(source, arr, local, mapping, span, path=data_path)
+        if far:
+            src.elsewhere = whole
         if whole:
-            src.blocks, id_counts = _check_blocks(src, before.get(source), block)
+            if far:
+                src.blocks, id_counts = found.blocks, found.id_counts
+            else:
+                src.blocks, id_counts = _check_blocks(src, before.get(source), block)
             rejected = int(src.blocks.rejected.sum())
             if rejected:
                 where = "" if span is None else " (times outside the run's span"
