@@ -70,6 +70,8 @@ def encode(obj: Any) -> bytes:
     def walk(x: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise TypeError("nested too deep to travel")
+        if isinstance(x, np.generic):  # before float: numpy's float64 is a float too
+            return {"s": array(np.asarray(x))["a"]}
         if x is None or isinstance(x, bool | str):
             return x
         if isinstance(x, int):
@@ -78,8 +80,6 @@ def encode(obj: Any) -> bytes:
             return x if math.isfinite(x) else {"f": repr(x)}
         if isinstance(x, np.ndarray):
             return array(x)
-        if isinstance(x, np.generic):
-            return {"s": array(np.asarray(x))["a"]}
         if isinstance(x, list):
             return [walk(v, depth + 1) for v in x]
         if isinstance(x, tuple):

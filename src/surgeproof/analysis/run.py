@@ -287,7 +287,8 @@ def _measure_run(
     for slo in slos:
         if slo.group != "*" and slo.group not in overall:
             caveats.append(f"SLO {slo} names a group with no samples in this run")
-    caveats += _missing_shard_caveats(meta)
+    far = {src.name for src in opened.sources if src.elsewhere is not None}
+    caveats += _missing_shard_caveats(meta, far)
     refused = refused_messages(events, t0_ns)
     if caveat := refusal_caveat(refused):
         caveats.append(caveat)
@@ -389,14 +390,15 @@ def _level_specs(events: Sequence[dict[str, Any]]) -> list[LevelSpec]:
     return specs
 
 
-def _missing_shard_caveats(meta: dict[str, Any]) -> list[str]:
+def _missing_shard_caveats(meta: dict[str, Any], far: set[str]) -> list[str]:
     """One caveat per record shard a worker wrote that this directory lacks (run.json
-    ``workers.missing_shards``): every figure here is short of its records."""
+    ``workers.missing_shards``): every figure here is short of its records. A shard analysed
+    where it lies (``far``) is not short."""
     workers = meta.get("workers")
     missing = workers.get("missing_shards") if isinstance(workers, dict) else None
     out = []
     for m in missing if isinstance(missing, list) else []:
-        if not isinstance(m, dict):
+        if not isinstance(m, dict) or m.get("source") in far:
             continue
         said, got = m.get("records"), m.get("received")
         held = (

@@ -132,6 +132,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "where the run directory is reachable, else master",
     )
     p.add_argument(
+        "--shards-stay",
+        action="store_true",
+        help="records kept on workers' hosts (--record-shards local with --shard-dir) stay "
+        "there: each worker runs the analysis's passes over its own shard and only partial "
+        "results cross to this process; `surgeproof gather` brings the records in later",
+    )
+    p.add_argument(
         "--abort-error-ratio",
         type=number_arg,
         help="stop early when the error ratio stays above this",
@@ -244,6 +251,8 @@ def _options(args: argparse.Namespace):
         fault_timeout_s=args.fault_timeout,
         expect_workers=args.expect_workers,
         record_shards=args.record_shards,
+        shards_stay=args.shards_stay,
+        no_analyze=args.no_analyze,
         timeout_s=args.timeout,
         abort_error_ratio=args.abort_error_ratio,
         abort_after_s=args.abort_after,

@@ -265,6 +265,8 @@ class Conductor:
             self._loop(runner, program, shape, t0, ctx, poller)
             self._finish(runner, ctx, poller, program)
             self._look_up_orders(target, ctx)
+            if self.opts.shards_stay:
+                self._analyse_where_shards_lie(runner)
         finally:
             if self.marks is not None:  # the run failed before its end: no event to add now
                 self.marks.close()
@@ -392,7 +394,7 @@ class Conductor:
             self.collector.orders("local", ctx.orders.take())
             self.collector.note_invalid("local", last.get("invalid_requests"))
         else:
-            self.fleet.finish(runner)
+            self.fleet.finish(runner, keep=self.opts.shards_stay)
             runner.stop()
         if poller is not None:
             gevent.sleep(1.1)  # let the exchange close the last second
@@ -400,12 +402,15 @@ class Conductor:
             self.faults.observe(poller)  # type: ignore[union-attr]
             poller.write_ledger()
             poller.close()
-        runner.quit()
+        if not self.opts.shards_stay:
+            runner.quit()  # else the workers answer for their shards first
         assert self.faults is not None
         self.faults.finish()  # a fault command still running is killed: never outlives the run
         self._close_marks()
         self._show_invalid()
-        counts = self.collector.record_counts()
+        here = self.collector.record_counts()
+        # Records that stayed on the workers' hosts (--shards-stay) are the run's records too.
+        counts = {**here, **self.fleet.kept_counts()}
         status, why = end_status(
             self.stop_reason, sum(counts.values()), self.collector.calls_sent()
         )
@@ -424,7 +429,7 @@ class Conductor:
         summary = program.summary()
         if summary is not None and program.summary_key:
             extra[program.summary_key] = summary
-        self.meta["workers"].update(self.fleet.meta(counts))
+        self.meta["workers"].update(self.fleet.meta(here))
         self.collector.close()
         self._write_meta(status, **extra)
         print(
@@ -433,6 +438,44 @@ class Conductor:
             + f"; {sum(counts.values())} records in {self.run_dir}",
             flush=True,
         )
+
+    def _analyse_where_shards_lie(self, runner) -> None:
+        """``--shards-stay``: the analysis, its passes run by each worker over its own shard;
+        then the workers may leave. A failure leaves the shards where they are, gatherable."""
+        from surgeproof.analysis.run import analyze_run, write_analysis
+        from surgeproof.analysis.shard_hosts import ShardHostError
+        from surgeproof.load.shard_service import FleetShardHosts
+        from surgeproof.rundir.schema import RunDirError
+
+        kept = self.fleet.kept_shards()
+        try:
+            if not kept or self.opts.no_analyze:
+                return
+            print(
+                f"surgeproof run: analysing {len(kept)} record shard(s) where they lie "
+                f"({', '.join(sorted(kept))}); only partial results cross",
+                flush=True,
+            )
+            hosts = FleetShardHosts(self.fleet.gate, kept)
+            try:
+                write_analysis(self.run_dir, analyze_run(self.run_dir, hosts=hosts))
+            except (ShardHostError, RunDirError) as exc:
+                print(
+                    f"surgeproof run: analysis where the shards lie failed: {exc}; the records "
+                    "stay on the workers' hosts (run.json workers.missing_shards says how to "
+                    "gather them)",
+                    flush=True,
+                )
+                return
+            asked, answered = hosts.crossed["asked"], hosts.crossed["answered"]
+            print(
+                f"surgeproof run: analysed where the shards lie: {asked:,} bytes of plans out, "
+                f"{answered:,} bytes of partial results back",
+                flush=True,
+            )
+        finally:
+            runner.quit()
+            self.fleet.release()
 
     def _look_up_orders(self, target: Target, ctx) -> None:
         """Every order the target acknowledged, asked for through ``order_status`` while it still

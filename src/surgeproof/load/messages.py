@@ -29,6 +29,11 @@ FINISH = "surgeproof_finish"  # master → workers: cancel in-flight calls, ship
 DONE = "surgeproof_done"  # worker → master: last batch shipped (and where its shard is)
 SHARD = "surgeproof_shard"  # worker → master, after DONE: a chunk of a record shard to gather
 SHARD_ACK = "surgeproof_shard_ack"  # master → worker: bytes of each shard part received
+#: master → worker, after DONE, with records staying on the worker's host (``--shards-stay``):
+#: a piece of a request about its shard (analysis/shard_hosts.py: index it, run a pass round).
+SHARD_ASK = "surgeproof_shard_ask"
+#: worker → master: a piece of the answer to a SHARD_ASK, or why there is none.
+SHARD_ANSWER = "surgeproof_shard_answer"
 
 #: Bounds on what one message may declare (far above what a worker sends in a second).
 MAX_NAMES = 4096
@@ -134,6 +139,21 @@ def chunk(d: Any, max_bytes: int) -> tuple[str, int, bytes]:
     if not isinstance(data, bytes) or len(data) > max_bytes:
         raise Refused("bad_field", f"shard data: expected at most {max_bytes} bytes")
     return d["part"], count(d.get("offset"), "shard offset"), data
+
+
+def piece(d: Any, max_chunk: int, max_total: int) -> tuple[int, int, int, bytes]:
+    """SHARD_ASK / SHARD_ANSWER: ``(ask id, offset, total, data)`` of one piece of a request or
+    an answer, each number bounded."""
+    if not isinstance(d, dict):
+        raise Refused("bad_field", "piece: expected an object")
+    data = d.get("data")
+    if not isinstance(data, bytes) or len(data) > max_chunk:
+        raise Refused("bad_field", f"piece data: expected at most {max_chunk} bytes")
+    total = count(d.get("total"), "piece total", max_total)
+    offset = count(d.get("offset"), "piece offset", total)
+    if offset + len(data) > total:
+        raise Refused("bad_field", "piece: past its declared total")
+    return count(d.get("ask"), "ask id", 1 << 31), offset, total, data
 
 
 def text(value: Any, what: str) -> str:

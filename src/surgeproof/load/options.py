@@ -64,6 +64,10 @@ class RunOptions:
     mark_port: int | None = None
     #: Where workers' records go (``--record-shards``): auto | local | master (record_shard.py).
     record_shards: str = "auto"
+    #: Records kept on workers' hosts stay there and are analysed there (``--shards-stay``).
+    shards_stay: bool = False
+    #: No analysis at the end of the run (``--no-analyze``).
+    no_analyze: bool = False
     #: Client timeout per call (s); step searches judge a level this long after its window.
     timeout_s: float = 10.0
     progress_every_s: float = 5.0
@@ -116,6 +120,11 @@ def check_options(opts: RunOptions) -> None:
         if opts.target_config:
             raise UserError("--target-config configures the embedded exchange; not with --target")
     flag_bounds.check_workers(opts.workers, opts.expect_workers, opts.allow_many_workers)
+    if opts.shards_stay and not (opts.workers or opts.expect_workers):
+        raise UserError("--shards-stay: records stay on workers' hosts; give --workers or "
+                        "--expect-workers")  # fmt: skip
+    if opts.shards_stay and opts.record_shards == "master":
+        raise UserError("--shards-stay: workers must keep their records (--record-shards local)")
     _check_fleet_key(opts)
     if opts.outages and opts.target:
         raise UserError(

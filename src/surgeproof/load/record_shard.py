@@ -182,9 +182,12 @@ class RecordShard:
             "bytes": {"records": _size(self.records_path), "names": _size(self.names_path)},
         }
 
-    def chunks(self) -> Iterator[tuple[str, int, bytes]]:
-        """``(part, offset, data)`` of the closed shard: the names, then the records."""
-        for part, path in (("names", self.names_path), ("records", self.records_path)):
+    def chunks(
+        self, parts: tuple[str, ...] = ("names", "records")
+    ) -> Iterator[tuple[str, int, bytes]]:
+        """``(part, offset, data)`` of the closed shard's ``parts``: the names, then the records."""
+        paths = {"names": self.names_path, "records": self.records_path}
+        for part, path in ((p, paths[p]) for p in parts):
             try:
                 f = open_read(self.place.root, [RECORDS_DIR, path.name], "record shard")
             except FileNotFoundError:

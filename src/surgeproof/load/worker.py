@@ -161,7 +161,7 @@ def run_worker(
         heard["t"] = time.monotonic()
         ctx.set_state(LoadState.from_message(d))
 
-    def on_finish(_d) -> None:
+    def on_finish(d) -> None:
         finishing["done"] = True
         # The master waits 8 s for every worker's last batch: drain within that.
         ctx.drain(min(SurgeUser.network_timeout + 0.5, 5.0))
@@ -170,7 +170,14 @@ def run_worker(
         done()
         it = shard.get("it")
         if it is not None and not it.place.shared:
-            gevent.spawn(gather.send, it)
+            # --shards-stay: the records stay here, and so does their analysis; the names go.
+            keep = isinstance(d, dict) and d.get("keep") is True
+            if keep:
+                from surgeproof.load.shard_service import ShardService
+
+                service = ShardService(link, it.records_path, heard)
+                link.on(messages.SHARD_ASK, service.on_ask)
+            gevent.spawn(gather.send, it, ("names",) if keep else ("names", "records"))
 
     def done() -> None:
         if not link.authenticated:
@@ -237,13 +244,13 @@ class ShardSender:
         self.heard["t"] = time.monotonic()
         self.acked = max(self.acked, int(d.get("total", 0)))
 
-    def send(self, shard) -> None:
+    def send(self, shard, parts: tuple[str, ...] = ("names", "records")) -> None:
         import gevent
 
         from surgeproof.load.record_shard import CHUNK_BYTES, WINDOW_CHUNKS
 
         sent = 0
-        for part, offset, data in shard.chunks():
+        for part, offset, data in shard.chunks(parts):
             while sent - self.acked > WINDOW_CHUNKS * CHUNK_BYTES:
                 if time.monotonic() - self.heard["t"] > MASTER_SILENCE_S:
                     source = self.me["source"]

@@ -75,6 +75,7 @@ class WorkerFleet:
         #: Shards arriving at the end, by source; when the last chunk came.
         self.inboxes: dict[str, ShardInbox] = {}
         self._gather_t = 0.0
+        self.keep_records = False
 
     @property
     def expected(self) -> int:
@@ -339,12 +340,15 @@ class WorkerFleet:
 
     # -- the end --------------------------------------------------------------------------
 
-    def finish(self, runner) -> None:
+    def finish(self, runner, keep: bool = False) -> None:
         """Tell every worker to finish, wait for the living ones' last batches, then gather the
-        shards kept on workers' hosts for as long as their chunks keep coming."""
+        shards kept on workers' hosts for as long as their chunks keep coming. ``keep``
+        (``--shards-stay``): gather only their names; the records stay, and the channel stays
+        open for their analysis (``release`` closes it)."""
         import gevent
 
-        self.broadcast(runner, messages.FINISH, {})
+        self.keep_records = keep
+        self.broadcast(runner, messages.FINISH, {"keep": keep})
         wait_until = time.monotonic() + LAST_BATCH_WAIT_S
         lost = {x["source"] for x in self.lost}
         live = {s for s in self.seen if s not in lost}
@@ -355,19 +359,41 @@ class WorkerFleet:
             gevent.sleep(0.05)
         for inbox in self.inboxes.values():
             inbox.close()
-        if self.gate is not None:
-            self.gate.close()
+        if not keep:
+            self.release()
         for source, node in self.nodes.items():
             if (node.get("shard") or {}).get("shared") or source in self.inboxes:
                 seal_records(self.collector.run_dir, source)  # whole records only
         remove_probe(self.collector.run_dir)
+
+    def release(self) -> None:
+        """Close the worker channel's gate (nothing more is taken from workers)."""
+        if self.gate is not None:
+            self.gate.close()
+
+    def kept_counts(self) -> dict[str, int]:
+        """Records each worker said its shard holds, for the shards that stayed on its host."""
+        return {
+            source: int(self.nodes[source]["shard"].get("records", 0))
+            for source in self.nodes
+            if self._shard_state(source) == "kept"
+        }
+
+    def kept_shards(self) -> dict[str, str]:
+        """Sources whose records stayed on their worker's host, and its node (``keep``)."""
+        return {
+            source: node["node"]
+            for source, node in self.nodes.items()
+            if self._shard_state(source) == "kept" and node.get("node")
+        }
 
     def _ungathered(self, sources) -> list[str]:
         """Sources whose shard is on their host and has not fully arrived."""
         return [s for s in sources if self._shard_state(s) == "pending"]
 
     def _shard_state(self, source: str) -> str | None:
-        """None (no shard kept on the worker's host), "gathered" or "pending"."""
+        """None (no shard kept on the worker's host), "gathered", "pending", or "kept" (its
+        names gathered, its records staying there: ``finish(keep=True)``)."""
         shard = self.nodes.get(source, {}).get("shard")
         if not shard or shard.get("shared"):
             return None
@@ -376,6 +402,9 @@ class WorkerFleet:
             return "pending"
         inbox = self.inboxes.get(source)
         got = inbox.received if inbox else {"records": 0, "names": 0}
+        if self.keep_records:
+            names = got.get("names", 0) >= int(want.get("names", 0))
+            return "kept" if names else "pending"
         done = all(got.get(part, 0) >= int(n) for part, n in want.items())
         return "gathered" if done else "pending"
 
@@ -396,7 +425,7 @@ class WorkerFleet:
                 state = self._shard_state(source)
                 if state is not None:
                     node["shard"]["gathered"] = state == "gathered"
-                if state == "pending":
+                if state in ("pending", "kept"):
                     shard = node["shard"]
                     missing.append(
                         {
@@ -408,6 +437,7 @@ class WorkerFleet:
                                 shard.get("records", self.collector.counted.get(source, 0))
                             ),
                             "received": node["received"],
+                            "stays": state == "kept",
                             "recover": (
                                 f"surgeproof gather {self.collector.run_dir} --from "
                                 f"{shard.get('path')}"
