@@ -88,6 +88,16 @@ def _in(ns: str, *cmd: str, **kw) -> subprocess.Popen:
     return subprocess.Popen(["ip", "netns", "exec", ns, *cmd], **kw)
 
 
+def worker_on(prefix: str, host: str, key_file: Path, *extra: str) -> subprocess.Popen:
+    """``surgeproof worker`` on host ``host`` for the master on host ``ma``; output captured."""
+    return _in(
+        f"{prefix}-{host}", sys.executable, "-m", "surgeproof.cli", "worker",
+        "--master", f"{SUBNET}.2", "--master-port", str(MASTER_PORT),
+        "--fleet-key-file", str(key_file), *extra,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
 #: Written only when some user placed an order, which a short hold of 12 users may not do.
 ORDER_DEPENDENT = ("orders/", "reconciliation/")
 
@@ -173,21 +183,7 @@ def test_master_and_two_workers_on_separate_hosts_lose_nothing(tmp_path, monkeyp
         )
         procs.append(master)
         workers = [
-            _in(
-                f"{prefix}-{w}",
-                *py,
-                "surgeproof.cli",
-                "worker",
-                "--master",
-                f"{SUBNET}.2",
-                "--master-port",
-                str(MASTER_PORT),
-                "--fleet-key-file",
-                str(keys["other.key" if w == "w3" else "fleet.key"]),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            worker_on(prefix, w, keys["other.key" if w == "w3" else "fleet.key"])
             for w in ("w1", "w2", "w3")
         ]
         procs += workers

@@ -79,7 +79,15 @@ def test_on_separate_network_hosts_the_analysis_is_the_gathered_one(tmp_path, mo
     import sys
 
     from test_multihost import HOLD as SHORT
-    from test_multihost import MASTER_PORT, SUBNET, _build, _in, _namespaces_or_skip, _teardown
+    from test_multihost import (
+        MASTER_PORT,
+        SUBNET,
+        _build,
+        _in,
+        _namespaces_or_skip,
+        _teardown,
+        worker_on,
+    )
 
     from surgeproof.exchange.accounts import seed_accounts
     from surgeproof.scenario.catalog import scenarios_dir
@@ -118,23 +126,7 @@ def test_on_separate_network_hosts_the_analysis_is_the_gathered_one(tmp_path, mo
         )  # fmt: skip
         procs.append(master)
         workers = [
-            _in(
-                f"{prefix}-{w}",
-                *py,
-                "surgeproof.cli",
-                "worker",
-                "--master",
-                f"{SUBNET}.2",
-                "--master-port",
-                str(MASTER_PORT),
-                "--fleet-key-file",
-                str(key),
-                "--shard-dir",
-                str(tmp_path / f"host-{w}"),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            worker_on(prefix, w, key, "--shard-dir", str(tmp_path / f"host-{w}"))
             for w in ("w1", "w2")
         ]
         procs += workers
