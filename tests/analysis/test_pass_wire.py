@@ -119,3 +119,17 @@ def test_what_cannot_travel_says_so_when_encoding():
         encode({"f": lambda: 1})
     with pytest.raises(TypeError, match="cannot travel"):
         encode(np.zeros(2, dtype=object))
+
+
+def test_every_record_pass_of_the_analysis_may_travel():
+    import surgeproof.analysis.run  # noqa: F401 - every pass of an analysis is defined by now
+    from surgeproof.analysis.shards import RecordPass
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    passes = {class_key(c) for c in subclasses(RecordPass)}
+    assert len(passes) >= 7  # census, series, levels, endpoints, seconds, amplification, faults
+    assert passes <= set(TRAVELS)

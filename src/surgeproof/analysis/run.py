@@ -155,7 +155,8 @@ def measure_run(
         if hosts is None
         else open_record_sources(run_dir, elsewhere=hosts.index, remote=hosts.sources)
     )
-    records = sum(src.count for src in opened.sources)
+    # Worker processes help with the records read here; a shard's host runs its own passes.
+    records = sum(src.count for src in opened.sources if src.elsewhere is None)
     execution = Execution(
         jobs=resolve_jobs(jobs, records), memory=DEFAULT_MEMORY if memory is None else memory
     )
