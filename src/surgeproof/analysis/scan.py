@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from surgeproof.analysis.causes import has_latency
 from surgeproof.analysis.pass_wire import travels
 from surgeproof.analysis.samples import Samples
 from surgeproof.analysis.shards import (
@@ -89,8 +90,8 @@ class Census:
     last_end: int | None = None
     #: Websocket gap records.
     gaps: int = 0
-    #: Integer (ns) ranges: latency and service time of counted records, send lag of sent
-    #: requests, websocket gaps, offered concurrency.
+    #: Integer (ns) ranges: latency and service time of counted records that were sent, send
+    #: lag of sent requests, websocket gaps, offered concurrency.
     latency: Bounds = (0, 0)
     service: Bounds = (0, 0)
     lag: Bounds = (0, 0)
@@ -420,12 +421,16 @@ class CensusPass(RecordPass):
         n_gaps = n - int(np.count_nonzero(req))
         c.gaps += n_gaps
         r = self.ranges
-        if n_counted == n:
+        # Only calls that were sent have a latency: a backlogged call (never sent, end 0) would
+        # stretch the range to 2**61 ns, and the exact stores sized by it would pack fewer keys
+        # per word and count in slabs of a few keys (thousands of rounds on a large run).
+        timed = counted & has_latency(s.outcome)
+        if int(np.count_nonzero(timed)) == n:
             _widen(r["latency"], end - intended)
             _widen(r["service"], end - sent_ns)
         else:
-            _widen(r["latency"], end[counted] - intended[counted])
-            _widen(r["service"], end[counted] - sent_ns[counted])
+            _widen(r["latency"], end[timed] - intended[timed])
+            _widen(r["service"], end[timed] - sent_ns[timed])
         if n_gaps == 0:
             _widen(r["lag"], lag if n_sent == n else sent_ns[sent] - intended[sent])
             _widen(r["concurrency"], s.concurrency)
