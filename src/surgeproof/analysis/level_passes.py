@@ -60,6 +60,16 @@ class LevelWindows:
         return len(self.starts)
 
     def of(self, t: np.ndarray) -> np.ndarray:
+        if len(t):
+            # Records come roughly in time order, so most chunks lie inside one window or
+            # between two: two reductions answer for the whole chunk, no search per row.
+            lo, hi = int(t.min()), int(t.max())
+            i_lo, i_hi = (np.searchsorted(self.starts, [lo, hi], side="right") - 1).tolist()
+            if i_lo == i_hi:
+                if i_lo >= 0 and hi < self.ends[i_lo]:
+                    return np.full(len(t), i_lo, dtype=np.intp)
+                if i_lo < 0 or lo >= self.ends[i_lo]:
+                    return np.full(len(t), -1, dtype=np.intp)
         i = np.searchsorted(self.starts, t, side="right") - 1
         inside = (i >= 0) & (t < self.ends[np.maximum(i, 0)])
         return np.where(inside, i, -1)

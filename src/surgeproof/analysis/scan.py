@@ -253,18 +253,19 @@ class RecordScan:
         src = self.opened.sources[block.source]
         rec = src.chunk(block.lo, block.hi)
         names, groups = self._tables(block.source)
-        ids = rec["name_id"]
+        # One contiguous copy of the strided ids makes both lookups below about twice as fast.
+        ids = np.ascontiguousarray(rec["name_id"])
         return Samples(
             rec["intended_ns"],
             rec["sent_ns"],
             rec["end_ns"],
-            groups[ids],
+            groups.take(ids),
             rec["outcome"],
             rec["kind"],
             rec["flags"],
             rec["concurrency"],
             self.groups,
-            name=names[ids],
+            name=names.take(ids),
             names=self.names,
             attempt=rec["attempt"],
             user=rec["user"],
