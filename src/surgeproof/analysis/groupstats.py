@@ -167,9 +167,9 @@ class KeyedStats:
             k, end, intended, sent = keys, s.end_ns, s.intended_ns, s.sent_ns
         else:
             k, end, intended, sent = keys[sel], s.end_ns[sel], s.intended_ns[sel], s.sent_ns[sel]
-        self.latency.add(k, end - intended)
+        self.latency.add_span(k, intended, end)
         if self.service is not None:
-            self.service.add(k, end - sent)
+            self.service.add_span(k, sent, end)
 
     # A pass's part (``shards.RecordPass.parts``): copied for shards and merged back.
 
@@ -248,7 +248,9 @@ def add_tally(tally: np.ndarray, keys: np.ndarray, outcome: np.ndarray) -> None:
     if len(keys) == 0:
         return
     lo, hi = int(keys.min()), int(keys.max())
-    flat = (keys - lo) * N_OUTCOMES + outcome.astype(np.int64)
+    flat = np.subtract(keys, lo, dtype=np.int64)
+    np.multiply(flat, N_OUTCOMES, out=flat)
+    np.add(flat, outcome, out=flat, casting="unsafe")
     counts = np.bincount(flat, minlength=(hi - lo + 1) * N_OUTCOMES)
     tally[lo : hi + 1] += counts.reshape(hi - lo + 1, N_OUTCOMES)
 

@@ -148,6 +148,23 @@ class KeyedValues:
         self.n += m
         self._sorted = self._runs = False
 
+    def add_span(self, keys: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        """``add(keys, end - start)``, the differences written straight into the samples."""
+        m = len(keys)
+        if not (self.packed and 0 < self.vbits < 64 and keys.dtype == np.int64) or m == 0:
+            self.add(keys, end - start)
+            return
+        self._reserve(self.n + m)
+        word = self.buf[self.n : self.n + m]
+        signed = word.view(np.int64)
+        np.subtract(end, start, out=signed)
+        if self.lo:
+            np.subtract(signed, np.int64(self.lo), out=signed)
+        # Keys here are at least 0, so their uint64 view is exact.
+        np.bitwise_or(word, np.left_shift(keys.view(np.uint64), np.uint64(self.vbits)), out=word)
+        self.n += m
+        self._sorted = self._runs = False
+
     def table(self, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(keys present, their sample counts, percentiles ``qs`` per key), keys ascending."""
         self._sort()
