@@ -151,10 +151,13 @@ class KeyedStats:
         )
         self.tally: np.ndarray | None = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
 
-    def add(self, s: Samples, keys: np.ndarray, tally: bool = True) -> None:
+    def add(
+        self, s: Samples, keys: np.ndarray, tally: bool = True, *, gaps_keyed: bool = True
+    ) -> None:
         """Count the rows of ``s`` under ``keys`` (aligned with the rows); ``tally=False`` in a
-        later round of a pass (only the percentiles are fed again)."""
-        req = (s.kind != Kind.WS_GAP) & (keys >= 0)
+        later round of a pass (only the percentiles are fed again); ``gaps_keyed=False``: the
+        caller already keyed every websocket gap record -1 (they are not looked for again)."""
+        req = (s.kind != Kind.WS_GAP) & (keys >= 0) if gaps_keyed else keys >= 0
         if not req.any():
             return
         every = bool(req.all())  # the usual chunk: no row left out, so no copies of columns

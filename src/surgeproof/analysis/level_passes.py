@@ -191,7 +191,8 @@ class LevelPass(_WindowPass):
         n, n_groups = len(self.win), self.n_groups
         li = self.win.of(s.intended_ns)
         req = s.kind != Kind.WS_GAP
-        self.stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1), tally=first)
+        keys = np.where(req & (li >= 0), li * n_groups + s.group, -1)
+        self.stats.add(s, keys, tally=first, gaps_keyed=False)
         if not first:
             return
         # Rows outside every window or without a latency are left out.
