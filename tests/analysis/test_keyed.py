@@ -4,7 +4,7 @@ before and after coarsening keys in place — packed in 8 bytes, or side by side
 import numpy as np
 import pytest
 
-from surgeproof.analysis.keyed import KeyedValues, drop_spares
+from surgeproof.analysis.keyed import SPARES, KeyedValues, drop_spares
 
 QS = (50.0, 90.0, 95.0, 99.0, 99.9, 100.0)
 
@@ -84,3 +84,16 @@ def test_a_store_on_a_released_stores_buffer_holds_only_its_own_samples():
         assert list(row) == list(np.percentile(values[keys == k] / 1e6, QS))
     drop_spares()
     assert KeyedValues(20_000, 3, 5, 10**6).buf is not buffer
+
+
+def test_no_more_spare_buffers_are_kept_than_allowed():
+    drop_spares()
+    sizes = [1_000 * (i + 1) for i in range(SPARES + 3)]
+    for n in sizes:
+        kv = KeyedValues(n, 2, 0, 10**6)
+        kv.add(np.zeros(n, dtype=np.int64), np.arange(n))
+        kv.release()
+    kept = [KeyedValues(1, 2, 0, 10**6).buf.base for _ in range(SPARES + 1)]
+    assert sorted(len(b) for b in kept[:SPARES]) == sizes[-SPARES:]  # the largest are kept
+    assert kept[SPARES] is None  # then a new buffer
+    drop_spares()

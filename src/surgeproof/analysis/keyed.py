@@ -57,8 +57,8 @@ def _spare(buf: np.ndarray | None) -> None:
     whole = buf if buf.base is None else buf.base
     if isinstance(whole, np.ndarray) and whole.dtype == np.uint64 and whole.ndim == 1:
         _spares.append(whole)
-        if len(_spares) > SPARES:
-            _spares.remove(min(_spares, key=len))
+        if len(_spares) > SPARES:  # by position: arrays do not compare as one value
+            _spares.pop(min(range(len(_spares)), key=lambda i: len(_spares[i])))
 
 
 def exact_store(

@@ -191,12 +191,12 @@ class LevelPass(_WindowPass):
         n, n_groups = len(self.win), self.n_groups
         li = self.win.of(s.intended_ns)
         req = s.kind != Kind.WS_GAP
-        keys = np.where(req & (li >= 0), li * n_groups + s.group, -1)
+        inside = req & (li >= 0)
+        keys = np.where(inside, li * n_groups + s.group, -1)
         self.stats.add(s, keys, tally=first, gaps_keyed=False)
         if not first:
             return
         # Rows outside every window or without a latency are left out.
-        inside = req & (li >= 0)
         k_li, k_end, k_int = rows_where(
             inside & has_latency(s.outcome), li, s.end_ns, s.intended_ns
         )
