@@ -3,6 +3,12 @@ of a 100M-record run in one and in several processes, beside the analyzer before
 
     python benchmarks/analysis/bench_scale.py --records 1e8 --levels 14 --before main
     python benchmarks/analysis/bench_scale.py --records 1e6 --levels 4 --no-write   # a smoke run
+    python benchmarks/analysis/bench_scale.py --records 1e7 --seconds 10800 --before main
+
+``--seconds`` gives the run the night's length instead (10,800 one-second windows = the 3-hour
+night at time scale 1): every level lasts as long, and each user calls less often so that the
+run still holds ``--records`` records (the model's capacity scales with it, so the same levels
+pass and fail).
 
 One synthetic run directory is written level by level into a temporary folder (``--tmp``,
 deleted at the end: 100M records are 4 GB). After each level is written, each judge — ours,
@@ -89,15 +95,19 @@ def level_users(levels: int) -> list[int]:
     return [int(u) for u in np.linspace(2_000, 30_000, levels).round(-2)]
 
 
-def write_level(files, names_done, rng, t_ns: int, users: int, n: int) -> int:
-    """Append one level of ``n`` records starting at ``t_ns``; returns its end (ns)."""
+def write_level(
+    files, names_done, rng, t_ns: int, users: int, n: int, per_user: float = 1.0
+) -> int:
+    """Append one level of ``n`` records starting at ``t_ns``, each user calling ``per_user``
+    times a second (the model's capacity scaled alike); returns the level's end (ns)."""
     from synthetic import ENDPOINTS
 
     from surgeproof.rundir.schema import RECORD_DTYPE, Kind, Outcome
 
-    rate = float(users)  # 1 call/s per user
+    rate = users * per_user
+    capacity = CAPACITY_RPS * per_user
     span_s = n / rate
-    excess = max(rate - CAPACITY_RPS, 0.0) / CAPACITY_RPS
+    excess = max(rate - capacity, 0.0) / capacity
     flags = np.array([f for _, _, f in ENDPOINTS], dtype=np.uint8)
     pending = []
     for lo in range(0, n, STEP):
@@ -158,8 +168,11 @@ class Judge:
         self.proc.wait(timeout=60)
 
 
-def grow_and_judge(run_dir: Path, records: int, levels: int, contenders: dict[str, Path]):
-    """Write the run level by level; after each, every contender judges it."""
+def grow_and_judge(
+    run_dir: Path, records: int, levels: int, contenders: dict[str, Path], seconds: float = 0.0
+):
+    """Write the run level by level; after each, every contender judges it. ``seconds``: the
+    run's length (levels of equal length), else levels of equal record counts at 1 call/s."""
     from synthetic import ENDPOINTS, T0_NS, _meta
 
     from surgeproof.rundir.writer import JsonlLog, RecordFile, write_meta
@@ -175,10 +188,15 @@ def grow_and_judge(run_dir: Path, records: int, levels: int, contenders: dict[st
         f.add_names({i: (n, g) for i, (n, g, _) in enumerate(ENDPOINTS)})
     judges = {name: Judge(run_dir, src) for name, src in contenders.items()}
     rows, t, gen_s, written = [], T0_NS, 0.0, 0
+    users_of = level_users(levels)
     per_level = records // levels
-    for li, users in enumerate(level_users(levels)):
+    # Each level then lasts seconds/levels, less the 1 s gap between levels.
+    span = seconds / levels - 1 if seconds else 0.0
+    per_user = records / (sum(users_of) * span) if seconds else 1.0
+    for li, users in enumerate(users_of):
         g = time.perf_counter()
-        end = write_level(files, None, rng, t, users, per_level)
+        n = round(users * per_user * span) if seconds else per_level
+        end = write_level(files, None, rng, t, users, n, per_user)
         # A sample every second and one at the level's end (its data are flushed by then).
         for at in [*range(t + NS // 2, end, NS), end]:
             for s in range(SOURCES):
@@ -192,7 +210,7 @@ def grow_and_judge(run_dir: Path, records: int, levels: int, contenders: dict[st
         events.append({"t_ns": end, "type": "level", "start_ns": start, "end_ns": end,
                        "target_users": users, "label": label})  # fmt: skip
         gen_s += time.perf_counter() - g
-        written += per_level
+        written += n
         row = {"level": li + 1, "users": users, "records_so_far": written}
         for name, judge in judges.items():
             row[name] = judge(start, end, users, label)
@@ -273,6 +291,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", default="1e8")
     ap.add_argument("--levels", type=int, default=14)
+    ap.add_argument(
+        "--seconds", type=float, default=0.0, help="the run's length (10800: the 3-hour night)"
+    )
     ap.add_argument("--jobs", default="1,2", help="job counts for the whole analysis")
     ap.add_argument("--before", metavar="REV", help="also measure the analyzer at git REV")
     ap.add_argument("--tmp", help="folder for the temporary run (default: the system's)")
@@ -287,7 +308,8 @@ def main() -> None:
         if args.before:
             contenders["before"] = export_src(args.before, Path(tmp) / "before")
         run_dir = Path(tmp) / "run"
-        rows, gen_s = grow_and_judge(run_dir, records, args.levels, contenders)
+        rows, gen_s = grow_and_judge(run_dir, records, args.levels, contenders, args.seconds)
+        windows = _windows(run_dir)
         os.sync()
         analyses = []
         if not args.no_analyze:
@@ -305,19 +327,38 @@ def main() -> None:
                 print(json.dumps(m), flush=True)
         size_gb = sum(f.stat().st_size for f in (run_dir / "records").glob("*.bin")) / 1e9
     if not args.no_write:
-        write_results(args, records, rows, analyses, gen_s, size_gb)
+        write_results(args, rows, analyses, gen_s, size_gb, windows)
 
 
-def write_results(args, records, rows, analyses, gen_s, size_gb) -> None:
+def _windows(run_dir: Path) -> int:
+    """One-second windows from the run's first intended send to its last answer."""
+    from surgeproof.rundir.reader import open_record_sources
+
+    first, last = None, None
+    for src in open_record_sources(run_dir).sources:
+        for lo in range(0, len(src.mapped), STEP):
+            part = src.mapped[lo : lo + STEP]
+            a, b = int(part["intended_ns"].min()), int(part["end_ns"].max())
+            first = a if first is None else min(first, a)
+            last = b if last is None else max(last, b)
+    return 0 if first is None else (last - first) // NS + 1
+
+
+def write_results(args, rows, analyses, gen_s, size_gb, windows) -> None:
     import numpy
 
+    records = rows[-1]["records_so_far"]
     cmd = f"python benchmarks/analysis/bench_scale.py --records {args.records} --levels " + (
-        f"{args.levels} --jobs {args.jobs}" + (f" --before {args.before}" if args.before else "")
+        f"{args.levels}"
+        + (f" --seconds {args.seconds:g}" if args.seconds else "")
+        + f" --jobs {args.jobs}"
+        + (f" --before {args.before}" if args.before else "")
     )
     names = [k for k in ("ours", "before") if k in rows[0]]
     lines = [
         "",
-        f"## At scale: {records:,} records ({time.strftime('%Y-%m-%d')})",
+        f"## At scale: {records:,} records over {windows:,} one-second windows"
+        f" ({time.strftime('%Y-%m-%d')})",
         "",
         f"`{cmd}` under the shared heavy lock. Machine: {platform.machine()}, "
         f"{os.cpu_count()} cores **shared with other work** (the lead's and other helpers' "

@@ -4,7 +4,14 @@ answered its user's earlier calls ('backlogged') is the target's failure, not th
 import numpy as np
 
 from surgeproof.analysis import judge_level
-from surgeproof.analysis.causes import cause_counts, has_latency, is_capacity_error
+from surgeproof.analysis.causes import (
+    ANSWERED,
+    CAPACITY_ERRORS,
+    cause_counts,
+    has_latency,
+    is_answered,
+    is_capacity_error,
+)
 from surgeproof.rundir import RECORD_DTYPE, Outcome
 from surgeproof.rundir.writer import RecordFile, write_meta
 from surgeproof.scenario.model import Slo
@@ -53,3 +60,11 @@ def test_a_backlogged_level_fails_on_the_target_and_does_not_blame_the_generator
     # Latency percentiles come from the calls that were sent: the unsent ones have no latency.
     assert v.groups["quotation"].latency_ms["max"] == 20.0
     assert any("error_ratio" in r for r in v.reasons)
+
+
+def test_each_mask_is_membership_of_its_outcomes_for_every_byte():
+    codes = np.arange(256, dtype=np.uint8)
+    unsent = [Outcome.MISSED, Outcome.CANCELLED, Outcome.BACKLOGGED, Outcome.INVALID_REQUEST]
+    assert has_latency(codes).tolist() == (~np.isin(codes, unsent)).tolist()
+    assert is_answered(codes).tolist() == np.isin(codes, ANSWERED).tolist()
+    assert is_capacity_error(codes).tolist() == np.isin(codes, CAPACITY_ERRORS).tolist()

@@ -4,7 +4,7 @@ before and after coarsening keys in place — packed in 8 bytes, or side by side
 import numpy as np
 import pytest
 
-from surgeproof.analysis.keyed import KeyedValues
+from surgeproof.analysis.keyed import SPARES, KeyedValues, drop_spares
 
 QS = (50.0, 90.0, 95.0, 99.0, 99.9, 100.0)
 
@@ -48,3 +48,52 @@ def test_keys_cannot_be_refined_in_place():
     kv = KeyedValues(10, 4, 0, 10)
     with pytest.raises(ValueError):
         kv.rekey(np.arange(4), 8)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_samples_added_as_spans_equal_samples_added_as_differences(wide):
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 40, 20_000).astype(np.int64)
+    start = rng.integers(10**18, 10**18 + 10**9, 20_000)
+    end = start + rng.integers(-2_000, 6_000_000_000, 20_000)
+    hi = int((end - start).max()) + (2**62 if wide else 0)
+    lo = int((end - start).min())
+    spans, values = KeyedValues(100, 40, lo, hi), KeyedValues(100, 40, lo, hi)
+    for at in range(0, 20_000, 3_000):
+        part = slice(at, at + 3_000)
+        spans.add_span(keys[part], start[part], end[part])
+        values.add(keys[part], end[part] - start[part])
+    for a, b in zip(spans.table(QS), values.table(QS), strict=True):
+        assert a.tolist() == b.tolist()
+
+
+def test_a_store_on_a_released_stores_buffer_holds_only_its_own_samples():
+    drop_spares()  # none left by other tests
+    rng = np.random.default_rng(3)
+    old = KeyedValues(50_000, 4, 0, 10**9)
+    old.add(rng.integers(0, 4, 50_000), rng.integers(0, 10**9, 50_000))
+    buffer = old.buf
+    old.release()  # its buffer is kept for the process's next store
+    keys, values = rng.integers(0, 3, 20_000), rng.integers(5, 10**6, 20_000)
+    new = KeyedValues(20_000, 3, 5, 10**6)
+    assert np.shares_memory(new.buf, buffer)
+    new.add(keys, values)
+    present, counts, table = new.table(QS)
+    assert present.tolist() == [0, 1, 2] and counts.sum() == 20_000
+    for k, row in zip(present, table, strict=True):
+        assert list(row) == list(np.percentile(values[keys == k] / 1e6, QS))
+    drop_spares()
+    assert KeyedValues(20_000, 3, 5, 10**6).buf is not buffer
+
+
+def test_no_more_spare_buffers_are_kept_than_allowed():
+    drop_spares()
+    sizes = [1_000 * (i + 1) for i in range(SPARES + 3)]
+    for n in sizes:
+        kv = KeyedValues(n, 2, 0, 10**6)
+        kv.add(np.zeros(n, dtype=np.int64), np.arange(n))
+        kv.release()
+    kept = [KeyedValues(1, 2, 0, 10**6).buf.base for _ in range(SPARES + 1)]
+    assert sorted(len(b) for b in kept[:SPARES]) == sizes[-SPARES:]  # the largest are kept
+    assert kept[SPARES] is None  # then a new buffer
+    drop_spares()

@@ -286,13 +286,21 @@ class AmplificationPass(RecordPass):
         w = self._window(s.sent_ns)
         g = s.group.astype(np.int64)
         again = _is_retry(s)
-        bad = again & is_capacity_error(s.outcome)
-        self.first += np.bincount(w[~again], minlength=self.n_win)
-        self.resends += np.bincount(w[again], minlength=self.n_win)
-        self.resends_failed += np.bincount(w[bad], minlength=self.n_win)
-        self.group_first += np.bincount(g[~again], minlength=self.n_groups)
-        self.group_resends += np.bincount(g[again], minlength=self.n_groups)
-        self.group_failed += np.bincount(g[bad], minlength=self.n_groups)
+        # First attempts are every call less the re-sends, which most chunks have none of.
+        calls = np.bincount(w, minlength=self.n_win)
+        group_calls = np.bincount(g, minlength=self.n_groups)
+        if again.any():
+            bad = again & is_capacity_error(s.outcome)
+            resends = np.bincount(w[again], minlength=self.n_win)
+            group_resends = np.bincount(g[again], minlength=self.n_groups)
+            self.resends += resends
+            self.resends_failed += np.bincount(w[bad], minlength=self.n_win)
+            self.group_resends += group_resends
+            self.group_failed += np.bincount(g[bad], minlength=self.n_groups)
+            calls -= resends
+            group_calls -= group_resends
+        self.first += calls
+        self.group_first += group_calls
         self.max_http = max(self.max_http, int(s.attempt.max()))
 
     def _websocket(self, s: Samples) -> None:

@@ -153,10 +153,13 @@ class KeyedStats:
         )
         self.tally: np.ndarray | None = np.zeros((self.n_keys, N_OUTCOMES), dtype=np.int64)
 
-    def add(self, s: Samples, keys: np.ndarray, tally: bool = True) -> None:
+    def add(
+        self, s: Samples, keys: np.ndarray, tally: bool = True, *, gaps_keyed: bool = True
+    ) -> None:
         """Count the rows of ``s`` under ``keys`` (aligned with the rows); ``tally=False`` in a
-        later round of a pass (only the percentiles are fed again)."""
-        req = (s.kind != Kind.WS_GAP) & (keys >= 0)
+        later round of a pass (only the percentiles are fed again); ``gaps_keyed=False``: the
+        caller already keyed every websocket gap record -1 (they are not looked for again)."""
+        req = (s.kind != Kind.WS_GAP) & (keys >= 0) if gaps_keyed else keys >= 0
         if not req.any():
             return
         every = bool(req.all())  # the usual chunk: no row left out, so no copies of columns
@@ -169,9 +172,9 @@ class KeyedStats:
             k, end, intended, sent = keys, s.end_ns, s.intended_ns, s.sent_ns
         else:
             k, end, intended, sent = keys[sel], s.end_ns[sel], s.intended_ns[sel], s.sent_ns[sel]
-        self.latency.add(k, end - intended)
+        self.latency.add_span(k, intended, end)
         if self.service is not None:
-            self.service.add(k, end - sent)
+            self.service.add_span(k, sent, end)
 
     # A pass's part (``shards.RecordPass.parts``): copied for shards and merged back.
 
@@ -254,7 +257,9 @@ def add_tally(tally: np.ndarray, keys: np.ndarray, outcome: np.ndarray) -> None:
     if len(keys) == 0:
         return
     lo, hi = int(keys.min()), int(keys.max())
-    flat = (keys - lo) * N_OUTCOMES + outcome.astype(np.int64)
+    flat = np.subtract(keys, lo, dtype=np.int64)
+    np.multiply(flat, N_OUTCOMES, out=flat)
+    np.add(flat, outcome, out=flat, casting="unsafe")
     counts = np.bincount(flat, minlength=(hi - lo + 1) * N_OUTCOMES)
     tally[lo : hi + 1] += counts.reshape(hi - lo + 1, N_OUTCOMES)
 

@@ -62,6 +62,16 @@ class LevelWindows:
         return len(self.starts)
 
     def of(self, t: np.ndarray) -> np.ndarray:
+        if len(t):
+            # Records come roughly in time order, so most chunks lie inside one window or
+            # between two: two reductions answer for the whole chunk, no search per row.
+            lo, hi = int(t.min()), int(t.max())
+            i_lo, i_hi = (np.searchsorted(self.starts, [lo, hi], side="right") - 1).tolist()
+            if i_lo == i_hi:
+                if i_lo >= 0 and hi < self.ends[i_lo]:
+                    return np.full(len(t), i_lo, dtype=np.intp)
+                if i_lo < 0 or lo >= self.ends[i_lo]:
+                    return np.full(len(t), -1, dtype=np.intp)
         i = np.searchsorted(self.starts, t, side="right") - 1
         inside = (i >= 0) & (t < self.ends[np.maximum(i, 0)])
         return np.where(inside, i, -1)
@@ -183,11 +193,12 @@ class LevelPass(_WindowPass):
         n, n_groups = len(self.win), self.n_groups
         li = self.win.of(s.intended_ns)
         req = s.kind != Kind.WS_GAP
-        self.stats.add(s, np.where(req & (li >= 0), li * n_groups + s.group, -1), tally=first)
+        inside = req & (li >= 0)
+        keys = np.where(inside, li * n_groups + s.group, -1)
+        self.stats.add(s, keys, tally=first, gaps_keyed=False)
         if not first:
             return
         # Rows outside every window or without a latency are left out.
-        inside = req & (li >= 0)
         k_li, k_end, k_int = rows_where(
             inside & has_latency(s.outcome), li, s.end_ns, s.intended_ns
         )

@@ -17,6 +17,7 @@ from typing import Any
 from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.groupstats import AnsweredSeconds
 from surgeproof.analysis.judging import Judging
+from surgeproof.analysis.keyed import drop_spares
 from surgeproof.analysis.level_passes import TimelineRows, first_breach_seconds, measure_levels
 from surgeproof.analysis.level_rule import decide, too_short_reason
 from surgeproof.analysis.level_verdict import LevelMeasure, LevelSpec, LevelVerdict, Verdict
@@ -88,16 +89,19 @@ def judge_level(
     timeline = index.timeline(run_dir, spec.start_ns, spec.end_ns)
     scan = RecordScan.of_sources(opened).restricted((spec.start_ns, spec.end_ns))
     judging = judging or Judging()
-    [verdict] = judge_levels(
-        scan,
-        [spec],
-        timeline,
-        slos,
-        tolerance=tolerance,
-        judging=judging,
-        check_fresh=running,
-        lost_sources={w.source for w in shortfalls},
-    )
+    try:
+        [verdict] = judge_levels(
+            scan,
+            [spec],
+            timeline,
+            slos,
+            tolerance=tolerance,
+            judging=judging,
+            check_fresh=running,
+            lost_sources={w.source for w in shortfalls},
+        )
+    finally:
+        drop_spares()  # a search judges now and then: nothing kept between its levels
     apply_shortfalls([verdict], shortfalls, _t0_of(meta, events, int(start_ns)))
     closed = meta.get("load_model") == "closed" or bool(opened.any_flags() & FLAG_CLOSED_MODEL)
     settle([verdict], judging, closed_model=closed, earlier=earlier)

@@ -137,6 +137,11 @@ class RankedValues:
         top = self.maps[-1]
         return int(top[k0]), int(top[k1 - 1]) + 1
 
+    def add_span(self, keys: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        """``add(keys, end - start)``."""
+        if self.phase != "done" and len(keys):
+            self.add(keys, end - start)
+
     def add(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Feed samples (``keys`` and ``values`` aligned; values within ``[lo, hi]``)."""
         if self.phase == "done" or len(keys) == 0:

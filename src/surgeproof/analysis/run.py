@@ -26,6 +26,7 @@ from surgeproof.analysis.generator import GeneratorTolerance
 from surgeproof.analysis.groupstats import AnsweredSeconds
 from surgeproof.analysis.incidents import incident_view
 from surgeproof.analysis.judging import Judging, as_judging
+from surgeproof.analysis.keyed import drop_spares
 from surgeproof.analysis.levels import LevelSpec, judge_levels
 from surgeproof.analysis.order_status import journal_and_checks, order_status_section
 from surgeproof.analysis.outages import target_outages
@@ -160,13 +161,16 @@ def measure_run(
     execution = Execution(
         jobs=resolve_jobs(jobs, records), memory=DEFAULT_MEMORY if memory is None else memory
     )
-    with execution:
-        return _measure_run(
-            run_dir, meta, opened, execution, tol, rules, profile=profile, slos=slos,
-            window_s=window_s, requirements=requirements, slo_source=slo_source,
-            requirement_source=requirement_source, profile_source=profile_source,
-            window_min_samples=window_min_samples, hosts=hosts,
-        )  # fmt: skip
+    try:
+        with execution:
+            return _measure_run(
+                run_dir, meta, opened, execution, tol, rules, profile=profile, slos=slos,
+                window_s=window_s, requirements=requirements, slo_source=slo_source,
+                requirement_source=requirement_source, profile_source=profile_source,
+                window_min_samples=window_min_samples, hosts=hosts,
+            )  # fmt: skip
+    finally:
+        drop_spares()
 
 
 def _measure_run(

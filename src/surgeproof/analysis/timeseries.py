@@ -223,7 +223,8 @@ class SeriesPass(RecordPass):
         t0_ns, wns, n_win, top = self.t0_ns, self.wns, self.n_win, max(self.n_win - 1, 0)
         w = np.clip((s.intended_ns - t0_ns) // wns, 0, top)
         req = s.kind != Kind.WS_GAP
-        self.stats.add(s, np.where(req, w * self.n_groups + s.group, -1), tally=first)
+        keys = np.where(req, w * self.n_groups + s.group, -1)
+        self.stats.add(s, keys, tally=first, gaps_keyed=False)
         if not first:
             return
         (offered,) = rows_where(req & (s.outcome != Outcome.CANCELLED), w)

