@@ -188,10 +188,21 @@ class RankedValues:
         return out
 
     def compact(self) -> None:
-        """Keep only the rows a shard touched (what a worker sends back)."""
-        if self._hist is not None:
-            lo, hi = self._touched
-            self._hist = (lo, self._hist[lo : hi + 1].copy()) if hi >= lo else None
+        """Keep only the rows a shard touched (what a worker sends back): as they are, or as
+        the positions and counts of their non-zero bins when that is smaller (a shard's keys
+        rarely fill a log grid: most bins of a row are empty)."""
+        if self._hist is None:
+            return
+        lo, hi = self._touched
+        if hi < lo:
+            self._hist = None
+            return
+        rows = self._hist[lo : hi + 1]
+        flat = np.flatnonzero(rows)
+        if len(flat) * 16 < rows.size * 8:
+            self._hist = (lo, len(rows), flat.astype(np.int64), rows.reshape(-1)[flat])
+        else:
+            self._hist = (lo, rows.copy())
 
     def stores(self) -> list[RankedValues]:
         return [self]
@@ -204,8 +215,19 @@ class RankedValues:
             if self._hist is None:
                 k0, k1 = self.slabs[self.slab]
                 self._hist = np.zeros((k1 - k0, self.grid.n_bins), np.int64)
-            lo, rows = other._hist if isinstance(other._hist, tuple) else (0, other._hist)
-            self._hist[lo : lo + len(rows)] += rows
+            part = other._hist if isinstance(other._hist, tuple) else (0, other._hist)
+            n_rows = part[1] if len(part) == 4 else len(part[1])
+            lo = part[0]
+            if not (lo >= 0 and lo + n_rows <= len(self._hist)):
+                raise ValueError(f"histogram rows {lo}..{lo + n_rows} outside the slab")
+            target = self._hist[lo : lo + n_rows]
+            if len(part) == 4:  # non-zero bins only (``compact``): positions are distinct
+                flat, counts = part[2], part[3]
+                if len(flat) and not 0 <= int(flat.min()) <= int(flat.max()) < target.size:
+                    raise ValueError("histogram bins outside the rows")
+                target.reshape(-1)[flat] += counts
+            else:
+                target += part[1]
         for mine, theirs in zip(self.plan, other.plan, strict=True):
             mine.merge(theirs)
 
