@@ -97,3 +97,19 @@ def test_no_more_spare_buffers_are_kept_than_allowed():
     assert sorted(len(b) for b in kept[:SPARES]) == sizes[-SPARES:]  # the largest are kept
     assert kept[SPARES] is None  # then a new buffer
     drop_spares()
+
+
+def test_a_pass_read_again_for_a_counting_store_beside_it_adds_no_sample_twice():
+    """A pass holding a counting store (more rounds) and a sample store reads its records once
+    per round: the sample store, complete after the first round, must keep what it had (2x10^7
+    martial-law records with --jobs 2 counted every websocket gap twice before this)."""
+    store = KeyedValues(10, 2, 0, 1000)
+    store.add(np.array([0, 1, 1]), np.array([5, 7, 9]))
+    store.advance()
+    store.add(np.array([0, 1, 1]), np.array([5, 7, 9]))
+    store.add_span(np.array([0], np.int64), np.array([0]), np.array([5]))
+    shard = store.fresh()
+    shard.add(np.array([0]), np.array([6]))
+    store.merge(shard)
+    keys, counts, _ = store.table((50.0,))
+    assert keys.tolist() == [0, 1] and counts.tolist() == [1, 2]

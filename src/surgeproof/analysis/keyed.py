@@ -113,6 +113,9 @@ class KeyedValues:
         self.n = 0
         self._sorted = True
         self._runs = False
+        #: Fed its one pass: a pass that reads its records again (for a counting store beside
+        #: this one) must not add them twice.
+        self._closed = False
         # np.empty does not touch its pages: capacity is only an upper bound on resident memory.
         if self.packed:
             self.buf = _buffer(capacity)
@@ -129,7 +132,7 @@ class KeyedValues:
     def add(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Append samples (``keys`` and ``values`` aligned, values within ``[lo, hi]``)."""
         m = len(keys)
-        if m == 0:
+        if m == 0 or self._closed:
             return
         self._reserve(self.n + m)
         at = slice(self.n, self.n + m)
@@ -152,6 +155,8 @@ class KeyedValues:
 
     def add_span(self, keys: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
         """``add(keys, end - start)``, the differences written straight into the samples."""
+        if self._closed:
+            return
         m = len(keys)
         if not (self.packed and 0 < self.vbits < 64 and keys.dtype == np.int64) or m == 0:
             self.add(keys, end - start)
@@ -236,7 +241,8 @@ class KeyedValues:
     pending = False
 
     def advance(self) -> None:
-        """Nothing to do after the pass: every sample is here."""
+        """Every sample is here: later rounds of the same pass add nothing."""
+        self._closed = True
 
     def stores(self) -> list[KeyedValues]:
         return [self]
