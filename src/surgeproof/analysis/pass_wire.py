@@ -114,9 +114,9 @@ class _Reader:
     def __init__(self, data: bytes, classes: Mapping[str, type], max_bytes: int) -> None:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise WireError("expected bytes")
-        data = bytes(data)
-        if len(data) > max_bytes:
+        if len(data) > max_bytes:  # before anything is copied
             raise WireError(f"{len(data):,} bytes, more than the {max_bytes:,} allowed")
+        data = data if isinstance(data, bytes) else bytes(data)
         head = len(MAGIC) + 8
         if len(data) < head or not data.startswith(MAGIC):
             raise WireError("not a surgeproof pass (bad magic)")
@@ -229,9 +229,7 @@ def _same_shape(value: Any, like: Any, where: str) -> None:
             raise WireError(f"{where}: expected a {like.dtype} number")
         return
     if type(value) is not type(like):
-        if isinstance(like, int | float) and not isinstance(like, bool) and value is None:
-            raise WireError(f"{where}: expected a number")
-        if not (isinstance(like, float) and type(value) is int):
+        if not (isinstance(like, float) and type(value) is int):  # a whole number is a float too
             raise WireError(f"{where}: expected {type(like).__name__}")
         return
     if isinstance(like, tuple):
